@@ -1,0 +1,67 @@
+#include "lib/core/parse.hpp"
+
+#include <charconv>
+
+#include "lib/core/error.hpp"
+
+namespace llcb {
+namespace {
+
+std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+}  // namespace
+
+std::int64_t parse_int(std::string_view text, std::string_view what, std::int64_t min,
+                       std::int64_t max) {
+  const std::string name(what);
+  if (text.empty()) throw UsageError(name + ": empty value, expected an integer");
+  if (text.front() == '-' && min >= 0) {
+    throw UsageError(name + ": " + quoted(text) + " is negative, expected an integer >= " +
+                     std::to_string(min));
+  }
+  std::int64_t value = 0;
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  const auto [end, ec] = std::from_chars(first, last, value);
+  if (ec == std::errc::result_out_of_range) {
+    throw UsageError(name + ": " + quoted(text) + " is out of range, expected at most " +
+                     std::to_string(max));
+  }
+  if (ec != std::errc() || end != last) {
+    throw UsageError(name + ": " + quoted(text) + " is not an integer");
+  }
+  if (value < min || value > max) {
+    throw UsageError(name + ": " + quoted(text) + " is out of range, expected " +
+                     std::to_string(min) + ".." + std::to_string(max));
+  }
+  return value;
+}
+
+std::vector<std::int64_t> parse_int_list(std::string_view text, std::string_view what,
+                                         std::int64_t min, std::int64_t max) {
+  const std::string name(what);
+  if (text.empty()) throw UsageError(name + ": empty list, expected comma-separated integers");
+  std::vector<std::int64_t> out;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = text.find(',', start);
+    const std::string_view item =
+        text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    if (item.empty()) throw UsageError(name + ": empty item in list " + quoted(text));
+    out.push_back(parse_int(item, what, min, max));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string join_ints(const std::vector<std::int64_t>& values, std::string_view sep) {
+  std::string out;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) out += sep;
+    out += std::to_string(values[i]);
+  }
+  return out;
+}
+
+}  // namespace llcb

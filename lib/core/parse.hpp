@@ -1,0 +1,24 @@
+// Strict parsing of user-supplied text (CLI arguments, config values). Every function throws
+// UsageError with a one-line message naming `what` (for example "--widths") on bad input:
+// empty text, signs where none are allowed, trailing characters, overflow, out-of-range values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llcb {
+
+// A decimal integer in [min, max]; no sign, spaces or other characters allowed unless min < 0,
+// in which case a leading '-' is accepted.
+std::int64_t parse_int(std::string_view text, std::string_view what, std::int64_t min,
+                       std::int64_t max);
+
+// A comma-separated list of integers, each in [min, max]; empty items and an empty list are errors.
+std::vector<std::int64_t> parse_int_list(std::string_view text, std::string_view what,
+                                         std::int64_t min, std::int64_t max);
+
+std::string join_ints(const std::vector<std::int64_t>& values, std::string_view sep = ",");
+
+}  // namespace llcb
