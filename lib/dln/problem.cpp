@@ -1,0 +1,73 @@
+#include "lib/dln/problem.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "lib/core/random.hpp"
+
+namespace llcb::dln {
+
+std::int64_t Problem::layer_rank(std::size_t s) const {
+  const std::int64_t full = std::min(widths[s], widths[s + 1]);
+  return cuts[s].cut ? cuts[s].k : full;
+}
+
+Problem draw_problem(const ModelClass& model, std::uint64_t seed) {
+  Problem p;
+  p.class_name = model.name;
+  p.seed = seed;
+  p.n = model.default_n;
+
+  const PhiloxBlock depth = draw_block(seed, Stream::kArch, 0);
+  const std::int64_t m =
+      uniform_int(join64(depth.v[0], depth.v[1]), model.layers_min, model.layers_max);
+  for (std::int64_t j = 0; j <= m; ++j) {
+    const PhiloxBlock b = draw_block(seed, Stream::kArch, static_cast<std::uint64_t>(j) + 1);
+    p.widths.push_back(uniform_int(join64(b.v[0], b.v[1]), model.width_min, model.width_max));
+  }
+  for (std::int64_t s = 0; s < m; ++s) {
+    const PhiloxBlock b = draw_block(seed, Stream::kRankCut, static_cast<std::uint64_t>(s));
+    const std::int64_t h_in = p.widths[s], h_out = p.widths[s + 1];
+    LayerCut cut;
+    cut.cut = u01d(b.v[0], b.v[1]) < 0.5;
+    if (cut.cut) {
+      cut.k = uniform_int(join64(b.v[2], b.v[3]), 0, std::min(h_in, h_out) - 1);
+      cut.rows = h_out <= h_in;
+    }
+    p.cuts.push_back(cut);
+  }
+  p.rank = teacher_product_rank(p);
+  p.truth = true_llc(p.widths, p.rank);
+  return p;
+}
+
+MatrixD teacher_layer(const Problem& problem, std::size_t s) {
+  const std::int64_t h_in = problem.widths[s];
+  const std::int64_t h_out = problem.widths[s + 1];
+  MatrixD w(h_out, h_in);
+  const double sd = std::sqrt(2.0 / static_cast<double>(h_in + h_out));
+  const auto count = static_cast<std::uint64_t>(h_in * h_out);
+  for (std::uint64_t pair = 0; pair * 2 < count; ++pair) {
+    const Normal2d z =
+        normal2d(draw_block(problem.seed, Stream::kTeacher, pair, static_cast<std::uint32_t>(s)));
+    w.a[2 * pair] = sd * z.z0;
+    if (2 * pair + 1 < count) w.a[2 * pair + 1] = sd * z.z1;
+  }
+  const LayerCut& cut = problem.cuts[s];
+  if (cut.cut) {
+    for (std::int64_t i = 0; i < h_out; ++i) {
+      for (std::int64_t j = 0; j < h_in; ++j) {
+        if ((cut.rows ? i : j) >= cut.k) w.at(i, j) = 0.0;
+      }
+    }
+  }
+  return w;
+}
+
+std::int64_t teacher_product_rank(const Problem& problem) {
+  const MatrixD product = chain_product(
+      problem.widths, [&](std::size_t s) { return teacher_layer(problem, s); });
+  return numerical_rank(product);
+}
+
+}  // namespace llcb::dln

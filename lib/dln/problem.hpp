@@ -1,0 +1,58 @@
+// Learning problems: a teacher deep linear network W* drawn from (model class, problem seed)
+// exactly as benchmark.md section 1 says, with every draw addressed as in lib/core/streams.hpp:
+//
+//  1. M = uniform_int(kArch block 0) in the class's layer range; width H_j (j = 1..M+1) =
+//     uniform_int(kArch block j) in the width range (both inclusive).
+//  2. W*_s entries iid N(0, 2 / (H_s + H_{s+1})) (Xavier normal): entry e (row-major) of layer s
+//     is component e % 2 of normal2d(kTeacher block e / 2, sub-index s), times the standard
+//     deviation. Any entry can be regenerated alone.
+//  3. Rank reduction, independently per layer s: with the kRankCut block s, the layer is cut when
+//     u01d(words 0, 1) < 0.5; then k = uniform_int(words 2, 3) in 0..min(H_s, H_{s+1}) - 1 and
+//     every row (when H_{s+1} <= H_s) or every column (otherwise) with index >= k is zeroed,
+//     so rank(W*_s) = k. Keeping the leading indices makes cuts of adjacent layers line up.
+//  4. r = numerical rank of W*_M ... W*_1 in double (lib/dln/linalg.hpp).
+//  5. The true LLC of (widths, r) (lib/dln/true_llc.hpp).
+// Host only; deterministic: the same (class, seed) gives the same problem on every machine with
+// an IEEE-754 libm (the rank is an integer computed far from its threshold in practice).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lib/dln/linalg.hpp"
+#include "lib/dln/model_class.hpp"
+#include "lib/dln/true_llc.hpp"
+
+namespace llcb::dln {
+
+struct LayerCut {
+  bool cut = false;     // rank reduction applied to this layer
+  std::int64_t k = 0;   // rank after the cut (when cut)
+  bool rows = false;    // rows (true) or columns (false) with index >= k are zero
+};
+
+struct Problem {
+  std::string class_name;
+  std::uint64_t seed = 0;
+  std::vector<std::int64_t> widths;  // H_1 .. H_{M+1}
+  std::vector<LayerCut> cuts;        // one per layer
+  std::int64_t rank = 0;             // numerical rank of the teacher product
+  std::int64_t n = 0;                // dataset size
+  TrueLlc truth;
+
+  std::int64_t layers() const { return static_cast<std::int64_t>(widths.size()) - 1; }
+  // rank(W*_s): k when cut, otherwise min(H_s, H_{s+1}) (Gaussian matrices have full rank).
+  std::int64_t layer_rank(std::size_t s) const;
+};
+
+// Draws the architecture and cuts, computes the teacher product's rank and the true LLC.
+Problem draw_problem(const ModelClass& model, std::uint64_t seed);
+
+// The teacher layer W*_s (s = 0-based layer index) in double, row-major H_{s+1} x H_s.
+MatrixD teacher_layer(const Problem& problem, std::size_t s);
+
+// Numerical rank of the teacher product W*_M ... W*_1 (what draw_problem stores in `rank`).
+std::int64_t teacher_product_rank(const Problem& problem);
+
+}  // namespace llcb::dln
