@@ -1,0 +1,63 @@
+#include "apps/llcbench/cli.hpp"
+
+#include <iostream>
+
+#include "lib/core/error.hpp"
+#include "lib/core/log.hpp"
+
+namespace llcb::cli {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> list = {
+      {"truth", "exact true LLC of a deep linear network (--widths, --rank)", cmd_truth},
+      {"problem", "draw a learning problem from a model class and seed", cmd_problem},
+  };
+  return list;
+}
+
+void add_common_options(po::options_description& desc) {
+  desc.add_options()("help,h", "show this help and exit")(
+      "log-level", po::value<std::string>()->default_value("warn"),
+      "trace, debug, info, warn, error or off (logs go to stderr)");
+}
+
+bool parse(const std::vector<std::string>& args, const po::options_description& desc,
+           const std::string& usage, po::variables_map& vm) {
+  try {
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  if (vm.count("help")) {
+    std::cout << usage << "\n\n" << desc << "\n";
+    return false;
+  }
+  log::set_level(log::parse_level(vm["log-level"].as<std::string>()));
+  return true;
+}
+
+const std::string& required(const po::variables_map& vm, const std::string& name,
+                            const std::string& example) {
+  if (!vm.count(name)) {
+    throw UsageError("--" + name + " is required (for example --" + name + " " + example + ")");
+  }
+  return vm[name].as<std::string>();
+}
+
+int guarded(const std::string& command, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    std::cerr << "llcbench " << command << ": error: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const std::bad_alloc&) {
+    std::cerr << "llcbench " << command << ": error: out of memory\n";
+    return kExitFailure;
+  } catch (const std::exception& e) {
+    std::cerr << "llcbench " << command << ": error: " << e.what() << "\n";
+    return kExitFailure;
+  }
+}
+
+}  // namespace llcb::cli

@@ -1,0 +1,46 @@
+// Shared plumbing of the llcbench subcommands: option parsing with Boost.Program_options,
+// --help, and the translation of exceptions into one-line messages and exit codes
+// (UsageError -> 2, other errors -> 1; design.md, "CLI contract").
+#pragma once
+
+#include <boost/program_options.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace llcb::cli {
+
+namespace po = boost::program_options;
+
+struct Command {
+  std::string name;
+  std::string summary;
+  std::function<int(const std::vector<std::string>& args)> run;
+};
+
+// The registry of subcommands, in the order `llcbench --help` lists them.
+const std::vector<Command>& commands();
+
+int cmd_truth(const std::vector<std::string>& args);
+int cmd_problem(const std::vector<std::string>& args);
+
+// Adds the options every command has (--help, --log-level).
+void add_common_options(po::options_description& desc);
+
+// Parses args into a variables map. Returns false when --help was given (help already printed to
+// stdout with `usage` as its first line). Throws UsageError for unknown or malformed options.
+// Applies --log-level.
+bool parse(const std::vector<std::string>& args, const po::options_description& desc,
+           const std::string& usage, po::variables_map& vm);
+
+// The string value of a required option; throws UsageError "--NAME is required (for example
+// --NAME EXAMPLE)" when it is missing.
+const std::string& required(const po::variables_map& vm, const std::string& name,
+                            const std::string& example);
+
+// Runs body, turning exceptions into "llcbench <command>: error: <message>" on stderr and the
+// exception's exit code.
+int guarded(const std::string& command, const std::function<int()>& body);
+
+}  // namespace llcb::cli

@@ -1,0 +1,45 @@
+// llcbench: the command-line entry point. Dispatches to the subcommands of cli.hpp.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "apps/llcbench/cli.hpp"
+#include "lib/core/error.hpp"
+#include "lib/core/version.hpp"
+
+namespace {
+
+void print_usage(std::ostream& os) {
+  os << "usage: llcbench COMMAND [OPTIONS]   (llcbench COMMAND --help for its options)\n\n"
+        "commands:\n";
+  for (const auto& c : llcb::cli::commands()) {
+    os << "  " << c.name << std::string(10 - c.name.size(), ' ') << c.summary << "\n";
+  }
+  os << "\n  --version  print the version and exit\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    print_usage(std::cerr);
+    return llcb::kExitUsage;
+  }
+  const std::string& first = args.front();
+  if (first == "--version") {
+    std::cout << "llcbench " << llcb::version() << " (commit " << llcb::git_commit() << ")\n";
+    return llcb::kExitOk;
+  }
+  if (first == "--help" || first == "-h" || first == "help") {
+    print_usage(std::cout);
+    return llcb::kExitOk;
+  }
+  for (const auto& c : llcb::cli::commands()) {
+    if (c.name == first) {
+      return c.run(std::vector<std::string>(args.begin() + 1, args.end()));
+    }
+  }
+  std::cerr << "llcbench: error: unknown command '" << first << "' (see llcbench --help)\n";
+  return llcb::kExitUsage;
+}

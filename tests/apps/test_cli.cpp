@@ -1,0 +1,153 @@
+// The llcbench binary as users and scripts see it: outputs, exit codes and one-line errors.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Result run(const std::string& args) {
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto out = dir / ("llcb_cli_out_" + std::to_string(::getpid()));
+  const auto err = dir / ("llcb_cli_err_" + std::to_string(::getpid()));
+  const std::string cmd = std::string(LLCB_BINARY) + " " + args + " >" + out.string() + " 2>" +
+                          err.string();
+  const int status = std::system(cmd.c_str());
+  Result r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  std::filesystem::remove(out);
+  std::filesystem::remove(err);
+  return r;
+}
+
+std::string last_line(const std::string& s) {
+  std::string t = s;
+  while (!t.empty() && t.back() == '\n') t.pop_back();
+  const auto pos = t.rfind('\n');
+  return pos == std::string::npos ? t : t.substr(pos + 1);
+}
+
+int lines(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+void expect_usage_error(const std::string& args, const std::string& fragment) {
+  const Result r = run(args);
+  EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+  EXPECT_EQ(lines(r.err), 1) << args << "\n" << r.err;  // exactly one line
+  EXPECT_NE(r.err.find(fragment), std::string::npos) << args << "\n" << r.err;
+  EXPECT_EQ(r.err.find("terminate"), std::string::npos) << r.err;
+}
+
+TEST(Cli, TruthPrintsLambdaAsTheLastLine) {
+  const Result r = run("truth --widths 5,3,5 --rank 0");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(last_line(r.out), "6.5");
+  EXPECT_NE(r.out.find("lambda (exact): 13/2"), std::string::npos) << r.out;
+  EXPECT_EQ(last_line(run("truth --widths 8,8,8,8,8,8,8,8,8 --rank 4").out), "29");
+  EXPECT_EQ(last_line(run("truth --widths 4999,5000,4998,5000,4997,4996 --rank 1234").out),
+            "9656595.5");
+}
+
+TEST(Cli, TruthJson) {
+  const Result r = run("truth --widths 5,3,5 --rank 0 --json");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "{\"widths\":[5,3,5],\"rank\":0,\"lambda\":6.5,\"lambda_exact\":\"13/2\","
+            "\"multiplicity\":2,\"d\":30,\"l\":2,\"subset\":[1,2,3]}\n");
+}
+
+TEST(Cli, TruthHandlesFortyLayersOfWidth5000) {
+  std::string widths = "5000";
+  for (int i = 0; i < 40; ++i) widths += ",5000";
+  const Result r = run("truth --widths " + widths + " --rank 0");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(last_line(r.out), "6406250");
+}
+
+TEST(Cli, TruthRejectsBadInput) {
+  expect_usage_error("truth --widths 5,0,5 --rank 0", "--widths");
+  expect_usage_error("truth --widths 5,-3,5 --rank 0", "negative");
+  expect_usage_error("truth --widths 5,x,5 --rank 0", "not an integer");
+  expect_usage_error("truth --widths 5,3.5,5 --rank 0", "not an integer");
+  expect_usage_error("truth --widths '' --rank 0", "empty");
+  expect_usage_error("truth --widths 5,,5 --rank 0", "empty item");
+  expect_usage_error("truth --widths 5 --rank 0", "at least two widths");
+  expect_usage_error("truth --widths 5,3,5 --rank 4", "cannot exceed the smallest width");
+  expect_usage_error("truth --widths 5,3,5 --rank -1", "negative");
+  expect_usage_error("truth --widths 5,3,5", "--rank is required");
+  expect_usage_error("truth --rank 0", "--widths is required");
+  expect_usage_error("truth --widths 5,3,5 --rank 0 --bogus", "bogus");
+  expect_usage_error("truth --widths 5,3,5 --rank 0 --log-level loud", "log level");
+}
+
+TEST(Cli, ProblemDescribesTheDrawnProblem) {
+  const Result r = run("problem --class 1K --seed 7");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("class: 1K"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("widths: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("rank: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("d: "), std::string::npos) << r.out;
+
+  const Result j = run("problem --class 1k --seed 7 --json");
+  EXPECT_EQ(j.code, 0) << j.err;
+  EXPECT_EQ(j.out.front(), '{');
+  EXPECT_NE(j.out.find("\"class\":\"1K\""), std::string::npos) << j.out;
+  EXPECT_NE(j.out.find("\"lambda_exact\":"), std::string::npos) << j.out;
+  // Same problem twice: identical output.
+  EXPECT_EQ(run("problem --class 1K --seed 7 --json").out, j.out);
+  // The text lambda agrees with `truth` for the drawn architecture and rank.
+  const auto field = [&](const std::string& key) {
+    const auto start = r.out.find(key + ": ") + key.size() + 2;
+    return r.out.substr(start, r.out.find('\n', start) - start);
+  };
+  const Result t = run("truth --widths " + field("widths") + " --rank " + field("rank"));
+  EXPECT_EQ(last_line(t.out), last_line(r.out));
+}
+
+TEST(Cli, ProblemRejectsBadInput) {
+  expect_usage_error("problem --class 200K --seed 1", "unknown model class '200K'");
+  expect_usage_error("problem --class 100K --seed -1", "negative");
+  expect_usage_error("problem --class 100K --seed abc", "not an integer");
+  expect_usage_error("problem --class 100K", "--seed is required");
+  expect_usage_error("problem --seed 3", "--class is required");
+  expect_usage_error("problem --class custom:5,2,3,4 --seed 1", "minimum exceeds");
+}
+
+TEST(Cli, TopLevelUsageVersionAndHelp) {
+  expect_usage_error("frobnicate", "unknown command 'frobnicate'");
+  const Result none = run("");
+  EXPECT_EQ(none.code, 2);
+  const Result v = run("--version");
+  EXPECT_EQ(v.code, 0);
+  EXPECT_EQ(v.out.rfind("llcbench ", 0), 0u) << v.out;
+  for (const std::string cmd : {"truth", "problem"}) {
+    const Result h = run(cmd + " --help");
+    EXPECT_EQ(h.code, 0) << cmd;
+    EXPECT_NE(h.out.find("usage: llcbench " + cmd), std::string::npos) << h.out;
+  }
+  EXPECT_EQ(run("--help").code, 0);
+}
+
+}  // namespace
