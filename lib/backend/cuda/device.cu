@@ -1,0 +1,35 @@
+#include "lib/backend/cuda/check.cuh"
+#include "lib/backend/cuda/device.hpp"
+
+namespace llcb::cuda {
+
+int device_count() {
+  int count = 0;  // left untouched by cudaGetDeviceCount when there is no driver
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky error so later calls are not confused by it
+    return 0;
+  }
+  return count;
+}
+
+void set_device(int device) { LLCB_CUDA_CHECK(cudaSetDevice(device)); }
+
+void* device_alloc(std::size_t bytes) {
+  void* ptr = nullptr;
+  if (bytes > 0) LLCB_CUDA_CHECK(cudaMalloc(&ptr, bytes));
+  return ptr;
+}
+
+void device_free(void* ptr) noexcept {
+  if (ptr) cudaFree(ptr);
+}
+
+void copy_to_host(void* dst, const void* src, std::size_t bytes) {
+  if (bytes > 0) LLCB_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
+}
+
+void copy_to_device(void* dst, const void* src, std::size_t bytes) {
+  if (bytes > 0) LLCB_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+}
+
+}  // namespace llcb::cuda
