@@ -1,13 +1,20 @@
 #include "lib/core/parse.hpp"
 
 #include <charconv>
+#include <cmath>
+#include <sstream>
 
 #include "lib/core/error.hpp"
 
 namespace llcb {
 namespace {
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string quoted(std::string_view s) {
+  std::string q(1, '\'');
+  q.append(s);
+  q.push_back('\'');
+  return q;
+}
 
 }  // namespace
 
@@ -35,6 +42,33 @@ std::int64_t parse_int(std::string_view text, std::string_view what, std::int64_
                      std::to_string(min) + ".." + std::to_string(max));
   }
   return value;
+}
+
+double parse_double(std::string_view text, std::string_view what, double min, double max) {
+  const std::string name(what);
+  if (text.empty()) throw UsageError(name + ": empty value, expected a number");
+  double value = 0;
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  const auto [end, ec] = std::from_chars(first, last, value, std::chars_format::general);
+  if (ec == std::errc::result_out_of_range) {
+    throw UsageError(name + ": " + quoted(text) + " is out of the range of a double");
+  }
+  if (ec != std::errc() || end != last || !std::isfinite(value)) {
+    throw UsageError(name + ": " + quoted(text) + " is not a finite number");
+  }
+  if (value < min || value > max) {
+    std::ostringstream range;
+    range << min << ".." << max;
+    throw UsageError(name + ": " + quoted(text) + " is out of range, expected " + range.str());
+  }
+  return value;
+}
+
+bool parse_bool(std::string_view text, std::string_view what) {
+  if (text == "on" || text == "true" || text == "yes" || text == "1") return true;
+  if (text == "off" || text == "false" || text == "no" || text == "0") return false;
+  throw UsageError(std::string(what) + ": " + quoted(text) + " is not on/off (or true/false)");
 }
 
 std::vector<std::int64_t> parse_int_list(std::string_view text, std::string_view what,

@@ -15,6 +15,13 @@ namespace llcb {
 std::int64_t parse_int(std::string_view text, std::string_view what, std::int64_t min,
                        std::int64_t max);
 
+// A finite decimal or scientific number ("1e-7", "0.5") in [min, max]; nan, inf, hex floats and
+// trailing characters are errors.
+double parse_double(std::string_view text, std::string_view what, double min, double max);
+
+// "on|off|true|false|yes|no|1|0" (case-sensitive, lower case).
+bool parse_bool(std::string_view text, std::string_view what);
+
 // A comma-separated list of integers, each in [min, max]; empty items and an empty list are errors.
 std::vector<std::int64_t> parse_int_list(std::string_view text, std::string_view what,
                                          std::int64_t min, std::int64_t max);

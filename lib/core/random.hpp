@@ -8,13 +8,15 @@
 //                     (bias below (hi - lo + 1) / 2^64, negligible for every range llcbench uses).
 //   normal2d(block)   two independent N(0, 1) doubles by Box-Muller from the block's two 64-bit
 //                     uniforms (host libm; used for problem generation, which runs on the host).
-//   normal4f(block)   four N(0, 1) floats by Box-Muller from the block's four words (device: fast
-//                     intrinsics, host: libm; the two agree to a few ulp, not bit for bit).
+//   normal4f(block)   four N(0, 1) floats by Box-Muller from the block's four words, with the
+//                     branch-free log and sincos of fastmath.hpp: the same code on CPU and GPU
+//                     (bit-identical where both evaluate it without contracting into FMAs).
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 
+#include "lib/core/fastmath.hpp"
 #include "lib/core/hd.hpp"
 #include "lib/core/philox.hpp"
 #include "lib/core/streams.hpp"
@@ -76,21 +78,23 @@ inline Normal2d normal2d(PhiloxBlock b) {
   return Normal2d{r * std::cos(kTwoPi * u2), r * std::sin(kTwoPi * u2)};
 }
 
+LLCB_HD inline float sqrtf_hd(float x) {
+#if defined(__CUDA_ARCH__)
+  return sqrtf(x);  // IEEE correctly rounded, as std::sqrt on the host
+#else
+  return std::sqrt(x);
+#endif
+}
+
 struct Normal4f {
   float z[4];
 };
 
+// Box-Muller in float with the branch-free functions of fastmath.hpp (same code on CPU and GPU).
 LLCB_HD inline void box_muller_f(float u1, float u2, float& z0, float& z1) {
-#if defined(__CUDA_ARCH__)
-  const float r = sqrtf(-2.0f * __logf(u1));
+  const float r = sqrtf_hd(-2.0f * log_f(u1));
   float s, c;
-  sincospif(2.0f * u2, &s, &c);
-#else
-  constexpr float kTwoPi = 6.28318530717958647692f;
-  const float r = std::sqrt(-2.0f * std::log(u1));
-  const float s = std::sin(kTwoPi * u2);
-  const float c = std::cos(kTwoPi * u2);
-#endif
+  sincos_2pi_f(u2, s, c);
   z0 = r * c;
   z1 = r * s;
 }

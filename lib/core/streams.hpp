@@ -13,6 +13,9 @@
 // kTeacher    problem seed   element pair e/2    layer s           Xavier-normal entries of W*_s
 // kInput      problem seed   sample i            block of 4 coords inputs x_i ~ U[-10, 10]
 // kTargetNoise problem seed  sample i            block of 4 coords target noise (sigma > 0)
+// kEpochKeys  chain seed     epoch               0                 Feistel round keys (4 words)
+// kBatch      chain seed     position t*B + b    0                 with-replacement sample index
+// kLangevin   chain seed     step t              block of 4 params injected noise xi_t
 #pragma once
 
 #include <cstdint>
@@ -25,6 +28,9 @@ enum class Stream : std::uint32_t {
   kTeacher = 0x54434852u,      // "TCHR"
   kInput = 0x58494e50u,        // "XINP"
   kTargetNoise = 0x594e4f49u,  // "YNOI"
+  kEpochKeys = 0x45504f43u,    // "EPOC"
+  kBatch = 0x42544348u,        // "BTCH"
+  kLangevin = 0x4c414e47u,     // "LANG"
 };
 
 }  // namespace llcb
