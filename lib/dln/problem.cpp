@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "lib/core/error.hpp"
+#include "lib/core/parse.hpp"
 #include "lib/core/random.hpp"
 
 namespace llcb::dln {
@@ -64,10 +66,33 @@ MatrixD teacher_layer(const Problem& problem, std::size_t s) {
   return w;
 }
 
+MatrixD teacher_product(const Problem& problem) {
+  return chain_product(problem.widths, [&](std::size_t s) { return teacher_layer(problem, s); });
+}
+
 std::int64_t teacher_product_rank(const Problem& problem) {
-  const MatrixD product = chain_product(
-      problem.widths, [&](std::size_t s) { return teacher_layer(problem, s); });
-  return numerical_rank(product);
+  return numerical_rank(teacher_product(problem));
+}
+
+Problem problem_from_architecture(const std::vector<std::int64_t>& widths, std::int64_t rank,
+                                  std::uint64_t seed, std::int64_t n) {
+  Problem p;
+  p.truth = true_llc(widths, rank);  // validates widths and rank
+  p.class_name = "widths:" + join_ints(widths);
+  p.seed = seed;
+  p.widths = widths;
+  p.n = n;
+  p.cuts.resize(widths.size() - 1);
+  if (rank < std::min(widths[0], widths[1])) {
+    p.cuts[0] = LayerCut{true, rank, widths[1] <= widths[0]};
+  }
+  p.rank = teacher_product_rank(p);
+  if (p.rank != rank) {
+    throw RuntimeError("the teacher drawn from seed " + std::to_string(seed) + " has product rank " +
+                       std::to_string(p.rank) + ", not " + std::to_string(rank) +
+                       "; try another seed");
+  }
+  return p;
 }
 
 }  // namespace llcb::dln

@@ -49,10 +49,21 @@ struct Problem {
 // Draws the architecture and cuts, computes the teacher product's rank and the true LLC.
 Problem draw_problem(const ModelClass& model, std::uint64_t seed);
 
+// A problem with a given architecture whose teacher product has rank `rank`: the teacher is drawn
+// from `seed` as above (step 2) and only layer 0 is cut, to rank `rank` when that is below
+// min(H_1, H_2); the numerical rank is then checked to equal `rank` (RuntimeError otherwise,
+// which needs a measure-zero draw). class_name is "widths:H1,...". Throws UsageError for invalid
+// widths or rank.
+Problem problem_from_architecture(const std::vector<std::int64_t>& widths, std::int64_t rank,
+                                  std::uint64_t seed, std::int64_t n);
+
 // The teacher layer W*_s (s = 0-based layer index) in double, row-major H_{s+1} x H_s.
 MatrixD teacher_layer(const Problem& problem, std::size_t s);
 
-// Numerical rank of the teacher product W*_M ... W*_1 (what draw_problem stores in `rank`).
+// The teacher product W*_M ... W*_1 in double, H_{M+1} x H_1 (matrix-chain order).
+MatrixD teacher_product(const Problem& problem);
+
+// Numerical rank of the teacher product (what draw_problem stores in `rank`).
 std::int64_t teacher_product_rank(const Problem& problem);
 
 }  // namespace llcb::dln
