@@ -1,0 +1,43 @@
+// SGNHT (Ding et al. 2014), momentum p_0 = 0, thermostat z_0 = A (diffusion):
+//   p <- p - z p - eps (nbeta g + gamma (w - w*)) + sqrt(2 A eps) xi
+//   w <- w + p
+//   z <- z + (||p||^2 / d - eps)          (after the pass, on the host, in double)
+// State: s[0] = p; the thermostat is ChainScalars::thermostat.
+#pragma once
+
+#include <cmath>
+
+#include "lib/samplers/config.hpp"
+#include "lib/samplers/rule.hpp"
+
+namespace llcb::samplers {
+
+struct SgnhtRule {
+  static constexpr int kStates = 1;
+  struct Coeffs {
+    float keep, eps, nbeta, gamma, noise;
+  };
+  static Coeffs coeffs(const SamplerConfig& c, std::int64_t, const ChainScalars& scalars) {
+    return {static_cast<float>(1.0 - scalars.thermostat), static_cast<float>(c.step_size),
+            static_cast<float>(c.nbeta), static_cast<float>(c.gamma),
+            static_cast<float>(std::sqrt(2.0 * c.diffusion * c.step_size))};
+  }
+  LLCB_HD static void apply(const Coeffs& k, float& w, float g, float w0, float xi, float* s,
+                            StepSums& acc) {
+    const float drift = k.eps * (k.nbeta * g + k.gamma * (w - w0));
+    const float noise = k.noise * xi;
+    const float p = k.keep * s[0] - drift + noise;
+    s[0] = p;
+    w = w + p;
+    acc.drift2 += drift * drift;
+    acc.noise2 += noise * noise;
+    acc.aux += p * p;
+  }
+  static float initial_state(const SamplerConfig&, int) { return 0.0f; }
+  static void after_step(ChainScalars& scalars, const StepTotals& sums, const SamplerConfig& c,
+                         std::int64_t d) {
+    scalars.thermostat += sums.aux / static_cast<double>(d) - c.step_size;
+  }
+};
+
+}  // namespace llcb::samplers
