@@ -1,0 +1,75 @@
+// The backend interface. Its unit of work is a whole chain, or a batch of chains of one problem:
+// never a single operation, so that a backend (CPU, CUDA) owns its inner loop completely.
+//
+// Contract for every backend:
+//   - run() returns one ChainResult per ChainSpec, in order; a chain is a pure function of
+//     (problem, spec): the same inputs give the same trace bit for bit on the same backend,
+//     whatever the thread count, rank or placement.
+//   - the minibatch of step t and the injected noise follow lib/dln/dataset.hpp and
+//     lib/core/streams.hpp, so every backend sees the same data and noise.
+//   - invalid specs throw UsageError before any chain runs (see validate()).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "lib/dln/dataset.hpp"
+#include "lib/dln/problem.hpp"
+#include "lib/estimator/chain_result.hpp"
+#include "lib/samplers/config.hpp"
+
+namespace llcb::backend {
+
+struct ChainSpec {
+  samplers::SamplerConfig sampler;
+  std::int64_t steps = 50'000;
+  std::int64_t burn_in = 45'000;  // losses of steps t >= burn_in are kept
+  std::int64_t batch_size = 500;
+  std::uint64_t chain_seed = 1;
+  dln::Sampling sampling = dln::Sampling::kWithoutReplacement;
+  double divergence_factor = 100;
+  double estimate_bound_factor = 1;  // diverged when lambda_hat > this * d/2
+  double stationarity_tolerance = 0.1;
+  std::int64_t diag_every = 0;    // 0: max(1, steps / 1000)
+};
+
+// The data-generating setting of a problem beyond the teacher: target noise sigma (default 0).
+struct DataSpec {
+  double target_sigma = 0;
+};
+
+// Throws UsageError for steps < 1, burn_in outside [0, steps), batch_size outside [1, n],
+// an invalid sampler configuration (samplers::validate), divergence_factor <= 0,
+// estimate_bound_factor <= 0, or
+// diag_every < 0.
+void validate(const ChainSpec& spec, const dln::Problem& problem);
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  virtual std::vector<estimator::ChainResult> run(const dln::Problem& problem, const DataSpec& data,
+                                                  std::span<const ChainSpec> chains) = 0;
+};
+
+struct BackendOptions {
+  std::string name = "cpu";
+  int threads = 0;  // CPU threads; 0: every hardware thread
+};
+
+// "cpu" (always) or a backend this build has; throws UsageError naming the available ones.
+std::unique_ptr<Backend> make_backend(const BackendOptions& options);
+std::vector<std::string> available_backends();
+
+// L_n(w*): exactly 0 when sigma = 0; otherwise the mean squared target noise over the whole
+// dataset (n * H_out draws, computed once per problem).
+double loss_at_teacher(const dln::Problem& problem, const DataSpec& data);
+
+// Floating-point operations of one step of a chain at batch size B, the figure `bench` reports:
+// forward 2 d B, weight gradients 2 d B, input gradients 2 B (d - H_1 H_2), targets 2 B H_1 H_{M+1}.
+double flops_per_step(const dln::Problem& problem, std::int64_t batch_size);
+
+}  // namespace llcb::backend

@@ -1,0 +1,133 @@
+#include "lib/backend/cpu/cpu_backend.hpp"
+
+#include <cblas.h>
+#include <omp.h>
+
+#include <chrono>
+
+#include "lib/backend/cpu/dln_model.hpp"
+#include "lib/backend/cpu/update_pass.hpp"
+#include "lib/core/log.hpp"
+#include "lib/estimator/estimator.hpp"
+#include "lib/samplers/registry.hpp"
+
+namespace llcb::backend {
+namespace {
+
+// The fp32 teacher (flat, laid out like the student) and target map of one problem.
+struct TeacherData {
+  std::vector<float> center;   // w*
+  std::vector<float> product;  // P = W*_M ... W*_1, row-major H_{M+1} x H_1
+};
+
+TeacherData teacher_data(const dln::Problem& problem) {
+  TeacherData t;
+  for (std::size_t s = 0; s < problem.cuts.size(); ++s) {
+    const dln::MatrixD w = dln::teacher_layer(problem, s);
+    for (double v : w.a) t.center.push_back(static_cast<float>(v));
+  }
+  const dln::MatrixD p = dln::teacher_product(problem);
+  t.product.reserve(p.a.size());
+  for (double v : p.a) t.product.push_back(static_cast<float>(v));
+  return t;
+}
+
+estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& data,
+                                 const TeacherData& teacher, double loss_center,
+                                 const ChainSpec& spec) {
+  cpu::DlnModel model(problem.widths, spec.batch_size);
+  const std::int64_t d = model.d();
+  const std::int64_t b = spec.batch_size;
+  const std::int64_t h_in = problem.widths.front();
+  const std::int64_t h_out = problem.widths.back();
+  const samplers::SamplerConfig& sc = spec.sampler;
+
+  std::vector<float> w = teacher.center;
+  std::vector<float> grad(static_cast<std::size_t>(d));
+  std::vector<std::vector<float>> state;
+  std::vector<float*> state_ptrs;
+  samplers::dispatch(sc.kind, [&](auto rule) {
+    using Rule = decltype(rule);
+    for (int q = 0; q < Rule::kStates; ++q) {
+      state.emplace_back(static_cast<std::size_t>(d), Rule::initial_state(sc, q));
+    }
+  });
+  for (auto& s : state) state_ptrs.push_back(s.data());
+  samplers::ChainScalars scalars = samplers::initial_scalars(sc);
+
+  estimator::EstimatorConfig ec;
+  ec.steps = spec.steps;
+  ec.burn_in = spec.burn_in;
+  ec.nbeta = sc.nbeta;
+  ec.loss_at_center = loss_center;
+  ec.d = d;
+  ec.divergence_factor = spec.divergence_factor;
+  ec.estimate_bound_factor = spec.estimate_bound_factor;
+  ec.stationarity_tolerance = spec.stationarity_tolerance;
+  ec.diag_every = spec.diag_every > 0 ? spec.diag_every : std::max<std::int64_t>(1, spec.steps / 1000);
+  estimator::ChainEstimator est(ec);
+
+  const dln::MinibatchStream batches(static_cast<std::uint64_t>(problem.n), b, spec.chain_seed,
+                                     spec.sampling);
+  std::vector<std::uint64_t> idx(static_cast<std::size_t>(b));
+  const auto sigma = static_cast<float>(data.target_sigma);
+
+  const auto start = std::chrono::steady_clock::now();
+  for (std::int64_t t = 0; t < spec.steps; ++t) {
+    batches.fill(t, idx.data());
+    float* x = model.inputs();
+#pragma omp parallel for schedule(static)
+    for (std::int64_t r = 0; r < b; ++r) {
+      dln::sample_input(problem.seed, idx[static_cast<std::size_t>(r)], h_in, x + r * h_in);
+    }
+    model.compute_targets(teacher.product.data());
+    if (sigma != 0) {
+      float* y = model.targets();
+#pragma omp parallel for schedule(static)
+      for (std::int64_t r = 0; r < b; ++r) {
+        dln::add_target_noise(problem.seed, idx[static_cast<std::size_t>(r)], h_out, sigma,
+                              y + r * h_out);
+      }
+    }
+    const double loss = model.loss_and_gradient(w.data(), grad.data());
+    if (!est.observe_loss(t, loss)) break;
+
+    const bool ok = samplers::dispatch(sc.kind, [&](auto rule) {
+      using Rule = decltype(rule);
+      const auto k = Rule::coeffs(sc, t + 1, scalars);
+      const cpu::PassTotals tot = cpu::update_pass<Rule>(
+          k, w.data(), grad.data(), teacher.center.data(), state_ptrs.data(), d, spec.chain_seed, t);
+      Rule::after_step(scalars, tot.step, sc, d);
+      return est.observe_step(t, tot.distance2, tot.step.drift2, tot.step.noise2);
+    });
+    if (!ok) break;
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return est.finish(seconds);
+}
+
+}  // namespace
+
+CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : omp_get_num_procs()) {}
+
+std::vector<estimator::ChainResult> CpuBackend::run(const dln::Problem& problem,
+                                                    const DataSpec& data,
+                                                    std::span<const ChainSpec> chains) {
+  for (const auto& spec : chains) validate(spec, problem);
+  omp_set_num_threads(threads_);
+  openblas_set_num_threads(threads_);
+  const TeacherData teacher = teacher_data(problem);
+  const double loss_center = loss_at_teacher(problem, data);
+  std::vector<estimator::ChainResult> results;
+  results.reserve(chains.size());
+  for (const auto& spec : chains) {
+    results.push_back(run_chain(problem, data, teacher, loss_center, spec));
+    const auto& r = results.back();
+    log::debug("cpu chain: {} steps in {:.3f} s ({:.1f} steps/s), lambda_hat {}", r.steps_run,
+               r.seconds, r.steps_per_second, r.lambda_hat);
+  }
+  return results;
+}
+
+}  // namespace llcb::backend

@@ -1,0 +1,24 @@
+// The CPU backend, the reference every other backend is checked against: fp32 parameters and
+// GEMMs through OpenBLAS, loss sums in double, OpenMP threads for data, noise and updates.
+// Deterministic regardless of the thread count: every reduction is over fixed-size chunks whose
+// partial sums are added in order (the tests compare 1 and 2 threads bit for bit).
+// Chains of one run() call execute one after another, each using every configured thread.
+#pragma once
+
+#include "lib/backend/backend.hpp"
+
+namespace llcb::backend {
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int threads);  // threads <= 0: every hardware thread
+  std::string name() const override { return "cpu"; }
+  std::vector<estimator::ChainResult> run(const dln::Problem& problem, const DataSpec& data,
+                                          std::span<const ChainSpec> chains) override;
+  int threads() const { return threads_; }
+
+ private:
+  int threads_;
+};
+
+}  // namespace llcb::backend

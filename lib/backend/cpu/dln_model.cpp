@@ -1,0 +1,91 @@
+#include "lib/backend/cpu/dln_model.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+
+namespace llcb::backend::cpu {
+namespace {
+
+constexpr std::int64_t kChunk = 4096;
+
+void sgemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
+           const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
+           std::int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a,
+              static_cast<int>(lda), b, static_cast<int>(ldb), 0.0f, c, static_cast<int>(ldc));
+}
+
+}  // namespace
+
+double chunked_sum_squares(const float* x, std::int64_t n) {
+  const std::int64_t chunks = (n + kChunk - 1) / kChunk;
+  std::vector<double> partial(static_cast<std::size_t>(chunks));
+#pragma omp parallel for schedule(static)
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    const std::int64_t end = std::min(n, (c + 1) * kChunk);
+    double s = 0;
+#pragma omp simd reduction(+ : s)
+    for (std::int64_t i = c * kChunk; i < end; ++i) s += static_cast<double>(x[i]) * x[i];
+    partial[static_cast<std::size_t>(c)] = s;
+  }
+  double total = 0;
+  for (double p : partial) total += p;
+  return total;
+}
+
+DlnModel::DlnModel(std::vector<std::int64_t> widths, std::int64_t batch)
+    : widths_(std::move(widths)), batch_(batch), d_(0) {
+  const std::size_t m = widths_.size() - 1;
+  for (std::size_t s = 0; s < m; ++s) {
+    offsets_.push_back(d_);
+    d_ += widths_[s] * widths_[s + 1];
+  }
+  for (std::size_t s = 0; s <= m; ++s) acts_.emplace_back(static_cast<std::size_t>(batch_ * widths_[s]));
+  targets_.resize(static_cast<std::size_t>(batch_ * widths_.back()));
+  const std::int64_t hmax = *std::max_element(widths_.begin(), widths_.end());
+  g_a_.resize(static_cast<std::size_t>(batch_ * hmax));
+  g_b_.resize(static_cast<std::size_t>(batch_ * hmax));
+}
+
+void DlnModel::compute_targets(const float* product) {
+  sgemm(false, true, batch_, widths_.back(), widths_.front(), acts_[0].data(), widths_.front(),
+        product, widths_.front(), targets_.data(), widths_.back());
+}
+
+double DlnModel::loss_and_gradient(const float* w, float* grad) {
+  const std::size_t m = widths_.size() - 1;
+  const std::int64_t b = batch_;
+  for (std::size_t s = 0; s < m; ++s) {
+    sgemm(false, true, b, widths_[s + 1], widths_[s], acts_[s].data(), widths_[s], w + offsets_[s],
+          widths_[s], acts_[s + 1].data(), widths_[s + 1]);
+  }
+  // Residual into g_a_, loss in double, then scale to dL/dA_M = 2 R / (B H_out).
+  const std::int64_t count = b * widths_.back();
+  float* g = g_a_.data();
+  const float* out = acts_[m].data();
+  const float* y = targets_.data();
+#pragma omp parallel for simd schedule(static)
+  for (std::int64_t i = 0; i < count; ++i) g[i] = out[i] - y[i];
+  const double loss = chunked_sum_squares(g, count) / static_cast<double>(count);
+  const float scale = static_cast<float>(2.0 / static_cast<double>(count));
+#pragma omp parallel for simd schedule(static)
+  for (std::int64_t i = 0; i < count; ++i) g[i] *= scale;
+
+  float* g_next = g_b_.data();
+  for (std::size_t s = m; s-- > 0;) {
+    // dL/dW_s = G_{s+1}^T A_s   (H_{s+1} x H_s)
+    sgemm(true, false, widths_[s + 1], widths_[s], b, g, widths_[s + 1], acts_[s].data(),
+          widths_[s], grad + offsets_[s], widths_[s]);
+    if (s > 0) {
+      // G_s = G_{s+1} W_s   (B x H_s)
+      sgemm(false, false, b, widths_[s], widths_[s + 1], g, widths_[s + 1], w + offsets_[s],
+            widths_[s], g_next, widths_[s]);
+      std::swap(g, g_next);
+    }
+  }
+  return loss;
+}
+
+}  // namespace llcb::backend::cpu

@@ -1,0 +1,46 @@
+// Forward and backward passes of a deep linear network on a minibatch, on the CPU.
+//
+// Layout: parameters are one flat fp32 vector of d entries, layer s (0-based) a row-major
+// H_{s+1} x H_s block at offset(s). Activations are row-major B x H (one sample a row):
+// A_0 = X, A_{s+1} = A_s W_s^T. Targets Y = X P^T with P the teacher product (H_{M+1} x H_1).
+// Loss L = sum (A_M - Y)^2 / (B H_{M+1}), accumulated in double over fixed chunks (deterministic
+// for any thread count); its gradient goes into a flat vector laid out like the parameters.
+// GEMMs: OpenBLAS sgemm. Not thread-safe: one DlnModel per chain runner.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace llcb::backend::cpu {
+
+class DlnModel {
+ public:
+  DlnModel(std::vector<std::int64_t> widths, std::int64_t batch);
+
+  std::int64_t d() const { return d_; }
+  std::int64_t offset(std::size_t s) const { return offsets_[s]; }
+  std::int64_t batch() const { return batch_; }
+  const std::vector<std::int64_t>& widths() const { return widths_; }
+
+  // The input buffer (B x H_1) that the caller fills before loss_and_gradient().
+  float* inputs() { return acts_[0].data(); }
+  // The target buffer (B x H_{M+1}); compute_targets() fills it from the inputs.
+  float* targets() { return targets_.data(); }
+  void compute_targets(const float* product);
+
+  // Loss at parameters w for the current inputs and targets; writes dL/dw into grad.
+  double loss_and_gradient(const float* w, float* grad);
+
+ private:
+  std::vector<std::int64_t> widths_;
+  std::int64_t batch_, d_;
+  std::vector<std::int64_t> offsets_;
+  std::vector<std::vector<float>> acts_;  // A_0 .. A_M
+  std::vector<float> targets_;
+  std::vector<float> g_a_, g_b_;          // backpropagated gradients, B x max H
+};
+
+// Deterministic sum of squares in double over fixed 4096-element chunks.
+double chunked_sum_squares(const float* x, std::int64_t n);
+
+}  // namespace llcb::backend::cpu

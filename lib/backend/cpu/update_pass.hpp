@@ -1,0 +1,78 @@
+// One fused pass of a sampler update over all d parameters on the CPU: draws the step's noise
+// (kLangevin stream, 4 parameters a Philox block), applies the rule, and returns the step's sums
+// and ||w - w*||^2 after the update. Parallel over fixed 4096-parameter chunks; partial sums are
+// added in chunk order, so the result does not depend on the thread count.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "lib/core/random.hpp"
+#include "lib/samplers/rule.hpp"
+
+namespace llcb::backend::cpu {
+
+struct PassTotals {
+  samplers::StepTotals step;
+  double distance2 = 0;
+};
+
+template <class Rule>
+PassTotals update_pass(const typename Rule::Coeffs& k, float* w, const float* g, const float* w0,
+                       float* const* state, std::int64_t d, std::uint64_t chain_seed,
+                       std::int64_t t) {
+  constexpr std::int64_t kChunk = 4096;  // a multiple of 4: chunks own whole noise blocks
+  const std::int64_t chunks = (d + kChunk - 1) / kChunk;
+  std::vector<double> partial(static_cast<std::size_t>(4 * chunks));
+#pragma omp parallel for schedule(static)
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    const std::int64_t begin = c * kChunk;
+    const std::int64_t len = std::min(d, begin + kChunk) - begin;
+    alignas(64) float xi[kChunk];
+    const std::int64_t blocks = (len + 3) / 4;
+#pragma omp simd
+    for (std::int64_t j = 0; j < blocks; ++j) {
+      const Normal4f z = normal4f(draw_block(chain_seed, Stream::kLangevin,
+                                             static_cast<std::uint64_t>(t),
+                                             static_cast<std::uint32_t>((begin >> 2) + j)));
+      xi[4 * j] = z.z[0];
+      xi[4 * j + 1] = z.z[1];
+      xi[4 * j + 2] = z.z[2];
+      xi[4 * j + 3] = z.z[3];
+    }
+    float drift2 = 0, noise2 = 0, aux = 0, dist2 = 0;
+#pragma omp simd reduction(+ : drift2, noise2, aux, dist2)
+    for (std::int64_t i = 0; i < len; ++i) {
+      const std::int64_t e = begin + i;
+      float s[Rule::kStates > 0 ? Rule::kStates : 1];
+      for (int q = 0; q < Rule::kStates; ++q) s[q] = state[q][e];
+      samplers::StepSums acc;
+      float we = w[e];
+      Rule::apply(k, we, g[e], w0[e], xi[i], s, acc);
+      w[e] = we;
+      for (int q = 0; q < Rule::kStates; ++q) state[q][e] = s[q];
+      drift2 += acc.drift2;
+      noise2 += acc.noise2;
+      aux += acc.aux;
+      const float delta = we - w0[e];
+      dist2 += delta * delta;
+    }
+    double* p = &partial[static_cast<std::size_t>(4 * c)];
+    p[0] = drift2;
+    p[1] = noise2;
+    p[2] = aux;
+    p[3] = dist2;
+  }
+  PassTotals out;
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    const double* p = &partial[static_cast<std::size_t>(4 * c)];
+    out.step.drift2 += p[0];
+    out.step.noise2 += p[1];
+    out.step.aux += p[2];
+    out.distance2 += p[3];
+  }
+  return out;
+}
+
+}  // namespace llcb::backend::cpu

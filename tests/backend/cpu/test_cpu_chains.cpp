@@ -1,0 +1,132 @@
+// Chains on the CPU backend: determinism (repeat, thread count, chain seed), divergence handling,
+// validation of chain specifications, and the target-noise setting.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "lib/backend/backend.hpp"
+#include "lib/backend/cpu/cpu_backend.hpp"
+#include "lib/core/error.hpp"
+
+namespace llcb::backend {
+namespace {
+
+// d = 60*50 + 50*40 = 5000 parameters and 200 * 40 outputs: both above the 4096-element chunk,
+// so the chunked reductions really split work between threads.
+dln::Problem medium_problem() { return dln::problem_from_architecture({60, 50, 40}, 5, 3, 100'000); }
+
+ChainSpec spec(samplers::SamplerKind kind, double step, std::int64_t steps) {
+  ChainSpec s;
+  s.sampler.kind = kind;
+  s.sampler.step_size = step;
+  s.sampler.nbeta = 100'000 / std::log(100'000.0);
+  s.steps = steps;
+  s.burn_in = steps / 2;
+  s.batch_size = 200;
+  return s;
+}
+
+estimator::ChainResult run_one(int threads, const dln::Problem& p, const ChainSpec& s,
+                               DataSpec data = {}) {
+  CpuBackend be(threads);
+  return be.run(p, data, std::span(&s, 1)).front();
+}
+
+TEST(CpuChains, SameJobGivesTheSameTraceBitForBitWhateverTheThreadCount) {
+  const dln::Problem p = medium_problem();
+  for (auto kind : {samplers::SamplerKind::kSgld, samplers::SamplerKind::kAdamSgld,
+                    samplers::SamplerKind::kSgnht}) {
+    const ChainSpec s = spec(kind, kind == samplers::SamplerKind::kSgld ? 1e-7 : 1e-9, 200);
+    const auto a = run_one(1, p, s);
+    const auto b = run_one(1, p, s);
+    const auto c = run_one(2, p, s);
+    ASSERT_EQ(a.loss_trace.size(), 200u);
+    EXPECT_EQ(a.loss_trace, b.loss_trace);
+    EXPECT_EQ(a.loss_trace, c.loss_trace) << "1 vs 2 threads";
+    EXPECT_EQ(a.distance_trace, c.distance_trace);
+    EXPECT_EQ(a.lambda_hat, c.lambda_hat);
+    EXPECT_FALSE(a.diverged);
+  }
+}
+
+TEST(CpuChains, DifferentChainSeedsGiveDifferentTraces) {
+  const dln::Problem p = medium_problem();
+  ChainSpec s = spec(samplers::SamplerKind::kSgld, 1e-7, 50);
+  const auto a = run_one(2, p, s);
+  s.chain_seed = 2;
+  const auto b = run_one(2, p, s);
+  int equal = 0;
+  for (std::size_t t = 1; t < a.loss_trace.size(); ++t) equal += a.loss_trace[t] == b.loss_trace[t];
+  EXPECT_EQ(equal, 0);
+}
+
+TEST(CpuChains, FirstLossIsAtTheTeacherAndIsZeroWithoutNoise) {
+  const auto r = run_one(2, medium_problem(), spec(samplers::SamplerKind::kSgld, 1e-7, 3));
+  // w_0 = w*: the student reproduces the targets up to fp32 rounding of the two evaluation orders.
+  EXPECT_LT(r.loss_trace[0], 1e-9);
+  EXPECT_GT(r.loss_trace[1], r.loss_trace[0]);
+}
+
+TEST(CpuChains, AbsurdStepSizeDivergesCleanly) {
+  const dln::Problem p = medium_problem();
+  for (auto kind : {samplers::SamplerKind::kSgld, samplers::SamplerKind::kRmspropSgld,
+                    samplers::SamplerKind::kSghmc}) {
+    const auto r = run_one(2, p, spec(kind, 1.0, 1000));
+    EXPECT_TRUE(r.diverged);
+    EXPECT_TRUE(std::isnan(r.lambda_hat));
+    EXPECT_NE(r.reason, estimator::Divergence::kNone);
+    EXPECT_GE(r.divergence_step, 0);
+    EXPECT_LT(r.divergence_step, 1000);  // stopped at once, not run to the end
+    EXPECT_EQ(r.steps_run, r.divergence_step);
+    EXPECT_TRUE(std::isfinite(r.last_finite_loss));
+  }
+}
+
+TEST(CpuChains, BothMinibatchModesRun) {
+  const dln::Problem p = medium_problem();
+  ChainSpec s = spec(samplers::SamplerKind::kSgld, 1e-7, 100);
+  s.sampling = dln::Sampling::kWithReplacement;
+  const auto a = run_one(2, p, s);
+  s.sampling = dln::Sampling::kWithoutReplacement;
+  const auto b = run_one(2, p, s);
+  EXPECT_FALSE(a.diverged);
+  EXPECT_NE(a.loss_trace[5], b.loss_trace[5]);
+}
+
+TEST(CpuChains, InvalidSpecsAreUsageErrors) {
+  const dln::Problem p = medium_problem();
+  CpuBackend be(1);
+  ChainSpec s = spec(samplers::SamplerKind::kSgld, 1e-7, 100);
+  s.burn_in = 100;
+  EXPECT_THROW(be.run(p, {}, std::span(&s, 1)), UsageError);
+  s = spec(samplers::SamplerKind::kSgld, 1e-7, 100);
+  s.batch_size = p.n + 1;
+  EXPECT_THROW(be.run(p, {}, std::span(&s, 1)), UsageError);
+  s = spec(samplers::SamplerKind::kSgld, -1e-7, 100);
+  EXPECT_THROW(be.run(p, {}, std::span(&s, 1)), UsageError);
+  s = spec(samplers::SamplerKind::kSgld, 1e-7, 0);
+  EXPECT_THROW(be.run(p, {}, std::span(&s, 1)), UsageError);
+  EXPECT_THROW(make_backend({"gpu-of-dreams", 0}), UsageError);
+}
+
+TEST(CpuChains, TargetNoiseSetsTheLossAtTheTeacher) {
+  dln::Problem p = dln::problem_from_architecture({6, 4, 5}, 2, 1, 20'000);
+  const double l0 = loss_at_teacher(p, DataSpec{0.5});
+  // Mean of 100000 squared N(0, 0.25) draws: 0.25 with relative sd sqrt(2/100000) = 0.45%.
+  EXPECT_NEAR(l0, 0.25, 0.25 * 5 * 0.0045);
+  EXPECT_EQ(loss_at_teacher(p, DataSpec{0.0}), 0.0);
+  ChainSpec s = spec(samplers::SamplerKind::kSgld, 1e-7, 50);
+  s.sampler.nbeta = 20'000 / std::log(20'000.0);
+  const auto r = run_one(2, p, s, DataSpec{0.5});
+  EXPECT_FALSE(r.diverged);
+  EXPECT_NEAR(r.loss_trace[0], 0.25, 0.05);  // minibatch of 200 * 5 noisy targets at w*
+}
+
+TEST(CpuChains, FlopsPerStepFollowsTheDocumentedFormula) {
+  const dln::Problem p = dln::problem_from_architecture({4, 3, 2}, 1, 1, 1000);
+  // d = 18; B = 10: 2dB + 2dB + 2B(d - 12) + 2B * 4 * 2 = 360 + 360 + 120 + 160
+  EXPECT_DOUBLE_EQ(flops_per_step(p, 10), 1000.0);
+}
+
+}  // namespace
+}  // namespace llcb::backend
