@@ -11,6 +11,8 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
       {"truth", "exact true LLC of a deep linear network (--widths, --rank)", cmd_truth},
       {"problem", "draw a learning problem from a model class and seed", cmd_problem},
+      {"run", "run one SGMCMC chain and estimate the LLC", cmd_run},
+      {"bench", "steps/s and GFLOP/s of chains against the sgemm floor", cmd_bench},
   };
   return list;
 }

@@ -24,6 +24,8 @@ const std::vector<Command>& commands();
 
 int cmd_truth(const std::vector<std::string>& args);
 int cmd_problem(const std::vector<std::string>& args);
+int cmd_run(const std::vector<std::string>& args);
+int cmd_bench(const std::vector<std::string>& args);
 
 // Adds the options every command has (--help, --log-level).
 void add_common_options(po::options_description& desc);

@@ -135,6 +135,62 @@ TEST(Cli, ProblemRejectsBadInput) {
   expect_usage_error("problem --class custom:5,2,3,4 --seed 1", "minimum exceeds");
 }
 
+TEST(Cli, RunPrintsTheEstimateAndJson) {
+  const Result r = run("run --widths 5,4,3 --rank 1 --sampler sgld --step-size 1e-7 --steps 300 --threads 1");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(last_line(r.out).rfind("lambda_hat: ", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("diverged: no"), std::string::npos) << r.out;
+  const Result j = run(
+      "run --class tiny --seed 1 --sampler sghmc --step-size 1e-8 --steps 300 --threads 1 --json");
+  EXPECT_EQ(j.code, 0) << j.err;
+  for (const char* key : {"\"lambda_hat\":", "\"lambda_true\":", "\"rel_error\":", "\"diverged\":false",
+                          "\"steps\":300", "\"steps_per_second\":"}) {
+    EXPECT_NE(j.out.find(key), std::string::npos) << key << " in " << j.out;
+  }
+  // Deterministic: the same command prints the same estimate.
+  const Result j2 = run(
+      "run --class tiny --seed 1 --sampler sghmc --step-size 1e-8 --steps 300 --threads 2 --json");
+  const auto estimate = [](const std::string& s) { return s.substr(0, s.find(",\"lambda_true\"")); };
+  EXPECT_EQ(estimate(j2.out), estimate(j.out));
+}
+
+TEST(Cli, RunReportsDivergenceAsAResult) {
+  const Result r = run("run --widths 5,4,3 --rank 1 --sampler sgld --step-size 10 --steps 300 --json");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"lambda_hat\":null"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"diverged\":true"), std::string::npos) << r.out;
+}
+
+TEST(Cli, RunRejectsBadInput) {
+  const std::string base = "run --widths 5,4,3 --rank 1 --steps 100 ";
+  expect_usage_error(base + "--sampler langevin --step-size 1e-7", "unknown sampler 'langevin'");
+  expect_usage_error(base + "--sampler sgld --step-size 0", "--step-size");
+  expect_usage_error(base + "--sampler sgld --step-size -1e-7", "--step-size");
+  expect_usage_error(base + "--sampler sgld --step-size nan", "not a finite number");
+  expect_usage_error(base + "--sampler sgld --step-size inf", "not a finite number");
+  expect_usage_error(base + "--sampler sgld --step-size 1e-7 --burn-in 100", "burn-in");
+  expect_usage_error(base + "--sampler sgld --step-size 1e-7 --burn-in 150", "burn-in");
+  expect_usage_error(base + "--sampler sgld --step-size 1e-7 --n 1000 --batch-size 1001",
+                     "batch size");
+  expect_usage_error(base + "--step-size 1e-7", "--sampler is required");
+  expect_usage_error(base + "--sampler sgld", "--step-size is required");
+  expect_usage_error("run --class tiny --widths 5,4 --rank 1 --sampler sgld --step-size 1e-7",
+                     "exactly one of");
+  expect_usage_error(base + "--sampler sgld --step-size 1e-7 --backend quantum", "backend 'quantum'");
+  expect_usage_error(base + "--sampler sgld --step-size 1e-7 --sampling sometimes", "--sampling");
+  expect_usage_error(base + "--sampler rmsprop_sgld --step-size 1e-7 --rmsprop-preset x",
+                     "RMSProp preset");
+  expect_usage_error(base + "--sampler sghmc --step-size 1e-7 --friction 2", "--friction");
+}
+
+TEST(Cli, BenchReportsSpeedAgainstTheGemmFloor) {
+  const Result r = run("bench --class tiny --seed 2 --steps 50 --gemm-size 128 --threads 1 --json");
+  EXPECT_EQ(r.code, 0) << r.err;
+  for (const char* key : {"\"steps_per_second\":", "\"gflops\":", "\"sgemm_gflops\":"}) {
+    EXPECT_NE(r.out.find(key), std::string::npos) << key << " in " << r.out;
+  }
+}
+
 TEST(Cli, TopLevelUsageVersionAndHelp) {
   expect_usage_error("frobnicate", "unknown command 'frobnicate'");
   const Result none = run("");
@@ -142,7 +198,7 @@ TEST(Cli, TopLevelUsageVersionAndHelp) {
   const Result v = run("--version");
   EXPECT_EQ(v.code, 0);
   EXPECT_EQ(v.out.rfind("llcbench ", 0), 0u) << v.out;
-  for (const std::string cmd : {"truth", "problem"}) {
+  for (const std::string cmd : {"truth", "problem", "run", "bench"}) {
     const Result h = run(cmd + " --help");
     EXPECT_EQ(h.code, 0) << cmd;
     EXPECT_NE(h.out.find("usage: llcbench " + cmd), std::string::npos) << h.out;

@@ -1,0 +1,97 @@
+// llcbench bench: steps/s and achieved GFLOP/s of chains on one problem, next to the machine's
+// sgemm GFLOP/s (the floor). Warm-up steps are excluded; the chain's lambda_hat is checked finite
+// in the same run so a broken build cannot report a fast number.
+#include <cmath>
+#include <iostream>
+
+#include "apps/llcbench/chain_options.hpp"
+#include "lib/backend/cpu/gemm_floor.hpp"
+#include "lib/backend/cpu/cpu_backend.hpp"
+#include "lib/core/error.hpp"
+#include "lib/core/json.hpp"
+#include "lib/core/parse.hpp"
+#include "lib/samplers/registry.hpp"
+
+namespace llcb::cli {
+
+int cmd_bench(const std::vector<std::string>& args) {
+  return guarded("bench", [&] {
+    po::options_description desc("options");
+    add_problem_options(desc);
+    add_backend_options(desc);
+    desc.add_options()("sampler", po::value<std::string>()->default_value("sgld"), "sampler to time")(
+        "steps", po::value<std::string>()->default_value("200"), "timed steps")(
+        "warmup", po::value<std::string>()->default_value("20"), "untimed warm-up steps")(
+        "batch-size", po::value<std::string>()->default_value("500"), "minibatch size")(
+        "gemm-size", po::value<std::string>()->default_value("2048"),
+        "n of the n x n x n sgemm that measures the floor (0: skip)")(
+        "json", po::bool_switch(), "print one JSON object instead of text");
+    add_common_options(desc);
+    po::variables_map vm;
+    if (!parse(args, desc, "usage: llcbench bench (--class C --seed N | --widths ... --rank R) [options]",
+               vm)) {
+      return 0;
+    }
+    const dln::Problem problem = resolve_problem(vm);
+    auto be = resolve_backend(vm);
+    backend::ChainSpec spec;
+    spec.sampler.kind = samplers::find_sampler(vm["sampler"].as<std::string>()).kind;
+    const double n = static_cast<double>(problem.n);
+    spec.sampler.nbeta = n / std::log(n);
+    spec.sampler.step_size = 1e-9;  // small enough never to diverge on any class
+    spec.batch_size = parse_int(vm["batch-size"].as<std::string>(), "--batch-size", 1, problem.n);
+    const std::int64_t steps = parse_int(vm["steps"].as<std::string>(), "--steps", 2, 100'000'000);
+    const std::int64_t warmup = parse_int(vm["warmup"].as<std::string>(), "--warmup", 1, 100'000'000);
+    const int gemm = static_cast<int>(parse_int(vm["gemm-size"].as<std::string>(), "--gemm-size", 0, 16384));
+
+    spec.steps = warmup;
+    spec.burn_in = 0;
+    be->run(problem, {}, std::span(&spec, 1));
+    spec.steps = steps;
+    const auto r = be->run(problem, {}, std::span(&spec, 1)).front();
+    if (r.diverged || !std::isfinite(r.lambda_hat)) {
+      throw RuntimeError("the benchmark chain diverged; its timing would be meaningless");
+    }
+    const double flops = backend::flops_per_step(problem, spec.batch_size);
+    const double gflops = flops * r.steps_per_second / 1e9;
+    int threads = 0;
+    if (auto* cpu = dynamic_cast<backend::CpuBackend*>(be.get())) threads = cpu->threads();
+    const double floor = gemm > 0 ? backend::cpu::measure_sgemm_gflops(gemm, threads, 1.0) : 0.0;
+    const std::string& sampler = samplers::sampler_info(spec.sampler.kind).name;
+    if (vm["json"].as<bool>()) {
+      JsonWriter w;
+      w.begin_object();
+      w.field("backend", be->name());
+      w.field("threads", threads);
+      w.field("class", problem.class_name);
+      w.field("seed", static_cast<std::int64_t>(problem.seed));
+      w.array("widths", problem.widths);
+      w.field("d", problem.truth.d);
+      w.field("batch_size", spec.batch_size);
+      w.field("sampler", sampler);
+      w.field("steps", steps);
+      w.field("steps_per_second", r.steps_per_second);
+      w.field("flops_per_step", flops);
+      w.field("gflops", gflops);
+      w.field("sgemm_gflops", floor);
+      w.field("fraction_of_sgemm", floor > 0 ? gflops / floor : 0.0);
+      w.end_object();
+      std::cout << w.str() << "\n";
+      return 0;
+    }
+    std::cout << "problem: " << problem.class_name << " seed " << problem.seed << ", widths "
+              << join_ints(problem.widths) << ", d " << problem.truth.d << "\n"
+              << "chain: " << sampler << ", batch " << spec.batch_size << ", " << steps
+              << " timed steps after " << warmup << " warm-up, backend " << be->name() << " ("
+              << threads << " threads)\n"
+              << "steps/s: " << r.steps_per_second << "\n"
+              << "GFLOP/s: " << gflops << " (" << flops / 1e6 << " MFLOP a step)\n";
+    if (floor > 0) {
+      std::cout << "sgemm floor: " << floor << " GFLOP/s (" << gemm << "^3); achieved "
+                << 100.0 * gflops / floor << "% of it\n";
+    }
+    return 0;
+  });
+}
+
+}  // namespace llcb::cli
