@@ -12,7 +12,7 @@ packages=(
   libspdlog-dev libfmt-dev              # logging
   libboost-program-options-dev          # CLI and INI configs
   libgtest-dev libgmock-dev             # tests
-  libopenblas-dev                       # BLAS + LAPACK (CPU backend, problem generation)
+  libopenblas-dev libopenblas-openmp-dev  # BLAS + LAPACK; the OpenMP build is the one linked
 )
 if [[ "${LLCB_WITH_PYTHON:-1}" != 0 ]]; then
   packages+=(python3 python3-numpy python3-h5py python3-pandas)

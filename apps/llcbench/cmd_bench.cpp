@@ -1,6 +1,7 @@
 // llcbench bench: steps/s and achieved GFLOP/s of chains on one problem, next to the machine's
 // sgemm GFLOP/s (the floor). Warm-up steps are excluded; the chain's lambda_hat is checked finite
 // in the same run so a broken build cannot report a fast number.
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 
@@ -22,6 +23,8 @@ int cmd_bench(const std::vector<std::string>& args) {
     desc.add_options()("sampler", po::value<std::string>()->default_value("sgld"), "sampler to time")(
         "steps", po::value<std::string>()->default_value("200"), "timed steps")(
         "warmup", po::value<std::string>()->default_value("20"), "untimed warm-up steps")(
+        "repeats", po::value<std::string>()->default_value("3"),
+        "timed chains; the median and the best are reported")(
         "batch-size", po::value<std::string>()->default_value("500"), "minibatch size")(
         "gemm-size", po::value<std::string>()->default_value("2048"),
         "n of the n x n x n sgemm that measures the floor (0: skip)")(
@@ -42,18 +45,26 @@ int cmd_bench(const std::vector<std::string>& args) {
     spec.batch_size = parse_int(vm["batch-size"].as<std::string>(), "--batch-size", 1, problem.n);
     const std::int64_t steps = parse_int(vm["steps"].as<std::string>(), "--steps", 2, 100'000'000);
     const std::int64_t warmup = parse_int(vm["warmup"].as<std::string>(), "--warmup", 1, 100'000'000);
+    const auto repeats = parse_int(vm["repeats"].as<std::string>(), "--repeats", 1, 1000);
     const int gemm = static_cast<int>(parse_int(vm["gemm-size"].as<std::string>(), "--gemm-size", 0, 16384));
 
     spec.steps = warmup;
     spec.burn_in = 0;
     be->run(problem, {}, std::span(&spec, 1));
     spec.steps = steps;
-    const auto r = be->run(problem, {}, std::span(&spec, 1)).front();
-    if (r.diverged || !std::isfinite(r.lambda_hat)) {
-      throw RuntimeError("the benchmark chain diverged; its timing would be meaningless");
+    std::vector<double> rates;
+    for (std::int64_t i = 0; i < repeats; ++i) {
+      const auto r = be->run(problem, {}, std::span(&spec, 1)).front();
+      if (r.diverged || !std::isfinite(r.lambda_hat)) {
+        throw RuntimeError("the benchmark chain diverged; its timing would be meaningless");
+      }
+      rates.push_back(r.steps_per_second);
     }
+    std::sort(rates.begin(), rates.end());
+    const double median = rates[rates.size() / 2];
+    const double best = rates.back();
     const double flops = backend::flops_per_step(problem, spec.batch_size);
-    const double gflops = flops * r.steps_per_second / 1e9;
+    const double gflops = flops * median / 1e9;
     int threads = 0;
     if (auto* cpu = dynamic_cast<backend::CpuBackend*>(be.get())) threads = cpu->threads();
     const double floor = gemm > 0 ? backend::cpu::measure_sgemm_gflops(gemm, threads, 1.0) : 0.0;
@@ -70,9 +81,12 @@ int cmd_bench(const std::vector<std::string>& args) {
       w.field("batch_size", spec.batch_size);
       w.field("sampler", sampler);
       w.field("steps", steps);
-      w.field("steps_per_second", r.steps_per_second);
+      w.field("repeats", repeats);
+      w.field("steps_per_second", median);
+      w.field("steps_per_second_best", best);
       w.field("flops_per_step", flops);
       w.field("gflops", gflops);
+      w.field("gflops_best", flops * best / 1e9);
       w.field("sgemm_gflops", floor);
       w.field("fraction_of_sgemm", floor > 0 ? gflops / floor : 0.0);
       w.end_object();
@@ -84,8 +98,8 @@ int cmd_bench(const std::vector<std::string>& args) {
               << "chain: " << sampler << ", batch " << spec.batch_size << ", " << steps
               << " timed steps after " << warmup << " warm-up, backend " << be->name() << " ("
               << threads << " threads)\n"
-              << "steps/s: " << r.steps_per_second << "\n"
-              << "GFLOP/s: " << gflops << " (" << flops / 1e6 << " MFLOP a step)\n";
+              << "steps/s: " << median << " median of " << repeats << " (best " << best << ")\n"
+              << "GFLOP/s: " << gflops << " median (" << flops / 1e6 << " MFLOP a step)\n";
     if (floor > 0) {
       std::cout << "sgemm floor: " << floor << " GFLOP/s (" << gemm << "^3); achieved "
                 << 100.0 * gflops / floor << "% of it\n";

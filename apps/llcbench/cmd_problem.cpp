@@ -50,7 +50,9 @@ int cmd_problem(const std::vector<std::string>& args) {
     } else {
       std::string ranks;
       for (std::size_t s = 0; s < layer_ranks.size(); ++s) {
-        ranks += (s ? "," : "") + std::to_string(layer_ranks[s]) + (cut[s] ? "*" : "");
+        if (s) ranks += ',';
+        ranks += std::to_string(layer_ranks[s]);
+        if (cut[s]) ranks += '*';
       }
       std::cout << "class: " << p.class_name << "\n"
                 << "seed: " << p.seed << "\n"

@@ -19,9 +19,13 @@ struct PassTotals {
 };
 
 template <class Rule>
-PassTotals update_pass(const typename Rule::Coeffs& k, float* w, const float* g, const float* w0,
+PassTotals update_pass(const typename Rule::Coeffs& k, float* __restrict w,
+                       const float* __restrict g, const float* __restrict w0,
                        float* const* state, std::int64_t d, std::uint64_t chain_seed,
                        std::int64_t t) {
+  static_assert(Rule::kStates <= 2, "update_pass handles at most two state arrays");
+  float* __restrict s0 = Rule::kStates > 0 ? state[0] : nullptr;
+  float* __restrict s1 = Rule::kStates > 1 ? state[1] : nullptr;
   constexpr std::int64_t kChunk = 4096;  // a multiple of 4: chunks own whole noise blocks
   const std::int64_t chunks = (d + kChunk - 1) / kChunk;
   std::vector<double> partial(static_cast<std::size_t>(4 * chunks));
@@ -45,13 +49,15 @@ PassTotals update_pass(const typename Rule::Coeffs& k, float* w, const float* g,
 #pragma omp simd reduction(+ : drift2, noise2, aux, dist2)
     for (std::int64_t i = 0; i < len; ++i) {
       const std::int64_t e = begin + i;
-      float s[Rule::kStates > 0 ? Rule::kStates : 1];
-      for (int q = 0; q < Rule::kStates; ++q) s[q] = state[q][e];
+      float s[2] = {0.0f, 0.0f};
+      if constexpr (Rule::kStates > 0) s[0] = s0[e];
+      if constexpr (Rule::kStates > 1) s[1] = s1[e];
       samplers::StepSums acc;
       float we = w[e];
       Rule::apply(k, we, g[e], w0[e], xi[i], s, acc);
       w[e] = we;
-      for (int q = 0; q < Rule::kStates; ++q) state[q][e] = s[q];
+      if constexpr (Rule::kStates > 0) s0[e] = s[0];
+      if constexpr (Rule::kStates > 1) s1[e] = s[1];
       drift2 += acc.drift2;
       noise2 += acc.noise2;
       aux += acc.aux;
