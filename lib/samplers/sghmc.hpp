@@ -11,6 +11,7 @@
 
 namespace llcb::samplers {
 
+// The momentum step with "keep" = 1 - friction; SGNHT reuses it with keep = 1 - z.
 struct SghmcRule {
   static constexpr int kStates = 1;
   struct Coeffs {

@@ -2,21 +2,20 @@
 //   p <- p - z p - eps (nbeta g + gamma (w - w*)) + sqrt(2 A eps) xi
 //   w <- w + p
 //   z <- z + (||p||^2 / d - eps)          (after the pass, on the host, in double)
-// State: s[0] = p; the thermostat is ChainScalars::thermostat.
+// The parameter step is SGHMC's with friction z and noise scale sqrt(2 A eps), so it reuses
+// SghmcRule::apply and adds ||p||^2 for the thermostat. State: s[0] = p; z is
+// ChainScalars::thermostat.
 #pragma once
 
 #include <cmath>
 
-#include "lib/samplers/config.hpp"
-#include "lib/samplers/rule.hpp"
+#include "lib/samplers/sghmc.hpp"
 
 namespace llcb::samplers {
 
 struct SgnhtRule {
   static constexpr int kStates = 1;
-  struct Coeffs {
-    float keep, eps, nbeta, gamma, noise;
-  };
+  using Coeffs = SghmcRule::Coeffs;
   static Coeffs coeffs(const SamplerConfig& c, std::int64_t, const ChainScalars& scalars) {
     return {static_cast<float>(1.0 - scalars.thermostat), static_cast<float>(c.step_size),
             static_cast<float>(c.nbeta), static_cast<float>(c.gamma),
@@ -24,14 +23,8 @@ struct SgnhtRule {
   }
   LLCB_HD static void apply(const Coeffs& k, float& w, float g, float w0, float xi, float* s,
                             StepSums& acc) {
-    const float drift = k.eps * (k.nbeta * g + k.gamma * (w - w0));
-    const float noise = k.noise * xi;
-    const float p = k.keep * s[0] - drift + noise;
-    s[0] = p;
-    w = w + p;
-    acc.drift2 += drift * drift;
-    acc.noise2 += noise * noise;
-    acc.aux += p * p;
+    SghmcRule::apply(k, w, g, w0, xi, s, acc);
+    acc.aux += s[0] * s[0];
   }
   static float initial_state(const SamplerConfig&, int) { return 0.0f; }
   static void after_step(ChainScalars& scalars, const StepTotals& sums, const SamplerConfig& c,
