@@ -32,7 +32,7 @@ void validate(const ChainSpec& s, const dln::Problem& problem) {
 std::vector<std::string> available_backends() { return {"cpu"}; }
 
 std::unique_ptr<Backend> make_backend(const BackendOptions& options) {
-  if (options.name == "cpu") return std::make_unique<CpuBackend>(options.threads);
+  if (options.name == "cpu") return std::make_unique<CpuBackend>(options.threads, options.stop);
   std::string known;
   for (const auto& b : available_backends()) known += (known.empty() ? "" : ", ") + b;
   throw UsageError("backend '" + options.name + "' is not available in this build (available: " +

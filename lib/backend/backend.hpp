@@ -10,6 +10,7 @@
 //   - invalid specs throw UsageError before any chain runs (see validate()).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -58,6 +59,9 @@ class Backend {
 struct BackendOptions {
   std::string name = "cpu";
   int threads = 0;  // CPU threads; 0: every hardware thread
+  // When set and true, running chains stop at the next step and come back with
+  // interrupted = true (a signal handler in the app sets it; lib/ reads no globals).
+  const std::atomic<bool>* stop = nullptr;
 };
 
 // "cpu" (always) or a backend this build has; throws UsageError naming the available ones.

@@ -50,6 +50,7 @@ struct ChainResult {
 
   double seconds = 0;
   double steps_per_second = 0;
+  bool interrupted = false;  // stopped by a stop request before finishing (not a result)
 };
 
 }  // namespace llcb::estimator

@@ -34,7 +34,7 @@ TeacherData teacher_data(const dln::Problem& problem) {
 
 estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& data,
                                  const TeacherData& teacher, double loss_center,
-                                 const ChainSpec& spec) {
+                                 const ChainSpec& spec, const std::atomic<bool>* stop) {
   cpu::DlnModel model(problem.widths, spec.batch_size);
   const std::int64_t d = model.d();
   const std::int64_t b = spec.batch_size;
@@ -73,7 +73,12 @@ estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& da
   const auto sigma = static_cast<float>(data.target_sigma);
 
   const auto start = std::chrono::steady_clock::now();
+  bool interrupted = false;
   for (std::int64_t t = 0; t < spec.steps; ++t) {
+    if (stop && stop->load(std::memory_order_relaxed)) {
+      interrupted = true;
+      break;
+    }
     batches.fill(t, idx.data());
     float* x = model.inputs();
 #pragma omp parallel for schedule(static)
@@ -104,12 +109,15 @@ estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& da
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return est.finish(seconds);
+  estimator::ChainResult result = est.finish(seconds);
+  result.interrupted = interrupted;
+  return result;
 }
 
 }  // namespace
 
-CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : omp_get_num_procs()) {}
+CpuBackend::CpuBackend(int threads, const std::atomic<bool>* stop)
+    : threads_(threads > 0 ? threads : omp_get_num_procs()), stop_(stop) {}
 
 std::vector<estimator::ChainResult> CpuBackend::run(const dln::Problem& problem,
                                                     const DataSpec& data,
@@ -122,7 +130,8 @@ std::vector<estimator::ChainResult> CpuBackend::run(const dln::Problem& problem,
   std::vector<estimator::ChainResult> results;
   results.reserve(chains.size());
   for (const auto& spec : chains) {
-    results.push_back(run_chain(problem, data, teacher, loss_center, spec));
+    results.push_back(run_chain(problem, data, teacher, loss_center, spec, stop_));
+    if (results.back().interrupted) break;
     const auto& r = results.back();
     log::debug("cpu chain: {} steps in {:.3f} s ({:.1f} steps/s), lambda_hat {}", r.steps_run,
                r.seconds, r.steps_per_second, r.lambda_hat);

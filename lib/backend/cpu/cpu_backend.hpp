@@ -11,7 +11,8 @@ namespace llcb::backend {
 
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(int threads);  // threads <= 0: every hardware thread
+  // threads <= 0: every hardware thread; stop: see BackendOptions.
+  explicit CpuBackend(int threads, const std::atomic<bool>* stop = nullptr);
   std::string name() const override { return "cpu"; }
   std::vector<estimator::ChainResult> run(const dln::Problem& problem, const DataSpec& data,
                                           std::span<const ChainSpec> chains) override;
@@ -19,6 +20,7 @@ class CpuBackend final : public Backend {
 
  private:
   int threads_;
+  const std::atomic<bool>* stop_;
 };
 
 }  // namespace llcb::backend
