@@ -1,0 +1,146 @@
+#include "lib/store/store.hpp"
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+
+#include "lib/core/error.hpp"
+#include "lib/core/version.hpp"
+#include "lib/store/h5.hpp"
+
+namespace llcb::store {
+namespace {
+
+std::string now_iso() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+}  // namespace
+
+struct Store::File {
+  h5::Handle handle;
+};
+
+Store::Store(std::string path, std::unique_ptr<File> file)
+    : path_(std::move(path)), file_(std::move(file)) {}
+Store::Store(Store&&) noexcept = default;
+Store& Store::operator=(Store&&) noexcept = default;
+Store::~Store() = default;
+std::int64_t Store::id() const { return file_->handle.get(); }
+
+Store Store::create(const std::string& path, const StoreHeader& header, const Table& problems,
+                    const Table& jobs) {
+  if (std::filesystem::exists(path)) {
+    throw UsageError("store '" + path + "' already exists (use --resume to continue it; it is never overwritten)");
+  }
+  h5::Handle file;
+  try {
+    file = h5::create_file(path);
+  } catch (const RuntimeError&) {
+    throw UsageError("cannot create store '" + path + "' (is the directory writable?)");
+  }
+  const hid_t root = file.get();
+  h5::write_attr(root, "format_version", kFormatVersion);
+  h5::write_attr(root, "llcbench_version", std::string(version()));
+  h5::write_attr(root, "git_commit", std::string(git_commit()));
+  h5::write_attr(root, "created", now_iso());
+  h5::write_attr(root, "config_text", header.config_text);
+  h5::write_attr(root, "config_canonical", header.config_canonical);
+  h5::write_attr(root, "config_hash", header.config_hash);
+  h5::write_attr(root, "seed_recipe", header.seed_recipe);
+  h5::create_table(root, "problems", problems);
+  h5::create_table(root, "jobs", jobs);
+  h5::create_group(root, "traces");
+  Store s(path, std::make_unique<File>(File{std::move(file)}));
+  s.flush();
+  return s;
+}
+
+Store Store::open(const std::string& path, bool writable) {
+  if (!std::filesystem::exists(path)) throw UsageError("store '" + path + "' does not exist");
+  h5::silence_errors();
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw UsageError("'" + path + "' is not an HDF5 file");
+  h5::Handle file;
+  try {
+    file = h5::open_file(path, writable);
+  } catch (const RuntimeError&) {
+    throw UsageError("cannot open store '" + path + "'" + (writable ? " for writing" : "") +
+                     " (truncated or corrupt?)");
+  }
+  if (!h5::has_attr(file.get(), "format_version") || !h5::exists(file.get(), "jobs")) {
+    throw UsageError("'" + path + "' is an HDF5 file but not an llcbench store");
+  }
+  return Store(path, std::make_unique<File>(File{std::move(file)}));
+}
+
+StoreHeader Store::header() const {
+  const hid_t root = id();
+  return {h5::read_string_attr(root, "config_text"), h5::read_string_attr(root, "config_canonical"),
+          h5::read_string_attr(root, "config_hash"), h5::read_string_attr(root, "seed_recipe")};
+}
+
+bool Store::has(const std::string& group) const { return h5::exists(id(), group); }
+
+Table Store::table(const std::string& group) const {
+  if (!has(group)) throw UsageError("store '" + path_ + "' has no /" + group + " (yet)");
+  try {
+    return h5::read_table(id(), group);
+  } catch (const RuntimeError& e) {
+    throw UsageError("store '" + path_ + "': " + e.what());
+  }
+}
+
+void Store::write_job(std::int64_t row, const std::string& job_id, const JobResult& r,
+                      const std::vector<float>& trace, std::size_t trace_rows, std::size_t chains,
+                      std::int64_t trace_every) {
+  const h5::Handle traces = h5::open_group(id(), "traces");
+  if (h5::exists(traces.get(), job_id)) h5::remove(traces.get(), job_id);  // a rerun after a crash
+  h5::write_matrix(traces.get(), job_id, trace, trace_rows, chains, "step", "chain");
+  {
+    const h5::Handle d(H5Dopen2(traces.get(), job_id.c_str(), H5P_DEFAULT), H5Dclose, "opening trace");
+    h5::write_attr(d.get(), "trace_every", trace_every);
+  }
+  const h5::Handle jobs = h5::open_group(id(), "jobs");
+  const auto at = static_cast<std::size_t>(row);
+  h5::write_cell(jobs.get(), "lambda_hat", at, r.lambda_hat);
+  h5::write_cell(jobs.get(), "rel_error", at, r.rel_error);
+  h5::write_cell(jobs.get(), "diverged", at, r.diverged);
+  h5::write_cell(jobs.get(), "diverged_chains", at, r.diverged_chains);
+  h5::write_cell(jobs.get(), "divergence_step", at, r.divergence_step);
+  h5::write_cell(jobs.get(), "divergence_reason", at, r.divergence_reason);
+  h5::write_cell(jobs.get(), "mean_drift_noise_ratio", at, r.mean_drift_noise_ratio);
+  h5::write_cell(jobs.get(), "nonstationary", at, r.nonstationary);
+  h5::write_cell(jobs.get(), "steps_per_second", at, r.steps_per_second);
+  h5::write_cell(jobs.get(), "seconds", at, r.seconds);
+  h5::write_cell(jobs.get(), "host", at, r.host);
+  h5::write_cell(jobs.get(), "backend", at, r.backend);
+  h5::write_cell(jobs.get(), "finished", at, r.finished.empty() ? now_iso() : r.finished);
+  h5::write_cell(jobs.get(), "message", at, r.message);
+  h5::write_cell(jobs.get(), "status", at, r.status);  // the commit marker, written last
+  flush();
+}
+
+std::vector<float> Store::trace(const std::string& job_id, std::size_t& rows, std::size_t& chains,
+                                std::int64_t& trace_every) const {
+  const std::string name = "traces/" + job_id;
+  if (!h5::exists(id(), "traces") || !h5::exists(id(), name)) {
+    throw UsageError("store '" + path_ + "' has no trace for job '" + job_id + "'");
+  }
+  const h5::Handle d(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), H5Dclose, "opening trace");
+  const h5::Handle a(H5Aopen(d.get(), "trace_every", H5P_DEFAULT), H5Aclose, "opening trace_every");
+  h5::check(H5Aread(a.get(), H5T_NATIVE_INT64, &trace_every), "reading trace_every");
+  return h5::read_matrix(id(), name, rows, chains);
+}
+
+void Store::write_summary(const Table& summary) {
+  if (has("summary")) h5::remove(id(), "summary");
+  h5::create_table(id(), "summary", summary);
+  flush();
+}
+
+void Store::flush() { h5::check(H5Fflush(id(), H5F_SCOPE_GLOBAL), "flushing " + path_); }
+
+}  // namespace llcb::store

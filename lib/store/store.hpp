@@ -1,0 +1,75 @@
+// The HDF5 result store of a sweep (schema: docs/store.md). Only this class touches HDF5.
+//
+// Layout: root attributes (format_version, llcbench_version, git_commit, config_text,
+// config_canonical, config_hash, created, seed_recipe); /problems and /jobs as column groups
+// (one 1-D dataset per column, same length, strings UTF-8); /traces/<job_id> float32
+// (step, chain); /summary written by the reducer.
+//
+// Durability: the /jobs table is created whole (every job "pending") when the store is created;
+// a finished job writes its trace, then its result cells, then its status cell last, then flushes
+// the whole file (H5Fflush global). A process killed at any moment leaves a file that opens as is
+// and holds every job whose status says "done"; a job killed half-written is still "pending" and
+// is run again on resume (its old trace is replaced). Never overwrites an existing file.
+//
+// Not thread-safe; one writer process. Readers may open the file while a sweep writes it
+// (file locking is off); they see every job flushed before they read.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <memory>
+#include "lib/store/table.hpp"
+
+namespace llcb::store {
+
+constexpr std::int64_t kFormatVersion = 1;
+
+struct StoreHeader {
+  std::string config_text, config_canonical, config_hash, seed_recipe;
+};
+
+// What a finished job writes into its /jobs row (besides the status).
+struct JobResult {
+  std::string status;  // "done" or "failed"
+  double lambda_hat = 0, rel_error = 0, mean_drift_noise_ratio = 0, steps_per_second = 0, seconds = 0;
+  std::int64_t diverged = 0, diverged_chains = 0, divergence_step = -1, nonstationary = 0;
+  std::string divergence_reason, host, backend, finished, message;
+};
+
+class Store {
+ public:
+  // Creates a new store; UsageError if the path exists or cannot be created.
+  static Store create(const std::string& path, const StoreHeader& header, const Table& problems,
+                      const Table& jobs);
+  // Opens an existing store; UsageError if it is missing, not HDF5, or not an llcbench store.
+  static Store open(const std::string& path, bool writable);
+
+  StoreHeader header() const;
+  Table table(const std::string& group) const;  // "problems", "jobs", "summary"
+  bool has(const std::string& group) const;
+
+  // Writes a finished job: traces (rows x chains, row-major) then results then status; flushes.
+  void write_job(std::int64_t row, const std::string& job_id, const JobResult& result,
+                 const std::vector<float>& trace, std::size_t trace_rows, std::size_t chains,
+                 std::int64_t trace_every);
+  std::vector<float> trace(const std::string& job_id, std::size_t& rows, std::size_t& chains,
+                           std::int64_t& trace_every) const;
+  void write_summary(const Table& summary);
+  void flush();
+  const std::string& path() const { return path_; }
+
+  Store(Store&&) noexcept;
+  Store& operator=(Store&&) noexcept;
+  ~Store();
+
+ private:
+  struct File;  // the open HDF5 file (store.cpp), so HDF5 headers stay inside lib/store
+  Store(std::string path, std::unique_ptr<File> file);
+  std::int64_t id() const;
+  std::string path_;
+  std::unique_ptr<File> file_;
+};
+
+}  // namespace llcb::store

@@ -1,0 +1,110 @@
+// The store: round trip of tables, jobs and traces; refusal to overwrite; bad files.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "lib/core/error.hpp"
+#include "lib/store/store.hpp"
+
+namespace llcb::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path temp(const std::string& name) {
+  return fs::temp_directory_path() / ("llcb_store_" + std::to_string(::getpid()) + "_" + name);
+}
+
+Table small_jobs() {
+  Table t;
+  t.columns = {{"job_id", std::vector<std::string>{"a1", "b2"}},
+               {"status", std::vector<std::string>{"pending", "pending"}},
+               {"lambda_hat", std::vector<double>{NAN, NAN}},
+               {"rel_error", std::vector<double>{NAN, NAN}},
+               {"diverged", std::vector<std::int64_t>{0, 0}},
+               {"diverged_chains", std::vector<std::int64_t>{0, 0}},
+               {"divergence_step", std::vector<std::int64_t>{-1, -1}},
+               {"divergence_reason", std::vector<std::string>{"", ""}},
+               {"mean_drift_noise_ratio", std::vector<double>{NAN, NAN}},
+               {"nonstationary", std::vector<std::int64_t>{0, 0}},
+               {"steps_per_second", std::vector<double>{NAN, NAN}},
+               {"seconds", std::vector<double>{NAN, NAN}},
+               {"host", std::vector<std::string>{"", ""}},
+               {"backend", std::vector<std::string>{"", ""}},
+               {"finished", std::vector<std::string>{"", ""}},
+               {"message", std::vector<std::string>{"", ""}}};
+  return t;
+}
+
+TEST(Store, RoundTripOfTablesJobsAndTraces) {
+  const fs::path p = temp("roundtrip.h5");
+  fs::remove(p);
+  Table problems;
+  problems.columns = {{"problem_index", std::vector<std::int64_t>{0}},
+                      {"widths", std::vector<std::string>{"5,3,5"}},
+                      {"lambda_true", std::vector<double>{6.5}}};
+  {
+    Store s = Store::create(p, {"text", "a=1\n", "hash", "recipe"}, problems, small_jobs());
+    JobResult r;
+    r.status = "done";
+    r.lambda_hat = 6.25;
+    r.rel_error = -0.25 / 6.5;
+    r.divergence_reason = "none";
+    r.host = "h";
+    r.backend = "cpu";
+    const std::vector<float> trace = {1, 2, 3, 4, 5, 6};  // 3 rows x 2 chains
+    s.write_job(1, "b2", r, trace, 3, 2, 10);
+  }
+  const Store s = Store::open(p, false);
+  EXPECT_EQ(s.header().config_canonical, "a=1\n");
+  EXPECT_EQ(s.header().seed_recipe, "recipe");
+  const Table jobs = s.table("jobs");
+  EXPECT_EQ(jobs.get<std::string>("status"), (std::vector<std::string>{"pending", "done"}));
+  EXPECT_EQ(jobs.get<double>("lambda_hat")[1], 6.25);
+  EXPECT_TRUE(std::isnan(jobs.get<double>("lambda_hat")[0]));
+  EXPECT_EQ(jobs.get<std::string>("host")[1], "h");
+  EXPECT_EQ(s.table("problems").get<std::string>("widths")[0], "5,3,5");
+  std::size_t rows = 0, chains = 0;
+  std::int64_t every = 0;
+  EXPECT_EQ(s.trace("b2", rows, chains, every), (std::vector<float>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(rows, 3u);
+  EXPECT_EQ(chains, 2u);
+  EXPECT_EQ(every, 10);
+  EXPECT_THROW(s.trace("a1", rows, chains, every), UsageError);
+  EXPECT_THROW(s.table("summary"), UsageError);
+  fs::remove(p);
+}
+
+TEST(Store, NeverOverwritesAndRefusesBadFiles) {
+  const fs::path p = temp("exists.h5");
+  { std::ofstream(p) << "precious data"; }
+  EXPECT_THROW(Store::create(p, {}, Table{}, small_jobs()), UsageError);
+  std::ifstream in(p);
+  std::string content;
+  std::getline(in, content);
+  EXPECT_EQ(content, "precious data");  // untouched
+  EXPECT_THROW(Store::open(p, false), UsageError);  // not HDF5
+  fs::remove(p);
+  EXPECT_THROW(Store::open(temp("missing.h5"), false), UsageError);
+  EXPECT_THROW(Store::create("/nonexistent-dir/x.h5", {}, Table{}, small_jobs()), UsageError);
+}
+
+TEST(Store, TruncatedStoreIsAUsageError) {
+  const fs::path p = temp("truncated.h5");
+  fs::remove(p);
+  { Store::create(p, {"t", "c", "h", "r"}, Table{}, small_jobs()); }
+  fs::resize_file(p, fs::file_size(p) / 2);
+  EXPECT_THROW(
+      {
+        const Store s = Store::open(p, false);
+        s.table("jobs");
+      },
+      UsageError);
+  fs::remove(p);
+}
+
+}  // namespace
+}  // namespace llcb::store
