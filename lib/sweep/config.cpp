@@ -1,0 +1,280 @@
+#include "lib/sweep/config.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include "lib/core/error.hpp"
+#include "lib/core/hash.hpp"
+#include "lib/core/parse.hpp"
+#include "lib/dln/model_class.hpp"
+#include "lib/samplers/registry.hpp"
+
+namespace llcb::sweep {
+namespace {
+
+namespace po = boost::program_options;
+
+constexpr std::int64_t kMaxInt = std::numeric_limits<std::int64_t>::max() / 4;
+constexpr double kHuge = std::numeric_limits<double>::max();
+
+std::vector<KeySpec> build_keys() {
+  std::vector<KeySpec> k = {
+      {"sweep.name", "sweep", "a label for the sweep"},
+      {"sweep.seed", "1", "sweep seed; every chain seed derives from it and the job"},
+      {"sweep.samplers", "", "samplers to run, comma-separated (each needs a [sampler] grid)"},
+      {"sweep.backend", "cpu", "backend: cpu (cuda where built)"},
+      {"sweep.threads", "0", "CPU threads per process, 0 = all", false},
+      {"problems.class", "", "model class: tiny, 1K, 100K, 1M, 10M, 100M, custom:LMIN,LMAX,HMIN,HMAX"},
+      {"problems.count", "1", "number of problems"},
+      {"problems.first_seed", "1", "problem seeds are first_seed .. first_seed + count - 1"},
+      {"problems.n", "0", "dataset size; 0 = the class default"},
+      {"problems.target_sigma", "0", "target noise standard deviation"},
+      {"chain.steps", "50000", "chain length T"},
+      {"chain.burn_in", "", "steps t >= burn_in are kept; unset = burn_in_fraction * T"},
+      {"chain.burn_in_fraction", "0.9", "burn-in as a fraction of T when burn_in is unset"},
+      {"chain.batch_size", "500", "minibatch size"},
+      {"chain.gamma", "1", "localisation strength"},
+      {"chain.nbeta", "", "n * beta; unset = n / ln n of each problem"},
+      {"chain.chains", "1", "chains per job (their estimates are averaged)"},
+      {"chain.sampling", "without_replacement", "without_replacement or with_replacement"},
+      {"chain.trace_every", "1", "keep every k-th loss of the trace in the store"},
+      {"chain.diag_every", "0", "diagnostic decimation in steps; 0 = steps / 1000"},
+      {"chain.divergence_factor", "100", "diverged when nbeta (L - L*) exceeds this times d/2"},
+      {"chain.estimate_bound_factor", "1", "diverged when lambda_hat exceeds this times d/2"},
+  };
+  for (const auto& s : samplers::all_samplers()) {
+    const std::string p = s.name + ".";
+    k.push_back({p + "step_sizes", "", "explicit step sizes, comma-separated"});
+    k.push_back({p + "step_start", "", "log-spaced grid: first step size"});
+    k.push_back({p + "step_stop", "", "log-spaced grid: last step size (inclusive)"});
+    k.push_back({p + "per_decade", "", "log-spaced grid: points per decade"});
+    if (s.kind == samplers::SamplerKind::kRmspropSgld || s.kind == samplers::SamplerKind::kAdamSgld) {
+      k.push_back({p + "preset", "paper", "paper or devinterp constants"});
+      if (s.kind == samplers::SamplerKind::kAdamSgld) k.push_back({p + "beta1", "", "first-moment decay"});
+      k.push_back({p + "beta2", "", "second-moment decay (overrides the preset)"});
+      k.push_back({p + "alpha", "", "added to sqrt(v) (overrides the preset)"});
+      k.push_back({p + "v0", "", "initial second moment (overrides the preset)"});
+      k.push_back({p + "bias_correction", "", "on or off (overrides the preset)"});
+    }
+    if (s.kind == samplers::SamplerKind::kSghmc) k.push_back({p + "friction", "0.01", "friction alpha"});
+    if (s.kind == samplers::SamplerKind::kSgnht) k.push_back({p + "diffusion", "0.01", "diffusion A"});
+  }
+  return k;
+}
+
+std::string trim(std::string_view s) {
+  const auto b = s.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return "";
+  const auto e = s.find_last_not_of(" \t");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) out.push_back(trim(item));
+  return out;
+}
+
+// Typed access to the canonical map with messages that name the key.
+class Values {
+ public:
+  explicit Values(const std::map<std::string, std::string>& m) : m_(m) {}
+  const std::string& str(const std::string& key) const { return m_.at(key); }
+  bool set(const std::string& key) const { return !m_.at(key).empty(); }
+  const std::string& required(const std::string& key) const {
+    if (!set(key)) throw UsageError("config key " + key + " is required");
+    return str(key);
+  }
+  std::int64_t integer(const std::string& key, std::int64_t lo, std::int64_t hi) const {
+    return parse_int(required(key), key, lo, hi);
+  }
+  double real(const std::string& key, double lo, double hi) const {
+    return parse_double(required(key), key, lo, hi);
+  }
+
+ private:
+  const std::map<std::string, std::string>& m_;
+};
+
+std::vector<double> step_grid(const Values& v, const std::string& s) {
+  const std::string p = s + ".";
+  std::vector<double> steps;
+  const bool explicit_list = v.set(p + "step_sizes");
+  const bool log_grid = v.set(p + "step_start") || v.set(p + "step_stop") || v.set(p + "per_decade");
+  if (explicit_list == log_grid) {
+    throw UsageError("sampler " + s + " needs exactly one grid: " + p + "step_sizes, or " + p +
+                     "step_start, " + p + "step_stop and " + p + "per_decade");
+  }
+  const double tiny = std::numeric_limits<double>::min();
+  if (explicit_list) {
+    for (const auto& item : split_list(v.str(p + "step_sizes"))) {
+      steps.push_back(parse_double(item, p + "step_sizes", tiny, kHuge));
+    }
+  } else {
+    const double start = v.real(p + "step_start", tiny, kHuge);
+    const double stop = v.real(p + "step_stop", tiny, kHuge);
+    const std::int64_t per = v.integer(p + "per_decade", 1, 1000);
+    if (stop < start) throw UsageError(p + "step_stop is below " + p + "step_start");
+    const double decades = std::log10(stop / start);
+    const auto count = static_cast<std::int64_t>(std::floor(decades * static_cast<double>(per) + 1e-9));
+    for (std::int64_t k = 0; k <= count; ++k) {
+      steps.push_back(start * std::pow(10.0, static_cast<double>(k) / static_cast<double>(per)));
+    }
+  }
+  std::sort(steps.begin(), steps.end());
+  if (std::adjacent_find(steps.begin(), steps.end()) != steps.end()) {
+    throw UsageError(p + "step_sizes lists a step size twice");
+  }
+  if (steps.empty()) throw UsageError("sampler " + s + " has an empty step-size grid");
+  return steps;
+}
+
+samplers::SamplerConfig sampler_constants(const Values& v, const samplers::SamplerInfo& info) {
+  samplers::SamplerConfig c;
+  c.kind = info.kind;
+  const std::string p = info.name + ".";
+  if (info.kind == samplers::SamplerKind::kRmspropSgld || info.kind == samplers::SamplerKind::kAdamSgld) {
+    samplers::apply_rmsprop_preset(c, v.str(p + "preset"));
+    if (info.kind == samplers::SamplerKind::kAdamSgld && v.set(p + "beta1")) c.beta1 = v.real(p + "beta1", 0, 1);
+    if (v.set(p + "beta2")) c.beta2 = v.real(p + "beta2", 0, 1);
+    if (v.set(p + "alpha")) c.alpha = v.real(p + "alpha", 0, kHuge);
+    if (v.set(p + "v0")) c.v0 = v.real(p + "v0", 0, kHuge);
+    if (v.set(p + "bias_correction")) c.bias_correction = parse_bool(v.str(p + "bias_correction"), p + "bias_correction");
+  }
+  if (info.kind == samplers::SamplerKind::kSghmc) c.friction = v.real(p + "friction", 0, 1);
+  if (info.kind == samplers::SamplerKind::kSgnht) c.diffusion = v.real(p + "diffusion", 0, kHuge);
+  return c;
+}
+
+SweepConfig interpret(std::map<std::string, std::string> canonical, std::string text) {
+  SweepConfig c;
+  const Values v(canonical);
+  c.name = v.str("sweep.name");
+  c.seed = static_cast<std::uint64_t>(v.integer("sweep.seed", 0, kMaxInt));
+  c.backend = v.required("sweep.backend");
+  c.threads = static_cast<int>(v.integer("sweep.threads", 0, 4096));
+  c.model_class = dln::model_class(v.required("problems.class")).name;
+  c.problem_count = v.integer("problems.count", 1, 10'000'000);
+  c.first_problem_seed = static_cast<std::uint64_t>(v.integer("problems.first_seed", 0, kMaxInt));
+  c.n = v.integer("problems.n", 0, kMaxInt);
+  if (c.n == 1) throw UsageError("problems.n must be 0 (class default) or >= 2");
+  c.target_sigma = v.real("problems.target_sigma", 0, kHuge);
+  c.steps = v.integer("chain.steps", 1, kMaxInt);
+  if (v.set("chain.burn_in")) {
+    c.burn_in = v.integer("chain.burn_in", 0, kMaxInt);
+  } else {
+    const double f = v.real("chain.burn_in_fraction", 0, 1);
+    c.burn_in = static_cast<std::int64_t>(f * static_cast<double>(c.steps));
+  }
+  if (c.burn_in >= c.steps) {
+    throw UsageError("chain.burn_in is " + std::to_string(c.burn_in) + ", expected below chain.steps = " +
+                     std::to_string(c.steps));
+  }
+  c.batch_size = v.integer("chain.batch_size", 1, kMaxInt);
+  c.gamma = v.real("chain.gamma", 0, kHuge);
+  c.nbeta = v.set("chain.nbeta") ? v.real("chain.nbeta", std::numeric_limits<double>::min(), kHuge) : 0.0;
+  c.chains_per_job = v.integer("chain.chains", 1, 1'000'000);
+  const std::string& sampling = v.str("chain.sampling");
+  if (sampling == "without_replacement") {
+    c.sampling = dln::Sampling::kWithoutReplacement;
+  } else if (sampling == "with_replacement") {
+    c.sampling = dln::Sampling::kWithReplacement;
+  } else {
+    throw UsageError("chain.sampling: '" + sampling + "' is not without_replacement or with_replacement");
+  }
+  c.trace_every = v.integer("chain.trace_every", 1, kMaxInt);
+  c.diag_every = v.integer("chain.diag_every", 0, kMaxInt);
+  c.divergence_factor = v.real("chain.divergence_factor", std::numeric_limits<double>::min(), kHuge);
+  c.estimate_bound_factor = v.real("chain.estimate_bound_factor", std::numeric_limits<double>::min(), kHuge);
+
+  const auto names = split_list(v.required("sweep.samplers"));
+  std::set<std::string> seen;
+  for (const auto& name : names) {
+    if (name.empty()) throw UsageError("sweep.samplers has an empty item");
+    if (!seen.insert(name).second) throw UsageError("sweep.samplers lists " + name + " twice");
+    const samplers::SamplerInfo& info = samplers::find_sampler(name);
+    SamplerGrid g{name, sampler_constants(v, info), step_grid(v, name)};
+    g.constants.step_size = g.step_sizes.front();
+    g.constants.nbeta = 1;  // placeholder for validation; each job sets its own
+    g.constants.gamma = c.gamma;
+    samplers::validate(g.constants);
+    c.samplers.push_back(std::move(g));
+  }
+
+  std::string identity;
+  for (const auto& key : config_keys()) {
+    if (key.identity) identity += key.name + "=" + canonical.at(key.name) + "\n";
+  }
+  c.hash = hex64(fnv1a64(identity));
+  c.canonical = std::move(canonical);
+  c.text = std::move(text);
+  return c;
+}
+
+}  // namespace
+
+const std::vector<KeySpec>& config_keys() {
+  static const std::vector<KeySpec> keys = build_keys();
+  return keys;
+}
+
+SweepConfig parse_config(const std::string& text, const std::vector<std::string>& overrides,
+                         const std::string& origin) {
+  po::options_description desc;
+  std::map<std::string, std::string> canonical;
+  for (const auto& k : config_keys()) {
+    desc.add_options()(k.name.c_str(), po::value<std::string>(), k.help.c_str());
+    canonical[k.name] = k.default_value;
+  }
+  std::istringstream in(text);
+  po::parsed_options parsed(&desc);
+  try {
+    parsed = po::parse_config_file(in, desc, false);
+  } catch (const po::error& e) {
+    throw UsageError(origin + ": " + e.what());
+  }
+  std::set<std::string> given;
+  for (const auto& opt : parsed.options) {
+    if (!given.insert(opt.string_key).second) throw UsageError(origin + ": key " + opt.string_key + " is given twice");
+    canonical[opt.string_key] = opt.value.empty() ? "" : trim(opt.value.front());
+  }
+  std::string full = text;
+  for (const auto& o : overrides) {
+    const auto eq = o.find('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError("--set '" + o + "': expected section.key=value");
+    const std::string key = trim(o.substr(0, eq));
+    if (!canonical.count(key)) throw UsageError("--set: unknown config key '" + key + "'");
+    canonical[key] = trim(o.substr(eq + 1));
+    full += "\n# --set " + o;
+  }
+  return interpret(std::move(canonical), std::move(full));
+}
+
+SweepConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path);
+  if (!in) throw UsageError("cannot read config file '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), overrides, path);
+}
+
+std::vector<std::string> config_differences(const SweepConfig& stored, const SweepConfig& now) {
+  std::vector<std::string> out;
+  for (const auto& key : config_keys()) {
+    if (!key.identity) continue;
+    const auto a = stored.canonical.count(key.name) ? stored.canonical.at(key.name) : "";
+    const auto b = now.canonical.at(key.name);
+    if (a != b) out.push_back(key.name + ": '" + a + "' -> '" + b + "'");
+  }
+  return out;
+}
+
+}  // namespace llcb::sweep

@@ -1,0 +1,66 @@
+// Sweep configuration: INI files read with Boost.Program_options, overridden by `--set key=value`.
+//
+// Every key is registered (config_keys()); an unknown key, a malformed value or an empty grid is a
+// UsageError naming the key. The effective configuration is the canonical map of every key to its
+// value (file, then overrides, then defaults), which defines the config hash and is what resume
+// compares. configs/README.md documents every key; `keys` below is the authoritative list.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lib/backend/backend.hpp"
+
+namespace llcb::sweep {
+
+struct KeySpec {
+  std::string name;           // "section.key"
+  std::string default_value;  // "" = unset
+  std::string help;
+  bool identity = true;       // part of the config hash (false: execution settings like threads)
+};
+const std::vector<KeySpec>& config_keys();
+
+struct SamplerGrid {
+  std::string name;                     // registry name
+  samplers::SamplerConfig constants;    // kind and constants; step_size and nbeta unset
+  std::vector<double> step_sizes;       // ascending, distinct
+};
+
+struct SweepConfig {
+  std::string name;
+  std::uint64_t seed = 1;               // sweep seed: chain seeds derive from it
+  std::string backend = "cpu";
+  int threads = 0;
+  // problems
+  std::string model_class;
+  std::int64_t problem_count = 0;
+  std::uint64_t first_problem_seed = 1;
+  std::int64_t n = 0;                   // 0: the class default
+  double target_sigma = 0;
+  // chains
+  std::int64_t steps = 0, burn_in = 0, batch_size = 0, chains_per_job = 1;
+  double gamma = 1, nbeta = 0;          // nbeta 0: n / ln n of each problem
+  dln::Sampling sampling = dln::Sampling::kWithoutReplacement;
+  std::int64_t trace_every = 1;         // keep every k-th loss in the store
+  std::int64_t diag_every = 0;
+  double divergence_factor = 100, estimate_bound_factor = 1;
+  std::vector<SamplerGrid> samplers;
+
+  std::map<std::string, std::string> canonical;  // every key -> effective value
+  std::string text;                              // the file as given, plus the overrides
+  std::string hash;                              // fnv1a64 of the identity keys, hex
+};
+
+// Reads and validates a config file; overrides are "section.key=value" strings.
+SweepConfig load_config(const std::string& path, const std::vector<std::string>& overrides);
+// The same from text (tests, and reading a config back from a store).
+SweepConfig parse_config(const std::string& text, const std::vector<std::string>& overrides,
+                         const std::string& origin = "config");
+
+// Identity keys whose effective values differ, "key: a -> b" each; empty when the configs match.
+std::vector<std::string> config_differences(const SweepConfig& stored, const SweepConfig& now);
+
+}  // namespace llcb::sweep

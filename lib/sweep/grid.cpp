@@ -1,0 +1,95 @@
+#include "lib/sweep/grid.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+#include "lib/core/hash.hpp"
+#include "lib/dln/model_class.hpp"
+
+namespace llcb::sweep {
+namespace {
+
+std::string exact(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+std::string describe(const SweepConfig& c, std::uint64_t problem_seed, const SamplerGrid& g,
+                     double step) {
+  const samplers::SamplerConfig& k = g.constants;
+  std::string d = "class=" + c.model_class + ";problem_seed=" + std::to_string(problem_seed) +
+                  ";n=" + std::to_string(c.n) + ";target_sigma=" + exact(c.target_sigma) +
+                  ";sampler=" + g.name + ";step_size=" + exact(step) +
+                  ";steps=" + std::to_string(c.steps) + ";burn_in=" + std::to_string(c.burn_in) +
+                  ";batch_size=" + std::to_string(c.batch_size) + ";gamma=" + exact(c.gamma) +
+                  ";nbeta=" + exact(c.nbeta) + ";chains=" + std::to_string(c.chains_per_job) +
+                  ";sampling=" + (c.sampling == dln::Sampling::kWithReplacement ? "with" : "without") +
+                  ";divergence_factor=" + exact(c.divergence_factor) +
+                  ";estimate_bound_factor=" + exact(c.estimate_bound_factor) +
+                  ";backend=" + c.backend + ";sweep_seed=" + std::to_string(c.seed);
+  d += ";beta1=" + exact(k.beta1) + ";beta2=" + exact(k.beta2) + ";alpha=" + exact(k.alpha) +
+       ";v0=" + exact(k.v0) + ";bias_correction=" + (k.bias_correction ? "1" : "0") +
+       ";friction=" + exact(k.friction) + ";diffusion=" + exact(k.diffusion);
+  return d;
+}
+
+}  // namespace
+
+std::vector<Job> make_grid(const SweepConfig& config) {
+  std::vector<Job> jobs;
+  for (std::int64_t p = 0; p < config.problem_count; ++p) {
+    const std::uint64_t seed = config.first_problem_seed + static_cast<std::uint64_t>(p);
+    for (std::size_t s = 0; s < config.samplers.size(); ++s) {
+      for (const double step : config.samplers[s].step_sizes) {
+        Job j;
+        j.index = static_cast<std::int64_t>(jobs.size());
+        j.description = describe(config, seed, config.samplers[s], step);
+        j.id = hex64(fnv1a64(j.description));
+        j.problem_index = p;
+        j.problem_seed = seed;
+        j.sampler_index = s;
+        j.step_size = step;
+        jobs.push_back(std::move(j));
+      }
+    }
+  }
+  return jobs;
+}
+
+dln::Problem make_problem(const SweepConfig& config, std::int64_t problem_index) {
+  dln::Problem p = dln::draw_problem(dln::model_class(config.model_class),
+                                     config.first_problem_seed + static_cast<std::uint64_t>(problem_index));
+  if (config.n > 0) p.n = config.n;
+  return p;
+}
+
+std::uint64_t chain_seed(const SweepConfig& config, const Job& job, std::int64_t chain) {
+  return splitmix64((config.seed ^ fnv1a64(job.description)) + static_cast<std::uint64_t>(chain));
+}
+
+std::vector<backend::ChainSpec> chain_specs(const SweepConfig& config, const Job& job,
+                                            const dln::Problem& problem) {
+  std::vector<backend::ChainSpec> specs;
+  for (std::int64_t c = 0; c < config.chains_per_job; ++c) {
+    backend::ChainSpec s;
+    s.sampler = config.samplers[job.sampler_index].constants;
+    s.sampler.step_size = job.step_size;
+    s.sampler.gamma = config.gamma;
+    const double n = static_cast<double>(problem.n);
+    s.sampler.nbeta = config.nbeta > 0 ? config.nbeta : n / std::log(n);
+    s.steps = config.steps;
+    s.burn_in = config.burn_in;
+    s.batch_size = config.batch_size;
+    s.chain_seed = chain_seed(config, job, c);
+    s.sampling = config.sampling;
+    s.divergence_factor = config.divergence_factor;
+    s.estimate_bound_factor = config.estimate_bound_factor;
+    s.diag_every = config.diag_every;
+    backend::validate(s, problem);
+    specs.push_back(s);
+  }
+  return specs;
+}
+
+}  // namespace llcb::sweep

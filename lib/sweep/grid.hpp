@@ -1,0 +1,47 @@
+// The job grid of a sweep: the cartesian product problems x samplers x step sizes, expensive axes
+// outermost (a worker that keeps a problem reuses its teacher). A job runs `chain.chains` chains.
+//
+// A job's id is the FNV-1a hash of its canonical description (every setting that affects its
+// result, numbers printed exactly), so the same config yields the same ids in any run and
+// whatever the order of keys in the file. Chain c of a job has seed
+//   splitmix64(sweep seed ^ fnv1a64(description) + c)
+// (the "seed recipe" the store records); its minibatches and noise then follow the chain-seed
+// streams of lib/core/streams.hpp.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lib/sweep/config.hpp"
+
+namespace llcb::sweep {
+
+struct Job {
+  std::int64_t index = 0;          // position in the grid
+  std::string id;                  // 16 hex digits
+  std::string description;
+  std::int64_t problem_index = 0;  // 0 .. problems.count - 1
+  std::uint64_t problem_seed = 0;
+  std::size_t sampler_index = 0;   // into SweepConfig::samplers
+  double step_size = 0;
+};
+
+constexpr const char* kSeedRecipe =
+    "chain seed of chain c of a job = splitmix64(sweep.seed XOR fnv1a64(job description) + c); "
+    "job id = hex(fnv1a64(job description)); problem p has seed problems.first_seed + p; "
+    "Philox4x32-10 streams keyed by problem seed (ARCH, RANK, TCHR, XINP, YNOI) and chain seed "
+    "(EPOC, BTCH, LANG) as in docs/problems.md";
+
+std::vector<Job> make_grid(const SweepConfig& config);
+
+// The problem of index p (drawn from the class and seed; n set from the config).
+dln::Problem make_problem(const SweepConfig& config, std::int64_t problem_index);
+
+std::uint64_t chain_seed(const SweepConfig& config, const Job& job, std::int64_t chain);
+
+// The chain specs of a job on its problem; throws UsageError if they are invalid (batch > n).
+std::vector<backend::ChainSpec> chain_specs(const SweepConfig& config, const Job& job,
+                                            const dln::Problem& problem);
+
+}  // namespace llcb::sweep

@@ -1,0 +1,61 @@
+// The single-process sweep: scheduler and worker in one process (the embedded default for a
+// laptop, tests and the demo). Creates or resumes the store, runs every job that is not done in
+// grid order on one backend, writes each result as it completes, and reduces at the end.
+//
+// Contract:
+//   - a new store is created only where no file exists; an existing store is continued only with
+//     resume, and only when its config matches (identity keys), unless force_config, which still
+//     requires every job of the new grid to be in the store;
+//   - bad configs (for example a batch larger than a problem's n) are UsageErrors raised before
+//     any job runs;
+//   - a job that throws is recorded as "failed" with its message, and the sweep goes on;
+//   - when *stop becomes true the running chain stops, its job stays "pending", and the run
+//     returns with interrupted = true (the app exits 3); the store is resumable.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "lib/store/table.hpp"
+#include "lib/sweep/grid.hpp"
+
+namespace llcb::sweep {
+
+struct Progress {
+  std::int64_t total = 0;       // jobs in the grid
+  std::int64_t done = 0;        // finished (done or failed), including those done before resume
+  std::int64_t to_run = 0;      // jobs this run started with
+  std::int64_t ran = 0;         // jobs this run finished
+  double elapsed = 0;           // seconds since this run started
+  double chains_per_second = 0;
+  double eta_seconds = 0;
+  const Job* job = nullptr;     // the job just finished
+  double lambda_hat = 0, lambda_true = 0;
+  bool failed = false;
+  std::string message;
+};
+
+struct RunOptions {
+  std::string store_path;
+  bool resume = false;
+  bool force_config = false;
+  const std::atomic<bool>* stop = nullptr;
+  std::string host;
+  std::function<void(const Progress&)> on_progress;
+};
+
+struct RunSummary {
+  std::int64_t total = 0, done = 0, failed = 0, skipped = 0, ran = 0;
+  bool interrupted = false;
+  store::Table summary;
+};
+
+RunSummary run_sweep(const SweepConfig& config, const RunOptions& options);
+
+// Parses a store's config_canonical attribute ("key=value" lines) back into a map.
+std::map<std::string, std::string> parse_canonical(const std::string& text);
+std::string format_canonical(const std::map<std::string, std::string>& canonical);
+
+}  // namespace llcb::sweep
