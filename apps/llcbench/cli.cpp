@@ -13,6 +13,9 @@ const std::vector<Command>& commands() {
       {"problem", "draw a learning problem from a model class and seed", cmd_problem},
       {"run", "run one SGMCMC chain and estimate the LLC", cmd_run},
       {"bench", "steps/s and GFLOP/s of chains against the sgemm floor", cmd_bench},
+      {"sweep", "run or resume a sweep of jobs into an HDF5 store", cmd_sweep},
+      {"reduce", "recompute a store's summary table", cmd_reduce},
+      {"query", "print a store's summary, jobs, problems or a trace", cmd_query},
   };
   return list;
 }
@@ -24,9 +27,17 @@ void add_common_options(po::options_description& desc) {
 }
 
 bool parse(const std::vector<std::string>& args, const po::options_description& desc,
-           const std::string& usage, po::variables_map& vm) {
+           const std::string& usage, po::variables_map& vm,
+           const po::positional_options_description* positional) {
   try {
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::command_line_parser parser(args);
+    parser.options(desc);
+    if (positional) {
+      parser.positional(*positional);
+    } else {
+      parser.positional(po::positional_options_description());  // positionals are errors
+    }
+    po::store(parser.run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
     throw UsageError(e.what());

@@ -26,6 +26,9 @@ int cmd_truth(const std::vector<std::string>& args);
 int cmd_problem(const std::vector<std::string>& args);
 int cmd_run(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
+int cmd_sweep(const std::vector<std::string>& args);
+int cmd_reduce(const std::vector<std::string>& args);
+int cmd_query(const std::vector<std::string>& args);
 
 // Adds the options every command has (--help, --log-level).
 void add_common_options(po::options_description& desc);
@@ -34,7 +37,8 @@ void add_common_options(po::options_description& desc);
 // stdout with `usage` as its first line). Throws UsageError for unknown or malformed options.
 // Applies --log-level.
 bool parse(const std::vector<std::string>& args, const po::options_description& desc,
-           const std::string& usage, po::variables_map& vm);
+           const std::string& usage, po::variables_map& vm,
+           const po::positional_options_description* positional = nullptr);
 
 // The string value of a required option; throws UsageError "--NAME is required (for example
 // --NAME EXAMPLE)" when it is missing.

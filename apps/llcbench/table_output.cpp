@@ -1,0 +1,90 @@
+#include "apps/llcbench/table_output.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "lib/core/error.hpp"
+#include "lib/core/json.hpp"
+
+namespace llcb::cli {
+namespace {
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) {
+    if (c == '"') q += '"';
+    q += c;
+  }
+  return q + "\"";
+}
+
+// Short, readable cells for the text table: doubles with 6 significant digits.
+std::string cell(const store::Value& v) {
+  if (const auto* d = std::get_if<double>(&v)) {
+    if (std::isnan(*d)) return "nan";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", *d);
+    return buf;
+  }
+  return store::to_text(v);
+}
+
+}  // namespace
+
+TableFormat parse_table_format(const std::string& name) {
+  if (name == "table") return TableFormat::kTable;
+  if (name == "csv") return TableFormat::kCsv;
+  if (name == "json") return TableFormat::kJson;
+  throw UsageError("--format: '" + name + "' is not table, csv or json");
+}
+
+void print_table(std::ostream& os, const store::Table& t, TableFormat format) {
+  const std::size_t rows = t.rows();
+  if (format == TableFormat::kCsv) {
+    for (std::size_t c = 0; c < t.columns.size(); ++c) os << (c ? "," : "") << csv_field(t.columns[c].name);
+    os << "\n";
+    for (std::size_t r = 0; r < rows; ++r) {
+      for (std::size_t c = 0; c < t.columns.size(); ++c) {
+        os << (c ? "," : "") << csv_field(store::to_text(t.columns[c].at(r)));
+      }
+      os << "\n";
+    }
+    return;
+  }
+  if (format == TableFormat::kJson) {
+    JsonWriter w;
+    w.begin_array();
+    for (std::size_t r = 0; r < rows; ++r) {
+      w.begin_object();
+      for (const auto& col : t.columns) {
+        w.key(col.name);
+        std::visit([&](const auto& x) { w.value(x); }, col.at(r));
+      }
+      w.end_object();
+    }
+    w.end_array();
+    os << w.str() << "\n";
+    return;
+  }
+  std::vector<std::size_t> width;
+  for (const auto& col : t.columns) {
+    std::size_t w = col.name.size();
+    for (std::size_t r = 0; r < rows; ++r) w = std::max(w, cell(col.at(r)).size());
+    width.push_back(w);
+  }
+  for (std::size_t c = 0; c < t.columns.size(); ++c) {
+    os << (c ? "  " : "") << t.columns[c].name << std::string(width[c] - t.columns[c].name.size(), ' ');
+  }
+  os << "\n";
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t c = 0; c < t.columns.size(); ++c) {
+      const std::string s = cell(t.columns[c].at(r));
+      os << (c ? "  " : "") << s << std::string(width[c] - s.size(), ' ');
+    }
+    os << "\n";
+  }
+}
+
+}  // namespace llcb::cli
