@@ -1,24 +1,21 @@
 #!/usr/bin/env bash
-# Installs what is needed, builds, and runs the demo: the exact true LLC of a few deep linear
-# networks, a problem drawn from a model class, and SGMCMC chains estimating an LLC.
+# Installs what is needed, builds, and runs the demo end to end: the exact LLC of a network, then
+# a sweep of all five samplers over tiny problems into a new HDF5 store (about a minute on 2
+# cores), which prints the benchmark's summary table, then a query of that store.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
 bash tools/build.sh >/dev/null
 llcbench=build/bin/llcbench
-echo "== llcbench truth --widths 5,3,5 --rank 0"
-"$llcbench" truth --widths 5,3,5 --rank 0
+mkdir -p out
+store="out/demo-$(date +%Y%m%d-%H%M%S).h5"   # a new file each time: stores are never overwritten
+
+echo "== llcbench truth --widths 5,8,6,7 --rank 3"
+"$llcbench" truth --widths 5,8,6,7 --rank 3 | tail -1
 echo
-echo "== llcbench truth --widths 50,40,60,30,70,20 --rank 10 --json"
-"$llcbench" truth --widths 50,40,60,30,70,20 --rank 10 --json
+echo "== llcbench sweep configs/demo.ini --store $store"
+"$llcbench" sweep configs/demo.ini --store "$store" --log-level warn
 echo
-echo "== llcbench problem --class 100K --seed 11"
-"$llcbench" problem --class 100K --seed 11
-echo
-echo "== llcbench run: five samplers on widths 5,8,6,7 rank 3 (true lambda 16.5), 20000 steps each"
-for s in "sgld 4.6e-7" "rmsprop_sgld 2.2e-8" "adam_sgld 4.6e-9" "sghmc 1e-8" "sgnht 1e-8"; do
-  set -- $s
-  printf '%-13s' "$1"
-  "$llcbench" run --widths 5,8,6,7 --rank 3 --sampler "$1" --step-size "$2" --steps 20000 \
-    --burn-in 10000 | grep -E '^(diverged|rel_error|lambda_hat|steps/s)' | paste -sd ' '
-done
+echo "== llcbench query $store jobs --where sampler=sgld --where problem_index=0"
+"$llcbench" query "$store" jobs --where sampler=sgld --where problem_index=0 \
+  --columns job_id,step_size,status,lambda_hat,lambda_true,rel_error,diverged,divergence_reason
