@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <unistd.h>
 
 namespace {
 
@@ -191,6 +192,41 @@ TEST(Cli, BenchReportsSpeedAgainstTheGemmFloor) {
   }
 }
 
+TEST(Cli, SweepQueryAndReduceRejectBadInput) {
+  const auto tmp = std::filesystem::temp_directory_path() / ("llcb_cli_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(tmp);
+  const std::string cfg = (tmp / "c.ini").string();
+  std::ofstream(cfg) << "[sweep]\nsamplers = sgld\n[problems]\nclass = tiny\n[chain]\nsteps = 50\n"
+                        "batch_size = 10\n[sgld]\nstep_sizes = 1e-7\n";
+  const std::string not_h5 = (tmp / "text.h5").string();
+  std::ofstream(not_h5) << "not hdf5";
+  const std::string q = " --log-level warn";
+  expect_usage_error("sweep /nonexistent.ini --store x.h5" + q, "cannot read config file");
+  expect_usage_error("sweep " + cfg + q, "--store is required");
+  expect_usage_error("sweep " + cfg + " --store /nonexistent-dir/s.h5" + q, "cannot create store");
+  expect_usage_error("sweep " + cfg + " --store " + not_h5 + q, "already exists");
+  expect_usage_error("sweep " + cfg + " --store " + not_h5 + " --resume" + q, "not an HDF5 file");
+  expect_usage_error("sweep " + cfg + " --store s.h5 --set chain.bogus=1" + q, "chain.bogus");
+  expect_usage_error("query " + not_h5 + " jobs", "not an HDF5 file");
+  expect_usage_error("query /nonexistent.h5 jobs", "does not exist");
+  expect_usage_error("reduce " + not_h5, "not an HDF5 file");
+  EXPECT_EQ(slurp(not_h5), "not hdf5");  // never touched
+
+  const std::string store = (tmp / "ok.h5").string();
+  const Result s = run("sweep " + cfg + " --store " + store + " --format csv" + q);
+  EXPECT_EQ(s.code, 0) << s.err;
+  EXPECT_EQ(s.out.rfind("class,sampler,step_size,count,", 0), 0u) << s.out;
+  expect_usage_error("query " + store + " tables", "unknown table 'tables'");
+  expect_usage_error("query " + store + " jobs --where nosuch=1", "no column 'nosuch'");
+  expect_usage_error("query " + store + " jobs --format xml", "--format");
+  expect_usage_error("query " + store + " trace --job 0000", "no trace for job");
+  const Result jobs = run("query " + store + " jobs --format csv --columns job_id,status,diverged");
+  EXPECT_EQ(jobs.code, 0) << jobs.err;
+  EXPECT_EQ(lines(jobs.out), 2);  // header and the one job
+  EXPECT_NE(jobs.out.find(",done,0"), std::string::npos) << jobs.out;
+  std::filesystem::remove_all(tmp);
+}
+
 TEST(Cli, TopLevelUsageVersionAndHelp) {
   expect_usage_error("frobnicate", "unknown command 'frobnicate'");
   const Result none = run("");
@@ -198,7 +234,7 @@ TEST(Cli, TopLevelUsageVersionAndHelp) {
   const Result v = run("--version");
   EXPECT_EQ(v.code, 0);
   EXPECT_EQ(v.out.rfind("llcbench ", 0), 0u) << v.out;
-  for (const std::string cmd : {"truth", "problem", "run", "bench"}) {
+  for (const std::string cmd : {"truth", "problem", "run", "bench", "sweep", "query", "reduce"}) {
     const Result h = run(cmd + " --help");
     EXPECT_EQ(h.code, 0) << cmd;
     EXPECT_NE(h.out.find("usage: llcbench " + cmd), std::string::npos) << h.out;
