@@ -236,6 +236,38 @@ void write_matrix(hid_t parent, const std::string& name, const std::vector<float
   write_attr(d.get(), "dims", dim0 + "," + dim1);
 }
 
+std::size_t dataset_length(hid_t parent, const std::string& name) {
+  const Handle d(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose, "opening " + name);
+  const Handle space(H5Dget_space(d.get()), H5Sclose, "reading the shape of " + name);
+  hsize_t n = 0;
+  if (H5Sget_simple_extent_dims(space.get(), &n, nullptr) != 1) throw RuntimeError(name + " is not 1-D");
+  return static_cast<std::size_t>(n);
+}
+
+void create_scale(hid_t parent, const std::string& name, const std::vector<std::int64_t>& values) {
+  const Handle space = vector_space(values.size());
+  const Handle d(H5Dcreate2(parent, name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT,
+                            H5P_DEFAULT, H5P_DEFAULT), H5Dclose, "creating scale " + name);
+  if (!values.empty()) {
+    check(H5Dwrite(d.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "writing " + name);
+  }
+  check(H5DSset_scale(d.get(), name.c_str()), "making " + name + " a dimension scale");
+}
+
+void attach_scale(hid_t parent, const std::string& dataset, const std::string& scale, unsigned dim) {
+  const Handle d(H5Dopen2(parent, dataset.c_str(), H5P_DEFAULT), H5Dclose, "opening " + dataset);
+  const Handle sc(H5Dopen2(parent, scale.c_str(), H5P_DEFAULT), H5Dclose, "opening " + scale);
+  check(H5DSattach_scale(d.get(), sc.get(), dim), "attaching " + scale + " to " + dataset);
+}
+
+void detach_scale(hid_t parent, const std::string& dataset, const std::string& scale, unsigned dim) {
+  const Handle d(H5Dopen2(parent, dataset.c_str(), H5P_DEFAULT), H5Dclose, "opening " + dataset);
+  const Handle sc(H5Dopen2(parent, scale.c_str(), H5P_DEFAULT), H5Dclose, "opening " + scale);
+  if (H5DSis_attached(d.get(), sc.get(), dim) > 0) {
+    check(H5DSdetach_scale(d.get(), sc.get(), dim), "detaching " + scale + " from " + dataset);
+  }
+}
+
 std::vector<float> read_matrix(hid_t parent, const std::string& name, std::size_t& rows, std::size_t& cols) {
   const Handle d(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose, "opening " + name);
   const Handle space(H5Dget_space(d.get()), H5Sclose, "reading the shape of " + name);

@@ -55,6 +55,14 @@ void write_cell(hid_t group, const std::string& column, std::size_t row, const V
 // A float32 2-D dataset (rows x cols, row-major), chunked and compressed, with dimension labels.
 void write_matrix(hid_t parent, const std::string& name, const std::vector<float>& data,
                   std::size_t rows, std::size_t cols, const std::string& dim0, const std::string& dim1);
+// Length of the 1-D dataset parent/name.
+std::size_t dataset_length(hid_t parent, const std::string& name);
+// A 1-D int64 dimension scale named `name` holding `values`.
+void create_scale(hid_t parent, const std::string& name, const std::vector<std::int64_t>& values);
+// Attaches parent/scale to dimension `dim` of parent/dataset.
+void attach_scale(hid_t parent, const std::string& dataset, const std::string& scale, unsigned dim);
+// Detaches it again when attached (before deleting the dataset, so no dangling reference stays).
+void detach_scale(hid_t parent, const std::string& dataset, const std::string& scale, unsigned dim);
 std::vector<float> read_matrix(hid_t parent, const std::string& name, std::size_t& rows, std::size_t& cols);
 
 }  // namespace llcb::store::h5

@@ -32,7 +32,7 @@ Store::~Store() = default;
 std::int64_t Store::id() const { return file_->handle.get(); }
 
 Store Store::create(const std::string& path, const StoreHeader& header, const Table& problems,
-                    const Table& jobs) {
+                    const Table& jobs, const TraceShape& shape) {
   if (std::filesystem::exists(path)) {
     throw UsageError("store '" + path + "' already exists (use --resume to continue it; it is never overwritten)");
   }
@@ -53,7 +53,15 @@ Store Store::create(const std::string& path, const StoreHeader& header, const Ta
   h5::write_attr(root, "seed_recipe", header.seed_recipe);
   h5::create_table(root, "problems", problems);
   h5::create_table(root, "jobs", jobs);
-  h5::create_group(root, "traces");
+  {
+    const h5::Handle traces = h5::create_group(root, "traces");
+    std::vector<std::int64_t> steps, chains;
+    for (std::int64_t r = 0; r < shape.rows; ++r) steps.push_back(r * shape.trace_every);
+    for (std::int64_t c = 0; c < shape.chains; ++c) chains.push_back(c);
+    h5::create_scale(traces.get(), "step", steps);
+    h5::create_scale(traces.get(), "chain", chains);
+    h5::write_attr(traces.get(), "trace_every", shape.trace_every);
+  }
   Store s(path, std::make_unique<File>(File{std::move(file)}));
   s.flush();
   return s;
@@ -94,14 +102,25 @@ Table Store::table(const std::string& group) const {
 }
 
 void Store::write_job(std::int64_t row, const std::string& job_id, const JobResult& r,
-                      const std::vector<float>& trace, std::size_t trace_rows, std::size_t chains,
-                      std::int64_t trace_every) {
+                      const std::vector<float>& trace) {
   const h5::Handle traces = h5::open_group(id(), "traces");
-  if (h5::exists(traces.get(), job_id)) h5::remove(traces.get(), job_id);  // a rerun after a crash
-  h5::write_matrix(traces.get(), job_id, trace, trace_rows, chains, "step", "chain");
-  {
+  if (h5::exists(traces.get(), job_id)) {  // a rerun after a crash: replace the old trace
+    h5::detach_scale(traces.get(), job_id, "step", 0);
+    h5::detach_scale(traces.get(), job_id, "chain", 1);
+    h5::remove(traces.get(), job_id);
+  }
+  if (!trace.empty()) {
+    const std::size_t steps = h5::dataset_length(traces.get(), "step");
+    const std::size_t chains = h5::dataset_length(traces.get(), "chain");
+    if (trace.size() != steps * chains) throw InternalError("trace of job " + job_id + " has the wrong size");
+    h5::write_matrix(traces.get(), job_id, trace, steps, chains, "step", "chain");
+    h5::attach_scale(traces.get(), job_id, "step", 0);
+    h5::attach_scale(traces.get(), job_id, "chain", 1);
     const h5::Handle d(H5Dopen2(traces.get(), job_id.c_str(), H5P_DEFAULT), H5Dclose, "opening trace");
-    h5::write_attr(d.get(), "trace_every", trace_every);
+    std::int64_t every = 1;
+    const h5::Handle a(H5Aopen(traces.get(), "trace_every", H5P_DEFAULT), H5Aclose, "opening trace_every");
+    h5::check(H5Aread(a.get(), H5T_NATIVE_INT64, &every), "reading trace_every");
+    h5::write_attr(d.get(), "trace_every", every);
   }
   const h5::Handle jobs = h5::open_group(id(), "jobs");
   const auto at = static_cast<std::size_t>(row);

@@ -30,6 +30,13 @@ struct StoreHeader {
   std::string config_text, config_canonical, config_hash, seed_recipe;
 };
 
+// The shape every job's trace has: rows = ceil(steps / trace_every), one column per chain.
+// /traces/step (k * trace_every) and /traces/chain (0..chains-1) are dimension scales attached
+// to every trace, so netCDF readers (xarray with h5netcdf) see named, labelled dimensions.
+struct TraceShape {
+  std::int64_t rows = 0, chains = 0, trace_every = 1;
+};
+
 // What a finished job writes into its /jobs row (besides the status).
 struct JobResult {
   std::string status;  // "done" or "failed"
@@ -42,7 +49,7 @@ class Store {
  public:
   // Creates a new store; UsageError if the path exists or cannot be created.
   static Store create(const std::string& path, const StoreHeader& header, const Table& problems,
-                      const Table& jobs);
+                      const Table& jobs, const TraceShape& shape);
   // Opens an existing store; UsageError if it is missing, not HDF5, or not an llcbench store.
   static Store open(const std::string& path, bool writable);
 
@@ -50,10 +57,10 @@ class Store {
   Table table(const std::string& group) const;  // "problems", "jobs", "summary"
   bool has(const std::string& group) const;
 
-  // Writes a finished job: traces (rows x chains, row-major) then results then status; flushes.
+  // Writes a finished job: its trace (TraceShape rows x chains, row-major; empty for a failed
+  // job, which gets no trace), then its results, then its status; flushes.
   void write_job(std::int64_t row, const std::string& job_id, const JobResult& result,
-                 const std::vector<float>& trace, std::size_t trace_rows, std::size_t chains,
-                 std::int64_t trace_every);
+                 const std::vector<float>& trace);
   std::vector<float> trace(const std::string& job_id, std::size_t& rows, std::size_t& chains,
                            std::int64_t& trace_every) const;
   void write_summary(const Table& summary);

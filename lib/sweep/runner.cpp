@@ -88,8 +88,7 @@ store::Table jobs_table(const SweepConfig& c, const std::vector<Job>& jobs,
 
 // Combines the chains of a job into its row, and lays out its decimated traces (rows x chains).
 store::JobResult combine(const std::vector<estimator::ChainResult>& chains, double lambda_true,
-                         std::int64_t steps, std::int64_t trace_every, std::vector<float>& trace,
-                         std::size_t& rows) {
+                         std::int64_t steps, std::int64_t trace_every, std::vector<float>& trace) {
   store::JobResult r;
   r.status = "done";
   double sum = 0, ratio = 0, seconds = 0, steps_run = 0;
@@ -117,7 +116,7 @@ store::JobResult combine(const std::vector<estimator::ChainResult>& chains, doub
   r.seconds = seconds;
   r.steps_per_second = seconds > 0 ? steps_run / seconds : 0;
   if (r.divergence_reason.empty()) r.divergence_reason = "none";
-  rows = static_cast<std::size_t>((steps + trace_every - 1) / trace_every);
+  const auto rows = static_cast<std::size_t>((steps + trace_every - 1) / trace_every);
   trace.assign(rows * chains.size(), std::numeric_limits<float>::quiet_NaN());
   for (std::size_t c = 0; c < chains.size(); ++c) {
     const auto& t = chains[c].loss_trace;
@@ -192,7 +191,10 @@ RunSummary run_sweep(const SweepConfig& config, const RunOptions& options) {
       }
     }
     store::StoreHeader h{config.text, format_canonical(config.canonical), config.hash, kSeedRecipe};
-    st.emplace(store::Store::create(options.store_path, h, problems_table(all), jobs_table(config, grid, all)));
+    const store::TraceShape shape{(config.steps + config.trace_every - 1) / config.trace_every,
+                                  config.chains_per_job, config.trace_every};
+    st.emplace(store::Store::create(options.store_path, h, problems_table(all),
+                                    jobs_table(config, grid, all), shape));
   }
 
   const store::Table jobs = st->table("jobs");
@@ -240,7 +242,6 @@ RunSummary run_sweep(const SweepConfig& config, const RunOptions& options) {
     const auto specs = chain_specs(config, *j, p);
     store::JobResult result;
     std::vector<float> trace;
-    std::size_t rows = 0;
     const double lambda_true = p.truth.lambda.to_double();
     try {
       const auto chains = be->run(p, backend::DataSpec{config.target_sigma}, specs);
@@ -248,7 +249,7 @@ RunSummary run_sweep(const SweepConfig& config, const RunOptions& options) {
         summary.interrupted = true;
         break;
       }
-      result = combine(chains, lambda_true, config.steps, config.trace_every, trace, rows);
+      result = combine(chains, lambda_true, config.steps, config.trace_every, trace);
     } catch (const UsageError&) {
       throw;
     } catch (const std::exception& e) {
@@ -259,13 +260,11 @@ RunSummary run_sweep(const SweepConfig& config, const RunOptions& options) {
       result.mean_drift_noise_ratio = kNaN;
       result.divergence_reason = "none";
       result.message = e.what();
-      rows = 0;
       trace.clear();
     }
     result.host = options.host;
     result.backend = be->name();
-    st->write_job(static_cast<std::int64_t>(row_of.at(j->id)), j->id, result, trace, rows,
-                  rows ? specs.size() : 0, config.trace_every);
+    st->write_job(static_cast<std::int64_t>(row_of.at(j->id)), j->id, result, trace);
     ++summary.ran;
     summary.failed += result.status == "failed";
     ++progress.done;

@@ -47,7 +47,7 @@ TEST(Store, RoundTripOfTablesJobsAndTraces) {
                       {"widths", std::vector<std::string>{"5,3,5"}},
                       {"lambda_true", std::vector<double>{6.5}}};
   {
-    Store s = Store::create(p, {"text", "a=1\n", "hash", "recipe"}, problems, small_jobs());
+    Store s = Store::create(p, {"text", "a=1\n", "hash", "recipe"}, problems, small_jobs(), {3, 2, 10});
     JobResult r;
     r.status = "done";
     r.lambda_hat = 6.25;
@@ -56,7 +56,9 @@ TEST(Store, RoundTripOfTablesJobsAndTraces) {
     r.host = "h";
     r.backend = "cpu";
     const std::vector<float> trace = {1, 2, 3, 4, 5, 6};  // 3 rows x 2 chains
-    s.write_job(1, "b2", r, trace, 3, 2, 10);
+    s.write_job(1, "b2", r, trace);
+    s.write_job(1, "b2", r, trace);  // a rerun replaces the trace
+    EXPECT_THROW(s.write_job(0, "a1", r, {1, 2}), InternalError);  // wrong shape
   }
   const Store s = Store::open(p, false);
   EXPECT_EQ(s.header().config_canonical, "a=1\n");
@@ -81,7 +83,7 @@ TEST(Store, RoundTripOfTablesJobsAndTraces) {
 TEST(Store, NeverOverwritesAndRefusesBadFiles) {
   const fs::path p = temp("exists.h5");
   { std::ofstream(p) << "precious data"; }
-  EXPECT_THROW(Store::create(p, {}, Table{}, small_jobs()), UsageError);
+  EXPECT_THROW(Store::create(p, {}, Table{}, small_jobs(), {1, 1, 1}), UsageError);
   std::ifstream in(p);
   std::string content;
   std::getline(in, content);
@@ -89,13 +91,13 @@ TEST(Store, NeverOverwritesAndRefusesBadFiles) {
   EXPECT_THROW(Store::open(p, false), UsageError);  // not HDF5
   fs::remove(p);
   EXPECT_THROW(Store::open(temp("missing.h5"), false), UsageError);
-  EXPECT_THROW(Store::create("/nonexistent-dir/x.h5", {}, Table{}, small_jobs()), UsageError);
+  EXPECT_THROW(Store::create("/nonexistent-dir/x.h5", {}, Table{}, small_jobs(), {1, 1, 1}), UsageError);
 }
 
 TEST(Store, TruncatedStoreIsAUsageError) {
   const fs::path p = temp("truncated.h5");
   fs::remove(p);
-  { Store::create(p, {"t", "c", "h", "r"}, Table{}, small_jobs()); }
+  { Store::create(p, {"t", "c", "h", "r"}, Table{}, small_jobs(), {1, 1, 1}); }
   fs::resize_file(p, fs::file_size(p) / 2);
   EXPECT_THROW(
       {
