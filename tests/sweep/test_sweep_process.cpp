@@ -202,4 +202,17 @@ TEST(SweepProcess, ExistingStoreIsNeverOverwrittenAndAChangedConfigIsRefused) {
   EXPECT_NE(error.find("chain.steps: '2500' -> '100'"), std::string::npos) << error;
 }
 
+TEST(SweepProcess, ForceConfigContinuesAStoreWhoseJobsAreUnchanged) {
+  reference();
+  const fs::path p = dir() / "reference.h5";
+  const std::string base = std::string(LLCB_BINARY) + " sweep " + (dir() / "sweep.ini").string() +
+                           " --store " + p.string() + " --resume --log-level error ";
+  // sweep.name is part of the config identity but not of any job: refused, then forced.
+  EXPECT_EQ(WEXITSTATUS(std::system((base + "--set sweep.name=renamed >/dev/null 2>&1").c_str())), 2);
+  EXPECT_EQ(WEXITSTATUS(std::system((base + "--set sweep.name=renamed --force-config >/dev/null 2>&1").c_str())), 0);
+  // A change that alters the jobs cannot be forced into this store.
+  EXPECT_EQ(WEXITSTATUS(std::system((base + "--set chain.steps=100 --force-config >/dev/null 2>&1").c_str())), 2);
+  expect_same_results(snapshot(p), reference());
+}
+
 }  // namespace
