@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -48,12 +49,22 @@ struct DataSpec {
 // diag_every < 0.
 void validate(const ChainSpec& spec, const dln::Problem& problem);
 
+// Receives the loss trace while chains run (live progress, heartbeats): about every
+// interval_seconds, the losses of steps [first_step, first_step + n) of chain `chain` (its index
+// in the run() call) that were not sent before. Called from the thread that called run().
+struct TraceListener {
+  double interval_seconds = 1.0;
+  std::function<void(std::size_t chain, std::int64_t first_step, const float* losses, std::size_t n)>
+      on_losses;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
   virtual std::vector<estimator::ChainResult> run(const dln::Problem& problem, const DataSpec& data,
-                                                  std::span<const ChainSpec> chains) = 0;
+                                                  std::span<const ChainSpec> chains,
+                                                  const TraceListener* listener = nullptr) = 0;
 };
 
 struct BackendOptions {

@@ -50,6 +50,7 @@ class ChainEstimator {
   bool observe_step(std::int64_t t, double distance2, double drift2, double noise2);
 
   bool diverged() const { return result_.diverged; }
+  const std::vector<float>& loss_trace() const { return result_.loss_trace; }
   ChainResult finish(double seconds);
 
  private:

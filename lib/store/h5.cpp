@@ -3,6 +3,7 @@
 #include <hdf5_hl.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "lib/core/error.hpp"
 
@@ -228,12 +229,25 @@ void write_matrix(hid_t parent, const std::string& name, const std::vector<float
     check(H5Pset_shuffle(dcpl.get()), "shuffle filter");
     check(H5Pset_deflate(dcpl.get(), 4), "deflate filter");
   }
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  check(H5Pset_fill_value(dcpl.get(), H5T_NATIVE_FLOAT, &nan), "NaN fill value");
   const Handle d(H5Dcreate2(parent, name.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, dcpl.get(),
                             H5P_DEFAULT), H5Dclose, "creating " + name);
   if (!data.empty()) check(H5Dwrite(d.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()), "writing " + name);
   check(H5DSset_label(d.get(), 0, dim0.c_str()), "labelling " + name);
   check(H5DSset_label(d.get(), 1, dim1.c_str()), "labelling " + name);
   write_attr(d.get(), "dims", dim0 + "," + dim1);
+}
+
+void write_column_block(hid_t parent, const std::string& name, std::size_t row0, std::size_t col,
+                        const std::vector<float>& values) {
+  if (values.empty()) return;
+  const Handle d(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose, "opening " + name);
+  const Handle space(H5Dget_space(d.get()), H5Sclose, "selecting in " + name);
+  const hsize_t start[2] = {row0, col}, count[2] = {values.size(), 1};
+  check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr), "selecting rows of " + name);
+  const Handle mem = vector_space(values.size());
+  check(H5Dwrite(d.get(), H5T_NATIVE_FLOAT, mem.get(), space.get(), H5P_DEFAULT, values.data()), "writing " + name);
 }
 
 std::size_t dataset_length(hid_t parent, const std::string& name) {

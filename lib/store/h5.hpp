@@ -53,8 +53,12 @@ Table read_table(hid_t parent, const std::string& group);
 void write_cell(hid_t group, const std::string& column, std::size_t row, const Value& v);
 
 // A float32 2-D dataset (rows x cols, row-major), chunked and compressed, with dimension labels.
+// Empty `data` creates the dataset filled with NaN.
 void write_matrix(hid_t parent, const std::string& name, const std::vector<float>& data,
                   std::size_t rows, std::size_t cols, const std::string& dim0, const std::string& dim1);
+// Writes values into column `col`, rows [row0, row0 + n) of the 2-D float dataset parent/name.
+void write_column_block(hid_t parent, const std::string& name, std::size_t row0, std::size_t col,
+                        const std::vector<float>& values);
 // Length of the 1-D dataset parent/name.
 std::size_t dataset_length(hid_t parent, const std::string& name);
 // A 1-D int64 dimension scale named `name` holding `values`.

@@ -142,6 +142,22 @@ void Store::write_job(std::int64_t row, const std::string& job_id, const JobResu
   flush();
 }
 
+void Store::write_trace_rows(const std::string& job_id, std::size_t chain, std::size_t first_row,
+                             const std::vector<float>& values) {
+  const h5::Handle traces = h5::open_group(id(), "traces");
+  const std::size_t steps = h5::dataset_length(traces.get(), "step");
+  const std::size_t chains = h5::dataset_length(traces.get(), "chain");
+  if (chain >= chains || first_row + values.size() > steps) {
+    throw InternalError("live trace rows of job " + job_id + " out of range");
+  }
+  if (!h5::exists(traces.get(), job_id)) {
+    h5::write_matrix(traces.get(), job_id, {}, steps, chains, "step", "chain");
+    h5::attach_scale(traces.get(), job_id, "step", 0);
+    h5::attach_scale(traces.get(), job_id, "chain", 1);
+  }
+  h5::write_column_block(traces.get(), job_id, first_row, chain, values);
+}
+
 std::vector<float> Store::trace(const std::string& job_id, std::size_t& rows, std::size_t& chains,
                                 std::int64_t& trace_every) const {
   const std::string name = "traces/" + job_id;

@@ -61,6 +61,10 @@ class Store {
   // job, which gets no trace), then its results, then its status; flushes.
   void write_job(std::int64_t row, const std::string& job_id, const JobResult& result,
                  const std::vector<float>& trace);
+  // Rows [first_row, first_row + values.size()) of chain `chain` of a running job's trace, for
+  // live progress; the trace is created NaN-filled on first use. Not flushed here (write_job is).
+  void write_trace_rows(const std::string& job_id, std::size_t chain, std::size_t first_row,
+                        const std::vector<float>& values);
   std::vector<float> trace(const std::string& job_id, std::size_t& rows, std::size_t& chains,
                            std::int64_t& trace_every) const;
   void write_summary(const Table& summary);

@@ -14,10 +14,13 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <map>
 #include <cstdint>
 #include <functional>
 #include <string>
 
+#include "lib/store/store.hpp"
 #include "lib/store/table.hpp"
 #include "lib/sweep/grid.hpp"
 
@@ -53,6 +56,21 @@ struct RunSummary {
 };
 
 RunSummary run_sweep(const SweepConfig& config, const RunOptions& options);
+
+// Progress bookkeeping shared by the single-process runner and the MPI scheduler.
+class ProgressMeter {
+ public:
+  ProgressMeter(std::int64_t total, std::int64_t done_before, std::int64_t to_run,
+                std::int64_t chains_per_job, std::function<void(const Progress&)> callback);
+  void finished(const Job& job, const store::JobResult& r, double lambda_true);
+  const Progress& progress() const { return progress_; }
+
+ private:
+  Progress progress_;
+  std::chrono::steady_clock::time_point start_;
+  std::int64_t chains_per_job_;
+  std::function<void(const Progress&)> callback_;
+};
 
 // Parses a store's config_canonical attribute ("key=value" lines) back into a map.
 std::map<std::string, std::string> parse_canonical(const std::string& text);

@@ -34,7 +34,8 @@ TeacherData teacher_data(const dln::Problem& problem) {
 
 estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& data,
                                  const TeacherData& teacher, double loss_center,
-                                 const ChainSpec& spec, const std::atomic<bool>* stop) {
+                                 const ChainSpec& spec, const std::atomic<bool>* stop,
+                                 const TraceListener* listener, std::size_t chain_index) {
   cpu::DlnModel model(problem.widths, spec.batch_size);
   const std::int64_t d = model.d();
   const std::int64_t b = spec.batch_size;
@@ -73,6 +74,8 @@ estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& da
   const auto sigma = static_cast<float>(data.target_sigma);
 
   const auto start = std::chrono::steady_clock::now();
+  auto last_sent_time = start;
+  std::int64_t sent = 0;  // losses already passed to the listener
   bool interrupted = false;
   for (std::int64_t t = 0; t < spec.steps; ++t) {
     if (stop && stop->load(std::memory_order_relaxed)) {
@@ -95,7 +98,17 @@ estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& da
       }
     }
     const double loss = model.loss_and_gradient(w.data(), grad.data());
-    if (!est.observe_loss(t, loss)) break;
+    const bool alive = est.observe_loss(t, loss);
+    if (listener && listener->on_losses) {
+      const auto now = std::chrono::steady_clock::now();
+      if (std::chrono::duration<double>(now - last_sent_time).count() >= listener->interval_seconds) {
+        const auto& trace = est.loss_trace();
+        listener->on_losses(chain_index, sent, trace.data() + sent, trace.size() - static_cast<std::size_t>(sent));
+        sent = static_cast<std::int64_t>(trace.size());
+        last_sent_time = now;
+      }
+    }
+    if (!alive) break;
 
     const bool ok = samplers::dispatch(sc.kind, [&](auto rule) {
       using Rule = decltype(rule);
@@ -121,7 +134,8 @@ CpuBackend::CpuBackend(int threads, const std::atomic<bool>* stop)
 
 std::vector<estimator::ChainResult> CpuBackend::run(const dln::Problem& problem,
                                                     const DataSpec& data,
-                                                    std::span<const ChainSpec> chains) {
+                                                    std::span<const ChainSpec> chains,
+                                                    const TraceListener* listener) {
   for (const auto& spec : chains) validate(spec, problem);
   omp_set_num_threads(threads_);
   openblas_set_num_threads(threads_);
@@ -130,7 +144,8 @@ std::vector<estimator::ChainResult> CpuBackend::run(const dln::Problem& problem,
   std::vector<estimator::ChainResult> results;
   results.reserve(chains.size());
   for (const auto& spec : chains) {
-    results.push_back(run_chain(problem, data, teacher, loss_center, spec, stop_));
+    results.push_back(
+        run_chain(problem, data, teacher, loss_center, spec, stop_, listener, results.size()));
     if (results.back().interrupted) break;
     const auto& r = results.back();
     log::debug("cpu chain: {} steps in {:.3f} s ({:.1f} steps/s), lambda_hat {}", r.steps_run,

@@ -15,7 +15,8 @@ class CpuBackend final : public Backend {
   explicit CpuBackend(int threads, const std::atomic<bool>* stop = nullptr);
   std::string name() const override { return "cpu"; }
   std::vector<estimator::ChainResult> run(const dln::Problem& problem, const DataSpec& data,
-                                          std::span<const ChainSpec> chains) override;
+                                          std::span<const ChainSpec> chains,
+                                          const TraceListener* listener = nullptr) override;
   int threads() const { return threads_; }
 
  private:

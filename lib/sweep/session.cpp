@@ -1,0 +1,253 @@
+#include "lib/sweep/session.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <sstream>
+
+#include "lib/core/error.hpp"
+#include "lib/core/log.hpp"
+#include "lib/reduce/reduce.hpp"
+#include "lib/sweep/runner.hpp"
+
+namespace llcb::sweep {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+store::Table problems_table(const std::vector<dln::Problem>& problems) {
+  std::vector<std::int64_t> index, seed, layers, rank, d, n, multiplicity;
+  std::vector<std::string> cls, widths, exact;
+  std::vector<double> lambda;
+  for (std::size_t i = 0; i < problems.size(); ++i) {
+    const dln::Problem& p = problems[i];
+    index.push_back(static_cast<std::int64_t>(i));
+    cls.push_back(p.class_name);
+    seed.push_back(static_cast<std::int64_t>(p.seed));
+    layers.push_back(p.layers());
+    std::string w;
+    for (std::size_t j = 0; j < p.widths.size(); ++j) w += (j ? "," : "") + std::to_string(p.widths[j]);
+    widths.push_back(w);
+    rank.push_back(p.rank);
+    d.push_back(p.truth.d);
+    n.push_back(p.n);
+    lambda.push_back(p.truth.lambda.to_double());
+    exact.push_back(p.truth.lambda.to_string());
+    multiplicity.push_back(p.truth.multiplicity);
+  }
+  store::Table t;
+  t.columns = {{"problem_index", index}, {"class", cls},     {"seed", seed},
+               {"layers", layers},       {"widths", widths}, {"rank", rank},
+               {"d", d},                 {"n", n},           {"lambda_true", lambda},
+               {"lambda_exact", exact},  {"multiplicity", multiplicity}};
+  return t;
+}
+
+store::Table jobs_table(const SweepConfig& c, const std::vector<Job>& jobs,
+                        const std::vector<dln::Problem>& problems) {
+  const std::size_t n = jobs.size();
+  std::vector<std::int64_t> index, problem, pseed, chains(n, c.chains_per_job), steps(n, c.steps),
+      burn(n, c.burn_in), batch(n, c.batch_size), size_n, zero(n, 0), minus(n, -1);
+  std::vector<std::string> id, cls(n, c.model_class), sampler, pending(n, "pending"), empty(n);
+  std::vector<double> step, gamma(n, c.gamma), nbeta, truth, nan(n, kNaN);
+  for (const Job& j : jobs) {
+    const dln::Problem& p = problems[static_cast<std::size_t>(j.problem_index)];
+    index.push_back(j.index);
+    id.push_back(j.id);
+    problem.push_back(j.problem_index);
+    pseed.push_back(static_cast<std::int64_t>(j.problem_seed));
+    sampler.push_back(c.samplers[j.sampler_index].name);
+    step.push_back(j.step_size);
+    const double pn = static_cast<double>(p.n);
+    nbeta.push_back(c.nbeta > 0 ? c.nbeta : pn / std::log(pn));
+    size_n.push_back(p.n);
+    truth.push_back(p.truth.lambda.to_double());
+  }
+  store::Table t;
+  t.columns = {{"job_index", index},        {"job_id", id},
+               {"problem_index", problem},  {"class", cls},
+               {"problem_seed", pseed},     {"sampler", sampler},
+               {"step_size", step},         {"chains", chains},
+               {"steps", steps},            {"burn_in", burn},
+               {"batch_size", batch},       {"gamma", gamma},
+               {"nbeta", nbeta},            {"n", size_n},
+               {"lambda_true", truth},      {"status", pending},
+               {"lambda_hat", nan},         {"rel_error", nan},
+               {"diverged", zero},          {"diverged_chains", zero},
+               {"divergence_step", minus},  {"divergence_reason", empty},
+               {"mean_drift_noise_ratio", nan}, {"nonstationary", zero},
+               {"steps_per_second", nan},   {"seconds", nan},
+               {"host", empty},             {"backend", empty},
+               {"finished", empty},         {"message", empty}};
+  return t;
+}
+
+// Combines the chains of a job into its row, and lays out its decimated traces (rows x chains).
+store::JobResult combine(const std::vector<estimator::ChainResult>& chains, double lambda_true,
+                         std::int64_t steps, std::int64_t trace_every, std::vector<float>& trace) {
+  store::JobResult r;
+  r.status = "done";
+  double sum = 0, ratio = 0, seconds = 0, steps_run = 0;
+  r.divergence_step = -1;
+  for (const auto& c : chains) {
+    if (c.diverged) {
+      ++r.diverged_chains;
+      if (r.divergence_step < 0 || c.divergence_step < r.divergence_step) {
+        r.divergence_step = c.divergence_step;
+        r.divergence_reason = estimator::to_string(c.reason);
+      }
+    } else {
+      sum += c.lambda_hat;
+    }
+    ratio += c.mean_drift_noise_ratio;
+    seconds += c.seconds;
+    steps_run += static_cast<double>(c.steps_run);
+    r.nonstationary |= c.nonstationary ? 1 : 0;
+  }
+  const double k = static_cast<double>(chains.size());
+  r.diverged = r.diverged_chains > 0 ? 1 : 0;
+  r.lambda_hat = r.diverged ? kNaN : sum / k;
+  r.rel_error = (r.lambda_hat - lambda_true) / lambda_true;
+  r.mean_drift_noise_ratio = ratio / k;
+  r.seconds = seconds;
+  r.steps_per_second = seconds > 0 ? steps_run / seconds : 0;
+  if (r.divergence_reason.empty()) r.divergence_reason = "none";
+  const auto rows = static_cast<std::size_t>((steps + trace_every - 1) / trace_every);
+  trace.assign(rows * chains.size(), std::numeric_limits<float>::quiet_NaN());
+  for (std::size_t c = 0; c < chains.size(); ++c) {
+    const auto& t = chains[c].loss_trace;
+    for (std::size_t row = 0; row < rows; ++row) {
+      const std::size_t step = row * static_cast<std::size_t>(trace_every);
+      if (step < t.size()) trace[row * chains.size() + c] = t[step];
+    }
+  }
+  return r;
+}
+
+void check_store_matches(const store::Store& s, const SweepConfig& config, bool force) {
+  SweepConfig stored = config;
+  stored.canonical = parse_canonical(s.header().config_canonical);
+  const auto diff = config_differences(stored, config);
+  if (diff.empty()) return;
+  std::string keys;
+  for (const auto& d : diff) keys += (keys.empty() ? "" : "; ") + d;
+  if (!force) {
+    throw UsageError("store '" + s.path() + "' was made by a different config (" + keys +
+                     "); use --force-config to continue it anyway");
+  }
+  log::warn("continuing a store made by a different config: {}", keys);
+}
+
+}  // namespace
+
+store::TraceShape trace_shape(const SweepConfig& config) {
+  return {(config.steps + config.trace_every - 1) / config.trace_every, config.chains_per_job,
+          config.trace_every};
+}
+
+JobOutcome run_job(const SweepConfig& config, const Job& job, const dln::Problem& problem,
+                   backend::Backend& backend, const backend::TraceListener* listener) {
+  const auto specs = chain_specs(config, job, problem);
+  JobOutcome out;
+  const double lambda_true = problem.truth.lambda.to_double();
+  try {
+    const auto chains = backend.run(problem, backend::DataSpec{config.target_sigma}, specs, listener);
+    if (chains.size() < specs.size() || chains.back().interrupted) {
+      out.interrupted = true;
+      return out;
+    }
+    out.result = combine(chains, lambda_true, config.steps, config.trace_every, out.trace);
+  } catch (const UsageError&) {
+    throw;
+  } catch (const std::exception& e) {
+    out.result = store::JobResult{};
+    out.result.status = "failed";
+    out.result.lambda_hat = kNaN;
+    out.result.rel_error = kNaN;
+    out.result.mean_drift_noise_ratio = kNaN;
+    out.result.divergence_reason = "none";
+    out.result.message = e.what();
+    out.trace.clear();
+  }
+  out.result.backend = backend.name();
+  return out;
+}
+
+SweepSession::SweepSession(const SweepConfig& config, const std::string& store_path, bool resume,
+                           bool force_config)
+    : config_(config), grid_(make_grid(config)) {
+  const bool exists = std::filesystem::exists(store_path);
+  if (exists && !resume) {
+    throw UsageError("store '" + store_path +
+                     "' already exists; use --resume to continue it (it is never overwritten)");
+  }
+  if (exists) {
+    store_.emplace(store::Store::open(store_path, true));
+    check_store_matches(*store_, config, force_config);
+  } else {
+    std::vector<dln::Problem> all;
+    for (std::int64_t p = 0; p < config.problem_count; ++p) all.push_back(problem(p));
+    for (const Job& j : grid_) {  // validate every setting before creating anything
+      if (j.sampler_index == 0 && j.step_size == config.samplers[0].step_sizes.front()) {
+        chain_specs(config, j, all[static_cast<std::size_t>(j.problem_index)]);
+      }
+    }
+    store::StoreHeader h{config.text, format_canonical(config.canonical), config.hash, kSeedRecipe};
+    store_.emplace(store::Store::create(store_path, h, problems_table(all),
+                                        jobs_table(config, grid_, all), trace_shape(config)));
+  }
+  const store::Table jobs = store_->table("jobs");
+  const auto& ids = jobs.get<std::string>("job_id");
+  const auto& status = jobs.get<std::string>("status");
+  for (std::size_t r = 0; r < ids.size(); ++r) row_of_[ids[r]] = r;
+  std::int64_t missing = 0;
+  for (const Job& j : grid_) {
+    const auto it = row_of_.find(j.id);
+    if (it == row_of_.end()) {
+      ++missing;
+    } else if (status[it->second] == "done") {
+      ++skipped_;
+    } else {
+      todo_.push_back(&j);
+    }
+  }
+  if (missing > 0) {
+    throw UsageError(std::to_string(missing) + " jobs of this config are not in store '" +
+                     store_path + "' (the grid changed); start a new store");
+  }
+  if (skipped_ > 0) log::info("resuming: {} of {} jobs already done", skipped_, grid_.size());
+}
+
+const dln::Problem& SweepSession::problem(std::int64_t index) {
+  auto it = problems_.find(index);
+  if (it == problems_.end()) it = problems_.emplace(index, make_problem(config_, index)).first;
+  return it->second;
+}
+
+void SweepSession::record_chunk(const Job& job, std::size_t chain, std::int64_t first_step,
+                                const float* losses, std::size_t n) {
+  const std::int64_t every = config_.trace_every;
+  std::int64_t step = (first_step + every - 1) / every * every;  // first kept step in the chunk
+  std::vector<float> rows;
+  for (; step < first_step + static_cast<std::int64_t>(n); step += every) {
+    rows.push_back(losses[step - first_step]);
+  }
+  if (!rows.empty()) {
+    store_->write_trace_rows(job.id, chain, static_cast<std::size_t>((step / every) - static_cast<std::int64_t>(rows.size())), rows);
+  }
+}
+
+void SweepSession::record(const Job& job, store::JobResult result, const std::vector<float>& trace,
+                          const std::string& host, const std::string& backend) {
+  result.host = host;
+  if (!backend.empty()) result.backend = backend;
+  store_->write_job(static_cast<std::int64_t>(row_of_.at(job.id)), job.id, result, trace);
+}
+
+store::Table SweepSession::finish() {
+  store::Table summary = reduce::summarize(store_->table("jobs"));
+  store_->write_summary(summary);
+  return summary;
+}
+
+}  // namespace llcb::sweep
