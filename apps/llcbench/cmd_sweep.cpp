@@ -8,6 +8,8 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <iostream>
 
 #include "apps/llcbench/cli.hpp"
@@ -15,6 +17,10 @@
 #include "lib/core/error.hpp"
 #include "lib/core/log.hpp"
 #include "lib/sweep/runner.hpp"
+#include "lib/sweep/session.hpp"
+#if LLCB_HAVE_MPI
+#include "mpi/sweep.hpp"
+#endif
 
 namespace llcb::cli {
 namespace {
@@ -64,6 +70,78 @@ void report(const sweep::Progress& p, const sweep::SweepConfig& c, bool bar) {
   }
 }
 
+int finish(const sweep::RunSummary& s, const std::string& store, TableFormat format) {
+  print_table(std::cout, s.summary, format);
+  if (s.interrupted) {
+    std::cerr << "llcbench sweep: interrupted with " << s.total - s.done
+              << " jobs pending; rerun with --resume to finish\n";
+    return static_cast<int>(kExitInterrupted);
+  }
+  if (s.failed > 0) {
+    std::cerr << "llcbench sweep: " << s.failed << " jobs failed (see llcbench query " << store
+              << " jobs --where status=failed)\n";
+    return static_cast<int>(kExitFailure);
+  }
+  return 0;
+}
+
+#if LLCB_HAVE_MPI
+// Under mpirun or srun the launcher sets one of these; a plain run never pays for MPI_Init.
+bool launched_by_mpi() {
+  return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMIX_RANK") || std::getenv("PMI_RANK");
+}
+
+// Config text and overrides in one string for the broadcast: "ok" or "fail", the overrides one a
+// line, an empty line, then the file.
+std::string pack(const sweep::SweepConfig* c) {
+  if (!c) return "fail\n";
+  std::string out = "ok\n";
+  for (const auto& o : c->overrides) out += o + "\n";
+  return out + "\n" + c->source;
+}
+
+int run_distributed(const mpi::Environment& env, const std::function<sweep::SweepConfig()>& load,
+                    sweep::RunOptions& options, TableFormat format, bool bar) {
+  if (env.rank() == 0) {
+    std::optional<sweep::SweepConfig> config;
+    std::optional<sweep::SweepSession> session;
+    std::string packed;
+    try {
+      config.emplace(load());
+      session.emplace(*config, options.store_path, options.resume, options.force_config);
+      packed = pack(&*config);
+    } catch (...) {
+      packed = pack(nullptr);
+      mpi::broadcast(packed);
+      throw;
+    }
+    mpi::broadcast(packed);
+    log::info("sweep '{}': {} jobs on {} worker ranks, store {}", config->name, session->grid().size(),
+              env.size() - 1, options.store_path);
+    mpi::ScheduleOptions so;
+    so.heartbeat_timeout = config->heartbeat_timeout;
+    so.stop = options.stop;
+    so.on_progress = [&](const sweep::Progress& p) { report(p, *config, bar); };
+    return finish(mpi::schedule(env, *config, *session, so), options.store_path, format);
+  }
+  std::string packed;
+  mpi::broadcast(packed);
+  if (packed.rfind("ok\n", 0) != 0) return static_cast<int>(kExitUsage);  // rank 0 reports it
+  std::vector<std::string> overrides;
+  std::size_t pos = 3;
+  while (pos < packed.size() && packed[pos] != '\n') {
+    const std::size_t end = packed.find('\n', pos);
+    overrides.push_back(packed.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  const sweep::SweepConfig config = sweep::parse_config(packed.substr(pos + 1), overrides);
+  mpi::WorkerOptions wo;
+  wo.host = options.host;
+  wo.stop = options.stop;
+  return mpi::work(env, config, wo) ? static_cast<int>(kExitInterrupted) : 0;
+}
+#endif
+
 }  // namespace
 
 int cmd_sweep(const std::vector<std::string>& args) {
@@ -82,7 +160,8 @@ int cmd_sweep(const std::vector<std::string>& args) {
     pos.add("config", 1);
     po::variables_map vm;
     std::vector<std::string> a = args;
-    if (std::find(a.begin(), a.end(), "--log-level") == a.end()) {
+    const bool explicit_level = std::find(a.begin(), a.end(), "--log-level") != a.end();
+    if (!explicit_level) {
       a.insert(a.begin(), {"--log-level", "info"});  // progress lines are the point of a sweep
     }
     if (!parse(a, desc, "usage: llcbench sweep CONFIG --store FILE [--resume] [--set key=value ...]", vm, &pos)) {
@@ -98,32 +177,27 @@ int cmd_sweep(const std::vector<std::string>& args) {
     if (vm.count("set")) overrides = vm["set"].as<std::vector<std::string>>();
     if (vm.count("backend")) overrides.push_back("sweep.backend=" + vm["backend"].as<std::string>());
     if (vm.count("threads")) overrides.push_back("sweep.threads=" + vm["threads"].as<std::string>());
-    const sweep::SweepConfig config = sweep::load_config(config_path, overrides);
-
+    const auto load = [&] { return sweep::load_config(config_path, overrides); };
     options.host = hostname();
     options.stop = &g_stop;
-    const bool bar = isatty(STDERR_FILENO) && log::enabled(log::Level::kInfo);
-    options.on_progress = [&](const sweep::Progress& p) { report(p, config, bar); };
     std::signal(SIGINT, request_stop);
     std::signal(SIGTERM, request_stop);
+    const bool bar = isatty(STDERR_FILENO) && log::enabled(log::Level::kInfo);
+#if LLCB_HAVE_MPI
+    if (launched_by_mpi()) {
+      mpi::Environment env(nullptr, nullptr);
+      if (env.size() > 1) {
+        if (env.rank() > 0 && !explicit_level) log::set_level(log::Level::kWarn);
+        return run_distributed(env, load, options, format, bar);
+      }
+    }
+#endif
+    const sweep::SweepConfig config = load();
+    options.on_progress = [&](const sweep::Progress& p) { report(p, config, bar); };
     log::info("sweep '{}': {} problems of class {}, {} jobs, store {}", config.name,
               config.problem_count, config.model_class, sweep::make_grid(config).size(),
               options.store_path);
-    const sweep::RunSummary s = sweep::run_sweep(config, options);
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
-    print_table(std::cout, s.summary, format);
-    if (s.interrupted) {
-      std::cerr << "llcbench sweep: interrupted with " << s.total - s.done
-                << " jobs pending; rerun with --resume to finish\n";
-      return static_cast<int>(kExitInterrupted);
-    }
-    if (s.failed > 0) {
-      std::cerr << "llcbench sweep: " << s.failed << " jobs failed (see query " << options.store_path
-                << " jobs --where status=failed)\n";
-      return static_cast<int>(kExitFailure);
-    }
-    return 0;
+    return finish(sweep::run_sweep(config, options), options.store_path, format);
   });
 }
 

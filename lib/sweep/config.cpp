@@ -30,6 +30,7 @@ std::vector<KeySpec> build_keys() {
       {"sweep.samplers", "", "samplers to run, comma-separated (each needs a [sampler] grid)"},
       {"sweep.backend", "cpu", "backend: cpu (cuda where built)"},
       {"sweep.threads", "0", "CPU threads per process, 0 = all", false},
+      {"sweep.heartbeat_timeout", "600", "seconds a worker may stay silent under MPI", false},
       {"problems.class", "", "model class: tiny, 1K, 100K, 1M, 10M, 100M, custom:LMIN,LMAX,HMIN,HMAX"},
       {"problems.count", "1", "number of problems"},
       {"problems.first_seed", "1", "problem seeds are first_seed .. first_seed + count - 1"},
@@ -47,6 +48,7 @@ std::vector<KeySpec> build_keys() {
       {"chain.diag_every", "0", "diagnostic decimation in steps; 0 = steps / 1000"},
       {"chain.divergence_factor", "100", "diverged when nbeta (L - L*) exceeds this times d/2"},
       {"chain.estimate_bound_factor", "1", "diverged when lambda_hat exceeds this times d/2"},
+      {"test.fail_job", "", "test only: grid index of a job that fails with an injected fault"},
   };
   for (const auto& s : samplers::all_samplers()) {
     const std::string p = s.name + ".";
@@ -161,6 +163,7 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
   c.seed = static_cast<std::uint64_t>(v.integer("sweep.seed", 0, kMaxInt));
   c.backend = v.required("sweep.backend");
   c.threads = static_cast<int>(v.integer("sweep.threads", 0, 4096));
+  c.heartbeat_timeout = v.real("sweep.heartbeat_timeout", 1, kHuge);
   c.model_class = dln::model_class(v.required("problems.class")).name;
   c.problem_count = v.integer("problems.count", 1, 10'000'000);
   c.first_problem_seed = static_cast<std::uint64_t>(v.integer("problems.first_seed", 0, kMaxInt));
@@ -195,6 +198,7 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
   c.divergence_factor = v.real("chain.divergence_factor", std::numeric_limits<double>::min(), kHuge);
   c.estimate_bound_factor = v.real("chain.estimate_bound_factor", std::numeric_limits<double>::min(), kHuge);
 
+  if (v.set("test.fail_job")) c.fail_job = v.integer("test.fail_job", 0, kMaxInt);
   const auto names = split_list(v.required("sweep.samplers"));
   std::set<std::string> seen;
   for (const auto& name : names) {
@@ -255,7 +259,10 @@ SweepConfig parse_config(const std::string& text, const std::vector<std::string>
     canonical[key] = trim(o.substr(eq + 1));
     full += "\n# --set " + o;
   }
-  return interpret(std::move(canonical), std::move(full));
+  SweepConfig c = interpret(std::move(canonical), std::move(full));
+  c.source = text;
+  c.overrides = overrides;
+  return c;
 }
 
 SweepConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {

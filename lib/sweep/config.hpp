@@ -34,6 +34,7 @@ struct SweepConfig {
   std::uint64_t seed = 1;               // sweep seed: chain seeds derive from it
   std::string backend = "cpu";
   int threads = 0;
+  double heartbeat_timeout = 600;       // seconds of silence after which rank 0 aborts a run
   // problems
   std::string model_class;
   std::int64_t problem_count = 0;
@@ -48,9 +49,12 @@ struct SweepConfig {
   std::int64_t diag_every = 0;
   double divergence_factor = 100, estimate_bound_factor = 1;
   std::vector<SamplerGrid> samplers;
+  std::int64_t fail_job = -1;           // test only: the grid index of a job made to fail
 
   std::map<std::string, std::string> canonical;  // every key -> effective value
   std::string text;                              // the file as given, plus the overrides
+  std::string source;                            // the file as given
+  std::vector<std::string> overrides;            // the --set overrides, in order
   std::string hash;                              // fnv1a64 of the identity keys, hex
 };
 

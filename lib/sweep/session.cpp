@@ -151,6 +151,7 @@ JobOutcome run_job(const SweepConfig& config, const Job& job, const dln::Problem
   JobOutcome out;
   const double lambda_true = problem.truth.lambda.to_double();
   try {
+    if (job.index == config.fail_job) throw RuntimeError("injected fault (test.fail_job)");
     const auto chains = backend.run(problem, backend::DataSpec{config.target_sigma}, specs, listener);
     if (chains.size() < specs.size() || chains.back().interrupted) {
       out.interrupted = true;

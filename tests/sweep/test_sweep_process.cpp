@@ -15,7 +15,7 @@
 #include <fstream>
 #include <thread>
 
-#include "lib/store/store.hpp"
+#include "tests/support/sweep_process.hpp"
 
 namespace {
 
@@ -38,61 +38,19 @@ step_sizes = 1e-7, 1e-6, 1e-4
 step_sizes = 1e-9, 1e-8
 )";
 
-fs::path dir() {
-  static const fs::path d = [] {
-    fs::path p = fs::temp_directory_path() / ("llcb_sweep_" + std::to_string(::getpid()));
-    fs::create_directories(p);
-    std::ofstream(p / "sweep.ini") << kConfig;
-    return p;
-  }();
-  return d;
-}
+fs::path dir() { return llcb::testing::sweep_dir(kConfig); }
 
 pid_t start_sweep(const fs::path& store, bool resume) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int devnull = ::open("/dev/null", 1);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
-    const std::string cfg = (dir() / "sweep.ini").string(), st = store.string();
-    if (resume) {
-      execl(LLCB_BINARY, LLCB_BINARY, "sweep", cfg.c_str(), "--store", st.c_str(), "--resume", nullptr);
-    } else {
-      execl(LLCB_BINARY, LLCB_BINARY, "sweep", cfg.c_str(), "--store", st.c_str(), nullptr);
-    }
-    _exit(127);
-  }
-  return pid;
+  std::vector<std::string> argv = {LLCB_BINARY, "sweep", (dir() / "sweep.ini").string(), "--store",
+                                   store.string()};
+  if (resume) argv.push_back("--resume");
+  return llcb::testing::start(argv);
 }
 
-int wait_exit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-struct Snapshot {
-  std::vector<std::string> ids, status, lambda;
-  std::vector<std::vector<float>> traces;
-};
-
-Snapshot snapshot(const fs::path& store) {
-  const llcb::store::Store s = llcb::store::Store::open(store, false);
-  const auto jobs = s.table("jobs");
-  Snapshot snap;
-  snap.ids = jobs.get<std::string>("job_id");
-  snap.status = jobs.get<std::string>("status");
-  for (std::size_t i = 0; i < snap.ids.size(); ++i) {
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%.17g", jobs.get<double>("lambda_hat")[i]);
-    snap.lambda.push_back(buf);
-    std::size_t rows = 0, chains = 0;
-    std::int64_t every = 0;
-    snap.traces.push_back(snap.status[i] == "done" ? s.trace(snap.ids[i], rows, chains, every)
-                                                   : std::vector<float>{});
-  }
-  return snap;
-}
+using llcb::testing::expect_same_results;
+using llcb::testing::Snapshot;
+using llcb::testing::snapshot;
+using llcb::testing::wait_exit;
 
 const Snapshot& reference() {
   static const Snapshot ref = [] {
@@ -102,18 +60,6 @@ const Snapshot& reference() {
     return snapshot(p);
   }();
   return ref;
-}
-
-void expect_same_results(const Snapshot& got, const Snapshot& want) {
-  ASSERT_EQ(got.ids, want.ids);
-  for (std::size_t i = 0; i < want.ids.size(); ++i) {
-    EXPECT_EQ(got.status[i], "done") << want.ids[i];
-    EXPECT_EQ(got.lambda[i], want.lambda[i]) << want.ids[i];  // bit for bit (NaN for diverged)
-    // NaN-padded traces: compare bit patterns.
-    ASSERT_EQ(got.traces[i].size(), want.traces[i].size());
-    EXPECT_EQ(std::memcmp(got.traces[i].data(), want.traces[i].data(), 4 * got.traces[i].size()), 0)
-        << want.ids[i];
-  }
 }
 
 TEST(SweepProcess, KilledWithSigkillAtSeveralMomentsThenResumedEqualsAnUninterruptedRun) {

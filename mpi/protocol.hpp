@@ -1,0 +1,46 @@
+// The versioned message protocol between rank 0 (scheduler) and the workers. Pure byte encoding,
+// no MPI: messages travel as MPI_BYTE with one tag; the type is in the header.
+//
+// Every message: magic "LLCB" (u32), protocol version (u16), type (u8), then its fields in order,
+// little-endian fixed-size integers and IEEE doubles/floats, strings and arrays as a u64 length
+// then the bytes. A message with the wrong magic or version, an unknown type, or too few or too
+// many bytes is refused with a RuntimeError naming what is wrong.
+//
+//   type       direction     fields
+//   kRequest   worker -> 0   host (string), backend (string)        "give me work"
+//   kJob       0 -> worker   job index (i64)
+//   kStop      0 -> worker   (none)                                  no more work
+//   kChunk     worker -> 0   job index, chain (i64), first step (i64), losses (f32 array)
+//   kResult    worker -> 0   job index, JobResult fields, trace (f32 array)
+//   kInterrupted worker -> 0 job index                               stopped by a signal
+//   kHeartbeat worker -> 0   (none)
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lib/store/store.hpp"
+
+namespace llcb::mpi {
+
+constexpr std::uint32_t kMagic = 0x42434c4cu;  // "LLCB" little-endian
+constexpr std::uint16_t kProtocolVersion = 1;
+
+enum class MsgType : std::uint8_t {
+  kRequest = 1, kJob = 2, kStop = 3, kChunk = 4, kResult = 5, kInterrupted = 6, kHeartbeat = 7,
+};
+
+struct Message {
+  MsgType type = MsgType::kHeartbeat;
+  std::int64_t job = -1;
+  std::int64_t chain = 0, first_step = 0;
+  std::string host, backend;
+  store::JobResult result;
+  std::vector<float> floats;  // chunk losses or the job's trace
+};
+
+std::vector<char> encode(const Message& m);
+Message decode(const std::vector<char>& bytes);
+
+}  // namespace llcb::mpi

@@ -1,0 +1,197 @@
+#include "mpi/sweep.hpp"
+
+#include <chrono>
+#include <map>
+#include <thread>
+
+#include "lib/core/error.hpp"
+#include "lib/core/log.hpp"
+#include "mpi/check.hpp"
+#include "mpi/protocol.hpp"
+
+namespace llcb::mpi {
+namespace {
+
+constexpr int kTag = 7;
+
+void send(int to, const Message& m) {
+  const std::vector<char> bytes = encode(m);
+  LLCB_MPI_CHECK(MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, to, kTag, MPI_COMM_WORLD));
+}
+
+// Receives the message whose arrival `status` announced (from MPI_Probe or MPI_Iprobe).
+Message receive(MPI_Status status) {
+  int count = 0;
+  LLCB_MPI_CHECK(MPI_Get_count(&status, MPI_BYTE, &count));
+  std::vector<char> bytes(static_cast<std::size_t>(count));
+  LLCB_MPI_CHECK(MPI_Recv(bytes.data(), count, MPI_BYTE, status.MPI_SOURCE, kTag, MPI_COMM_WORLD,
+                          MPI_STATUS_IGNORE));
+  return decode(bytes);
+}
+
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
+
+void broadcast(std::string& text) {
+  std::uint64_t n = text.size();
+  LLCB_MPI_CHECK(MPI_Bcast(&n, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD));
+  text.resize(n);
+  LLCB_MPI_CHECK(MPI_Bcast(text.data(), static_cast<int>(n), MPI_CHAR, 0, MPI_COMM_WORLD));
+}
+
+sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& config,
+                           sweep::SweepSession& session, const ScheduleOptions& options) {
+  sweep::RunSummary summary;
+  summary.total = static_cast<std::int64_t>(session.grid().size());
+  summary.skipped = session.skipped();
+  std::vector<const sweep::Job*> queue(session.todo().begin(), session.todo().end());
+  sweep::ProgressMeter meter(summary.total, summary.skipped, static_cast<std::int64_t>(queue.size()),
+                             config.chains_per_job, options.on_progress);
+
+  struct Worker {
+    std::string host;
+    const sweep::Job* job = nullptr;
+    std::int64_t last_problem = -1;
+    Clock::time_point heard;
+  };
+  std::map<int, Worker> workers;
+  int active = env.size() - 1;
+  bool stopping = false;
+  while (active > 0) {
+    int flag = 0;
+    MPI_Status status;
+    LLCB_MPI_CHECK(MPI_Iprobe(MPI_ANY_SOURCE, kTag, MPI_COMM_WORLD, &flag, &status));
+    if (!flag) {
+      if (options.stop && options.stop->load() && !stopping) {
+        stopping = true;
+        log::warn("stop requested: finishing the running jobs' bookkeeping, handing out no more work");
+      }
+      const auto now = Clock::now();
+      for (const auto& [rank, w] : workers) {
+        const double silent = std::chrono::duration<double>(now - w.heard).count();
+        if (w.job && silent > options.heartbeat_timeout) {
+          log::error("rank {} ({}) has sent nothing for {:.0f} s while running job {}; aborting the run "
+                     "(finished jobs are in the store: rerun with --resume)",
+                     rank, w.host, silent, w.job->id);
+          std::fprintf(stderr, "llcbench sweep: error: rank %d (%s) stopped answering; aborting\n", rank,
+                       w.host.c_str());
+          MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      continue;
+    }
+    const int from = status.MPI_SOURCE;
+    const Message m = receive(status);
+    Worker& w = workers[from];
+    w.heard = Clock::now();
+    switch (m.type) {
+      case MsgType::kRequest: {
+        w.host = m.host;
+        w.job = nullptr;
+        if (stopping || queue.empty() || (options.stop && options.stop->load())) {
+          send(from, Message{MsgType::kStop});
+          --active;
+          break;
+        }
+        auto pick = queue.begin();
+        for (auto it = queue.begin(); it != queue.end(); ++it) {
+          if ((*it)->problem_index == w.last_problem) {
+            pick = it;
+            break;
+          }
+        }
+        w.job = *pick;
+        w.last_problem = w.job->problem_index;
+        queue.erase(pick);
+        Message job{MsgType::kJob};
+        job.job = w.job->index;
+        send(from, job);
+        break;
+      }
+      case MsgType::kChunk:
+        if (w.job && m.job == w.job->index) {
+          session.record_chunk(*w.job, static_cast<std::size_t>(m.chain), m.first_step, m.floats.data(),
+                               m.floats.size());
+        }
+        break;
+      case MsgType::kResult: {
+        if (!w.job || m.job != w.job->index) throw RuntimeError("protocol: result for a job not assigned");
+        session.record(*w.job, m.result, m.floats, w.host, m.result.backend);
+        ++summary.ran;
+        summary.failed += m.result.status == "failed";
+        meter.finished(*w.job, m.result, session.problem(w.job->problem_index).truth.lambda.to_double());
+        w.job = nullptr;
+        break;
+      }
+      case MsgType::kInterrupted:
+        summary.interrupted = true;
+        stopping = true;
+        w.job = nullptr;
+        break;
+      case MsgType::kHeartbeat:
+        break;
+      default:
+        throw RuntimeError("protocol: unexpected message from rank " + std::to_string(from));
+    }
+  }
+  if (stopping || (options.stop && options.stop->load())) summary.interrupted = summary.interrupted || !queue.empty();
+  summary.done = meter.progress().done;
+  summary.summary = session.finish();
+  return summary;
+}
+
+bool work(const Environment& env, const sweep::SweepConfig& config, const WorkerOptions& options) {
+  (void)env;
+  backend::BackendOptions bo;
+  bo.name = config.backend;
+  bo.threads = config.threads;
+  bo.stop = options.stop;
+  auto be = backend::make_backend(bo);
+  const std::vector<sweep::Job> grid = sweep::make_grid(config);
+  std::int64_t problem_index = -1;
+  dln::Problem problem;
+  while (true) {
+    Message request{MsgType::kRequest};
+    request.host = options.host;
+    request.backend = be->name();
+    send(0, request);
+    MPI_Status status;
+    LLCB_MPI_CHECK(MPI_Probe(0, kTag, MPI_COMM_WORLD, &status));
+    const Message m = receive(status);
+    if (m.type == MsgType::kStop) return options.stop && options.stop->load();
+    if (m.type != MsgType::kJob || m.job < 0 || m.job >= static_cast<std::int64_t>(grid.size())) {
+      throw RuntimeError("protocol: expected a job from rank 0");
+    }
+    const sweep::Job& job = grid[static_cast<std::size_t>(m.job)];
+    if (job.problem_index != problem_index) {
+      problem = sweep::make_problem(config, job.problem_index);
+      problem_index = job.problem_index;
+    }
+    backend::TraceListener listener;
+    listener.interval_seconds = options.chunk_seconds;
+    listener.on_losses = [&](std::size_t chain, std::int64_t first, const float* losses, std::size_t n) {
+      Message chunk{MsgType::kChunk};
+      chunk.job = job.index;
+      chunk.chain = static_cast<std::int64_t>(chain);
+      chunk.first_step = first;
+      chunk.floats.assign(losses, losses + n);
+      send(0, chunk);
+    };
+    sweep::JobOutcome out = sweep::run_job(config, job, problem, *be, &listener);
+    if (out.interrupted) {
+      Message stopped{MsgType::kInterrupted};
+      stopped.job = job.index;
+      send(0, stopped);
+      continue;  // rank 0 answers the next request with kStop
+    }
+    Message result{MsgType::kResult};
+    result.job = job.index;
+    result.result = std::move(out.result);
+    result.floats = std::move(out.trace);
+    send(0, result);
+  }
+}
+
+}  // namespace llcb::mpi

@@ -1,0 +1,195 @@
+// Sweeps under mpiexec, as users launch them: the same store contents with 1, 2, 3 and 4 ranks as
+// in a single process (bit for bit); a failing job is recorded and the rest complete; SIGKILL of a
+// worker or of rank 0 brings the run down and --resume completes it with nothing lost; SIGTERM to
+// the ranks exits 3 with a resumable store; a worker that stops answering ends the run with a
+// message instead of a hang. mpiexec gets the flags containers need (running as root,
+// oversubscription) on its command line.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "tests/support/sweep_process.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using llcb::testing::expect_same_results;
+using llcb::testing::Snapshot;
+using llcb::testing::snapshot;
+using llcb::testing::start;
+using llcb::testing::wait_exit;
+
+const char* kConfig = R"(
+[sweep]
+samplers = sgld, sghmc
+threads = 1
+[problems]
+class = tiny
+count = 3
+[chain]
+steps = 3000
+batch_size = 200
+trace_every = 3
+[sgld]
+step_sizes = 1e-7, 1e-6, 1e-4
+[sghmc]
+step_sizes = 1e-9, 1e-8
+)";
+
+fs::path dir() { return llcb::testing::sweep_dir(kConfig); }
+
+std::vector<std::string> sweep_args(const fs::path& store, bool resume,
+                                    const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> a = {LLCB_BINARY, "sweep", (dir() / "sweep.ini").string(), "--store",
+                                store.string()};
+  if (resume) a.push_back("--resume");
+  a.insert(a.end(), extra.begin(), extra.end());
+  return a;
+}
+
+std::vector<std::string> mpi(int np, std::vector<std::string> args) {
+  args.insert(args.begin(), {LLCB_MPIEXEC, "--allow-run-as-root", "--oversubscribe", "--mca", "pml",
+                             "ob1", "--mca", "btl", "self,vader", "-x", "OPENBLAS_NUM_THREADS=1",
+                             "-np", std::to_string(np)});
+  return args;
+}
+
+const Snapshot& reference() {  // a single process, no MPI at all
+  static const Snapshot ref = [] {
+    const fs::path p = dir() / "reference.h5";
+    fs::remove(p);
+    EXPECT_EQ(wait_exit(start(sweep_args(p, false))), 0);
+    return snapshot(p);
+  }();
+  return ref;
+}
+
+// The llcbench processes mpiexec started, with their world ranks (from their environment).
+std::vector<std::pair<pid_t, int>> ranks_of(pid_t launcher) {
+  std::vector<std::pair<pid_t, int>> out;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string pid, comm, state, ppid;
+    stat >> pid >> comm >> state >> ppid;
+    if (std::stoi(ppid) != launcher || comm != "(llcbench)") continue;
+    std::ifstream env(entry.path() / "environ");
+    std::string var;
+    while (std::getline(env, var, '\0')) {
+      if (var.rfind("OMPI_COMM_WORLD_RANK=", 0) == 0) out.emplace_back(std::stoi(pid), std::stoi(var.substr(21)));
+    }
+  }
+  return out;
+}
+
+// Waits until mpiexec has started all np ranks (and they have had time to start working).
+std::vector<std::pair<pid_t, int>> wait_for_ranks(pid_t launcher, std::size_t np, int settle_ms) {
+  for (int i = 0; i < 200; ++i) {
+    auto r = ranks_of(launcher);
+    if (r.size() == np) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(settle_ms));
+      return r;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return {};
+}
+
+TEST(DistributedSweep, SameResultsWithOneToFourRanks) {
+  const Snapshot& ref = reference();
+  ASSERT_EQ(ref.ids.size(), 15u);
+  for (int np = 1; np <= 4; ++np) {
+    const fs::path p = dir() / ("np" + std::to_string(np) + ".h5");
+    fs::remove(p);
+    EXPECT_EQ(wait_exit(start(mpi(np, sweep_args(p, false)))), 0) << np << " ranks";
+    expect_same_results(snapshot(p), ref);
+  }
+}
+
+TEST(DistributedSweep, AFailingJobIsRecordedAndTheOthersComplete) {
+  const fs::path p = dir() / "fault.h5";
+  fs::remove(p);
+  EXPECT_EQ(wait_exit(start(mpi(3, sweep_args(p, false, {"--set", "test.fail_job=4"})))), 1);
+  const llcb::store::Store s = llcb::store::Store::open(p, false);
+  const auto jobs = s.table("jobs");
+  const auto& status = jobs.get<std::string>("status");
+  for (std::size_t i = 0; i < status.size(); ++i) {
+    EXPECT_EQ(status[i], i == 4 ? "failed" : "done") << i;
+  }
+  EXPECT_NE(jobs.get<std::string>("message")[4].find("injected fault"), std::string::npos);
+}
+
+void kill_rank_then_resume(bool kill_rank0) {
+  const Snapshot& ref = reference();
+  const fs::path p = dir() / (kill_rank0 ? "kill0.h5" : "killw.h5");
+  fs::remove(p);
+  const pid_t launcher = start(mpi(3, sweep_args(p, false)));
+  const auto ranks = wait_for_ranks(launcher, 3, 400);
+  ASSERT_EQ(ranks.size(), 3u);
+  for (const auto& [pid, rank] : ranks) {
+    if ((rank == 0) == kill_rank0) {
+      kill(pid, SIGKILL);
+      break;
+    }
+  }
+  EXPECT_NE(wait_exit(launcher), 0);  // OpenMPI brings the whole run down
+  ASSERT_TRUE(fs::exists(p));
+  EXPECT_EQ(wait_exit(start(mpi(3, sweep_args(p, true)))), 0);
+  expect_same_results(snapshot(p), ref);
+}
+
+TEST(DistributedSweep, SigkillOfAWorkerThenResumeLosesNothing) { kill_rank_then_resume(false); }
+TEST(DistributedSweep, SigkillOfRankZeroThenResumeLosesNothing) { kill_rank_then_resume(true); }
+
+TEST(DistributedSweep, SigtermToTheRanksExits3AndTheStoreResumes) {
+  const Snapshot& ref = reference();
+  const fs::path p = dir() / "term.h5";
+  fs::remove(p);
+  const std::string cfg = (dir() / "sweep.ini").string();
+  // Longer chains so that the signal lands mid-sweep.
+  const pid_t launcher = start(mpi(3, sweep_args(p, false, {"--set", "chain.steps=20000"})));
+  const auto ranks = wait_for_ranks(launcher, 3, 1500);
+  ASSERT_EQ(ranks.size(), 3u);
+  for (const auto& [pid, rank] : ranks) kill(pid, SIGTERM);  // what Slurm does at a time limit
+  EXPECT_EQ(wait_exit(launcher), 3);
+  const Snapshot partial = snapshot(p);
+  EXPECT_NE(std::count(partial.status.begin(), partial.status.end(), "pending"), 0);
+  EXPECT_EQ(wait_exit(start(mpi(3, sweep_args(p, true, {"--set", "chain.steps=20000"})))), 0);
+  for (const auto& s : snapshot(p).status) EXPECT_EQ(s, "done");
+  (void)ref;
+}
+
+TEST(DistributedSweep, AWorkerThatStopsAnsweringEndsTheRunWithAMessage) {
+  const fs::path p = dir() / "hung.h5";
+  fs::remove(p);
+  const std::string log = (dir() / "hung.log").string();
+  const pid_t launcher = start(mpi(3, sweep_args(p, false, {"--set", "chain.steps=200000", "--set",
+                                                            "sweep.heartbeat_timeout=3"})), log);
+  const auto ranks = wait_for_ranks(launcher, 3, 1000);
+  ASSERT_EQ(ranks.size(), 3u);
+  pid_t stopped = 0;
+  for (const auto& [pid, rank] : ranks) {
+    if (rank == 1) {
+      stopped = pid;
+      kill(pid, SIGSTOP);
+    }
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const int code = wait_exit(launcher);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (stopped) kill(stopped, SIGKILL);
+  EXPECT_NE(code, 0);
+  EXPECT_LT(seconds, 60);  // ended by the heartbeat timeout, not by a hang
+  std::ifstream in(log);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_NE(ss.str().find("stopped answering"), std::string::npos) << ss.str();
+}
+
+}  // namespace

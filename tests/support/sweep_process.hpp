@@ -1,0 +1,92 @@
+// Test support for whole-sweep tests: starting llcbench (or mpiexec llcbench) as a child process,
+// waiting for it, and comparing stores job by job (estimates bit for bit, traces bit for bit).
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "lib/store/store.hpp"
+
+namespace llcb::testing {
+
+namespace fs = std::filesystem;
+
+// A fresh directory for this test process, holding `config` as sweep.ini.
+inline fs::path sweep_dir(const char* config) {
+  static const fs::path d = [config] {
+    fs::path p = fs::temp_directory_path() / ("llcb_sweep_" + std::to_string(::getpid()));
+    fs::create_directories(p);
+    std::ofstream(p / "sweep.ini") << config;
+    return p;
+  }();
+  return d;
+}
+
+// Starts argv (argv[0] is the program path) with stdout and stderr sent to `log` (or /dev/null).
+inline pid_t start(const std::vector<std::string>& argv, const std::string& log = "/dev/null") {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);  // its own process group, so a test can signal the whole launch
+    std::FILE* f = std::fopen(log.c_str(), "w");
+    if (f) {
+      dup2(fileno(f), 1);
+      dup2(fileno(f), 2);
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+inline int wait_exit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+struct Snapshot {
+  std::vector<std::string> ids, status, lambda;
+  std::vector<std::vector<float>> traces;
+};
+
+inline Snapshot snapshot(const fs::path& store) {
+  const store::Store s = store::Store::open(store, false);
+  const auto jobs = s.table("jobs");
+  Snapshot snap;
+  snap.ids = jobs.get<std::string>("job_id");
+  snap.status = jobs.get<std::string>("status");
+  for (std::size_t i = 0; i < snap.ids.size(); ++i) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", jobs.get<double>("lambda_hat")[i]);
+    snap.lambda.push_back(buf);
+    std::size_t rows = 0, chains = 0;
+    std::int64_t every = 0;
+    snap.traces.push_back(snap.status[i] == "done" ? s.trace(snap.ids[i], rows, chains, every)
+                                                   : std::vector<float>{});
+  }
+  return snap;
+}
+
+inline void expect_same_results(const Snapshot& got, const Snapshot& want) {
+  ASSERT_EQ(got.ids, want.ids);
+  for (std::size_t i = 0; i < want.ids.size(); ++i) {
+    EXPECT_EQ(got.status[i], want.status[i]) << want.ids[i];
+    EXPECT_EQ(got.lambda[i], want.lambda[i]) << want.ids[i];  // bit for bit (NaN for diverged)
+    ASSERT_EQ(got.traces[i].size(), want.traces[i].size()) << want.ids[i];
+    EXPECT_EQ(std::memcmp(got.traces[i].data(), want.traces[i].data(), 4 * got.traces[i].size()), 0)
+        << want.ids[i];
+  }
+}
+
+}  // namespace llcb::testing
