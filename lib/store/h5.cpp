@@ -218,44 +218,63 @@ void write_cell(hid_t group, const std::string& column, std::size_t row, const V
   }
 }
 
-void write_matrix(hid_t parent, const std::string& name, const std::vector<float>& data,
-                  std::size_t rows, std::size_t cols, const std::string& dim0, const std::string& dim1) {
-  const hsize_t dims[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
-  const Handle space(H5Screate_simple(2, dims, nullptr), H5Sclose, "creating a trace space");
+void create_cube(hid_t parent, const std::string& name, std::size_t n0, std::size_t n1, std::size_t n2) {
+  const hsize_t d[3] = {n0, n1, n2};
+  const Handle space(H5Screate_simple(3, d, nullptr), H5Sclose, "creating the space of " + name);
   const Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "creating dataset properties");
-  if (rows > 0 && cols > 0) {
-    const hsize_t chunk[2] = {std::min<hsize_t>(dims[0], 16384), dims[1]};
-    check(H5Pset_chunk(dcpl.get(), 2, chunk), "chunking " + name);
+  if (n0 > 0 && n1 > 0 && n2 > 0) {
+    const hsize_t rows = std::max<hsize_t>(1, std::min<hsize_t>(n1, (hsize_t{1} << 20) / n2));
+    const hsize_t chunk[3] = {1, rows, n2};
+    check(H5Pset_chunk(dcpl.get(), 3, chunk), "chunking " + name);
     check(H5Pset_shuffle(dcpl.get()), "shuffle filter");
     check(H5Pset_deflate(dcpl.get(), 4), "deflate filter");
   }
   const float nan = std::numeric_limits<float>::quiet_NaN();
   check(H5Pset_fill_value(dcpl.get(), H5T_NATIVE_FLOAT, &nan), "NaN fill value");
-  const Handle d(H5Dcreate2(parent, name.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, dcpl.get(),
-                            H5P_DEFAULT), H5Dclose, "creating " + name);
-  if (!data.empty()) check(H5Dwrite(d.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()), "writing " + name);
-  check(H5DSset_label(d.get(), 0, dim0.c_str()), "labelling " + name);
-  check(H5DSset_label(d.get(), 1, dim1.c_str()), "labelling " + name);
-  write_attr(d.get(), "dims", dim0 + "," + dim1);
+  const Handle ds(H5Dcreate2(parent, name.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, dcpl.get(),
+                             H5P_DEFAULT), H5Dclose, "creating " + name);
 }
 
-void write_column_block(hid_t parent, const std::string& name, std::size_t row0, std::size_t col,
-                        const std::vector<float>& values) {
-  if (values.empty()) return;
+namespace {
+
+Handle select_block(hid_t dataset, const std::size_t (&start)[3], const std::size_t (&count)[3],
+                    const std::string& name) {
+  Handle space(H5Dget_space(dataset), H5Sclose, "selecting in " + name);
+  const hsize_t s[3] = {start[0], start[1], start[2]}, c[3] = {count[0], count[1], count[2]};
+  check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, s, nullptr, c, nullptr), "selecting a block of " + name);
+  return space;
+}
+
+}  // namespace
+
+void write_block(hid_t parent, const std::string& name, const std::size_t (&start)[3],
+                 const std::size_t (&count)[3], const float* data) {
+  if (count[0] * count[1] * count[2] == 0) return;
   const Handle d(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose, "opening " + name);
-  const Handle space(H5Dget_space(d.get()), H5Sclose, "selecting in " + name);
-  const hsize_t start[2] = {row0, col}, count[2] = {values.size(), 1};
-  check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr), "selecting rows of " + name);
-  const Handle mem = vector_space(values.size());
-  check(H5Dwrite(d.get(), H5T_NATIVE_FLOAT, mem.get(), space.get(), H5P_DEFAULT, values.data()), "writing " + name);
+  const Handle space = select_block(d.get(), start, count, name);
+  const Handle mem = vector_space(count[0] * count[1] * count[2]);
+  check(H5Dwrite(d.get(), H5T_NATIVE_FLOAT, mem.get(), space.get(), H5P_DEFAULT, data), "writing " + name);
 }
 
-std::size_t dataset_length(hid_t parent, const std::string& name) {
+std::vector<float> read_block(hid_t parent, const std::string& name, const std::size_t (&start)[3],
+                              const std::size_t (&count)[3]) {
+  std::vector<float> out(count[0] * count[1] * count[2]);
+  if (out.empty()) return out;
+  const Handle d(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose, "opening " + name);
+  const Handle space = select_block(d.get(), start, count, name);
+  const Handle mem = vector_space(out.size());
+  check(H5Dread(d.get(), H5T_NATIVE_FLOAT, mem.get(), space.get(), H5P_DEFAULT, out.data()), "reading " + name);
+  return out;
+}
+
+std::vector<std::size_t> dims(hid_t parent, const std::string& name) {
   const Handle d(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose, "opening " + name);
   const Handle space(H5Dget_space(d.get()), H5Sclose, "reading the shape of " + name);
-  hsize_t n = 0;
-  if (H5Sget_simple_extent_dims(space.get(), &n, nullptr) != 1) throw RuntimeError(name + " is not 1-D");
-  return static_cast<std::size_t>(n);
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank < 0) throw RuntimeError("HDF5: reading the rank of " + name + " failed");
+  std::vector<hsize_t> d_(static_cast<std::size_t>(rank));
+  H5Sget_simple_extent_dims(space.get(), d_.data(), nullptr);
+  return std::vector<std::size_t>(d_.begin(), d_.end());
 }
 
 void create_scale(hid_t parent, const std::string& name, const std::vector<std::int64_t>& values) {
@@ -272,26 +291,6 @@ void attach_scale(hid_t parent, const std::string& dataset, const std::string& s
   const Handle d(H5Dopen2(parent, dataset.c_str(), H5P_DEFAULT), H5Dclose, "opening " + dataset);
   const Handle sc(H5Dopen2(parent, scale.c_str(), H5P_DEFAULT), H5Dclose, "opening " + scale);
   check(H5DSattach_scale(d.get(), sc.get(), dim), "attaching " + scale + " to " + dataset);
-}
-
-void detach_scale(hid_t parent, const std::string& dataset, const std::string& scale, unsigned dim) {
-  const Handle d(H5Dopen2(parent, dataset.c_str(), H5P_DEFAULT), H5Dclose, "opening " + dataset);
-  const Handle sc(H5Dopen2(parent, scale.c_str(), H5P_DEFAULT), H5Dclose, "opening " + scale);
-  if (H5DSis_attached(d.get(), sc.get(), dim) > 0) {
-    check(H5DSdetach_scale(d.get(), sc.get(), dim), "detaching " + scale + " from " + dataset);
-  }
-}
-
-std::vector<float> read_matrix(hid_t parent, const std::string& name, std::size_t& rows, std::size_t& cols) {
-  const Handle d(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose, "opening " + name);
-  const Handle space(H5Dget_space(d.get()), H5Sclose, "reading the shape of " + name);
-  hsize_t dims[2] = {0, 0};
-  if (H5Sget_simple_extent_dims(space.get(), dims, nullptr) != 2) throw RuntimeError(name + " is not 2-D");
-  rows = dims[0];
-  cols = dims[1];
-  std::vector<float> out(rows * cols);
-  if (!out.empty()) check(H5Dread(d.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), "reading " + name);
-  return out;
 }
 
 }  // namespace llcb::store::h5

@@ -52,21 +52,19 @@ void create_table(hid_t parent, const std::string& group, const Table& table);
 Table read_table(hid_t parent, const std::string& group);
 void write_cell(hid_t group, const std::string& column, std::size_t row, const Value& v);
 
-// A float32 2-D dataset (rows x cols, row-major), chunked and compressed, with dimension labels.
-// Empty `data` creates the dataset filled with NaN.
-void write_matrix(hid_t parent, const std::string& name, const std::vector<float>& data,
-                  std::size_t rows, std::size_t cols, const std::string& dim0, const std::string& dim1);
-// Writes values into column `col`, rows [row0, row0 + n) of the 2-D float dataset parent/name.
-void write_column_block(hid_t parent, const std::string& name, std::size_t row0, std::size_t col,
-                        const std::vector<float>& values);
-// Length of the 1-D dataset parent/name.
-std::size_t dataset_length(hid_t parent, const std::string& name);
+// A float32 3-D dataset n0 x n1 x n2, chunked one index of the first dimension at a time (at most
+// 2^20 values a chunk), shuffled and deflated, NaN where never written.
+void create_cube(hid_t parent, const std::string& name, std::size_t n0, std::size_t n1, std::size_t n2);
+// Writes / reads the block [start, start + count) of a 3-D float dataset (row-major in memory).
+void write_block(hid_t parent, const std::string& name, const std::size_t (&start)[3],
+                 const std::size_t (&count)[3], const float* data);
+std::vector<float> read_block(hid_t parent, const std::string& name, const std::size_t (&start)[3],
+                              const std::size_t (&count)[3]);
+// The dimensions of parent/name.
+std::vector<std::size_t> dims(hid_t parent, const std::string& name);
 // A 1-D int64 dimension scale named `name` holding `values`.
 void create_scale(hid_t parent, const std::string& name, const std::vector<std::int64_t>& values);
 // Attaches parent/scale to dimension `dim` of parent/dataset.
 void attach_scale(hid_t parent, const std::string& dataset, const std::string& scale, unsigned dim);
-// Detaches it again when attached (before deleting the dataset, so no dangling reference stays).
-void detach_scale(hid_t parent, const std::string& dataset, const std::string& scale, unsigned dim);
-std::vector<float> read_matrix(hid_t parent, const std::string& name, std::size_t& rows, std::size_t& cols);
 
 }  // namespace llcb::store::h5

@@ -1,6 +1,8 @@
 #include "lib/store/store.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
 #include <ctime>
 #include <filesystem>
 
@@ -55,12 +57,19 @@ Store Store::create(const std::string& path, const StoreHeader& header, const Ta
   h5::create_table(root, "jobs", jobs);
   {
     const h5::Handle traces = h5::create_group(root, "traces");
-    std::vector<std::int64_t> steps, chains;
+    std::vector<std::int64_t> job, steps, chains;
+    for (std::size_t j = 0; j < jobs.rows(); ++j) job.push_back(static_cast<std::int64_t>(j));
     for (std::int64_t r = 0; r < shape.rows; ++r) steps.push_back(r * shape.trace_every);
     for (std::int64_t c = 0; c < shape.chains; ++c) chains.push_back(c);
+    h5::create_cube(traces.get(), "loss", job.size(), steps.size(), chains.size());
+    h5::create_scale(traces.get(), "job", job);
     h5::create_scale(traces.get(), "step", steps);
     h5::create_scale(traces.get(), "chain", chains);
-    h5::write_attr(traces.get(), "trace_every", shape.trace_every);
+    h5::attach_scale(traces.get(), "loss", "job", 0);
+    h5::attach_scale(traces.get(), "loss", "step", 1);
+    h5::attach_scale(traces.get(), "loss", "chain", 2);
+    const h5::Handle loss(H5Dopen2(traces.get(), "loss", H5P_DEFAULT), H5Dclose, "opening the traces");
+    h5::write_attr(loss.get(), "trace_every", shape.trace_every);
   }
   Store s(path, std::make_unique<File>(File{std::move(file)}));
   s.flush();
@@ -104,24 +113,14 @@ Table Store::table(const std::string& group) const {
 void Store::write_job(std::int64_t row, const std::string& job_id, const JobResult& r,
                       const std::vector<float>& trace) {
   const h5::Handle traces = h5::open_group(id(), "traces");
-  if (h5::exists(traces.get(), job_id)) {  // a rerun after a crash: replace the old trace
-    h5::detach_scale(traces.get(), job_id, "step", 0);
-    h5::detach_scale(traces.get(), job_id, "chain", 1);
-    h5::remove(traces.get(), job_id);
+  const auto d = h5::dims(traces.get(), "loss");
+  if (!trace.empty() && trace.size() != d[1] * d[2]) {
+    throw InternalError("trace of job " + job_id + " has the wrong size");
   }
-  if (!trace.empty()) {
-    const std::size_t steps = h5::dataset_length(traces.get(), "step");
-    const std::size_t chains = h5::dataset_length(traces.get(), "chain");
-    if (trace.size() != steps * chains) throw InternalError("trace of job " + job_id + " has the wrong size");
-    h5::write_matrix(traces.get(), job_id, trace, steps, chains, "step", "chain");
-    h5::attach_scale(traces.get(), job_id, "step", 0);
-    h5::attach_scale(traces.get(), job_id, "chain", 1);
-    const h5::Handle d(H5Dopen2(traces.get(), job_id.c_str(), H5P_DEFAULT), H5Dclose, "opening trace");
-    std::int64_t every = 1;
-    const h5::Handle a(H5Aopen(traces.get(), "trace_every", H5P_DEFAULT), H5Aclose, "opening trace_every");
-    h5::check(H5Aread(a.get(), H5T_NATIVE_INT64, &every), "reading trace_every");
-    h5::write_attr(d.get(), "trace_every", every);
-  }
+  // The whole slab of the job, so a rerun after a crash leaves nothing of a partial run.
+  const std::vector<float> nan(trace.empty() ? d[1] * d[2] : 0, std::numeric_limits<float>::quiet_NaN());
+  h5::write_block(traces.get(), "loss", {static_cast<std::size_t>(row), 0, 0}, {1, d[1], d[2]},
+                  trace.empty() ? nan.data() : trace.data());
   const h5::Handle jobs = h5::open_group(id(), "jobs");
   const auto at = static_cast<std::size_t>(row);
   h5::write_cell(jobs.get(), "lambda_hat", at, r.lambda_hat);
@@ -142,32 +141,35 @@ void Store::write_job(std::int64_t row, const std::string& job_id, const JobResu
   flush();
 }
 
-void Store::write_trace_rows(const std::string& job_id, std::size_t chain, std::size_t first_row,
+void Store::write_trace_rows(std::int64_t row, std::size_t chain, std::size_t first_row,
                              const std::vector<float>& values) {
   const h5::Handle traces = h5::open_group(id(), "traces");
-  const std::size_t steps = h5::dataset_length(traces.get(), "step");
-  const std::size_t chains = h5::dataset_length(traces.get(), "chain");
-  if (chain >= chains || first_row + values.size() > steps) {
-    throw InternalError("live trace rows of job " + job_id + " out of range");
+  const auto d = h5::dims(traces.get(), "loss");
+  if (static_cast<std::size_t>(row) >= d[0] || chain >= d[2] || first_row + values.size() > d[1]) {
+    throw InternalError("live trace rows out of range");
   }
-  if (!h5::exists(traces.get(), job_id)) {
-    h5::write_matrix(traces.get(), job_id, {}, steps, chains, "step", "chain");
-    h5::attach_scale(traces.get(), job_id, "step", 0);
-    h5::attach_scale(traces.get(), job_id, "chain", 1);
-  }
-  h5::write_column_block(traces.get(), job_id, first_row, chain, values);
+  h5::write_block(traces.get(), "loss", {static_cast<std::size_t>(row), first_row, chain},
+                  {1, values.size(), 1}, values.data());
 }
 
 std::vector<float> Store::trace(const std::string& job_id, std::size_t& rows, std::size_t& chains,
                                 std::int64_t& trace_every) const {
-  const std::string name = "traces/" + job_id;
-  if (!h5::exists(id(), "traces") || !h5::exists(id(), name)) {
-    throw UsageError("store '" + path_ + "' has no trace for job '" + job_id + "'");
+  const Table jobs = table("jobs");
+  const auto& ids = jobs.get<std::string>("job_id");
+  const auto it = std::find(ids.begin(), ids.end(), job_id);
+  if (it == ids.end()) throw UsageError("store '" + path_ + "' has no job '" + job_id + "'");
+  const auto row = static_cast<std::size_t>(it - ids.begin());
+  if (jobs.get<std::string>("status")[row] != "done") {
+    throw UsageError("job '" + job_id + "' of store '" + path_ + "' is not done (no trace yet)");
   }
-  const h5::Handle d(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), H5Dclose, "opening trace");
-  const h5::Handle a(H5Aopen(d.get(), "trace_every", H5P_DEFAULT), H5Aclose, "opening trace_every");
+  const h5::Handle traces = h5::open_group(id(), "traces");
+  const auto d = h5::dims(traces.get(), "loss");
+  rows = d[1];
+  chains = d[2];
+  const h5::Handle loss(H5Dopen2(traces.get(), "loss", H5P_DEFAULT), H5Dclose, "opening the traces");
+  const h5::Handle a(H5Aopen(loss.get(), "trace_every", H5P_DEFAULT), H5Aclose, "opening trace_every");
   h5::check(H5Aread(a.get(), H5T_NATIVE_INT64, &trace_every), "reading trace_every");
-  return h5::read_matrix(id(), name, rows, chains);
+  return h5::read_block(traces.get(), "loss", {row, 0, 0}, {1, rows, chains});
 }
 
 void Store::write_summary(const Table& summary) {

@@ -2,8 +2,9 @@
 //
 // Layout: root attributes (format_version, llcbench_version, git_commit, config_text,
 // config_canonical, config_hash, created, seed_recipe); /problems and /jobs as column groups
-// (one 1-D dataset per column, same length, strings UTF-8); /traces/<job_id> float32
-// (step, chain); /summary written by the reducer.
+// (one 1-D dataset per column, same length, strings UTF-8); /traces/loss float32
+// (job, step, chain), one chunk per job, with the dimension scales /traces/job, /traces/step and
+// /traces/chain; /summary written by the reducer.
 //
 // Durability: the /jobs table is created whole (every job "pending") when the store is created;
 // a finished job writes its trace, then its result cells, then its status cell last, then flushes
@@ -31,8 +32,9 @@ struct StoreHeader {
 };
 
 // The shape every job's trace has: rows = ceil(steps / trace_every), one column per chain.
-// /traces/step (k * trace_every) and /traces/chain (0..chains-1) are dimension scales attached
-// to every trace, so netCDF readers (xarray with h5netcdf) see named, labelled dimensions.
+// /traces/job (job index), /traces/step (k * trace_every) and /traces/chain (0..chains-1) are
+// dimension scales of /traces/loss, so netCDF readers (xarray with h5netcdf) see named,
+// labelled dimensions.
 struct TraceShape {
   std::int64_t rows = 0, chains = 0, trace_every = 1;
 };
@@ -58,13 +60,15 @@ class Store {
   bool has(const std::string& group) const;
 
   // Writes a finished job: its trace (TraceShape rows x chains, row-major; empty for a failed
-  // job, which gets no trace), then its results, then its status; flushes.
+  // job, whose trace is reset to NaN), then its results, then its status; flushes.
   void write_job(std::int64_t row, const std::string& job_id, const JobResult& result,
                  const std::vector<float>& trace);
-  // Rows [first_row, first_row + values.size()) of chain `chain` of a running job's trace, for
-  // live progress; the trace is created NaN-filled on first use. Not flushed here (write_job is).
-  void write_trace_rows(const std::string& job_id, std::size_t chain, std::size_t first_row,
+  // Rows [first_row, first_row + values.size()) of chain `chain` of the running job in /jobs row
+  // `row`, for live progress. Not flushed here (write_job is).
+  void write_trace_rows(std::int64_t row, std::size_t chain, std::size_t first_row,
                         const std::vector<float>& values);
+  // The trace of a job (by id): rows x chains, row-major; UsageError for an unknown job or one
+  // that is not done.
   std::vector<float> trace(const std::string& job_id, std::size_t& rows, std::size_t& chains,
                            std::int64_t& trace_every) const;
   void write_summary(const Table& summary);

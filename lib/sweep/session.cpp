@@ -234,7 +234,8 @@ void SweepSession::record_chunk(const Job& job, std::size_t chain, std::int64_t 
     rows.push_back(losses[step - first_step]);
   }
   if (!rows.empty()) {
-    store_->write_trace_rows(job.id, chain, static_cast<std::size_t>((step / every) - static_cast<std::int64_t>(rows.size())), rows);
+    store_->write_trace_rows(static_cast<std::int64_t>(row_of_.at(job.id)), chain,
+                             static_cast<std::size_t>(step / every) - rows.size(), rows);
   }
 }
 

@@ -219,7 +219,7 @@ TEST(Cli, SweepQueryAndReduceRejectBadInput) {
   expect_usage_error("query " + store + " tables", "unknown table 'tables'");
   expect_usage_error("query " + store + " jobs --where nosuch=1", "no column 'nosuch'");
   expect_usage_error("query " + store + " jobs --format xml", "--format");
-  expect_usage_error("query " + store + " trace --job 0000", "no trace for job");
+  expect_usage_error("query " + store + " trace --job 0000", "has no job '0000'");
   const Result jobs = run("query " + store + " jobs --format csv --columns job_id,status,diverged");
   EXPECT_EQ(jobs.code, 0) << jobs.err;
   EXPECT_EQ(lines(jobs.out), 2);  // header and the one job
