@@ -1,5 +1,7 @@
 #include "mpi/environment.hpp"
 
+#include <cstdlib>
+
 #include "mpi/check.hpp"
 
 namespace llcb::mpi {
@@ -26,6 +28,11 @@ Environment::Environment(int* argc, char*** argv) {
     MPI_Finalize();
     throw;
   }
+}
+
+void abort_world(int code) {
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::abort();  // MPI_Abort does not return; this keeps the promise if it ever did
 }
 
 Environment::~Environment() {

@@ -14,6 +14,10 @@
 
 namespace llcb::mpi {
 
+// Ends every rank of the run at once (MPI_Abort) with `code`: for an error on one rank after the
+// ranks started cooperating, where returning would leave the others waiting for it.
+[[noreturn]] void abort_world(int code);
+
 class Environment {
  public:
   Environment(int* argc, char*** argv);

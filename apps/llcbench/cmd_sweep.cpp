@@ -100,6 +100,20 @@ std::string pack(const sweep::SweepConfig* c) {
   return out + "\n" + c->source;
 }
 
+// Once the ranks cooperate, an error on one of them must end them all: the others would wait for
+// it forever. Prints the one-line error, then aborts the run with its exit code.
+int abort_on_error(const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    std::cerr << "llcbench sweep: error: " << e.what() << "\n";
+    mpi::abort_world(e.exit_code());
+  } catch (const std::exception& e) {
+    std::cerr << "llcbench sweep: error: " << e.what() << "\n";
+    mpi::abort_world(kExitFailure);
+  }
+}
+
 int run_distributed(const mpi::Environment& env, const std::function<sweep::SweepConfig()>& load,
                     sweep::RunOptions& options, TableFormat format, bool bar) {
   if (env.rank() == 0) {
@@ -122,7 +136,7 @@ int run_distributed(const mpi::Environment& env, const std::function<sweep::Swee
     so.heartbeat_timeout = config->heartbeat_timeout;
     so.stop = options.stop;
     so.on_progress = [&](const sweep::Progress& p) { report(p, *config, bar); };
-    return finish(mpi::schedule(env, *config, *session, so), options.store_path, format);
+    return abort_on_error([&] { return finish(mpi::schedule(env, *config, *session, so), options.store_path, format); });
   }
   std::string packed;
   mpi::broadcast(packed);
@@ -138,7 +152,7 @@ int run_distributed(const mpi::Environment& env, const std::function<sweep::Swee
   mpi::WorkerOptions wo;
   wo.host = options.host;
   wo.stop = options.stop;
-  return mpi::work(env, config, wo) ? static_cast<int>(kExitInterrupted) : 0;
+  return abort_on_error([&] { return mpi::work(env, config, wo) ? static_cast<int>(kExitInterrupted) : 0; });
 }
 #endif
 
