@@ -162,8 +162,15 @@ std::vector<float> Store::trace(const std::string& job_id, std::size_t& rows, st
   if (jobs.get<std::string>("status")[row] != "done") {
     throw UsageError("job '" + job_id + "' of store '" + path_ + "' is not done (no trace yet)");
   }
+  return trace_row(static_cast<std::int64_t>(row), rows, chains, trace_every);
+}
+
+std::vector<float> Store::trace_row(std::int64_t job_row, std::size_t& rows, std::size_t& chains,
+                                    std::int64_t& trace_every) const {
+  const auto row = static_cast<std::size_t>(job_row);
   const h5::Handle traces = h5::open_group(id(), "traces");
   const auto d = h5::dims(traces.get(), "loss");
+  if (row >= d[0]) throw UsageError("store '" + path_ + "' has no job row " + std::to_string(row));
   rows = d[1];
   chains = d[2];
   const h5::Handle loss(H5Dopen2(traces.get(), "loss", H5P_DEFAULT), H5Dclose, "opening the traces");

@@ -67,6 +67,10 @@ class Store {
   // `row`, for live progress. Not flushed here (write_job is).
   void write_trace_rows(std::int64_t row, std::size_t chain, std::size_t first_row,
                         const std::vector<float>& values);
+  // Row `row` of /traces/loss whatever the job's status (a running job shows the rows streamed
+  // so far, NaN elsewhere): rows x chains, row-major.
+  std::vector<float> trace_row(std::int64_t row, std::size_t& rows, std::size_t& chains,
+                               std::int64_t& trace_every) const;
   // The trace of a job (by id): rows x chains, row-major; UsageError for an unknown job or one
   // that is not done.
   std::vector<float> trace(const std::string& job_id, std::size_t& rows, std::size_t& chains,

@@ -237,6 +237,11 @@ void SweepSession::record_chunk(const Job& job, std::size_t chain, std::int64_t 
     store_->write_trace_rows(static_cast<std::int64_t>(row_of_.at(job.id)), chain,
                              static_cast<std::size_t>(step / every) - rows.size(), rows);
   }
+  const auto now = std::chrono::steady_clock::now();
+  if (std::chrono::duration<double>(now - last_flush_).count() >= 2.0) {
+    store_->flush();
+    last_flush_ = now;
+  }
 }
 
 void SweepSession::record(const Job& job, store::JobResult result, const std::vector<float>& trace,
@@ -244,6 +249,7 @@ void SweepSession::record(const Job& job, store::JobResult result, const std::ve
   result.host = host;
   if (!backend.empty()) result.backend = backend;
   store_->write_job(static_cast<std::int64_t>(row_of_.at(job.id)), job.id, result, trace);
+  last_flush_ = std::chrono::steady_clock::now();
 }
 
 store::Table SweepSession::finish() {

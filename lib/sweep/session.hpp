@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -44,7 +45,8 @@ class SweepSession {
   std::int64_t skipped() const { return skipped_; }
   const dln::Problem& problem(std::int64_t index);
 
-  // Losses [first_step, first_step + n) of one chain of a running job, for live progress.
+  // Losses [first_step, first_step + n) of one chain of a running job, for live progress; the
+  // store is flushed at most every 2 s for them, so readers see running jobs advance.
   void record_chunk(const Job& job, std::size_t chain, std::int64_t first_step, const float* losses,
                     std::size_t n);
   void record(const Job& job, store::JobResult result, const std::vector<float>& trace,
@@ -59,6 +61,7 @@ class SweepSession {
   std::map<std::string, std::size_t> row_of_;
   std::map<std::int64_t, dln::Problem> problems_;
   std::optional<store::Store> store_;
+  std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace llcb::sweep

@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -163,6 +164,27 @@ TEST(DistributedSweep, SigtermToTheRanksExits3AndTheStoreResumes) {
   EXPECT_EQ(wait_exit(start(mpi(3, sweep_args(p, true, {"--set", "chain.steps=20000"})))), 0);
   for (const auto& s : snapshot(p).status) EXPECT_EQ(s, "done");
   (void)ref;
+}
+
+TEST(DistributedSweep, RunningJobsStreamTheirTraceIntoTheStore) {
+  const fs::path p = dir() / "live.h5";
+  fs::remove(p);
+  const pid_t launcher = start(mpi(2, sweep_args(p, false, {"--set", "chain.steps=400000"})));
+  const auto ranks = wait_for_ranks(launcher, 2, 3500);  // chunks arrive about every second
+  ASSERT_EQ(ranks.size(), 2u);
+  std::size_t rows = 0, chains = 0, finite = 0;
+  std::int64_t every = 0;
+  std::string status;
+  {
+    const llcb::store::Store s = llcb::store::Store::open(p, false);
+    status = s.table("jobs").get<std::string>("status")[0];
+    for (float v : s.trace_row(0, rows, chains, every)) finite += std::isfinite(v);
+  }
+  for (const auto& [pid, rank] : ranks) kill(pid, SIGTERM);
+  EXPECT_EQ(wait_exit(launcher), 3);
+  EXPECT_EQ(status, "pending");   // still running when read ...
+  EXPECT_GT(finite, 100u);        // ... yet its first losses are already in the store
+  EXPECT_LT(finite, rows * chains);
 }
 
 TEST(DistributedSweep, AWorkerThatStopsAnsweringEndsTheRunWithAMessage) {
