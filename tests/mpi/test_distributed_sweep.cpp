@@ -24,6 +24,7 @@ using llcb::testing::Snapshot;
 using llcb::testing::snapshot;
 using llcb::testing::start;
 using llcb::testing::wait_exit;
+using llcb::testing::wait_for_a_finished_job;
 
 const char* kConfig = R"(
 [sweep]
@@ -131,8 +132,9 @@ void kill_rank_then_resume(bool kill_rank0) {
   const fs::path p = dir() / (kill_rank0 ? "kill0.h5" : "killw.h5");
   fs::remove(p);
   const pid_t launcher = start(mpi(3, sweep_args(p, false)));
-  const auto ranks = wait_for_ranks(launcher, 3, 400);
+  const auto ranks = wait_for_ranks(launcher, 3, 0);
   ASSERT_EQ(ranks.size(), 3u);
+  ASSERT_TRUE(wait_for_a_finished_job(p));
   for (const auto& [pid, rank] : ranks) {
     if ((rank == 0) == kill_rank0) {
       kill(pid, SIGKILL);
@@ -155,8 +157,9 @@ TEST(DistributedSweep, SigtermToTheRanksExits3AndTheStoreResumes) {
   const std::string cfg = (dir() / "sweep.ini").string();
   // Longer chains so that the signal lands mid-sweep.
   const pid_t launcher = start(mpi(3, sweep_args(p, false, {"--set", "chain.steps=20000"})));
-  const auto ranks = wait_for_ranks(launcher, 3, 1500);
+  const auto ranks = wait_for_ranks(launcher, 3, 0);
   ASSERT_EQ(ranks.size(), 3u);
+  ASSERT_TRUE(wait_for_a_finished_job(p));
   for (const auto& [pid, rank] : ranks) kill(pid, SIGTERM);  // what Slurm does at a time limit
   EXPECT_EQ(wait_exit(launcher), 3);
   const Snapshot partial = snapshot(p);
@@ -169,16 +172,24 @@ TEST(DistributedSweep, SigtermToTheRanksExits3AndTheStoreResumes) {
 TEST(DistributedSweep, RunningJobsStreamTheirTraceIntoTheStore) {
   const fs::path p = dir() / "live.h5";
   fs::remove(p);
-  const pid_t launcher = start(mpi(2, sweep_args(p, false, {"--set", "chain.steps=400000"})));
-  const auto ranks = wait_for_ranks(launcher, 2, 3500);  // chunks arrive about every second
+  const pid_t launcher = start(mpi(2, sweep_args(p, false, {"--set", "chain.steps=2000000"})));
+  const auto ranks = wait_for_ranks(launcher, 2, 1000);
   ASSERT_EQ(ranks.size(), 2u);
   std::size_t rows = 0, chains = 0, finite = 0;
   std::int64_t every = 0;
   std::string status;
-  {
-    const llcb::store::Store s = llcb::store::Store::open(p, false);
-    status = s.table("jobs").get<std::string>("status")[0];
-    for (float v : s.trace_row(0, rows, chains, every)) finite += std::isfinite(v);
+  // Poll until the streamed rows show up (chunks every second, flushed at most every 2 s; a
+  // loaded machine is slower). A read can race one of rank 0's flushes (no SWMR): a failed read
+  // is retried, as `llcbench query` does.
+  for (int attempt = 0; attempt < 120 && finite <= 100; ++attempt) {
+    try {
+      const llcb::store::Store s = llcb::store::Store::open(p, false);
+      status = s.table("jobs").get<std::string>("status")[0];
+      finite = 0;
+      for (float v : s.trace_row(0, rows, chains, every)) finite += std::isfinite(v);
+    } catch (const std::exception&) {
+    }
+    if (finite <= 100) std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   for (const auto& [pid, rank] : ranks) kill(pid, SIGTERM);
   EXPECT_EQ(wait_exit(launcher), 3);

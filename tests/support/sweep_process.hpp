@@ -10,7 +10,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "lib/store/store.hpp"
@@ -87,6 +90,24 @@ inline void expect_same_results(const Snapshot& got, const Snapshot& want) {
     EXPECT_EQ(std::memcmp(got.traces[i].data(), want.traces[i].data(), 4 * got.traces[i].size()), 0)
         << want.ids[i];
   }
+}
+
+// Waits until the store at p has at least one finished job (so that a signal sent next lands in
+// the middle of the sweep on a fast or a loaded machine alike). Reads that race rank 0's flushes
+// are retried.
+inline bool wait_for_a_finished_job(const fs::path& p) {
+  for (int attempt = 0; attempt < 1500; ++attempt) {
+    try {
+      if (fs::exists(p)) {
+        const llcb::store::Store s = llcb::store::Store::open(p, false);
+        const auto& status = s.table("jobs").get<std::string>("status");
+        if (std::count(status.begin(), status.end(), "done") > 0) return true;
+      }
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
 }
 
 }  // namespace llcb::testing

@@ -99,7 +99,7 @@ TEST(SweepProcess, SigtermExitsWith3AndTheStoreResumes) {
   const fs::path p = dir() / "term.h5";
   fs::remove(p);
   const pid_t pid = start_sweep(p, false);
-  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  ASSERT_TRUE(llcb::testing::wait_for_a_finished_job(p));
   kill(pid, SIGTERM);
   EXPECT_EQ(wait_exit(pid), 3);
   const Snapshot partial = snapshot(p);
