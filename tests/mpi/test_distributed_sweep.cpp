@@ -77,10 +77,19 @@ std::vector<std::pair<pid_t, int>> ranks_of(pid_t launcher) {
   for (const auto& entry : fs::directory_iterator("/proc")) {
     const std::string name = entry.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    // /proc/PID/stat is "pid (comm) state ppid ...", and comm may contain spaces or ')'.
     std::ifstream stat(entry.path() / "stat");
-    std::string pid, comm, state, ppid;
-    stat >> pid >> comm >> state >> ppid;
-    if (std::stoi(ppid) != launcher || comm != "(llcbench)") continue;
+    std::string line;
+    std::getline(stat, line);
+    const auto open = line.find('('), close = line.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;  // gone meanwhile
+    const std::string comm = line.substr(open + 1, close - open - 1);
+    std::istringstream rest(line.substr(close + 1));
+    std::string state;
+    long ppid = -1;
+    rest >> state >> ppid;
+    if (ppid != launcher || comm != "llcbench") continue;
+    const std::string pid = name;
     std::ifstream env(entry.path() / "environ");
     std::string var;
     while (std::getline(env, var, '\0')) {
