@@ -32,7 +32,8 @@ enum class MsgType : std::uint8_t {
 };
 
 struct Message {
-  MsgType type = MsgType::kHeartbeat;
+  explicit Message(MsgType t = MsgType::kHeartbeat) : type(t) {}
+  MsgType type;
   std::int64_t job = -1;
   std::int64_t chain = 0, first_step = 0;
   std::string host, backend;

@@ -95,14 +95,7 @@ backend::ChainSpec resolve_chain(const po::variables_map& vm, const dln::Problem
                                      : n / std::log(n);
   s.sampler.gamma = parse_double(text(vm, "gamma"), "--gamma", 0, kHuge);
   s.chain_seed = static_cast<std::uint64_t>(parse_int(text(vm, "chain-seed"), "--chain-seed", 0, kMaxInt));
-  const std::string& sampling = text(vm, "sampling");
-  if (sampling == "without_replacement") {
-    s.sampling = dln::Sampling::kWithoutReplacement;
-  } else if (sampling == "with_replacement") {
-    s.sampling = dln::Sampling::kWithReplacement;
-  } else {
-    throw UsageError("--sampling: '" + sampling + "' is not without_replacement or with_replacement");
-  }
+  s.sampling = dln::parse_sampling(text(vm, "sampling"), "--sampling");
   samplers::apply_rmsprop_preset(s.sampler, text(vm, "rmsprop-preset"));
   if (has(vm, "beta1")) s.sampler.beta1 = parse_double(text(vm, "beta1"), "--beta1", 0, 1);
   if (has(vm, "beta2")) s.sampler.beta2 = parse_double(text(vm, "beta2"), "--beta2", 0, 1);

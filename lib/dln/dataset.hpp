@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "lib/core/permutation.hpp"
 #include "lib/core/random.hpp"
@@ -22,6 +23,9 @@
 namespace llcb::dln {
 
 enum class Sampling : std::uint8_t { kWithoutReplacement, kWithReplacement };
+
+// "without_replacement" or "with_replacement" (host only); UsageError naming `what` otherwise.
+Sampling parse_sampling(const std::string& text, const std::string& what);
 
 // Fills x[0..h_in) with sample i's input.
 LLCB_HD inline void sample_input(std::uint64_t problem_seed, std::uint64_t i, std::int64_t h_in,

@@ -185,14 +185,7 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
   c.gamma = v.real("chain.gamma", 0, kHuge);
   c.nbeta = v.set("chain.nbeta") ? v.real("chain.nbeta", std::numeric_limits<double>::min(), kHuge) : 0.0;
   c.chains_per_job = v.integer("chain.chains", 1, 1'000'000);
-  const std::string& sampling = v.str("chain.sampling");
-  if (sampling == "without_replacement") {
-    c.sampling = dln::Sampling::kWithoutReplacement;
-  } else if (sampling == "with_replacement") {
-    c.sampling = dln::Sampling::kWithReplacement;
-  } else {
-    throw UsageError("chain.sampling: '" + sampling + "' is not without_replacement or with_replacement");
-  }
+  c.sampling = dln::parse_sampling(v.str("chain.sampling"), "chain.sampling");
   c.trace_every = v.integer("chain.trace_every", 1, kMaxInt);
   c.diag_every = v.integer("chain.diag_every", 0, kMaxInt);
   c.divergence_factor = v.real("chain.divergence_factor", std::numeric_limits<double>::min(), kHuge);

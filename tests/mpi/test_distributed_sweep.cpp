@@ -26,24 +26,9 @@ using llcb::testing::start;
 using llcb::testing::wait_exit;
 using llcb::testing::wait_for_a_finished_job;
 
-const char* kConfig = R"(
-[sweep]
-samplers = sgld, sghmc
-threads = 1
-[problems]
-class = tiny
-count = 3
-[chain]
-steps = 3000
-batch_size = 200
-trace_every = 3
-[sgld]
-step_sizes = 1e-7, 1e-6, 1e-4
-[sghmc]
-step_sizes = 1e-9, 1e-8
-)";
+using llcb::testing::kSmallSweep;
 
-fs::path dir() { return llcb::testing::sweep_dir(kConfig); }
+fs::path dir() { return llcb::testing::sweep_dir(kSmallSweep); }
 
 std::vector<std::string> sweep_args(const fs::path& store, bool resume,
                                     const std::vector<std::string>& extra = {}) {

@@ -22,6 +22,25 @@ namespace llcb::testing {
 
 namespace fs = std::filesystem;
 
+// A small sweep for process tests: 3 tiny problems x (3 SGLD + 2 SGHMC step sizes) = 15 jobs,
+// one of which (SGLD at 1e-4) diverges; about a second on 2 cores.
+constexpr const char* kSmallSweep = R"(
+[sweep]
+samplers = sgld, sghmc
+threads = 1
+[problems]
+class = tiny
+count = 3
+[chain]
+steps = 3000
+batch_size = 200
+trace_every = 3
+[sgld]
+step_sizes = 1e-7, 1e-6, 1e-4
+[sghmc]
+step_sizes = 1e-9, 1e-8
+)";
+
 // A fresh directory for this test process, holding `config` as sweep.ini.
 inline fs::path sweep_dir(const char* config) {
   static const fs::path d = [config] {

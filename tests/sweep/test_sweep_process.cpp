@@ -21,24 +21,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* kConfig = R"(
-[sweep]
-samplers = sgld, sghmc
-threads = 1
-[problems]
-class = tiny
-count = 3
-[chain]
-steps = 2500
-batch_size = 200
-trace_every = 3
-[sgld]
-step_sizes = 1e-7, 1e-6, 1e-4
-[sghmc]
-step_sizes = 1e-9, 1e-8
-)";
+using llcb::testing::kSmallSweep;
 
-fs::path dir() { return llcb::testing::sweep_dir(kConfig); }
+fs::path dir() { return llcb::testing::sweep_dir(kSmallSweep); }
 
 pid_t start_sweep(const fs::path& store, bool resume) {
   std::vector<std::string> argv = {LLCB_BINARY, "sweep", (dir() / "sweep.ini").string(), "--store",
@@ -145,7 +130,7 @@ TEST(SweepProcess, ExistingStoreIsNeverOverwrittenAndAChangedConfigIsRefused) {
     }
   }
   EXPECT_EQ(errors, 1);
-  EXPECT_NE(error.find("chain.steps: '2500' -> '100'"), std::string::npos) << error;
+  EXPECT_NE(error.find("chain.steps: '3000' -> '100'"), std::string::npos) << error;
 }
 
 TEST(SweepProcess, ForceConfigContinuesAStoreWhoseJobsAreUnchanged) {
