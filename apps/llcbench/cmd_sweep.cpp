@@ -152,6 +152,7 @@ int run_distributed(const mpi::Environment& env, const std::function<sweep::Swee
   mpi::WorkerOptions wo;
   wo.host = options.host;
   wo.stop = options.stop;
+  wo.chunk_seconds = config.chunk_seconds;
   return abort_on_error([&] { return mpi::work(env, config, wo) ? static_cast<int>(kExitInterrupted) : 0; });
 }
 #endif

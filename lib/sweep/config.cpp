@@ -31,6 +31,7 @@ std::vector<KeySpec> build_keys() {
       {"sweep.backend", "cpu", "backend: cpu (cuda where built)"},
       {"sweep.threads", "0", "CPU threads per process, 0 = all", false},
       {"sweep.heartbeat_timeout", "600", "seconds a worker may stay silent under MPI", false},
+      {"sweep.chunk_seconds", "1", "seconds between live trace chunks of a running chain", false},
       {"problems.class", "", "model class: tiny, 1K, 100K, 1M, 10M, 100M, custom:LMIN,LMAX,HMIN,HMAX"},
       {"problems.count", "1", "number of problems"},
       {"problems.first_seed", "1", "problem seeds are first_seed .. first_seed + count - 1"},
@@ -164,6 +165,10 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
   c.backend = v.required("sweep.backend");
   c.threads = static_cast<int>(v.integer("sweep.threads", 0, 4096));
   c.heartbeat_timeout = v.real("sweep.heartbeat_timeout", 1, kHuge);
+  c.chunk_seconds = v.real("sweep.chunk_seconds", 0.01, kHuge);
+  if (c.chunk_seconds * 2 > c.heartbeat_timeout) {
+    throw UsageError("sweep.chunk_seconds must be at most half of sweep.heartbeat_timeout");
+  }
   c.model_class = dln::model_class(v.required("problems.class")).name;
   c.problem_count = v.integer("problems.count", 1, 10'000'000);
   c.first_problem_seed = static_cast<std::uint64_t>(v.integer("problems.first_seed", 0, kMaxInt));

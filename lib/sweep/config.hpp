@@ -35,6 +35,7 @@ struct SweepConfig {
   std::string backend = "cpu";
   int threads = 0;
   double heartbeat_timeout = 600;       // seconds of silence after which rank 0 aborts a run
+  double chunk_seconds = 1;             // interval of live trace chunks (and heartbeats)
   // problems
   std::string model_class;
   std::int64_t problem_count = 0;

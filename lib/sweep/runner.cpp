@@ -70,6 +70,7 @@ RunSummary run_sweep(const SweepConfig& config, const RunOptions& options) {
     }
     const dln::Problem& p = session.problem(j->problem_index);
     backend::TraceListener listener;
+    listener.interval_seconds = config.chunk_seconds;
     listener.on_losses = [&](std::size_t chain, std::int64_t first, const float* losses, std::size_t n) {
       session.record_chunk(*j, chain, first, losses, n);
     };
