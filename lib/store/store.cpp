@@ -123,20 +123,23 @@ void Store::write_job(std::int64_t row, const std::string& job_id, const JobResu
                   trace.empty() ? nan.data() : trace.data());
   const h5::Handle jobs = h5::open_group(id(), "jobs");
   const auto at = static_cast<std::size_t>(row);
-  h5::write_cell(jobs.get(), "lambda_hat", at, r.lambda_hat);
-  h5::write_cell(jobs.get(), "rel_error", at, r.rel_error);
-  h5::write_cell(jobs.get(), "diverged", at, r.diverged);
-  h5::write_cell(jobs.get(), "diverged_chains", at, r.diverged_chains);
-  h5::write_cell(jobs.get(), "divergence_step", at, r.divergence_step);
-  h5::write_cell(jobs.get(), "divergence_reason", at, r.divergence_reason);
-  h5::write_cell(jobs.get(), "mean_drift_noise_ratio", at, r.mean_drift_noise_ratio);
-  h5::write_cell(jobs.get(), "nonstationary", at, r.nonstationary);
-  h5::write_cell(jobs.get(), "steps_per_second", at, r.steps_per_second);
-  h5::write_cell(jobs.get(), "seconds", at, r.seconds);
-  h5::write_cell(jobs.get(), "host", at, r.host);
-  h5::write_cell(jobs.get(), "backend", at, r.backend);
-  h5::write_cell(jobs.get(), "finished", at, r.finished.empty() ? now_iso() : r.finished);
-  h5::write_cell(jobs.get(), "message", at, r.message);
+  const std::pair<const char*, Value> cells[] = {
+      {"lambda_hat", r.lambda_hat},
+      {"rel_error", r.rel_error},
+      {"diverged", r.diverged},
+      {"diverged_chains", r.diverged_chains},
+      {"divergence_step", r.divergence_step},
+      {"divergence_reason", r.divergence_reason},
+      {"mean_drift_noise_ratio", r.mean_drift_noise_ratio},
+      {"nonstationary", r.nonstationary},
+      {"steps_per_second", r.steps_per_second},
+      {"seconds", r.seconds},
+      {"host", r.host},
+      {"backend", r.backend},
+      {"finished", r.finished.empty() ? now_iso() : r.finished},
+      {"message", r.message},
+  };
+  for (const auto& [column, value] : cells) h5::write_cell(jobs.get(), column, at, value);
   h5::write_cell(jobs.get(), "status", at, r.status);  // the commit marker, written last
   flush();
 }
