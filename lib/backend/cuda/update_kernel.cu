@@ -1,0 +1,83 @@
+#include "lib/backend/cuda/check.cuh"
+#include "lib/backend/cuda/update_kernel.hpp"
+#include "lib/samplers/registry.hpp"
+
+namespace llcb::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kPerThread = 4;
+
+template <class Rule>
+__global__ void update_kernel(typename Rule::Coeffs k, float* w, const float* g, const float* w0,
+                              float* s0, float* s1, std::int64_t d, std::uint64_t chain_seed,
+                              std::int64_t t, double* partial) {
+  __shared__ float sums[4][kThreads];
+  const std::int64_t block4 = blockIdx.x * static_cast<std::int64_t>(kThreads) + threadIdx.x;
+  const std::int64_t first = block4 * kPerThread;
+  float acc[4] = {0, 0, 0, 0};
+  if (first < d) {
+    const Normal4f z = normal4f(draw_block(chain_seed, Stream::kLangevin,
+                                           static_cast<std::uint64_t>(t),
+                                           static_cast<std::uint32_t>(block4)));
+    for (int q = 0; q < kPerThread; ++q) {
+      const std::int64_t e = first + q;
+      if (e >= d) break;
+      float s[2] = {Rule::kStates > 0 ? s0[e] : 0.0f, Rule::kStates > 1 ? s1[e] : 0.0f};
+      samplers::StepSums step;
+      float we = w[e];
+      Rule::apply(k, we, g[e], w0[e], z.z[q], s, step);
+      w[e] = we;
+      if (Rule::kStates > 0) s0[e] = s[0];
+      if (Rule::kStates > 1) s1[e] = s[1];
+      const float delta = we - w0[e];
+      acc[0] += step.drift2;
+      acc[1] += step.noise2;
+      acc[2] += step.aux;
+      acc[3] += delta * delta;
+    }
+  }
+  for (int m = 0; m < 4; ++m) sums[m][threadIdx.x] = acc[m];
+  __syncthreads();
+  for (int stride = kThreads / 2; stride > 0; stride /= 2) {
+    if (threadIdx.x < stride) {
+      for (int m = 0; m < 4; ++m) sums[m][threadIdx.x] += sums[m][threadIdx.x + stride];
+    }
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) {
+    for (int m = 0; m < 4; ++m) partial[4 * blockIdx.x + m] = sums[m][0];
+  }
+}
+
+}  // namespace
+
+std::int64_t update_blocks(std::int64_t d) {
+  const std::int64_t per_block = static_cast<std::int64_t>(kThreads) * kPerThread;
+  return (d + per_block - 1) / per_block;
+}
+
+template <class Rule>
+void update_on_device(const typename Rule::Coeffs& k, float* w, const float* g, const float* w0,
+                      float* s0, float* s1, std::int64_t d, std::uint64_t chain_seed,
+                      std::int64_t t, double* partial, void* stream) {
+  if (d <= 0) return;
+  const auto blocks = static_cast<unsigned>(update_blocks(d));
+  update_kernel<Rule><<<blocks, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+      k, w, g, w0, s0, s1, d, chain_seed, t, partial);
+  LLCB_CUDA_CHECK(cudaGetLastError());
+}
+
+#define LLCB_INSTANTIATE_UPDATE(Rule)                                                          \
+  template void update_on_device<samplers::Rule>(const samplers::Rule::Coeffs&, float*,         \
+                                                 const float*, const float*, float*, float*,    \
+                                                 std::int64_t, std::uint64_t, std::int64_t,     \
+                                                 double*, void*);
+LLCB_INSTANTIATE_UPDATE(SgldRule)
+LLCB_INSTANTIATE_UPDATE(RmspropSgldRule)
+LLCB_INSTANTIATE_UPDATE(AdamSgldRule)
+LLCB_INSTANTIATE_UPDATE(SghmcRule)
+LLCB_INSTANTIATE_UPDATE(SgnhtRule)
+#undef LLCB_INSTANTIATE_UPDATE
+
+}  // namespace llcb::cuda
