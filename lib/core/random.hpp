@@ -78,6 +78,15 @@ inline Normal2d normal2d(PhiloxBlock b) {
   return Normal2d{r * std::cos(kTwoPi * u2), r * std::sin(kTwoPi * u2)};
 }
 
+// a * b rounded to float, never fused with a following addition (device: __fmul_rn).
+LLCB_HD inline float mul_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+
 LLCB_HD inline float sqrtf_hd(float x) {
 #if defined(__CUDA_ARCH__)
   return sqrtf(x);  // IEEE correctly rounded, as std::sqrt on the host

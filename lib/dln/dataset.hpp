@@ -34,7 +34,9 @@ LLCB_HD inline void sample_input(std::uint64_t problem_seed, std::uint64_t i, st
     const PhiloxBlock b =
         draw_block(problem_seed, Stream::kInput, i, static_cast<std::uint32_t>(j0 / 4));
     const std::int64_t m = h_in - j0 < 4 ? h_in - j0 : 4;
-    for (std::int64_t k = 0; k < m; ++k) x[j0 + k] = 20.0f * u01f(b.v[k]) - 10.0f;
+    // The product is rounded before the subtraction on both CPU and GPU (no FMA contraction), so
+    // the inputs are bit-identical on every backend.
+    for (std::int64_t k = 0; k < m; ++k) x[j0 + k] = mul_rn(20.0f, u01f(b.v[k])) - 10.0f;
   }
 }
 

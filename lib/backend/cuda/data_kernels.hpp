@@ -1,0 +1,24 @@
+// Minibatches generated on the device from the same pure functions as the CPU
+// (lib/dln/dataset.hpp): the indices of step t and the inputs of those samples, bit-identical to
+// the host's.
+//
+// minibatch_on_device: 1-D launch, 256 threads a block, one thread a sample (each builds its
+//   epoch's Feistel keys from one Philox block); idx[b] = MinibatchStream(n, batch, seed,
+//   sampling).index(t, b).
+// inputs_on_device: 2-D launch (samples x blocks of 4 coordinates); x is row-major batch x h_in.
+// Both asynchronous on the given stream (nullptr: default stream); launch errors throw.
+#pragma once
+
+#include <cstdint>
+
+#include "lib/dln/dataset.hpp"
+
+namespace llcb::cuda {
+
+void minibatch_on_device(std::uint64_t n, std::int64_t batch, std::uint64_t chain_seed,
+                         dln::Sampling sampling, std::int64_t t, std::uint64_t* idx,
+                         void* stream = nullptr);
+void inputs_on_device(std::uint64_t problem_seed, const std::uint64_t* idx, std::int64_t batch,
+                      std::int64_t h_in, float* x, void* stream = nullptr);
+
+}  // namespace llcb::cuda
