@@ -57,13 +57,14 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
   };
   std::map<int, Worker> workers;
   int active = env.size() - 1;
-  bool stopping = false;
+  bool stopping = false;  // a stop was requested here or a worker was interrupted
+  const auto stop_requested = [&] { return options.stop && options.stop->load(); };
   while (active > 0) {
     int flag = 0;
     MPI_Status status;
     LLCB_MPI_CHECK(MPI_Iprobe(MPI_ANY_SOURCE, kTag, MPI_COMM_WORLD, &flag, &status));
     if (!flag) {
-      if (options.stop && options.stop->load() && !stopping) {
+      if (stop_requested() && !stopping) {
         stopping = true;
         log::warn("stop requested: finishing the running jobs' bookkeeping, handing out no more work");
       }
@@ -90,7 +91,7 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
       case MsgType::kRequest: {
         w.host = m.host;
         w.job = nullptr;
-        if (stopping || queue.empty() || (options.stop && options.stop->load())) {
+        if (stopping || stop_requested() || queue.empty()) {
           send(from, Message{MsgType::kStop});
           --active;
           break;
@@ -121,7 +122,7 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
         session.record(*w.job, m.result, m.floats, w.host, m.result.backend);
         ++summary.ran;
         summary.failed += m.result.status == "failed";
-        meter.finished(*w.job, m.result, session.problem(w.job->problem_index).truth.lambda.to_double());
+        meter.finished(*w.job, m.result, session.lambda_true(*w.job));
         w.job = nullptr;
         break;
       }
@@ -136,7 +137,7 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
         throw RuntimeError("protocol: unexpected message from rank " + std::to_string(from));
     }
   }
-  if (stopping || (options.stop && options.stop->load())) summary.interrupted = summary.interrupted || !queue.empty();
+  if ((stopping || stop_requested()) && !queue.empty()) summary.interrupted = true;
   summary.done = meter.progress().done;
   summary.summary = session.finish();
   return summary;

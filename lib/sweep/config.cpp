@@ -271,14 +271,33 @@ SweepConfig load_config(const std::string& path, const std::vector<std::string>&
   return parse_config(ss.str(), overrides, path);
 }
 
-std::vector<std::string> config_differences(const SweepConfig& stored, const SweepConfig& now) {
+std::vector<std::string> config_differences(const std::map<std::string, std::string>& stored,
+                                            const std::map<std::string, std::string>& now) {
   std::vector<std::string> out;
   for (const auto& key : config_keys()) {
     if (!key.identity) continue;
-    const auto a = stored.canonical.count(key.name) ? stored.canonical.at(key.name) : "";
-    const auto b = now.canonical.at(key.name);
+    const auto it = stored.find(key.name);
+    const std::string a = it == stored.end() ? "" : it->second;
+    const std::string& b = now.at(key.name);
     if (a != b) out.push_back(key.name + ": '" + a + "' -> '" + b + "'");
   }
+  return out;
+}
+
+std::map<std::string, std::string> parse_canonical(const std::string& text) {
+  std::map<std::string, std::string> m;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto eq = line.find('=');
+    if (eq != std::string::npos) m[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return m;
+}
+
+std::string format_canonical(const std::map<std::string, std::string>& canonical) {
+  std::string out;
+  for (const auto& [k, v] : canonical) out += k + "=" + v + "\n";
   return out;
 }
 

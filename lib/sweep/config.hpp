@@ -65,7 +65,13 @@ SweepConfig load_config(const std::string& path, const std::vector<std::string>&
 SweepConfig parse_config(const std::string& text, const std::vector<std::string>& overrides,
                          const std::string& origin = "config");
 
-// Identity keys whose effective values differ, "key: a -> b" each; empty when the configs match.
-std::vector<std::string> config_differences(const SweepConfig& stored, const SweepConfig& now);
+// Identity keys whose effective values differ between two canonical maps, "key: 'a' -> 'b'"
+// each; empty when the configs match. A key missing from `stored` counts as empty.
+std::vector<std::string> config_differences(const std::map<std::string, std::string>& stored,
+                                            const std::map<std::string, std::string>& now);
+
+// The canonical map as the store keeps it ("key=value" lines, sorted), and back.
+std::string format_canonical(const std::map<std::string, std::string>& canonical);
+std::map<std::string, std::string> parse_canonical(const std::string& text);
 
 }  // namespace llcb::sweep

@@ -1,28 +1,11 @@
 #include "lib/sweep/runner.hpp"
 
+#include <algorithm>
 #include <chrono>
-#include <sstream>
 
 #include "lib/sweep/session.hpp"
 
 namespace llcb::sweep {
-
-std::map<std::string, std::string> parse_canonical(const std::string& text) {
-  std::map<std::string, std::string> m;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto eq = line.find('=');
-    if (eq != std::string::npos) m[line.substr(0, eq)] = line.substr(eq + 1);
-  }
-  return m;
-}
-
-std::string format_canonical(const std::map<std::string, std::string>& canonical) {
-  std::string out;
-  for (const auto& [k, v] : canonical) out += k + "=" + v + "\n";
-  return out;
-}
 
 void ProgressMeter::finished(const Job& job, const store::JobResult& r, double lambda_true) {
   ++progress_.done;
@@ -82,7 +65,7 @@ RunSummary run_sweep(const SweepConfig& config, const RunOptions& options) {
     session.record(*j, out.result, out.trace, options.host, be->name());
     ++summary.ran;
     summary.failed += out.result.status == "failed";
-    meter.finished(*j, out.result, p.truth.lambda.to_double());
+    meter.finished(*j, out.result, session.lambda_true(*j));
   }
   summary.done = meter.progress().done;
   summary.summary = session.finish();

@@ -15,7 +15,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <map>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -71,9 +70,5 @@ class ProgressMeter {
   std::int64_t chains_per_job_;
   std::function<void(const Progress&)> callback_;
 };
-
-// Parses a store's config_canonical attribute ("key=value" lines) back into a map.
-std::map<std::string, std::string> parse_canonical(const std::string& text);
-std::string format_canonical(const std::map<std::string, std::string>& canonical);
 
 }  // namespace llcb::sweep

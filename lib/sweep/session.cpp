@@ -125,9 +125,7 @@ store::JobResult combine(const std::vector<estimator::ChainResult>& chains, doub
 }
 
 void check_store_matches(const store::Store& s, const SweepConfig& config, bool force) {
-  SweepConfig stored = config;
-  stored.canonical = parse_canonical(s.header().config_canonical);
-  const auto diff = config_differences(stored, config);
+  const auto diff = config_differences(parse_canonical(s.header().config_canonical), config.canonical);
   if (diff.empty()) return;
   std::string keys;
   for (const auto& d : diff) keys += (keys.empty() ? "" : "; ") + d;
@@ -200,6 +198,7 @@ SweepSession::SweepSession(const SweepConfig& config, const std::string& store_p
   const store::Table jobs = store_->table("jobs");
   const auto& ids = jobs.get<std::string>("job_id");
   const auto& status = jobs.get<std::string>("status");
+  lambda_true_ = jobs.get<double>("lambda_true");
   for (std::size_t r = 0; r < ids.size(); ++r) row_of_[ids[r]] = r;
   std::int64_t missing = 0;
   for (const Job& j : grid_) {

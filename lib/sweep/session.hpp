@@ -44,6 +44,8 @@ class SweepSession {
   const std::vector<const Job*>& todo() const { return todo_; }
   std::int64_t skipped() const { return skipped_; }
   const dln::Problem& problem(std::int64_t index);
+  // The job's true LLC as recorded in the store (no problem is drawn for it).
+  double lambda_true(const Job& job) const { return lambda_true_.at(row_of_.at(job.id)); }
 
   // Losses [first_step, first_step + n) of one chain of a running job, for live progress; the
   // store is flushed at most every 2 s for them, so readers see running jobs advance.
@@ -59,6 +61,7 @@ class SweepSession {
   std::vector<const Job*> todo_;
   std::int64_t skipped_ = 0;
   std::map<std::string, std::size_t> row_of_;
+  std::vector<double> lambda_true_;  // by /jobs row
   std::map<std::int64_t, dln::Problem> problems_;
   std::optional<store::Store> store_;
   std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();

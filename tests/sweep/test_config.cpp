@@ -61,9 +61,10 @@ TEST(Config, OverridesReplaceValuesAndChangeTheHash) {
   EXPECT_EQ(b.steps, 2000);
   EXPECT_EQ(b.samplers[1].constants.friction, 0.05);
   EXPECT_NE(a.hash, b.hash);
-  const auto diff = config_differences(a, b);
+  const auto diff = config_differences(a.canonical, b.canonical);
   ASSERT_EQ(diff.size(), 2u);
   EXPECT_NE(diff[0].find("chain.steps: '1000' -> '2000'"), std::string::npos);
+  EXPECT_EQ(parse_canonical(format_canonical(b.canonical)), b.canonical);
   // Execution settings are not part of the identity.
   EXPECT_EQ(parse_config(kBase, {"sweep.threads=2"}).hash, a.hash);
 }
