@@ -3,7 +3,11 @@
 // Deterministic regardless of the thread count: every reduction is over fixed-size chunks whose
 // partial sums are added in order (the tests compare 1 and 2 threads bit for bit).
 // Chains of one run() call execute one after another, each using every configured thread.
+// The fp32 teacher, the target map and L_n(w*) of the last problem are kept between run() calls,
+// so a worker running many jobs of one problem prepares it once.
 #pragma once
+
+#include <memory>
 
 #include "lib/backend/backend.hpp"
 
@@ -20,8 +24,10 @@ class CpuBackend final : public Backend {
   int threads() const { return threads_; }
 
  private:
+  struct Prepared;  // the last problem's teacher data (cpu_backend.cpp)
   int threads_;
   const std::atomic<bool>* stop_;
+  std::shared_ptr<const Prepared> prepared_;
 };
 
 }  // namespace llcb::backend
