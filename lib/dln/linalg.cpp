@@ -1,6 +1,7 @@
 #include "lib/dln/linalg.hpp"
 
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cfloat>
@@ -22,15 +23,63 @@ std::string describe_lapack_info(int info) {
   return "the SVD did not converge (" + std::to_string(info) + " superdiagonals)";
 }
 
+void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, const float* a, int lda,
+               const float* b, int ldb, float* c, int ldc) {
+  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+}
+
+void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, const double* a,
+               int lda, const double* b, int ldb, double* c, int ldc) {
+  cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc);
+}
+
+template <typename T>
+void blocked_gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
+                  const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T* c,
+                  std::int64_t ldc) {
+  const std::int64_t rows = gemm_row_block(m);
+  const std::int64_t blocks = (m + rows - 1) / rows;
+  const CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans;
+  const CBLAS_TRANSPOSE tb = trans_b ? CblasTrans : CblasNoTrans;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < blocks; ++i) {
+    // In a team of several threads OpenBLAS runs single-threaded on its own (omp_in_parallel);
+    // in a team of one it would use this task's nthreads-var, which is set to 1 here (the
+    // setting is local to the task and ends with the parallel region).
+    omp_set_num_threads(1);
+    const std::int64_t r = i * rows;
+    const std::int64_t mr = std::min(rows, m - r);
+    // Row r of op(A): row r of A, or column r of A when transposed.
+    const T* a_block = trans_a ? a + r : a + r * lda;
+    blas_gemm(ta, tb, static_cast<int>(mr), static_cast<int>(n), static_cast<int>(k), a_block,
+              static_cast<int>(lda), b, static_cast<int>(ldb), c + r * ldc, static_cast<int>(ldc));
+  }
+}
+
 }  // namespace
+
+std::int64_t gemm_row_block(std::int64_t m) {
+  const std::int64_t eighth = (m + 7) / 8;
+  return std::max<std::int64_t>(64, (eighth + 15) / 16 * 16);
+}
+
+void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
+          const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
+          std::int64_t ldc) {
+  blocked_gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+}
+
+void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
+          const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double* c,
+          std::int64_t ldc) {
+  blocked_gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+}
 
 MatrixD multiply(const MatrixD& a, const MatrixD& b) {
   LLCB_CHECK(a.cols == b.rows, "matrix shapes do not match for multiplication");
   MatrixD c(a.rows, b.cols);
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(a.rows),
-              static_cast<int>(b.cols), static_cast<int>(a.cols), 1.0, a.a.data(),
-              static_cast<int>(a.cols), b.a.data(), static_cast<int>(b.cols), 0.0, c.a.data(),
-              static_cast<int>(c.cols));
+  gemm(false, false, a.rows, b.cols, a.cols, a.a.data(), a.cols, b.a.data(), b.cols, c.a.data(),
+       c.cols);
   return c;
 }
 

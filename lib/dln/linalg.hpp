@@ -1,5 +1,6 @@
-// Dense double-precision linear algebra for problem generation (host only, BLAS + LAPACK):
-// products of teacher layers and the numerical rank of their product.
+// Dense linear algebra on the host (BLAS + LAPACK): products of teacher layers and the numerical
+// rank of their product for problem generation, and the thread-count-independent GEMM that they
+// and the CPU backend use.
 //
 // Numerical rank (benchmark.md section 1, step 4): the number of singular values above
 //   tol = sigma_max * max(rows, cols) * DBL_EPSILON
@@ -24,7 +25,24 @@ struct MatrixD {
   double at(std::int64_t i, std::int64_t j) const { return a[static_cast<std::size_t>(i * cols + j)]; }
 };
 
-// a * b (requires a.cols == b.rows).
+// C = op(A) op(B) for row-major operands (op = transpose when the flag is set; C is m x n, the
+// inner dimension k), through OpenBLAS, with a result that depends on the shapes and operands
+// only, never on the thread count. OpenBLAS's own threaded GEMM does not promise that (with the
+// Haswell kernels, 1 and 2 threads round differently), so C is cut into row blocks whose size is
+// a function of m alone (about eight blocks of at least 64 rows, a multiple of 16), each block is
+// one single-threaded BLAS call, and the blocks are spread over the caller's OpenMP threads.
+// Requires the OpenMP build of OpenBLAS (it takes its thread count from the calling OpenMP task).
+void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
+          const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
+          std::int64_t ldc);
+void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
+          const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double* c,
+          std::int64_t ldc);
+
+// Rows of C in each block of gemm() above.
+std::int64_t gemm_row_block(std::int64_t m);
+
+// a * b (requires a.cols == b.rows), through gemm().
 MatrixD multiply(const MatrixD& a, const MatrixD& b);
 
 // Singular values, descending. Throws RuntimeError if LAPACK fails to converge.

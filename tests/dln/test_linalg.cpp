@@ -1,6 +1,8 @@
 // Numerical rank and chain products on matrices whose rank is known by construction.
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
 #include <cmath>
 
 #include "lib/core/random.hpp"
@@ -23,6 +25,54 @@ TEST(Linalg, MultiplyMatchesHandComputation) {
   b.a = {7, 8, 9, 10, 11, 12};
   const MatrixD c = multiply(a, b);
   EXPECT_EQ(c.a, (std::vector<double>{58, 64, 139, 154}));
+}
+
+// C = op(A) op(B) with every transpose combination, against a plain double loop (to fp32 rounding
+// of a 300-term sum, well under 1e-4 relative), and bit for bit across 1, 2 and 3 OpenMP threads
+// (the OpenMP build of OpenBLAS with the Haswell kernels rounds differently for 1 and 2 threads
+// when called directly; these shapes are where that was seen).
+TEST(Linalg, GemmIsCorrectAndIndependentOfTheThreadCount) {
+  const std::int64_t m = 500, n = 200, k = 300;
+  std::vector<float> a(static_cast<std::size_t>(m * k)), b(static_cast<std::size_t>(k * n));
+  for (std::size_t e = 0; e < a.size(); ++e) a[e] = static_cast<float>(normal2d(draw_block(1, Stream::kTeacher, e)).z0);
+  for (std::size_t e = 0; e < b.size(); ++e) b[e] = static_cast<float>(normal2d(draw_block(2, Stream::kTeacher, e)).z0);
+  const int saved = omp_get_max_threads();
+  for (bool ta : {false, true}) {
+    for (bool tb : {false, true}) {
+      const std::int64_t lda = ta ? m : k, ldb = tb ? k : n;
+      const auto at = [&](std::int64_t i, std::int64_t p) { return ta ? a[p * lda + i] : a[i * lda + p]; };
+      const auto bt = [&](std::int64_t p, std::int64_t j) { return tb ? b[j * ldb + p] : b[p * ldb + j]; };
+      std::vector<std::vector<float>> c;
+      for (int threads : {1, 2, 3}) {
+        omp_set_num_threads(threads);
+        c.emplace_back(static_cast<std::size_t>(m * n));
+        gemm(ta, tb, m, n, k, a.data(), lda, b.data(), ldb, c.back().data(), n);
+      }
+      EXPECT_EQ(c[0], c[1]) << "trans " << ta << tb;
+      EXPECT_EQ(c[0], c[2]) << "trans " << ta << tb;
+      double worst = 0;
+      for (std::int64_t i = 0; i < m; i += 7) {
+        for (std::int64_t j = 0; j < n; j += 3) {
+          double ref = 0, mag = 0;
+          for (std::int64_t p = 0; p < k; ++p) {
+            ref += static_cast<double>(at(i, p)) * bt(p, j);
+            mag += std::abs(static_cast<double>(at(i, p)) * bt(p, j));
+          }
+          worst = std::max(worst, std::abs(c[0][static_cast<std::size_t>(i * n + j)] - ref) / mag);
+        }
+      }
+      EXPECT_LT(worst, 1e-5) << "trans " << ta << tb;
+    }
+  }
+  omp_set_num_threads(saved);
+}
+
+TEST(Linalg, GemmRowBlocksDependOnTheRowCountOnly) {
+  EXPECT_EQ(gemm_row_block(1), 64);
+  EXPECT_EQ(gemm_row_block(500), 64);
+  EXPECT_EQ(gemm_row_block(1000), 128);
+  EXPECT_EQ(gemm_row_block(3000), 384);
+  EXPECT_EQ(gemm_row_block(3000) % 16, 0);
 }
 
 TEST(Linalg, SingularValuesOfADiagonalMatrix) {

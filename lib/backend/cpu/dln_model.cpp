@@ -1,21 +1,15 @@
 #include "lib/backend/cpu/dln_model.hpp"
 
-#include <cblas.h>
-
 #include <algorithm>
+
+#include "lib/dln/linalg.hpp"
 
 namespace llcb::backend::cpu {
 namespace {
 
 constexpr std::int64_t kChunk = 4096;
 
-void sgemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
-           const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
-           std::int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a,
-              static_cast<int>(lda), b, static_cast<int>(ldb), 0.0f, c, static_cast<int>(ldc));
-}
+using dln::gemm;  // thread-count-independent (lib/dln/linalg.hpp)
 
 }  // namespace
 
@@ -50,7 +44,7 @@ DlnModel::DlnModel(std::vector<std::int64_t> widths, std::int64_t batch)
 }
 
 void DlnModel::compute_targets(const float* product) {
-  sgemm(false, true, batch_, widths_.back(), widths_.front(), acts_[0].data(), widths_.front(),
+  gemm(false, true, batch_, widths_.back(), widths_.front(), acts_[0].data(), widths_.front(),
         product, widths_.front(), targets_.data(), widths_.back());
 }
 
@@ -58,7 +52,7 @@ double DlnModel::loss_and_gradient(const float* w, float* grad) {
   const std::size_t m = widths_.size() - 1;
   const std::int64_t b = batch_;
   for (std::size_t s = 0; s < m; ++s) {
-    sgemm(false, true, b, widths_[s + 1], widths_[s], acts_[s].data(), widths_[s], w + offsets_[s],
+    gemm(false, true, b, widths_[s + 1], widths_[s], acts_[s].data(), widths_[s], w + offsets_[s],
           widths_[s], acts_[s + 1].data(), widths_[s + 1]);
   }
   // Residual into g_a_, loss in double, then scale to dL/dA_M = 2 R / (B H_out).
@@ -76,11 +70,11 @@ double DlnModel::loss_and_gradient(const float* w, float* grad) {
   float* g_next = g_b_.data();
   for (std::size_t s = m; s-- > 0;) {
     // dL/dW_s = G_{s+1}^T A_s   (H_{s+1} x H_s)
-    sgemm(true, false, widths_[s + 1], widths_[s], b, g, widths_[s + 1], acts_[s].data(),
+    gemm(true, false, widths_[s + 1], widths_[s], b, g, widths_[s + 1], acts_[s].data(),
           widths_[s], grad + offsets_[s], widths_[s]);
     if (s > 0) {
       // G_s = G_{s+1} W_s   (B x H_s)
-      sgemm(false, false, b, widths_[s], widths_[s + 1], g, widths_[s + 1], w + offsets_[s],
+      gemm(false, false, b, widths_[s], widths_[s + 1], g, widths_[s + 1], w + offsets_[s],
             widths_[s], g_next, widths_[s]);
       std::swap(g, g_next);
     }

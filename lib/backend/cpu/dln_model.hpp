@@ -5,7 +5,8 @@
 // A_0 = X, A_{s+1} = A_s W_s^T. Targets Y = X P^T with P the teacher product (H_{M+1} x H_1).
 // Loss L = sum (A_M - Y)^2 / (B H_{M+1}), accumulated in double over fixed chunks (deterministic
 // for any thread count); its gradient goes into a flat vector laid out like the parameters.
-// GEMMs: OpenBLAS sgemm. Not thread-safe: one DlnModel per chain runner.
+// GEMMs: OpenBLAS sgemm in fixed row blocks (dln::gemm), so the result does not depend on the
+// thread count. Not thread-safe: one DlnModel per chain runner.
 #pragma once
 
 #include <cstdint>
