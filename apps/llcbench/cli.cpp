@@ -1,6 +1,8 @@
 #include "apps/llcbench/cli.hpp"
 
+#include <chrono>
 #include <iostream>
+#include <thread>
 
 #include "lib/core/error.hpp"
 #include "lib/core/log.hpp"
@@ -16,6 +18,7 @@ const std::vector<Command>& commands() {
       {"sweep", "run or resume a sweep of jobs into an HDF5 store", cmd_sweep},
       {"reduce", "recompute a store's summary table", cmd_reduce},
       {"query", "print a store's summary, jobs, problems or a trace", cmd_query},
+      {"status", "count a store's done, failed and pending jobs; exit code 0, 1 or 3", cmd_status},
   };
   return list;
 }
@@ -56,6 +59,18 @@ const std::string& required(const po::variables_map& vm, const std::string& name
     throw UsageError("--" + name + " is required (for example --" + name + " " + example + ")");
   }
   return vm[name].as<std::string>();
+}
+
+void read_store_retrying(const std::function<void()>& read) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      read();
+      return;
+    } catch (const Error&) {
+      if (attempt == 5) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
 }
 
 int guarded(const std::string& command, const std::function<int()>& body) {

@@ -29,6 +29,7 @@ int cmd_bench(const std::vector<std::string>& args);
 int cmd_sweep(const std::vector<std::string>& args);
 int cmd_reduce(const std::vector<std::string>& args);
 int cmd_query(const std::vector<std::string>& args);
+int cmd_status(const std::vector<std::string>& args);
 
 // Adds the options every command has (--help, --log-level).
 void add_common_options(po::options_description& desc);
@@ -44,6 +45,11 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
 // --NAME EXAMPLE)" when it is missing.
 const std::string& required(const po::variables_map& vm, const std::string& name,
                             const std::string& example);
+
+// Runs read, which reads a store, retrying it a few times (100 ms apart) when it throws an
+// llcb::Error: a store is read while a sweep may be writing it (no SWMR), and a read that races
+// one of the writer's flushes can fail. The last failure is rethrown.
+void read_store_retrying(const std::function<void()>& read);
 
 // Runs body, turning exceptions into "llcbench <command>: error: <message>" on stderr and the
 // exception's exit code.

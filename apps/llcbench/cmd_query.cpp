@@ -1,9 +1,7 @@
 // llcbench query FILE summary|jobs|problems|trace [--job ID] [--where key=value ...]
 //                [--columns a,b,...] [--format table|csv|json]
 // Reads a store (also while a sweep is writing it) and prints one of its tables.
-#include <chrono>
 #include <cmath>
-#include <thread>
 #include <iostream>
 #include <sstream>
 
@@ -112,22 +110,11 @@ int cmd_query(const std::vector<std::string>& args) {
     }
     const std::string& path = required(vm, "store", "demo.h5");
     const std::string job = what == "trace" ? required(vm, "job", "JOB_ID") : "";
-    const auto read = [&] {
-      const store::Store st = store::Store::open(path, false);
-      return what == "trace" ? trace_table(st, job) : st.table(what);
-    };
-    // A store is read while a sweep may be writing it (no SWMR): a read that races one of the
-    // writer's flushes can fail, so a failed read is retried a few times before it is reported.
     store::Table t;
-    for (int attempt = 1;; ++attempt) {
-      try {
-        t = read();
-        break;
-      } catch (const Error&) {
-        if (attempt == 5) throw;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-    }
+    read_store_retrying([&] {
+      const store::Store st = store::Store::open(path, false);
+      t = what == "trace" ? trace_table(st, job) : st.table(what);
+    });
     std::vector<std::string> wheres;
     if (vm.count("where")) wheres = vm["where"].as<std::vector<std::string>>();
     print_table(std::cout, filter(t, wheres, vm["columns"].as<std::string>()), format);

@@ -210,6 +210,8 @@ TEST(Cli, SweepQueryAndReduceRejectBadInput) {
   expect_usage_error("query " + not_h5 + " jobs", "not an HDF5 file");
   expect_usage_error("query /nonexistent.h5 jobs", "does not exist");
   expect_usage_error("reduce " + not_h5, "not an HDF5 file");
+  expect_usage_error("status " + not_h5, "not an HDF5 file");
+  expect_usage_error("status", "--store is required");
   EXPECT_EQ(slurp(not_h5), "not hdf5");  // never touched
 
   const std::string store = (tmp / "ok.h5").string();
@@ -224,6 +226,9 @@ TEST(Cli, SweepQueryAndReduceRejectBadInput) {
   EXPECT_EQ(jobs.code, 0) << jobs.err;
   EXPECT_EQ(lines(jobs.out), 2);  // header and the one job
   EXPECT_NE(jobs.out.find(",done,0"), std::string::npos) << jobs.out;
+  const Result st = run("status " + store);
+  EXPECT_EQ(st.code, 0) << st.err;
+  EXPECT_EQ(st.out, "jobs: 1 (done 1, failed 0, pending 0)\nstate: finished\n");
   std::filesystem::remove_all(tmp);
 }
 

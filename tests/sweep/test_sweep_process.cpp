@@ -37,6 +37,11 @@ using llcb::testing::Snapshot;
 using llcb::testing::snapshot;
 using llcb::testing::wait_exit;
 
+// Exit code of `llcbench status STORE` (output discarded).
+int status_code(const fs::path& store) {
+  return wait_exit(llcb::testing::start({LLCB_BINARY, "status", store.string()}));
+}
+
 const Snapshot& reference() {
   static const Snapshot ref = [] {
     const fs::path p = dir() / "reference.h5";
@@ -89,8 +94,26 @@ TEST(SweepProcess, SigtermExitsWith3AndTheStoreResumes) {
   EXPECT_EQ(wait_exit(pid), 3);
   const Snapshot partial = snapshot(p);
   EXPECT_NE(std::count(partial.status.begin(), partial.status.end(), "pending"), 0);
+  EXPECT_EQ(status_code(p), 3) << "llcbench status: pending jobs mean interrupted";
   EXPECT_EQ(wait_exit(start_sweep(p, true)), 0);
   expect_same_results(snapshot(p), ref);
+  EXPECT_EQ(status_code(p), 0) << "llcbench status: every job done";
+}
+
+TEST(SweepProcess, StatusSaysFailedWhenNothingIsPendingButAJobFailed) {
+  const fs::path p = dir() / "fault.h5";
+  fs::remove(p);
+  std::vector<std::string> argv = {LLCB_BINARY, "sweep", (dir() / "sweep.ini").string(), "--store",
+                                   p.string(), "--set", "test.fail_job=2"};
+  EXPECT_EQ(wait_exit(llcb::testing::start(argv)), 1);
+  EXPECT_EQ(status_code(p), 1);
+  const fs::path out = dir() / "status.json";
+  const std::string cmd = std::string(LLCB_BINARY) + " status " + p.string() + " --json > " + out.string();
+  EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 1);
+  std::ifstream in(out);
+  std::string json;
+  std::getline(in, json);
+  EXPECT_EQ(json, R"({"jobs":15,"done":14,"failed":1,"pending":0,"exit_code":1})");
 }
 
 TEST(SweepProcess, StoreIsReadableWhileASweepWritesIt) {
