@@ -95,6 +95,23 @@ LLCB_HD inline float sqrtf_hd(float x) {
 #endif
 }
 
+LLCB_HD inline double sqrt_hd(double x) {
+#if defined(__CUDA_ARCH__)
+  return sqrt(x);  // IEEE correctly rounded on both
+#else
+  return std::sqrt(x);
+#endif
+}
+
+// x^y in double: correctly rounded on the host (glibc); within 2 ulp on the device.
+LLCB_HD inline double pow_hd(double x, double y) {
+#if defined(__CUDA_ARCH__)
+  return pow(x, y);
+#else
+  return std::pow(x, y);
+#endif
+}
+
 struct Normal4f {
   float z[4];
 };

@@ -18,10 +18,10 @@ struct AdamSgldRule {
   struct Coeffs {
     float eps, nbeta, gamma, b1, one_minus_b1, inv_bias1, b2, one_minus_b2, inv_bias2, a;
   };
-  static Coeffs coeffs(const SamplerConfig& c, std::int64_t t, const ChainScalars&) {
+  LLCB_HD static Coeffs coeffs(const SamplerConfig& c, std::int64_t t, const ChainScalars&) {
     const double td = static_cast<double>(t);
-    const double inv_bias1 = 1.0 / (1.0 - std::pow(c.beta1, td));
-    const double inv_bias2 = c.bias_correction ? 1.0 / (1.0 - std::pow(c.beta2, td)) : 1.0;
+    const double inv_bias1 = 1.0 / (1.0 - pow_hd(c.beta1, td));
+    const double inv_bias2 = c.bias_correction ? 1.0 / (1.0 - pow_hd(c.beta2, td)) : 1.0;
     return {static_cast<float>(c.step_size),  static_cast<float>(c.nbeta),
             static_cast<float>(c.gamma),      static_cast<float>(c.beta1),
             static_cast<float>(1.0 - c.beta1), static_cast<float>(inv_bias1),
@@ -42,7 +42,7 @@ struct AdamSgldRule {
     acc.noise2 += noise * noise;
   }
   static float initial_state(const SamplerConfig& c, int k) { return k == 0 ? static_cast<float>(c.v0) : 0.0f; }
-  static void after_step(ChainScalars&, const StepTotals&, const SamplerConfig&, std::int64_t) {}
+  LLCB_HD static void after_step(ChainScalars&, const StepTotals&, const SamplerConfig&, std::int64_t) {}
 };
 
 }  // namespace llcb::samplers

@@ -17,8 +17,8 @@ struct RmspropSgldRule {
   struct Coeffs {
     float eps, nbeta, gamma, b2, one_minus_b2, inv_bias, a;
   };
-  static Coeffs coeffs(const SamplerConfig& c, std::int64_t t, const ChainScalars&) {
-    const double inv_bias = c.bias_correction ? 1.0 / (1.0 - std::pow(c.beta2, static_cast<double>(t))) : 1.0;
+  LLCB_HD static Coeffs coeffs(const SamplerConfig& c, std::int64_t t, const ChainScalars&) {
+    const double inv_bias = c.bias_correction ? 1.0 / (1.0 - pow_hd(c.beta2, static_cast<double>(t))) : 1.0;
     return {static_cast<float>(c.step_size), static_cast<float>(c.nbeta), static_cast<float>(c.gamma),
             static_cast<float>(c.beta2),     static_cast<float>(1.0 - c.beta2),
             static_cast<float>(inv_bias),    static_cast<float>(c.alpha)};
@@ -35,7 +35,7 @@ struct RmspropSgldRule {
     acc.noise2 += noise * noise;
   }
   static float initial_state(const SamplerConfig& c, int) { return static_cast<float>(c.v0); }
-  static void after_step(ChainScalars&, const StepTotals&, const SamplerConfig&, std::int64_t) {}
+  LLCB_HD static void after_step(ChainScalars&, const StepTotals&, const SamplerConfig&, std::int64_t) {}
 };
 
 }  // namespace llcb::samplers

@@ -1,9 +1,10 @@
 // What every sampler update rule provides (one header per sampler, written once for CPU and GPU):
 //
 //   static constexpr int kStates;          per-parameter state arrays (0, 1 or 2)
-//   struct Coeffs;                         per-step scalars, computed on the host
-//   static Coeffs coeffs(const SamplerConfig&, std::int64_t t, const ChainScalars&)
-//                                          t = 1 for the first update
+//   struct Coeffs;                         per-step scalars
+//   LLCB_HD static Coeffs coeffs(const SamplerConfig&, std::int64_t t, const ChainScalars&)
+//                                          t = 1 for the first update (host, or on the device
+//                                          between steps: the CUDA backend never syncs for it)
 //   LLCB_HD static void apply(const Coeffs&, float& w, float g, float w0, float xi, float* s,
 //                             StepSums& acc)
 //                                          one parameter: w the parameter, g its loss gradient,
@@ -12,8 +13,9 @@
 //                                          rule-specific sums) to acc
 //   static float initial_state(const SamplerConfig&, int k)
 //                                          initial value of state array k
-//   static void after_step(ChainScalars&, const StepTotals&, const SamplerConfig&, std::int64_t d)
-//                                          host-side scalar updates from the step's sums
+//   LLCB_HD static void after_step(ChainScalars&, const StepTotals&, const SamplerConfig&,
+//                                  std::int64_t d)
+//                                          scalar updates from the step's sums (host or device)
 //
 // Drift is the deterministic displacement the step applies (for momentum samplers: the force term
 // added to the momentum), noise the injected random one; the chain reports the ratio of their
@@ -38,7 +40,7 @@ struct StepTotals {
   double drift2 = 0, noise2 = 0, aux = 0;
 };
 
-// Scalar state of a chain that the host carries between steps.
+// Scalar state of a chain carried between steps (by the host, or in device memory).
 struct ChainScalars {
   double thermostat = 0;  // SGNHT z
 };

@@ -17,10 +17,10 @@ struct SghmcRule {
   struct Coeffs {
     float keep, eps, nbeta, gamma, noise;
   };
-  static Coeffs coeffs(const SamplerConfig& c, std::int64_t, const ChainScalars&) {
+  LLCB_HD static Coeffs coeffs(const SamplerConfig& c, std::int64_t, const ChainScalars&) {
     return {static_cast<float>(1.0 - c.friction), static_cast<float>(c.step_size),
             static_cast<float>(c.nbeta), static_cast<float>(c.gamma),
-            static_cast<float>(std::sqrt(2.0 * c.friction * c.step_size))};
+            static_cast<float>(sqrt_hd(2.0 * c.friction * c.step_size))};
   }
   LLCB_HD static void apply(const Coeffs& k, float& w, float g, float w0, float xi, float* s,
                             StepSums& acc) {
@@ -33,7 +33,7 @@ struct SghmcRule {
     acc.noise2 += noise * noise;
   }
   static float initial_state(const SamplerConfig&, int) { return 0.0f; }
-  static void after_step(ChainScalars&, const StepTotals&, const SamplerConfig&, std::int64_t) {}
+  LLCB_HD static void after_step(ChainScalars&, const StepTotals&, const SamplerConfig&, std::int64_t) {}
 };
 
 }  // namespace llcb::samplers

@@ -16,10 +16,10 @@ namespace llcb::samplers {
 struct SgnhtRule {
   static constexpr int kStates = 1;
   using Coeffs = SghmcRule::Coeffs;
-  static Coeffs coeffs(const SamplerConfig& c, std::int64_t, const ChainScalars& scalars) {
+  LLCB_HD static Coeffs coeffs(const SamplerConfig& c, std::int64_t, const ChainScalars& scalars) {
     return {static_cast<float>(1.0 - scalars.thermostat), static_cast<float>(c.step_size),
             static_cast<float>(c.nbeta), static_cast<float>(c.gamma),
-            static_cast<float>(std::sqrt(2.0 * c.diffusion * c.step_size))};
+            static_cast<float>(sqrt_hd(2.0 * c.diffusion * c.step_size))};
   }
   LLCB_HD static void apply(const Coeffs& k, float& w, float g, float w0, float xi, float* s,
                             StepSums& acc) {
@@ -27,7 +27,7 @@ struct SgnhtRule {
     acc.aux += s[0] * s[0];
   }
   static float initial_state(const SamplerConfig&, int) { return 0.0f; }
-  static void after_step(ChainScalars& scalars, const StepTotals& sums, const SamplerConfig& c,
+  LLCB_HD static void after_step(ChainScalars& scalars, const StepTotals& sums, const SamplerConfig& c,
                          std::int64_t d) {
     scalars.thermostat += sums.aux / static_cast<double>(d) - c.step_size;
   }

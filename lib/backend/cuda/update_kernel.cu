@@ -9,10 +9,12 @@ constexpr int kThreads = 256;
 constexpr int kPerThread = 4;
 
 template <class Rule>
-__global__ void update_kernel(typename Rule::Coeffs k, float* w, const float* g, const float* w0,
-                              float* s0, float* s1, std::int64_t d, std::uint64_t chain_seed,
-                              std::int64_t t, double* partial) {
+__global__ void update_kernel(const typename Rule::Coeffs* kp, const std::int64_t* tp, float* w,
+                              const float* g, const float* w0, float* s0, float* s1, std::int64_t d,
+                              std::uint64_t chain_seed, double* partial) {
   __shared__ float sums[4][kThreads];
+  const typename Rule::Coeffs k = *kp;
+  const std::int64_t t = *tp;
   const std::int64_t block4 = blockIdx.x * static_cast<std::int64_t>(kThreads) + threadIdx.x;
   const std::int64_t first = block4 * kPerThread;
   float acc[4] = {0, 0, 0, 0};
@@ -58,21 +60,21 @@ std::int64_t update_blocks(std::int64_t d) {
 }
 
 template <class Rule>
-void update_on_device(const typename Rule::Coeffs& k, float* w, const float* g, const float* w0,
-                      float* s0, float* s1, std::int64_t d, std::uint64_t chain_seed,
-                      std::int64_t t, double* partial, void* stream) {
+void update_on_device(const typename Rule::Coeffs* k, const std::int64_t* t, float* w,
+                      const float* g, const float* w0, float* s0, float* s1, std::int64_t d,
+                      std::uint64_t chain_seed, double* partial, void* stream) {
   if (d <= 0) return;
   const auto blocks = static_cast<unsigned>(update_blocks(d));
   update_kernel<Rule><<<blocks, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-      k, w, g, w0, s0, s1, d, chain_seed, t, partial);
+      k, t, w, g, w0, s0, s1, d, chain_seed, partial);
   LLCB_CUDA_CHECK(cudaGetLastError());
 }
 
 #define LLCB_INSTANTIATE_UPDATE(Rule)                                                          \
-  template void update_on_device<samplers::Rule>(const samplers::Rule::Coeffs&, float*,         \
-                                                 const float*, const float*, float*, float*,    \
-                                                 std::int64_t, std::uint64_t, std::int64_t,     \
-                                                 double*, void*);
+  template void update_on_device<samplers::Rule>(const samplers::Rule::Coeffs*,                 \
+                                                 const std::int64_t*, float*, const float*,     \
+                                                 const float*, float*, float*, std::int64_t,    \
+                                                 std::uint64_t, double*, void*);
 LLCB_INSTANTIATE_UPDATE(SgldRule)
 LLCB_INSTANTIATE_UPDATE(RmspropSgldRule)
 LLCB_INSTANTIATE_UPDATE(AdamSgldRule)

@@ -18,9 +18,11 @@ namespace llcb::cuda {
 std::int64_t update_blocks(std::int64_t d);
 
 // Rule is one of the rules of lib/samplers; s0 and s1 may be null when the rule has fewer states.
+// The coefficients k and the step number t (0-based; the noise of step t) are read from device
+// memory when the kernel runs, so that a captured CUDA graph replays correctly from step to step.
 template <class Rule>
-void update_on_device(const typename Rule::Coeffs& k, float* w, const float* g, const float* w0,
-                      float* s0, float* s1, std::int64_t d, std::uint64_t chain_seed,
-                      std::int64_t t, double* partial, void* stream = nullptr);
+void update_on_device(const typename Rule::Coeffs* k, const std::int64_t* t, float* w,
+                      const float* g, const float* w0, float* s0, float* s1, std::int64_t d,
+                      std::uint64_t chain_seed, double* partial, void* stream = nullptr);
 
 }  // namespace llcb::cuda

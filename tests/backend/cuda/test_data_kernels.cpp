@@ -18,8 +18,10 @@ TEST(CudaData, MinibatchesAndInputsAreBitIdenticalToTheHost) {
     const dln::MinibatchStream host(n, batch, 42, sampling);
     DeviceBuffer<std::uint64_t> idx(batch);
     DeviceBuffer<float> x(batch * h_in);
+    DeviceBuffer<std::int64_t> dt(1);
     for (std::int64_t t : {0, 3, 7}) {
-      minibatch_on_device(n, batch, 42, sampling, t, idx.data());
+      copy_to_device(dt.data(), &t, sizeof t);
+      minibatch_on_device(n, batch, 42, sampling, dt.data(), idx.data());
       inputs_on_device(9, idx.data(), batch, h_in, x.data());
       std::vector<std::uint64_t> want(batch);
       host.fill(t, want.data());

@@ -45,8 +45,13 @@ void compare(samplers::SamplerKind kind) {
   copy_to_device(dw0.data(), w0.data(), 4 * d);
   copy_to_device(ds0.data(), s0.data(), 4 * d);
   copy_to_device(ds1.data(), s1.data(), 4 * d);
-  update_on_device<Rule>(k, dw.data(), dg.data(), dw0.data(), ds0.data(), ds1.data(), d, 77, 3,
-                         partial.data());
+  DeviceBuffer<typename Rule::Coeffs> dk(1);
+  DeviceBuffer<std::int64_t> dt(1);
+  const std::int64_t t = 3;
+  copy_to_device(dk.data(), &k, sizeof k);
+  copy_to_device(dt.data(), &t, sizeof t);
+  update_on_device<Rule>(dk.data(), dt.data(), dw.data(), dg.data(), dw0.data(), ds0.data(),
+                         ds1.data(), d, 77, partial.data());
   const auto gw = dw.to_host();
   const auto gs0 = ds0.to_host();
   const auto p = partial.to_host();

@@ -1,0 +1,106 @@
+#include "lib/backend/cuda/check.cuh"
+#include "lib/backend/cuda/step_kernels.hpp"
+#include "lib/samplers/registry.hpp"
+
+namespace llcb::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kPerThread = 4;
+
+__global__ void residual_kernel(const float* out, const float* y, float* g, std::int64_t count,
+                                float scale, double* partial) {
+  __shared__ double sums[kThreads];
+  const std::int64_t first =
+      (blockIdx.x * static_cast<std::int64_t>(kThreads) + threadIdx.x) * kPerThread;
+  double acc = 0;
+  for (int q = 0; q < kPerThread; ++q) {
+    const std::int64_t e = first + q;
+    if (e >= count) break;
+    const float r = out[e] - y[e];
+    acc += static_cast<double>(r) * r;
+    g[e] = r * scale;
+  }
+  sums[threadIdx.x] = acc;
+  __syncthreads();
+  for (int stride = kThreads / 2; stride > 0; stride /= 2) {
+    if (threadIdx.x < stride) sums[threadIdx.x] += sums[threadIdx.x + stride];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) partial[blockIdx.x] = sums[0];
+}
+
+template <class Rule>
+__global__ void step_end_kernel(DeviceChain<Rule>* chain, const double* loss_partial,
+                                std::int64_t loss_blocks, double count,
+                                const double* update_partial, std::int64_t update_blocks,
+                                samplers::SamplerConfig config, std::int64_t d, double* ring,
+                                std::int64_t ring_len) {
+  __shared__ double sums[5][kThreads];
+  double acc[5] = {0, 0, 0, 0, 0};
+  for (std::int64_t i = threadIdx.x; i < loss_blocks; i += kThreads) acc[0] += loss_partial[i];
+  for (std::int64_t i = threadIdx.x; i < update_blocks; i += kThreads) {
+    for (int m = 0; m < 4; ++m) acc[1 + m] += update_partial[4 * i + m];
+  }
+  for (int m = 0; m < 5; ++m) sums[m][threadIdx.x] = acc[m];
+  __syncthreads();
+  for (int stride = kThreads / 2; stride > 0; stride /= 2) {
+    if (threadIdx.x < stride) {
+      for (int m = 0; m < 5; ++m) sums[m][threadIdx.x] += sums[m][threadIdx.x + stride];
+    }
+    __syncthreads();
+  }
+  if (threadIdx.x != 0) return;
+  const std::int64_t t = chain->t;
+  double* slot = ring + 4 * (t % ring_len);
+  slot[0] = sums[0][0] / count;  // the loss at w_t (before this step's update)
+  slot[1] = sums[1][0];          // drift^2
+  slot[2] = sums[2][0];          // noise^2
+  slot[3] = sums[4][0];          // ||w_{t+1} - w*||^2
+  samplers::StepTotals totals;
+  totals.drift2 = sums[1][0];
+  totals.noise2 = sums[2][0];
+  totals.aux = sums[3][0];
+  Rule::after_step(chain->scalars, totals, config, d);
+  chain->k = Rule::coeffs(config, t + 2, chain->scalars);
+  chain->t = t + 1;
+}
+
+}  // namespace
+
+std::int64_t residual_blocks(std::int64_t count) {
+  const std::int64_t per_block = static_cast<std::int64_t>(kThreads) * kPerThread;
+  return (count + per_block - 1) / per_block;
+}
+
+void residual_on_device(const float* out, const float* y, float* g, std::int64_t count,
+                        float scale, double* partial, void* stream) {
+  if (count <= 0) return;
+  residual_kernel<<<static_cast<unsigned>(residual_blocks(count)), kThreads, 0,
+                    static_cast<cudaStream_t>(stream)>>>(out, y, g, count, scale, partial);
+  LLCB_CUDA_CHECK(cudaGetLastError());
+}
+
+template <class Rule>
+void step_end_on_device(DeviceChain<Rule>* chain, const double* loss_partial,
+                        std::int64_t loss_blocks, double count, const double* update_partial,
+                        std::int64_t update_blocks, const samplers::SamplerConfig& config,
+                        std::int64_t d, double* ring, std::int64_t ring_len, void* stream) {
+  step_end_kernel<Rule><<<1, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+      chain, loss_partial, loss_blocks, count, update_partial, update_blocks, config, d, ring,
+      ring_len);
+  LLCB_CUDA_CHECK(cudaGetLastError());
+}
+
+#define LLCB_INSTANTIATE_STEP_END(Rule)                                                         \
+  template void step_end_on_device<samplers::Rule>(                                             \
+      DeviceChain<samplers::Rule>*, const double*, std::int64_t, double, const double*,         \
+      std::int64_t, const samplers::SamplerConfig&, std::int64_t, double*, std::int64_t, void*);
+LLCB_INSTANTIATE_STEP_END(SgldRule)
+LLCB_INSTANTIATE_STEP_END(RmspropSgldRule)
+LLCB_INSTANTIATE_STEP_END(AdamSgldRule)
+LLCB_INSTANTIATE_STEP_END(SghmcRule)
+LLCB_INSTANTIATE_STEP_END(SgnhtRule)
+#undef LLCB_INSTANTIATE_STEP_END
+
+}  // namespace llcb::cuda
