@@ -121,15 +121,19 @@ backend::DataSpec resolve_data(const po::variables_map& vm) {
 }
 
 void add_backend_options(po::options_description& desc) {
-  desc.add_options()("backend", po::value<std::string>()->default_value("cpu"), "cpu")(
+  desc.add_options()("backend", po::value<std::string>()->default_value("cpu"), "cpu or cuda")(
       "threads", po::value<std::string>()->default_value("0"),
-      "CPU threads (0: every hardware thread)");
+      "CPU threads (0: every hardware thread)")(
+      "device", po::value<std::string>()->default_value("0"), "CUDA device index")(
+      "precision", po::value<std::string>()->default_value("fp32"), "CUDA GEMMs: fp32 or tf32");
 }
 
 std::unique_ptr<backend::Backend> resolve_backend(const po::variables_map& vm) {
   backend::BackendOptions o;
   o.name = text(vm, "backend");
   o.threads = static_cast<int>(parse_int(text(vm, "threads"), "--threads", 0, 4096));
+  o.device = static_cast<int>(parse_int(text(vm, "device"), "--device", 0, 4096));
+  o.precision = text(vm, "precision");
   return backend::make_backend(o);
 }
 

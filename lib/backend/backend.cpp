@@ -1,8 +1,12 @@
 #include "lib/backend/backend.hpp"
 
+#include <chrono>
 #include <cmath>
 
 #include "lib/backend/cpu/cpu_backend.hpp"
+#if LLCB_HAVE_CUDA
+#include "lib/backend/cuda/cuda_backend.hpp"
+#endif
 #include "lib/core/error.hpp"
 #include "lib/dln/architecture.hpp"
 #include "lib/samplers/registry.hpp"
@@ -29,14 +33,57 @@ void validate(const ChainSpec& s, const dln::Problem& problem) {
   samplers::validate(s.sampler);
 }
 
-std::vector<std::string> available_backends() { return {"cpu"}; }
+std::vector<std::string> available_backends() {
+#if LLCB_HAVE_CUDA
+  return {"cpu", "cuda"};
+#else
+  return {"cpu"};
+#endif
+}
 
 std::unique_ptr<Backend> make_backend(const BackendOptions& options) {
   if (options.name == "cpu") return std::make_unique<CpuBackend>(options.threads, options.stop);
+#if LLCB_HAVE_CUDA
+  if (options.name == "cuda") return make_cuda_backend(options);
+#endif
   std::string known;
   for (const auto& b : available_backends()) known += (known.empty() ? "" : ", ") + b;
   throw UsageError("backend '" + options.name + "' is not available in this build (available: " +
                    known + ")");
+}
+
+namespace {
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+TraceFeed::TraceFeed(const TraceListener* listener, std::size_t chain)
+    : listener_(listener && listener->on_losses ? listener : nullptr), chain_(chain),
+      last_(now_seconds()) {}
+
+void TraceFeed::offer(const std::vector<float>& trace) {
+  if (!listener_ || trace.size() == sent_) return;
+  const double now = now_seconds();
+  if (now - last_ < listener_->interval_seconds) return;
+  listener_->on_losses(chain_, static_cast<std::int64_t>(sent_), trace.data() + sent_,
+                       trace.size() - sent_);
+  sent_ = trace.size();
+  last_ = now;
+}
+
+TeacherData teacher_data(const dln::Problem& problem) {
+  TeacherData t;
+  for (std::size_t s = 0; s < problem.cuts.size(); ++s) {
+    const dln::MatrixD w = dln::teacher_layer(problem, s);
+    for (double v : w.a) t.center.push_back(static_cast<float>(v));
+  }
+  const dln::MatrixD p = dln::teacher_product(problem);
+  t.product.reserve(p.a.size());
+  for (double v : p.a) t.product.push_back(static_cast<float>(v));
+  return t;
 }
 
 double loss_at_teacher(const dln::Problem& problem, const DataSpec& data) {

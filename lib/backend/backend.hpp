@@ -58,6 +58,29 @@ struct TraceListener {
       on_losses;
 };
 
+// Passes a chain's newly recorded losses to a listener about every interval_seconds (backends call
+// offer() after recording losses; it does nothing without a listener).
+class TraceFeed {
+ public:
+  TraceFeed(const TraceListener* listener, std::size_t chain);
+  void offer(const std::vector<float>& trace);
+
+ private:
+  const TraceListener* listener_;
+  std::size_t chain_;
+  std::size_t sent_ = 0;  // losses already passed on
+  double last_ = 0;       // steady-clock seconds of the last send (or of construction)
+};
+
+// The fp32 teacher of a problem as every backend uses it: w* flat, laid out like the student
+// (layer s a row-major H_{s+1} x H_s block), and the target map P = W*_M ... W*_1 (row-major
+// H_{M+1} x H_1), both rounded from the double teacher.
+struct TeacherData {
+  std::vector<float> center;
+  std::vector<float> product;
+};
+TeacherData teacher_data(const dln::Problem& problem);
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -70,6 +93,11 @@ class Backend {
 struct BackendOptions {
   std::string name = "cpu";
   int threads = 0;  // CPU threads; 0: every hardware thread
+  // CUDA device: -1 picks local_rank modulo the visible devices (docs/cluster.md); >= 0 names one.
+  int device = -1;
+  int local_rank = 0;  // this process's node-local rank (0 without MPI)
+  // CUDA GEMM precision: "fp32" (default) or "tf32" (tensor cores, 10-bit mantissa inputs).
+  std::string precision = "fp32";
   // When set and true, running chains stop at the next step and come back with
   // interrupted = true (a signal handler in the app sets it; lib/ reads no globals).
   const std::atomic<bool>* stop = nullptr;

@@ -30,6 +30,7 @@ std::vector<KeySpec> build_keys() {
       {"sweep.samplers", "", "samplers to run, comma-separated (each needs a [sampler] grid)"},
       {"sweep.backend", "cpu", "backend: cpu (cuda where built)"},
       {"sweep.threads", "0", "CPU threads per process, 0 = all", false},
+      {"sweep.device", "-1", "CUDA device; -1 = node-local rank modulo visible devices", false},
       {"sweep.heartbeat_timeout", "600", "seconds a worker may stay silent under MPI", false},
       {"sweep.chunk_seconds", "1", "seconds between live trace chunks of a running chain", false},
       {"problems.class", "", "model class: tiny, 1K, 100K, 1M, 10M, 100M, custom:LMIN,LMAX,HMIN,HMAX"},
@@ -41,6 +42,7 @@ std::vector<KeySpec> build_keys() {
       {"chain.burn_in", "", "steps t >= burn_in are kept; unset = burn_in_fraction * T"},
       {"chain.burn_in_fraction", "0.9", "burn-in as a fraction of T when burn_in is unset"},
       {"chain.batch_size", "500", "minibatch size"},
+      {"chain.precision", "fp32", "GEMM precision on the cuda backend: fp32 or tf32"},
       {"chain.gamma", "1", "localisation strength"},
       {"chain.nbeta", "", "n * beta; unset = n / ln n of each problem"},
       {"chain.chains", "1", "chains per job (their estimates are averaged)"},
@@ -164,6 +166,11 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
   c.seed = static_cast<std::uint64_t>(v.integer("sweep.seed", 0, kMaxInt));
   c.backend = v.required("sweep.backend");
   c.threads = static_cast<int>(v.integer("sweep.threads", 0, 4096));
+  c.device = static_cast<int>(v.integer("sweep.device", -1, 4096));
+  c.precision = v.required("chain.precision");
+  if (c.precision != "fp32" && c.precision != "tf32") {
+    throw UsageError("chain.precision is '" + c.precision + "', expected fp32 or tf32");
+  }
   c.heartbeat_timeout = v.real("sweep.heartbeat_timeout", 1, kHuge);
   c.chunk_seconds = v.real("sweep.chunk_seconds", 0.01, kHuge);
   if (c.chunk_seconds * 2 > c.heartbeat_timeout) {

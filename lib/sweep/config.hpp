@@ -34,6 +34,8 @@ struct SweepConfig {
   std::uint64_t seed = 1;               // sweep seed: chain seeds derive from it
   std::string backend = "cpu";
   int threads = 0;
+  int device = -1;                      // CUDA device; -1: node-local rank modulo visible ones
+  std::string precision = "fp32";       // CUDA GEMM precision (fp32 or tf32)
   double heartbeat_timeout = 600;       // seconds of silence after which rank 0 aborts a run
   double chunk_seconds = 1;             // interval of live trace chunks (and heartbeats)
   // problems

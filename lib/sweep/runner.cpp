@@ -41,6 +41,8 @@ RunSummary run_sweep(const SweepConfig& config, const RunOptions& options) {
   backend::BackendOptions bo;
   bo.name = config.backend;
   bo.threads = config.threads;
+  bo.device = config.device;
+  bo.precision = config.precision;
   bo.stop = options.stop;
   auto be = backend::make_backend(bo);
 

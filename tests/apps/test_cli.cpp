@@ -207,6 +207,7 @@ TEST(Cli, SweepQueryAndReduceRejectBadInput) {
   expect_usage_error("sweep " + cfg + " --store " + not_h5 + q, "already exists");
   expect_usage_error("sweep " + cfg + " --store " + not_h5 + " --resume" + q, "not an HDF5 file");
   expect_usage_error("sweep " + cfg + " --store s.h5 --set chain.bogus=1" + q, "chain.bogus");
+  expect_usage_error("sweep " + cfg + " --store s.h5 --set chain.precision=fp16" + q, "chain.precision");
   expect_usage_error("query " + not_h5 + " jobs", "not an HDF5 file");
   expect_usage_error("query /nonexistent.h5 jobs", "does not exist");
   expect_usage_error("reduce " + not_h5, "not an HDF5 file");

@@ -15,24 +15,6 @@
 namespace llcb::backend {
 namespace {
 
-// The fp32 teacher (flat, laid out like the student) and target map of one problem.
-struct TeacherData {
-  std::vector<float> center;   // w*
-  std::vector<float> product;  // P = W*_M ... W*_1, row-major H_{M+1} x H_1
-};
-
-TeacherData teacher_data(const dln::Problem& problem) {
-  TeacherData t;
-  for (std::size_t s = 0; s < problem.cuts.size(); ++s) {
-    const dln::MatrixD w = dln::teacher_layer(problem, s);
-    for (double v : w.a) t.center.push_back(static_cast<float>(v));
-  }
-  const dln::MatrixD p = dln::teacher_product(problem);
-  t.product.reserve(p.a.size());
-  for (double v : p.a) t.product.push_back(static_cast<float>(v));
-  return t;
-}
-
 estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& data,
                                  const TeacherData& teacher, double loss_center,
                                  const ChainSpec& spec, const std::atomic<bool>* stop,
@@ -75,8 +57,7 @@ estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& da
   const auto sigma = static_cast<float>(data.target_sigma);
 
   const auto start = std::chrono::steady_clock::now();
-  auto last_sent_time = start;
-  std::int64_t sent = 0;  // losses already passed to the listener
+  TraceFeed feed(listener, chain_index);
   bool interrupted = false;
   for (std::int64_t t = 0; t < spec.steps; ++t) {
     if (stop && stop->load(std::memory_order_relaxed)) {
@@ -100,15 +81,7 @@ estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& da
     }
     const double loss = model.loss_and_gradient(w.data(), grad.data());
     const bool alive = est.observe_loss(t, loss);
-    if (listener && listener->on_losses) {
-      const auto now = std::chrono::steady_clock::now();
-      if (std::chrono::duration<double>(now - last_sent_time).count() >= listener->interval_seconds) {
-        const auto& trace = est.loss_trace();
-        listener->on_losses(chain_index, sent, trace.data() + sent, trace.size() - static_cast<std::size_t>(sent));
-        sent = static_cast<std::int64_t>(trace.size());
-        last_sent_time = now;
-      }
-    }
+    feed.offer(est.loss_trace());
     if (!alive) break;
 
     const bool ok = samplers::dispatch(sc.kind, [&](auto rule) {

@@ -1,0 +1,33 @@
+// The CUDA backend: chains on one GPU, through the same Backend interface as the CPU oracle.
+//
+// Device: BackendOptions::device when >= 0, else the node-local rank modulo the visible devices
+// (docs/cluster.md). No usable device (no driver, none visible, index out of range) is a
+// UsageError (exit code 2) raised when the backend is made, before any chain runs.
+//
+// One step of a chain is a fixed sequence of launches on one stream, all reading the step number
+// and the sampler coefficients from device memory (DeviceChain, step_kernels.hpp): minibatch
+// indices and inputs (data_kernels.hpp), targets Y = X P^T, forward and backward GEMMs through
+// cuBLAS (fp32, or tf32 tensor-core math when BackendOptions::precision is "tf32"), the residual
+// and its squared sum in double, the fused sampler update (update_kernel.hpp), and step_end,
+// which records the loss and the step's sums in a device ring and prepares the next update's
+// coefficients. The step is captured once into a CUDA graph and replayed. The host waits only
+// between round trips of up to 1024 steps (sized to take about 0.25 s), to copy the ring back
+// and feed the estimator, which decides divergence exactly as on the CPU (steps computed past a
+// divergence are discarded); the stop flag and the live trace are served at the same points.
+//
+// Determinism: the same job gives the same trace bit for bit on the same GPU model and toolkit.
+// Against the CPU backend the data and the noise are identical (same Philox addresses); the
+// arithmetic differs in summation order and FMA contraction, so traces agree to about 1e-4
+// relative over the first thousand steps, not bit for bit (tests/backend/cuda).
+// Not thread-safe: one backend per thread.
+#pragma once
+
+#include <memory>
+
+#include "lib/backend/backend.hpp"
+
+namespace llcb::backend {
+
+std::unique_ptr<Backend> make_cuda_backend(const BackendOptions& options);
+
+}  // namespace llcb::backend
