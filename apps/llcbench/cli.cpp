@@ -15,10 +15,12 @@ const std::vector<Command>& commands() {
       {"problem", "draw a learning problem from a model class and seed", cmd_problem},
       {"run", "run one SGMCMC chain and estimate the LLC", cmd_run},
       {"bench", "steps/s and GFLOP/s of chains against the sgemm floor", cmd_bench},
+#if LLCB_STORE_COMMANDS
       {"sweep", "run or resume a sweep of jobs into an HDF5 store", cmd_sweep},
       {"reduce", "recompute a store's summary table", cmd_reduce},
       {"query", "print a store's summary, jobs, problems or a trace", cmd_query},
       {"status", "count a store's done, failed and pending jobs; exit code 0, 1 or 3", cmd_status},
+#endif
   };
   return list;
 }

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Packs the GPU benchmark binary (llcbench-bench: truth, problem, run and bench, without the store
+# and MPI commands) and the CUDA tests with the shared libraries they need into one folder
+# that runs on a machine with only the NVIDIA driver and the CUDA runtime libraries (libcudart,
+# libcublas, libcublasLt of CUDA 13): no OpenMPI, HDF5, Boost or OpenBLAS installation, no package
+# registry. That is how GPU benchmark machines are often handed out.
+#
+#   bash tools/bundle-device.sh [OUT]        (default OUT: out/device-bundle)
+#
+# OUT holds bin/ (llcbench-bench, test_cuda), lib/ (every non-system library they load, found with
+# ldd), configs/, and run.sh, which sets LD_LIBRARY_PATH and runs its arguments, e.g.
+#   OUT/run.sh bin/test_cuda                 the CUDA conformance and kernel tests
+#   OUT/run.sh bin/llcbench-bench bench --class 100K --seed 1 --backend cuda
+# The CUDA libraries, glibc and the dynamic loader are left to the target machine (cuBLAS alone
+# is several hundred MiB); the script fails if the folder exceeds 60 MiB.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-out/device-bundle}"
+limit_mib=60
+
+[[ -x build/bin/llcbench-bench && -x build/bin/test_cuda ]] || bash tools/build.sh >/dev/null
+[[ -x build/bin/test_cuda ]] || { echo "bundle-device: build/bin/test_cuda missing (no CUDA in this build)" >&2; exit 1; }
+
+rm -rf "$out"
+mkdir -p "$out/bin" "$out/lib"
+cp build/bin/llcbench-bench build/bin/test_cuda "$out/bin/"
+cp -r configs "$out/"
+
+# Left to the target: glibc and the loader, the NVIDIA driver and the CUDA runtime libraries.
+system='^(linux-vdso|ld-linux|libc\.so|libm\.so|libdl\.so|libpthread\.so|librt\.so|libresolv\.so|libcuda\.so|libcudart\.so|libcublas\.so|libcublasLt\.so|libnccl\.so)'
+for bin in "$out"/bin/*; do
+  ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}'
+done | sort -u | while read -r name path; do
+  [[ "$name" =~ $system ]] && continue
+  cp -L "$path" "$out/lib/$name"
+done
+
+cat > "$out/run.sh" <<'RUN'
+#!/usr/bin/env bash
+# Runs a bundled binary with the bundled libraries first on the search path.
+here="$(cd "$(dirname "$0")" && pwd)"
+export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+cd "$here"
+exec "$@"
+RUN
+chmod +x "$out/run.sh"
+
+size_mib=$(( $(du -sk "$out" | cut -f1) / 1024 ))
+echo "bundle-device: $out ($size_mib MiB, $(ls "$out/lib" | wc -l) libraries)"
+if (( size_mib > limit_mib )); then
+  echo "bundle-device: error: $size_mib MiB exceeds the $limit_mib MiB limit" >&2
+  exit 1
+fi
