@@ -191,6 +191,9 @@ struct ChainOnDevice {
     start.scalars = samplers::initial_scalars(spec.sampler);
     start.k = Rule::coeffs(spec.sampler, 1, start.scalars);
     cuda::copy_to_device(chain.data(), &start, sizeof start);
+    // The uploads above ran on the default stream, which a non-blocking stream does not wait
+    // for (and a pageable cudaMemcpy may return before its DMA lands): finish them first.
+    LLCB_CUDA_CHECK(cudaDeviceSynchronize());
   }
 
   // One step, as the CPU backend runs it (lib/backend/cpu/dln_model.cpp), on `stream`.
