@@ -1,5 +1,6 @@
 #include "lib/backend/backend.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -84,6 +85,21 @@ TeacherData teacher_data(const dln::Problem& problem) {
   t.product.reserve(p.a.size());
   for (double v : p.a) t.product.push_back(static_cast<float>(v));
   return t;
+}
+
+estimator::EstimatorConfig estimator_config(const ChainSpec& spec, std::int64_t d,
+                                            double loss_center) {
+  estimator::EstimatorConfig ec;
+  ec.steps = spec.steps;
+  ec.burn_in = spec.burn_in;
+  ec.nbeta = spec.sampler.nbeta;
+  ec.loss_at_center = loss_center;
+  ec.d = d;
+  ec.divergence_factor = spec.divergence_factor;
+  ec.estimate_bound_factor = spec.estimate_bound_factor;
+  ec.stationarity_tolerance = spec.stationarity_tolerance;
+  ec.diag_every = spec.diag_every > 0 ? spec.diag_every : std::max<std::int64_t>(1, spec.steps / 1000);
+  return ec;
 }
 
 double loss_at_teacher(const dln::Problem& problem, const DataSpec& data) {

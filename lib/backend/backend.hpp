@@ -21,6 +21,7 @@
 #include "lib/dln/dataset.hpp"
 #include "lib/dln/problem.hpp"
 #include "lib/estimator/chain_result.hpp"
+#include "lib/estimator/estimator.hpp"
 #include "lib/samplers/config.hpp"
 
 namespace llcb::backend {
@@ -80,6 +81,10 @@ struct TeacherData {
   std::vector<float> product;
 };
 TeacherData teacher_data(const dln::Problem& problem);
+
+// The estimator settings of a chain of d parameters whose L_n(w*) is loss_center.
+estimator::EstimatorConfig estimator_config(const ChainSpec& spec, std::int64_t d,
+                                            double loss_center);
 
 class Backend {
  public:

@@ -39,17 +39,7 @@ estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& da
   for (auto& s : state) state_ptrs.push_back(s.data());
   samplers::ChainScalars scalars = samplers::initial_scalars(sc);
 
-  estimator::EstimatorConfig ec;
-  ec.steps = spec.steps;
-  ec.burn_in = spec.burn_in;
-  ec.nbeta = sc.nbeta;
-  ec.loss_at_center = loss_center;
-  ec.d = d;
-  ec.divergence_factor = spec.divergence_factor;
-  ec.estimate_bound_factor = spec.estimate_bound_factor;
-  ec.stationarity_tolerance = spec.stationarity_tolerance;
-  ec.diag_every = spec.diag_every > 0 ? spec.diag_every : std::max<std::int64_t>(1, spec.steps / 1000);
-  estimator::ChainEstimator est(ec);
+  estimator::ChainEstimator est(estimator_config(spec, d, loss_center));
 
   const dln::MinibatchStream batches(static_cast<std::uint64_t>(problem.n), b, spec.chain_seed,
                                      spec.sampling);

@@ -246,17 +246,7 @@ estimator::ChainResult CudaBackend::run_chain(const dln::Problem& problem, const
                                               std::size_t chain_index) {
   ChainOnDevice<Rule> dev(problem, spec, teacher, static_cast<float>(data.target_sigma));
 
-  estimator::EstimatorConfig ec;
-  ec.steps = spec.steps;
-  ec.burn_in = spec.burn_in;
-  ec.nbeta = spec.sampler.nbeta;
-  ec.loss_at_center = loss_center;
-  ec.d = dev.d;
-  ec.divergence_factor = spec.divergence_factor;
-  ec.estimate_bound_factor = spec.estimate_bound_factor;
-  ec.stationarity_tolerance = spec.stationarity_tolerance;
-  ec.diag_every = spec.diag_every > 0 ? spec.diag_every : std::max<std::int64_t>(1, spec.steps / 1000);
-  estimator::ChainEstimator est(ec);
+  estimator::ChainEstimator est(estimator_config(spec, dev.d, loss_center));
   TraceFeed feed(listener, chain_index);
 
   // Capture one step; every replay advances the device-side step counter.
