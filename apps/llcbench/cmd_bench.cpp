@@ -1,12 +1,12 @@
-// llcbench bench: steps/s and achieved GFLOP/s of chains on one problem, next to the machine's
-// sgemm GFLOP/s (the floor). Warm-up steps are excluded; the chain's lambda_hat is checked finite
-// in the same run so a broken build cannot report a fast number.
+// llcbench bench: steps/s and achieved GFLOP/s of chains on one problem, next to the floor of the
+// hardware under the backend (its sgemm rate and copy bandwidth, measured in the same run) and
+// the step time they allow (docs/performance.md). Warm-up steps are excluded; the chain's
+// lambda_hat is checked finite in the same run so a broken build cannot report a fast number.
 #include <algorithm>
 #include <cmath>
 #include <iostream>
 
 #include "apps/llcbench/chain_options.hpp"
-#include "lib/backend/cpu/gemm_floor.hpp"
 #include "lib/backend/cpu/cpu_backend.hpp"
 #include "lib/core/error.hpp"
 #include "lib/core/json.hpp"
@@ -28,6 +28,8 @@ int cmd_bench(const std::vector<std::string>& args) {
         "batch-size", po::value<std::string>()->default_value("500"), "minibatch size")(
         "gemm-size", po::value<std::string>()->default_value("2048"),
         "n of the n x n x n sgemm that measures the floor (0: skip)")(
+        "copy-mib", po::value<std::string>()->default_value("256"),
+        "MiB of the copy that measures the bandwidth (0: skip)")(
         "json", po::bool_switch(), "print one JSON object instead of text");
     add_common_options(desc);
     po::variables_map vm;
@@ -47,6 +49,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     const std::int64_t warmup = parse_int(vm["warmup"].as<std::string>(), "--warmup", 1, 100'000'000);
     const auto repeats = parse_int(vm["repeats"].as<std::string>(), "--repeats", 1, 1000);
     const int gemm = static_cast<int>(parse_int(vm["gemm-size"].as<std::string>(), "--gemm-size", 0, 16384));
+    const int copy_mib = static_cast<int>(parse_int(vm["copy-mib"].as<std::string>(), "--copy-mib", 0, 65536));
 
     spec.steps = warmup;
     spec.burn_in = 0;
@@ -67,7 +70,12 @@ int cmd_bench(const std::vector<std::string>& args) {
     const double gflops = flops * median / 1e9;
     int threads = 0;
     if (auto* cpu = dynamic_cast<backend::CpuBackend*>(be.get())) threads = cpu->threads();
-    const double floor = gemm > 0 ? backend::cpu::measure_sgemm_gflops(gemm, threads, 1.0) : 0.0;
+    const backend::HardwareFloor hw = be->measure_floor(gemm, copy_mib, 1.0);
+    const double floor = hw.sgemm_gflops;
+    const double step_ms = 1e3 / median;
+    const double floor_ms = 1e3 * backend::step_floor_seconds(problem, spec.batch_size, spec.sampler.kind, hw);
+    constexpr double kPaperSteps = 50'000;  // the published chain length (benchmark.md)
+    const double chains_per_hour = 3600.0 * median / kPaperSteps;
     const std::string& sampler = samplers::sampler_info(spec.sampler.kind).name;
     if (vm["json"].as<bool>()) {
       JsonWriter w;
@@ -89,6 +97,11 @@ int cmd_bench(const std::vector<std::string>& args) {
       w.field("gflops_best", flops * best / 1e9);
       w.field("sgemm_gflops", floor);
       w.field("fraction_of_sgemm", floor > 0 ? gflops / floor : 0.0);
+      w.field("bandwidth_gbs", hw.bandwidth_gbs);
+      w.field("ms_per_step", step_ms);
+      w.field("floor_ms_per_step", floor_ms);
+      w.field("chains_per_hour", chains_per_hour);
+      w.field("hardware", be->hardware());
       w.end_object();
       std::cout << w.str() << "\n";
       return 0;
@@ -97,12 +110,18 @@ int cmd_bench(const std::vector<std::string>& args) {
               << join_ints(problem.widths) << ", d " << problem.truth.d << "\n"
               << "chain: " << sampler << ", batch " << spec.batch_size << ", " << steps
               << " timed steps after " << warmup << " warm-up, backend " << be->name() << " ("
-              << threads << " threads)\n"
+              << be->hardware() << ")\n"
               << "steps/s: " << median << " median of " << repeats << " (best " << best << ")\n"
-              << "GFLOP/s: " << gflops << " median (" << flops / 1e6 << " MFLOP a step)\n";
+              << "GFLOP/s: " << gflops << " median (" << flops / 1e6 << " MFLOP a step)\n"
+              << "ms/step: " << step_ms << "; 50,000-step chains per hour: " << chains_per_hour << "\n";
     if (floor > 0) {
       std::cout << "sgemm floor: " << floor << " GFLOP/s (" << gemm << "^3); achieved "
                 << 100.0 * gflops / floor << "% of it\n";
+    }
+    if (hw.bandwidth_gbs > 0) std::cout << "copy bandwidth: " << hw.bandwidth_gbs << " GB/s\n";
+    if (floor_ms > 0) {
+      std::cout << "step floor: " << floor_ms << " ms (GEMMs at the sgemm rate + update bytes at the "
+                   "bandwidth); achieved " << step_ms / floor_ms << "x of it\n";
     }
     return 0;
   });

@@ -116,6 +116,21 @@ double loss_at_teacher(const dln::Problem& problem, const DataSpec& data) {
   return sum / (static_cast<double>(problem.n) * static_cast<double>(h_out));
 }
 
+double update_bytes_per_step(samplers::SamplerKind kind, std::int64_t d) {
+  const int states = samplers::sampler_info(kind).states;
+  return static_cast<double>(d) * (16.0 + 8.0 * states);
+}
+
+double step_floor_seconds(const dln::Problem& problem, std::int64_t batch_size,
+                          samplers::SamplerKind kind, const HardwareFloor& floor) {
+  double s = 0;
+  if (floor.sgemm_gflops > 0) s += flops_per_step(problem, batch_size) / (floor.sgemm_gflops * 1e9);
+  if (floor.bandwidth_gbs > 0) {
+    s += update_bytes_per_step(kind, dln::parameter_count(problem.widths)) / (floor.bandwidth_gbs * 1e9);
+  }
+  return s;
+}
+
 double flops_per_step(const dln::Problem& problem, std::int64_t batch_size) {
   const auto& h = problem.widths;
   const double b = static_cast<double>(batch_size);

@@ -86,10 +86,22 @@ TeacherData teacher_data(const dln::Problem& problem);
 estimator::EstimatorConfig estimator_config(const ChainSpec& spec, std::int64_t d,
                                             double loss_center);
 
+// What the hardware under a backend allows, measured on it: sgemm on a square n x n x n product
+// (2 n^3 flops) and the memory bandwidth of a large copy (bytes read + written per second).
+struct HardwareFloor {
+  double sgemm_gflops = 0;
+  double bandwidth_gbs = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
+  // Measures the floor with an n x n x n sgemm and a copy of `copy_mib` MiB, each repeated for
+  // about `seconds` after one untimed warm-up (n = 0 skips the sgemm).
+  virtual HardwareFloor measure_floor(int n, int copy_mib, double seconds) = 0;
+  // A short description of the hardware (CPU threads, GPU name).
+  virtual std::string hardware() const = 0;
   virtual std::vector<estimator::ChainResult> run(const dln::Problem& problem, const DataSpec& data,
                                                   std::span<const ChainSpec> chains,
                                                   const TraceListener* listener = nullptr) = 0;
@@ -115,6 +127,15 @@ std::vector<std::string> available_backends();
 // L_n(w*): exactly 0 when sigma = 0; otherwise the mean squared target noise over the whole
 // dataset (n * H_out draws, computed once per problem).
 double loss_at_teacher(const dln::Problem& problem, const DataSpec& data);
+
+// Bytes the fused sampler update moves per step for d parameters: read w, g, w* and write w
+// (16 bytes a parameter), plus a read and a write of each state array (8 bytes each).
+double update_bytes_per_step(samplers::SamplerKind kind, std::int64_t d);
+
+// The time floor of one step in seconds: GEMM flops at the sgemm rate plus the update's bytes at
+// the bandwidth (the two cannot overlap: the update needs the finished gradient).
+double step_floor_seconds(const dln::Problem& problem, std::int64_t batch_size,
+                          samplers::SamplerKind kind, const HardwareFloor& floor);
 
 // Floating-point operations of one step of a chain at batch size B, the figure `bench` reports:
 // forward 2 d B, weight gradients 2 d B, input gradients 2 B (d - H_1 H_2), targets 2 B H_1 H_{M+1}.

@@ -41,7 +41,11 @@ void blocked_gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, st
   const std::int64_t blocks = (m + rows - 1) / rows;
   const CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans;
   const CBLAS_TRANSPOSE tb = trans_b ? CblasTrans : CblasNoTrans;
-#pragma omp parallel for schedule(static)
+  // Small products run their blocks in the calling thread: a parallel region would cost more
+  // than it saves. Either way each block is the same call, so the result is the same.
+  constexpr double kParallelMacs = 1 << 20;
+  const bool parallel = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) >= kParallelMacs;
+#pragma omp parallel for schedule(static) if (parallel)
   for (std::int64_t i = 0; i < blocks; ++i) {
     // In a team of several threads OpenBLAS runs single-threaded on its own (omp_in_parallel);
     // in a team of one it would use this task's nthreads-var, which is set to 1 here (the

@@ -30,7 +30,8 @@ struct MatrixD {
 // only, never on the thread count. OpenBLAS's own threaded GEMM does not promise that (with the
 // Haswell kernels, 1 and 2 threads round differently), so C is cut into row blocks whose size is
 // a function of m alone (about eight blocks of at least 64 rows, a multiple of 16), each block is
-// one single-threaded BLAS call, and the blocks are spread over the caller's OpenMP threads.
+// one single-threaded BLAS call, and the blocks are spread over the caller's OpenMP threads (run
+// in the calling thread when m n k < 2^20, where a parallel region costs more than it saves).
 // Requires the OpenMP build of OpenBLAS (it takes its thread count from the calling OpenMP task).
 void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
           const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,

@@ -185,9 +185,11 @@ TEST(Cli, RunRejectsBadInput) {
 }
 
 TEST(Cli, BenchReportsSpeedAgainstTheGemmFloor) {
-  const Result r = run("bench --class tiny --seed 2 --steps 50 --gemm-size 128 --threads 1 --json");
+  const Result r = run("bench --class tiny --seed 2 --steps 50 --gemm-size 128 --copy-mib 8 --threads 1 --json");
   EXPECT_EQ(r.code, 0) << r.err;
-  for (const char* key : {"\"steps_per_second\":", "\"gflops\":", "\"sgemm_gflops\":"}) {
+  for (const char* key : {"\"steps_per_second\":", "\"gflops\":", "\"sgemm_gflops\":",
+                          "\"bandwidth_gbs\":", "\"ms_per_step\":", "\"floor_ms_per_step\":",
+                          "\"chains_per_hour\":", "\"hardware\":\"1 CPU threads\""}) {
     EXPECT_NE(r.out.find(key), std::string::npos) << key << " in " << r.out;
   }
 }

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "lib/backend/cpu/dln_model.hpp"
+#include "lib/backend/cpu/gemm_floor.hpp"
 #include "lib/backend/cpu/update_pass.hpp"
 #include "lib/core/log.hpp"
 #include "lib/estimator/estimator.hpp"
@@ -98,6 +99,15 @@ struct CpuBackend::Prepared {
   TeacherData teacher;
   double loss_center = 0;
 };
+
+HardwareFloor CpuBackend::measure_floor(int n, int copy_mib, double seconds) {
+  HardwareFloor f;
+  if (n > 0) f.sgemm_gflops = cpu::measure_sgemm_gflops(n, threads_, seconds);
+  if (copy_mib > 0) f.bandwidth_gbs = cpu::measure_copy_gbs(copy_mib, threads_, seconds);
+  return f;
+}
+
+std::string CpuBackend::hardware() const { return std::to_string(threads_) + " CPU threads"; }
 
 CpuBackend::CpuBackend(int threads, const std::atomic<bool>* stop)
     : threads_(threads > 0 ? threads : omp_get_num_procs()), stop_(stop) {}

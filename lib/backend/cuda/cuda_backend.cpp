@@ -104,10 +104,13 @@ class CudaBackend final : public Backend {
         cublas_->h, o.precision == "tf32" ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
     cudaDeviceProp prop{};
     LLCB_CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
-    log::info("cuda backend: device {} ({}), {} GEMMs", device_, prop.name, o.precision);
+    device_name_ = prop.name;
+    log::info("cuda backend: device {} ({}), {} GEMMs", device_, device_name_, o.precision);
   }
 
   std::string name() const override { return "cuda"; }
+  std::string hardware() const override { return "GPU " + std::to_string(device_) + " (" + device_name_ + ")"; }
+  HardwareFloor measure_floor(int n, int copy_mib, double seconds) override;
 
   std::vector<estimator::ChainResult> run(const dln::Problem& problem, const DataSpec& data,
                                           std::span<const ChainSpec> chains,
@@ -136,10 +139,66 @@ class CudaBackend final : public Backend {
 
   const std::atomic<bool>* stop_;
   int device_ = 0;
+  std::string device_name_;
   std::unique_ptr<Stream> stream_;
   std::unique_ptr<Cublas> cublas_;
   DeviceBuffer<char> workspace_;
 };
+
+struct Event {
+  cudaEvent_t e = nullptr;
+  Event() { LLCB_CUDA_CHECK(cudaEventCreate(&e)); }
+  ~Event() { cudaEventDestroy(e); }
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+};
+
+// Seconds per run of `launch` on `stream`: one untimed run, then batches of runs timed with
+// events until about `seconds` have passed.
+template <class F>
+double seconds_per_run(cudaStream_t stream, double seconds, F&& launch) {
+  Event begin, end;
+  launch();
+  LLCB_CUDA_CHECK(cudaStreamSynchronize(stream));
+  int reps = 0, batch = 1;
+  double elapsed = 0;
+  while (elapsed < seconds) {
+    LLCB_CUDA_CHECK(cudaEventRecord(begin.e, stream));
+    for (int i = 0; i < batch; ++i) launch();
+    LLCB_CUDA_CHECK(cudaEventRecord(end.e, stream));
+    LLCB_CUDA_CHECK(cudaEventSynchronize(end.e));
+    float ms = 0;
+    LLCB_CUDA_CHECK(cudaEventElapsedTime(&ms, begin.e, end.e));
+    elapsed += ms / 1e3;
+    reps += batch;
+    batch *= 2;
+  }
+  return elapsed / reps;
+}
+
+HardwareFloor CudaBackend::measure_floor(int n, int copy_mib, double seconds) {
+  cuda::set_device(device_);
+  HardwareFloor f;
+  if (n > 0) {
+    const auto size = static_cast<std::size_t>(n) * static_cast<std::size_t>(n);
+    DeviceBuffer<float> a(size), b(size), c(size);
+    LLCB_CUDA_CHECK(cudaMemsetAsync(a.data(), 0, size * sizeof(float), stream_->s));
+    LLCB_CUDA_CHECK(cudaMemsetAsync(b.data(), 0, size * sizeof(float), stream_->s));
+    const double s = seconds_per_run(stream_->s, seconds, [&] {
+      gemm(cublas_->h, false, false, n, n, n, a.data(), n, b.data(), n, c.data(), n);
+    });
+    f.sgemm_gflops = 2.0 * n * static_cast<double>(n) * n / s / 1e9;
+  }
+  if (copy_mib > 0) {
+    const std::size_t bytes = static_cast<std::size_t>(copy_mib) << 20;
+    DeviceBuffer<char> a(bytes), b(bytes);
+    const double s = seconds_per_run(stream_->s, seconds, [&] {
+      LLCB_CUDA_CHECK(cudaMemcpyAsync(b.data(), a.data(), bytes, cudaMemcpyDeviceToDevice, stream_->s));
+    });
+    f.bandwidth_gbs = 2.0 * static_cast<double>(bytes) / s / 1e9;  // read + write
+  }
+  return f;
+}
 
 // Device memory of one chain and the launches of one step.
 template <class Rule>
