@@ -1,6 +1,10 @@
 #include "lib/store/store.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <limits>
 #include <ctime>
@@ -38,9 +42,15 @@ Store Store::create(const std::string& path, const StoreHeader& header, const Ta
   if (std::filesystem::exists(path)) {
     throw UsageError("store '" + path + "' already exists (use --resume to continue it; it is never overwritten)");
   }
+  // The store is built under a temporary name and appears under `path` only when complete, so
+  // a process killed while creating it leaves no half-made store (only the temporary file, which
+  // the next creation replaces).
+  const std::string partial = path + ".creating";
+  std::error_code ignored;
+  std::filesystem::remove(partial, ignored);
   h5::Handle file;
   try {
-    file = h5::create_file(path);
+    file = h5::create_file(partial);
   } catch (const RuntimeError&) {
     throw UsageError("cannot create store '" + path + "' (is the directory writable?)");
   }
@@ -73,6 +83,14 @@ Store Store::create(const std::string& path, const StoreHeader& header, const Ta
   }
   Store s(path, std::make_unique<File>(File{std::move(file)}));
   s.flush();
+  // link() never replaces an existing file (rename() would): a store that appeared meanwhile
+  // under `path` stays untouched.
+  if (::link(partial.c_str(), path.c_str()) != 0) {
+    std::filesystem::remove(partial, ignored);
+    if (errno == EEXIST) throw UsageError("store '" + path + "' already exists (use --resume to continue it; it is never overwritten)");
+    throw UsageError("cannot create store '" + path + "': " + std::strerror(errno));
+  }
+  std::filesystem::remove(partial, ignored);
   return s;
 }
 

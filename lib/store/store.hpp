@@ -6,7 +6,9 @@
 // (job, step, chain), one chunk per job, with the dimension scales /traces/job, /traces/step and
 // /traces/chain; /summary written by the reducer.
 //
-// Durability: the /jobs table is created whole (every job "pending") when the store is created;
+// Durability: a store is built under PATH.creating and linked to PATH only when complete (a
+// process killed while creating it leaves no store at PATH); the /jobs table is created whole
+// (every job "pending") then;
 // a finished job writes its trace, then its result cells, then its status cell last, then flushes
 // the whole file (H5Fflush global). A process killed at any moment leaves a file that opens as is
 // and holds every job whose status says "done"; a job killed half-written is still "pending" and

@@ -94,6 +94,22 @@ TEST(Store, NeverOverwritesAndRefusesBadFiles) {
   EXPECT_THROW(Store::create("/nonexistent-dir/x.h5", {}, Table{}, small_jobs(), {1, 1, 1}), UsageError);
 }
 
+// A creation killed half-way leaves only PATH.creating: PATH does not exist, so nothing reads a
+// half-made store, and the next creation replaces the leftover.
+TEST(Store, ACreationLeftoverIsNoStoreAndIsReplaced) {
+  const fs::path p = temp("created.h5");
+  const fs::path partial = p.string() + ".creating";
+  { std::ofstream(partial) << "half-made store of a killed process"; }
+  EXPECT_FALSE(fs::exists(p));
+  {
+    Store s = Store::create(p, {"text", "a=1\n", "hash", "recipe"}, Table{}, small_jobs(), {1, 1, 1});
+  }
+  EXPECT_TRUE(fs::exists(p));
+  EXPECT_FALSE(fs::exists(partial));
+  EXPECT_EQ(Store::open(p, false).table("jobs").rows(), small_jobs().rows());
+  fs::remove(p);
+}
+
 TEST(Store, TruncatedStoreIsAUsageError) {
   const fs::path p = temp("truncated.h5");
   fs::remove(p);
