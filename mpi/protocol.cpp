@@ -18,10 +18,11 @@ class Writer {
     put<std::uint64_t>(s.size());
     out_.insert(out_.end(), s.begin(), s.end());
   }
-  void put_floats(const std::vector<float>& v) {
+  template <class T>
+  void put_array(const std::vector<T>& v) {
     put<std::uint64_t>(v.size());
     const auto* p = reinterpret_cast<const char*>(v.data());
-    out_.insert(out_.end(), p, p + v.size() * sizeof(float));
+    out_.insert(out_.end(), p, p + v.size() * sizeof(T));
   }
   std::vector<char> take() { return std::move(out_); }
 
@@ -47,13 +48,14 @@ class Reader {
     pos_ += n;
     return s;
   }
-  std::vector<float> get_floats() {
+  template <class T>
+  std::vector<T> get_array() {
     const auto n = get<std::uint64_t>();
-    if (n > in_.size()) throw RuntimeError("protocol: float array longer than its message");
-    need(n * sizeof(float));
-    std::vector<float> v(n);
-    std::memcpy(v.data(), in_.data() + pos_, n * sizeof(float));
-    pos_ += n * sizeof(float);
+    if (n > in_.size()) throw RuntimeError("protocol: array longer than its message");
+    need(n * sizeof(T));
+    std::vector<T> v(n);
+    std::memcpy(v.data(), in_.data() + pos_, n * sizeof(T));
+    pos_ += n * sizeof(T);
     return v;
   }
   void done() const {
@@ -101,6 +103,9 @@ std::vector<char> encode(const Message& m) {
       w.put_string(m.backend);
       break;
     case MsgType::kJob:
+      w.put(m.job);
+      w.put_array(m.group);
+      break;
     case MsgType::kInterrupted:
       w.put(m.job);
       break;
@@ -108,12 +113,12 @@ std::vector<char> encode(const Message& m) {
       w.put(m.job);
       w.put(m.chain);
       w.put(m.first_step);
-      w.put_floats(m.floats);
+      w.put_array(m.floats);
       break;
     case MsgType::kResult:
       w.put(m.job);
       put_result(w, m.result);
-      w.put_floats(m.floats);
+      w.put_array(m.floats);
       break;
     case MsgType::kStop:
     case MsgType::kHeartbeat:
@@ -134,20 +139,24 @@ Message decode(const std::vector<char>& bytes) {
   const auto type = rd.get<std::uint8_t>();
   switch (type) {
     case 1: m.type = MsgType::kRequest; m.host = rd.get_string(); m.backend = rd.get_string(); break;
-    case 2: m.type = MsgType::kJob; m.job = rd.get<std::int64_t>(); break;
+    case 2:
+      m.type = MsgType::kJob;
+      m.job = rd.get<std::int64_t>();
+      m.group = rd.get_array<std::int32_t>();
+      break;
     case 3: m.type = MsgType::kStop; break;
     case 4:
       m.type = MsgType::kChunk;
       m.job = rd.get<std::int64_t>();
       m.chain = rd.get<std::int64_t>();
       m.first_step = rd.get<std::int64_t>();
-      m.floats = rd.get_floats();
+      m.floats = rd.get_array<float>();
       break;
     case 5:
       m.type = MsgType::kResult;
       m.job = rd.get<std::int64_t>();
       m.result = get_result(rd);
-      m.floats = rd.get_floats();
+      m.floats = rd.get_array<float>();
       break;
     case 6: m.type = MsgType::kInterrupted; m.job = rd.get<std::int64_t>(); break;
     case 7: m.type = MsgType::kHeartbeat; break;

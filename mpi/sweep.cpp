@@ -1,12 +1,15 @@
 #include "mpi/sweep.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "lib/core/error.hpp"
 #include "lib/core/log.hpp"
 #include "mpi/check.hpp"
+#include "mpi/group.hpp"
 #include "mpi/protocol.hpp"
 
 namespace llcb::mpi {
@@ -51,14 +54,70 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
 
   struct Worker {
     std::string host;
-    const sweep::Job* job = nullptr;
+    const sweep::Job* job = nullptr;  // the job it runs (as a group member too)
     std::int64_t last_problem = -1;
     Clock::time_point heard;
   };
   std::map<int, Worker> workers;
+  std::vector<int> idle;  // workers that asked for work and wait for it, in order of asking
   int active = env.size() - 1;
   bool stopping = false;  // a stop was requested here or a worker was interrupted
   const auto stop_requested = [&] { return options.stop && options.stop->load(); };
+  const auto assign = [&](const sweep::Job* job, const std::vector<int>& members) {
+    Message m{MsgType::kJob};
+    m.job = job->index;
+    if (members.size() > 1) m.group.assign(members.begin(), members.end());
+    for (int r : members) {
+      workers[r].job = job;
+      workers[r].last_problem = job->problem_index;
+      send(r, m);
+    }
+  };
+  // Hands queued jobs to idle workers, in queue order. A job of G = 1 goes to the first idle
+  // worker, preferring (among the jobs before the next group job) one of the problem it ran
+  // last. A job of G > 1 waits at the head of the queue until G workers are idle (those on the
+  // node with the most idle workers first), holding the idle ones meanwhile; workers busy with
+  // G = 1 jobs finish them first. With no work left or a stop pending, idle workers get kStop.
+  const auto dispatch = [&] {
+    while (!idle.empty()) {
+      if (stopping || stop_requested() || queue.empty()) {
+        for (int r : idle) send(r, Message{MsgType::kStop});
+        active -= static_cast<int>(idle.size());
+        idle.clear();
+        return;
+      }
+      const sweep::Job* head = queue.front();
+      if (head->ranks_per_chain > 1) {
+        const auto g = static_cast<std::size_t>(head->ranks_per_chain);
+        if (idle.size() < g) return;
+        std::map<std::string, int> per_host;
+        for (int r : idle) ++per_host[workers[r].host];
+        std::vector<int> order = idle;
+        std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+          return per_host[workers[a].host] > per_host[workers[b].host] ||
+                 (per_host[workers[a].host] == per_host[workers[b].host] &&
+                  workers[a].host < workers[b].host);
+        });
+        std::vector<int> members(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(g));
+        for (int r : members) idle.erase(std::find(idle.begin(), idle.end(), r));
+        queue.erase(queue.begin());
+        assign(head, members);
+        continue;
+      }
+      const int r = idle.front();
+      auto pick = queue.begin();
+      for (auto it = queue.begin(); it != queue.end() && (*it)->ranks_per_chain == 1; ++it) {
+        if ((*it)->problem_index == workers[r].last_problem) {
+          pick = it;
+          break;
+        }
+      }
+      const sweep::Job* job = *pick;
+      queue.erase(pick);
+      idle.erase(idle.begin());
+      assign(job, {r});
+    }
+  };
   while (active > 0) {
     int flag = 0;
     MPI_Status status;
@@ -67,6 +126,7 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
       if (stop_requested() && !stopping) {
         stopping = true;
         log::warn("stop requested: finishing the running jobs' bookkeeping, handing out no more work");
+        dispatch();
       }
       const auto now = Clock::now();
       for (const auto& [rank, w] : workers) {
@@ -88,29 +148,12 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
     Worker& w = workers[from];
     w.heard = Clock::now();
     switch (m.type) {
-      case MsgType::kRequest: {
+      case MsgType::kRequest:
         w.host = m.host;
         w.job = nullptr;
-        if (stopping || stop_requested() || queue.empty()) {
-          send(from, Message{MsgType::kStop});
-          --active;
-          break;
-        }
-        auto pick = queue.begin();
-        for (auto it = queue.begin(); it != queue.end(); ++it) {
-          if ((*it)->problem_index == w.last_problem) {
-            pick = it;
-            break;
-          }
-        }
-        w.job = *pick;
-        w.last_problem = w.job->problem_index;
-        queue.erase(pick);
-        Message job{MsgType::kJob};
-        job.job = w.job->index;
-        send(from, job);
+        idle.push_back(from);
+        dispatch();
         break;
-      }
       case MsgType::kChunk:
         if (w.job && m.job == w.job->index) {
           session.record_chunk(*w.job, static_cast<std::size_t>(m.chain), m.first_step, m.floats.data(),
@@ -130,6 +173,7 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
         summary.interrupted = true;
         stopping = true;
         w.job = nullptr;
+        dispatch();  // idle workers held for a group job learn that there is no more work
         break;
       case MsgType::kHeartbeat:
         break;
@@ -172,9 +216,22 @@ bool work(const Environment& env, const sweep::SweepConfig& config, const Worker
       problem = sweep::make_problem(config, job.problem_index);
       problem_index = job.problem_index;
     }
+    if (static_cast<std::int64_t>(std::max<std::size_t>(m.group.size(), 1)) != job.ranks_per_chain) {
+      throw RuntimeError("protocol: job " + job.id + " needs a group of " +
+                         std::to_string(job.ranks_per_chain) + " ranks");
+    }
+    // A chain group: every member runs the chain; member 0 streams and reports it, the others
+    // send heartbeats so that rank 0 knows they are alive.
+    std::optional<MpiChainGroup> group;
+    if (m.group.size() > 1) group.emplace(m.group, static_cast<int>(job.index % 30000));
+    const bool reporter = !group || group->rank() == 0;
     backend::TraceListener listener;
     listener.interval_seconds = options.chunk_seconds;
     listener.on_losses = [&](std::size_t chain, std::int64_t first, const float* losses, std::size_t n) {
+      if (!reporter) {
+        send(0, Message{MsgType::kHeartbeat});
+        return;
+      }
       Message chunk{MsgType::kChunk};
       chunk.job = job.index;
       chunk.chain = static_cast<std::int64_t>(chain);
@@ -182,13 +239,16 @@ bool work(const Environment& env, const sweep::SweepConfig& config, const Worker
       chunk.floats.assign(losses, losses + n);
       send(0, chunk);
     };
-    sweep::JobOutcome out = sweep::run_job(config, job, problem, *be, &listener);
+    sweep::JobOutcome out =
+        sweep::run_job(config, job, problem, *be, &listener, group ? &*group : nullptr);
+    group.reset();
     if (out.interrupted) {
       Message stopped{MsgType::kInterrupted};
       stopped.job = job.index;
       send(0, stopped);
       continue;  // rank 0 answers the next request with kStop
     }
+    if (!reporter) continue;
     Message result{MsgType::kResult};
     result.job = job.index;
     result.result = std::move(out.result);

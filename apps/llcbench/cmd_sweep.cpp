@@ -122,6 +122,7 @@ int run_distributed(const mpi::Environment& env, const std::function<sweep::Swee
     std::string packed;
     try {
       config.emplace(load());
+      sweep::check_chain_groups(*config, env.size() - 1);
       session.emplace(*config, options.store_path, options.resume, options.force_config);
       packed = pack(&*config);
     } catch (...) {

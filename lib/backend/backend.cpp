@@ -31,6 +31,7 @@ void validate(const ChainSpec& s, const dln::Problem& problem) {
     throw UsageError("estimate bound factor must be a finite number > 0");
   }
   if (s.diag_every < 0) throw UsageError("diagnostic decimation must be >= 0");
+  if (s.drift_check_every < 1) throw UsageError("drift check interval must be >= 1 step");
   samplers::validate(s.sampler);
 }
 
@@ -114,6 +115,14 @@ double loss_at_teacher(const dln::Problem& problem, const DataSpec& data) {
     for (float v : y) sum += static_cast<double>(v) * v;
   }
   return sum / (static_cast<double>(problem.n) * static_cast<double>(h_out));
+}
+
+RowShare group_rows(std::int64_t batch, int rank, int size) {
+  const std::int64_t base = batch / size, extra = batch % size;
+  RowShare r;
+  r.count = base + (rank < extra ? 1 : 0);
+  r.first = rank * base + std::min<std::int64_t>(rank, extra);
+  return r;
 }
 
 double update_bytes_per_step(samplers::SamplerKind kind, std::int64_t d) {

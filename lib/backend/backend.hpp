@@ -37,6 +37,11 @@ struct ChainSpec {
   double estimate_bound_factor = 1;  // diverged when lambda_hat > this * d/2
   double stationarity_tolerance = 0.1;
   std::int64_t diag_every = 0;    // 0: max(1, steps / 1000)
+  // Chain groups only (ChainGroup below): steps between parameter-checksum comparisons.
+  std::int64_t drift_check_every = 100;
+  // Test only: member 1 of a group perturbs one parameter after this step (-1: never), so that
+  // the drift check has something to find.
+  std::int64_t test_drift_at_step = -1;
 };
 
 // The data-generating setting of a problem beyond the teacher: target noise sigma (default 0).
@@ -86,6 +91,31 @@ TeacherData teacher_data(const dln::Problem& problem);
 estimator::EstimatorConfig estimator_config(const ChainSpec& spec, std::int64_t d,
                                             double loss_center);
 
+// The members of a chain group: G processes that run one chain together, data-parallel over the
+// minibatch (ranks_per_chain = G, design.md "Shape"). Member r computes the loss and gradient of
+// its rows of the step's minibatch (group_rows), the group sums them, and every member applies
+// the identical update with the identical noise, so parameters stay identical without being
+// sent. Implemented in mpi/ (MPI for host memory, NCCL for device memory); lib/ sees only this.
+class ChainGroup {
+ public:
+  virtual ~ChainGroup() = default;
+  virtual int rank() const = 0;  // 0 .. size() - 1; member 0 reports the job
+  virtual int size() const = 0;
+  // Element-wise sums over the members of host arrays, in place. Every member receives the same
+  // bits (the partial arrays are added in member order), whatever the transport does.
+  virtual void sum(float* data, std::size_t n) = 0;
+  virtual void sum(double* data, std::size_t n) = 0;
+  // True on every member when every member passed the same value (the drift check).
+  virtual bool agree(std::uint64_t value) = 0;
+};
+
+// Rows [first, first + count) of a batch of `batch` rows that member `rank` of `size` computes:
+// contiguous shares, the first batch % size members one row more.
+struct RowShare {
+  std::int64_t first = 0, count = 0;
+};
+RowShare group_rows(std::int64_t batch, int rank, int size);
+
 // What the hardware under a backend allows, measured on it: sgemm on a square n x n x n product
 // (2 n^3 flops) and the memory bandwidth of a large copy (bytes read + written per second).
 struct HardwareFloor {
@@ -102,9 +132,12 @@ class Backend {
   virtual HardwareFloor measure_floor(int n, int copy_mib, double seconds) = 0;
   // A short description of the hardware (CPU threads, GPU name).
   virtual std::string hardware() const = 0;
+  // With a group of size > 1, every member calls run() with the same arguments and gets the same
+  // results; a group whose members drifted apart throws RuntimeError on every member.
   virtual std::vector<estimator::ChainResult> run(const dln::Problem& problem, const DataSpec& data,
                                                   std::span<const ChainSpec> chains,
-                                                  const TraceListener* listener = nullptr) = 0;
+                                                  const TraceListener* listener = nullptr,
+                                                  ChainGroup* group = nullptr) = 0;
 };
 
 struct BackendOptions {

@@ -14,6 +14,8 @@ const std::vector<ModelClass>& builtin() {
       {"tiny", 2, 5, 2, 12, 100'000},       {"1K", 2, 5, 5, 50, 100'000},
       {"100K", 2, 10, 50, 500, 1'000'000},  {"1M", 2, 20, 100, 1000, 1'000'000},
       {"10M", 2, 20, 500, 2000, 1'000'000}, {"100M", 2, 40, 500, 3000, 1'000'000},
+      // Beyond the published classes: about 1e8..2e9 parameters, for chain groups (G >= 2).
+      {"1B", 2, 8, 8000, 16000, 1'000'000},
   };
   return classes;
 }

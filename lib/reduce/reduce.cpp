@@ -29,13 +29,16 @@ store::Table summarize(const store::Table& jobs) {
   const auto& truth = jobs.get<double>("lambda_true");
   const auto& diverged = jobs.get<std::int64_t>("diverged");
   const auto& speed = jobs.get<double>("steps_per_second");
+  // Stores written before chain groups existed have no ranks_per_chain column: all ran G = 1.
+  const std::vector<std::int64_t> ones(jobs.rows(), 1);
+  const auto& ranks = jobs.find("ranks_per_chain") ? jobs.get<std::int64_t>("ranks_per_chain") : ones;
 
-  std::map<std::tuple<std::string, std::string, double>, std::vector<std::size_t>> groups;
-  for (std::size_t i = 0; i < jobs.rows(); ++i) groups[{cls[i], sampler[i], step[i]}].push_back(i);
+  std::map<std::tuple<std::string, std::string, double, std::int64_t>, std::vector<std::size_t>> groups;
+  for (std::size_t i = 0; i < jobs.rows(); ++i) groups[{cls[i], sampler[i], step[i], ranks[i]}].push_back(i);
 
   std::vector<std::string> g_class, g_sampler;
   std::vector<double> g_step, g_mean, g_std, g_median, g_div, g_order, g_speed;
-  std::vector<std::int64_t> g_count, g_converged, g_pending, g_failed;
+  std::vector<std::int64_t> g_count, g_converged, g_pending, g_failed, g_ranks;
   for (const auto& [key, rows] : groups) {
     std::vector<std::size_t> done;
     std::int64_t pending = 0, failed = 0, n_div = 0;
@@ -78,6 +81,7 @@ store::Table summarize(const store::Table& jobs) {
     g_class.push_back(std::get<0>(key));
     g_sampler.push_back(std::get<1>(key));
     g_step.push_back(std::get<2>(key));
+    g_ranks.push_back(std::get<3>(key));
     g_count.push_back(static_cast<std::int64_t>(done.size()));
     g_converged.push_back(static_cast<std::int64_t>(rel.size()));
     g_mean.push_back(mean);
@@ -102,7 +106,8 @@ store::Table summarize(const store::Table& jobs) {
                {"order_preservation", g_order},
                {"mean_steps_per_second", g_speed},
                {"pending", g_pending},
-               {"failed", g_failed}};
+               {"failed", g_failed},
+               {"ranks_per_chain", g_ranks}};
   return t;
 }
 

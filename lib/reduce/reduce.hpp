@@ -1,4 +1,4 @@
-// The reducer: per (class, sampler, step size), the statistics of benchmark.md section 4 over the
+// The reducer: per (class, sampler, step size, ranks per chain), the statistics of benchmark.md section 4 over the
 // finished ("done") jobs of a sweep.
 //
 //   count                 finished jobs in the group
@@ -11,7 +11,8 @@
 //                         with equal estimates, is discordant; NaN when there is no such pair
 //   mean_steps_per_second over finished jobs
 //   pending, failed       jobs of the group not (yet) done, and failed ones
-// Groups are sorted by class, sampler and step size. No NaN from a diverged chain enters any
+//   ranks_per_chain       the group size G the jobs ran with (1 for stores without that column)
+// Groups are sorted by class, sampler, step size and ranks per chain. No NaN from a diverged chain enters any
 // statistic: diverged jobs only count in divergence_fraction and as discordant pairs.
 #pragma once
 
@@ -20,7 +21,7 @@
 namespace llcb::reduce {
 
 // `jobs` needs the columns class, sampler, step_size, status, lambda_hat, lambda_true, diverged,
-// steps_per_second.
+// steps_per_second; ranks_per_chain is optional.
 store::Table summarize(const store::Table& jobs);
 
 }  // namespace llcb::reduce

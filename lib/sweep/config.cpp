@@ -43,6 +43,8 @@ std::vector<KeySpec> build_keys() {
       {"chain.burn_in_fraction", "0.9", "burn-in as a fraction of T when burn_in is unset"},
       {"chain.batch_size", "500", "minibatch size"},
       {"chain.precision", "fp32", "GEMM precision on the cuda backend: fp32 or tf32"},
+      {"chain.ranks_per_chain", "1", "ranks that run one chain together, comma-separated values form a grid axis"},
+      {"chain.drift_check_every", "100", "chain groups: steps between parameter checksum comparisons", false},
       {"chain.gamma", "1", "localisation strength"},
       {"chain.nbeta", "", "n * beta; unset = n / ln n of each problem"},
       {"chain.chains", "1", "chains per job (their estimates are averaged)"},
@@ -52,6 +54,7 @@ std::vector<KeySpec> build_keys() {
       {"chain.divergence_factor", "100", "diverged when nbeta (L - L*) exceeds this times d/2"},
       {"chain.estimate_bound_factor", "1", "diverged when lambda_hat exceeds this times d/2"},
       {"test.fail_job", "", "test only: grid index of a job that fails with an injected fault"},
+      {"test.drift_at_step", "", "test only: member 1 of every chain group perturbs a parameter after this step"},
   };
   for (const auto& s : samplers::all_samplers()) {
     const std::string p = s.name + ".";
@@ -204,6 +207,21 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
   c.estimate_bound_factor = v.real("chain.estimate_bound_factor", std::numeric_limits<double>::min(), kHuge);
 
   if (v.set("test.fail_job")) c.fail_job = v.integer("test.fail_job", 0, kMaxInt);
+  if (v.set("test.drift_at_step")) c.drift_at_step = v.integer("test.drift_at_step", 0, kMaxInt);
+  c.drift_check_every = v.integer("chain.drift_check_every", 1, kMaxInt);
+  {
+    std::set<std::int64_t> seen_g;
+    c.ranks_per_chain.clear();
+    for (const auto& item : split_list(v.required("chain.ranks_per_chain"))) {
+      const std::int64_t g = parse_int(item, "chain.ranks_per_chain", 1, 4096);
+      if (!seen_g.insert(g).second) throw UsageError("chain.ranks_per_chain lists " + item + " twice");
+      c.ranks_per_chain.push_back(g);
+    }
+    if (*seen_g.rbegin() > c.batch_size) {
+      throw UsageError("chain.ranks_per_chain = " + std::to_string(*seen_g.rbegin()) +
+                       " exceeds chain.batch_size: every member needs at least one row");
+    }
+  }
   const auto names = split_list(v.required("sweep.samplers"));
   std::set<std::string> seen;
   for (const auto& name : names) {
@@ -283,8 +301,9 @@ std::vector<std::string> config_differences(const std::map<std::string, std::str
   std::vector<std::string> out;
   for (const auto& key : config_keys()) {
     if (!key.identity) continue;
+    // A store written before a key existed ran with that key's default.
     const auto it = stored.find(key.name);
-    const std::string a = it == stored.end() ? "" : it->second;
+    const std::string a = it == stored.end() ? key.default_value : it->second;
     const std::string& b = now.at(key.name);
     if (a != b) out.push_back(key.name + ": '" + a + "' -> '" + b + "'");
   }

@@ -52,7 +52,10 @@ struct SweepConfig {
   std::int64_t diag_every = 0;
   double divergence_factor = 100, estimate_bound_factor = 1;
   std::vector<SamplerGrid> samplers;
+  std::vector<std::int64_t> ranks_per_chain = {1};  // a grid axis: G ranks run one chain
+  std::int64_t drift_check_every = 100;  // chain groups: steps between checksum comparisons
   std::int64_t fail_job = -1;           // test only: the grid index of a job made to fail
+  std::int64_t drift_at_step = -1;      // test only: a group member perturbs w after this step
 
   std::map<std::string, std::string> canonical;  // every key -> effective value
   std::string text;                              // the file as given, plus the overrides
@@ -68,7 +71,8 @@ SweepConfig parse_config(const std::string& text, const std::vector<std::string>
                          const std::string& origin = "config");
 
 // Identity keys whose effective values differ between two canonical maps, "key: 'a' -> 'b'"
-// each; empty when the configs match. A key missing from `stored` counts as empty.
+// each; empty when the configs match. A key missing from `stored` (a store written before the
+// key existed) counts as its default.
 std::vector<std::string> config_differences(const std::map<std::string, std::string>& stored,
                                             const std::map<std::string, std::string>& now);
 

@@ -9,6 +9,8 @@
 namespace llcb::sweep {
 namespace {
 
+constexpr const char* kGroupMark = ";ranks_per_chain=";
+
 std::string exact(double v) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "%.17g", v);
@@ -16,7 +18,7 @@ std::string exact(double v) {
 }
 
 std::string describe(const SweepConfig& c, std::uint64_t problem_seed, const SamplerGrid& g,
-                     double step) {
+                     double step, std::int64_t ranks_per_chain) {
   const samplers::SamplerConfig& k = g.constants;
   std::string d = "class=" + c.model_class + ";problem_seed=" + std::to_string(problem_seed) +
                   ";n=" + std::to_string(c.n) + ";target_sigma=" + exact(c.target_sigma) +
@@ -31,6 +33,8 @@ std::string describe(const SweepConfig& c, std::uint64_t problem_seed, const Sam
   d += ";beta1=" + exact(k.beta1) + ";beta2=" + exact(k.beta2) + ";alpha=" + exact(k.alpha) +
        ";v0=" + exact(k.v0) + ";bias_correction=" + (k.bias_correction ? "1" : "0") +
        ";friction=" + exact(k.friction) + ";diffusion=" + exact(k.diffusion);
+  // Only when it is not 1, so the ids of jobs written before chain groups existed stay the same.
+  if (ranks_per_chain != 1) d += kGroupMark + std::to_string(ranks_per_chain);
   return d;
 }
 
@@ -42,15 +46,18 @@ std::vector<Job> make_grid(const SweepConfig& config) {
     const std::uint64_t seed = config.first_problem_seed + static_cast<std::uint64_t>(p);
     for (std::size_t s = 0; s < config.samplers.size(); ++s) {
       for (const double step : config.samplers[s].step_sizes) {
-        Job j;
-        j.index = static_cast<std::int64_t>(jobs.size());
-        j.description = describe(config, seed, config.samplers[s], step);
-        j.id = hex64(fnv1a64(j.description));
-        j.problem_index = p;
-        j.problem_seed = seed;
-        j.sampler_index = s;
-        j.step_size = step;
-        jobs.push_back(std::move(j));
+        for (const std::int64_t g : config.ranks_per_chain) {
+          Job j;
+          j.index = static_cast<std::int64_t>(jobs.size());
+          j.description = describe(config, seed, config.samplers[s], step, g);
+          j.id = hex64(fnv1a64(j.description));
+          j.problem_index = p;
+          j.problem_seed = seed;
+          j.sampler_index = s;
+          j.step_size = step;
+          j.ranks_per_chain = g;
+          jobs.push_back(std::move(j));
+        }
       }
     }
   }
@@ -65,7 +72,9 @@ dln::Problem make_problem(const SweepConfig& config, std::int64_t problem_index)
 }
 
 std::uint64_t chain_seed(const SweepConfig& config, const Job& job, std::int64_t chain) {
-  return splitmix64((config.seed ^ fnv1a64(job.description)) + static_cast<std::uint64_t>(chain));
+  // Without the group size: a chain run by a group of G ranks is the chain run by one rank.
+  const std::string key = job.description.substr(0, job.description.find(kGroupMark));
+  return splitmix64((config.seed ^ fnv1a64(key)) + static_cast<std::uint64_t>(chain));
 }
 
 std::vector<backend::ChainSpec> chain_specs(const SweepConfig& config, const Job& job,
@@ -86,6 +95,8 @@ std::vector<backend::ChainSpec> chain_specs(const SweepConfig& config, const Job
     s.divergence_factor = config.divergence_factor;
     s.estimate_bound_factor = config.estimate_bound_factor;
     s.diag_every = config.diag_every;
+    s.drift_check_every = config.drift_check_every;
+    s.test_drift_at_step = config.drift_at_step;
     backend::validate(s, problem);
     specs.push_back(s);
   }

@@ -1,10 +1,11 @@
-// The job grid of a sweep: the cartesian product problems x samplers x step sizes, expensive axes
-// outermost (a worker that keeps a problem reuses its teacher). A job runs `chain.chains` chains.
+// The job grid of a sweep: the cartesian product problems x samplers x step sizes x
+// ranks_per_chain, expensive axes outermost (a worker that keeps a problem reuses its teacher). A job runs `chain.chains` chains.
 //
 // A job's id is the FNV-1a hash of its canonical description (every setting that affects its
 // result, numbers printed exactly), so the same config yields the same ids in any run and
 // whatever the order of keys in the file. Chain c of a job has seed
-//   splitmix64(sweep seed ^ fnv1a64(description) + c)
+//   splitmix64(sweep seed ^ fnv1a64(description without ";ranks_per_chain=G") + c)
+// so a job run by a chain group of G ranks runs the same chain (data and noise) as with G = 1.
 // (the "seed recipe" the store records); its minibatches and noise then follow the chain-seed
 // streams of lib/core/streams.hpp.
 #pragma once
@@ -25,10 +26,12 @@ struct Job {
   std::uint64_t problem_seed = 0;
   std::size_t sampler_index = 0;   // into SweepConfig::samplers
   double step_size = 0;
+  std::int64_t ranks_per_chain = 1;  // G > 1: a chain group of G worker ranks runs it (mpi/)
 };
 
 constexpr const char* kSeedRecipe =
-    "chain seed of chain c of a job = splitmix64(sweep.seed XOR fnv1a64(job description) + c); "
+    "chain seed of chain c of a job = splitmix64(sweep.seed XOR fnv1a64(job description without "
+    "its ;ranks_per_chain=G part) + c); "
     "job id = hex(fnv1a64(job description)); problem p has seed problems.first_seed + p; "
     "Philox4x32-10 streams keyed by problem seed (ARCH, RANK, TCHR, XINP, YNOI) and chain seed "
     "(EPOC, BTCH, LANG) as in docs/problems.md";

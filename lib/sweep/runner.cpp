@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "lib/core/error.hpp"
 #include "lib/sweep/session.hpp"
 
 namespace llcb::sweep {
@@ -32,7 +33,24 @@ ProgressMeter::ProgressMeter(std::int64_t total, std::int64_t done_before, std::
   progress_.to_run = to_run;
 }
 
+void check_chain_groups(const SweepConfig& config, int workers) {
+  const std::int64_t g = *std::max_element(config.ranks_per_chain.begin(), config.ranks_per_chain.end());
+  if (g == 1) return;
+  if (config.backend != "cpu") {
+    throw UsageError("chain.ranks_per_chain > 1 runs on the cpu backend only so far (sweep.backend = " +
+                     config.backend + ")");
+  }
+  if (g > workers) {
+    throw UsageError("chain.ranks_per_chain = " + std::to_string(g) + " needs " + std::to_string(g) +
+                     " worker ranks: run under mpirun -np " + std::to_string(g + 1) +
+                     " or more (" +
+                     (workers == 0 ? std::string("a sweep without mpirun has none")
+                                   : "this run has " + std::to_string(workers)) + ")");
+  }
+}
+
 RunSummary run_sweep(const SweepConfig& config, const RunOptions& options) {
+  check_chain_groups(config, 0);
   SweepSession session(config, options.store_path, options.resume, options.force_config);
   RunSummary summary;
   summary.total = static_cast<std::int64_t>(session.grid().size());

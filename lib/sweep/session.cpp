@@ -46,7 +46,7 @@ store::Table problems_table(const std::vector<dln::Problem>& problems) {
 store::Table jobs_table(const SweepConfig& c, const std::vector<Job>& jobs,
                         const std::vector<dln::Problem>& problems) {
   const std::size_t n = jobs.size();
-  std::vector<std::int64_t> index, problem, pseed, chains(n, c.chains_per_job), steps(n, c.steps),
+  std::vector<std::int64_t> index, problem, pseed, group, chains(n, c.chains_per_job), steps(n, c.steps),
       burn(n, c.burn_in), batch(n, c.batch_size), size_n, zero(n, 0), minus(n, -1);
   std::vector<std::string> id, cls(n, c.model_class), sampler, pending(n, "pending"), empty(n);
   std::vector<double> step, gamma(n, c.gamma), nbeta, truth, nan(n, kNaN);
@@ -58,6 +58,7 @@ store::Table jobs_table(const SweepConfig& c, const std::vector<Job>& jobs,
     pseed.push_back(static_cast<std::int64_t>(j.problem_seed));
     sampler.push_back(c.samplers[j.sampler_index].name);
     step.push_back(j.step_size);
+    group.push_back(j.ranks_per_chain);
     const double pn = static_cast<double>(p.n);
     nbeta.push_back(c.nbeta > 0 ? c.nbeta : pn / std::log(pn));
     size_n.push_back(p.n);
@@ -67,7 +68,8 @@ store::Table jobs_table(const SweepConfig& c, const std::vector<Job>& jobs,
   t.columns = {{"job_index", index},        {"job_id", id},
                {"problem_index", problem},  {"class", cls},
                {"problem_seed", pseed},     {"sampler", sampler},
-               {"step_size", step},         {"chains", chains},
+               {"step_size", step},         {"ranks_per_chain", group},
+               {"chains", chains},
                {"steps", steps},            {"burn_in", burn},
                {"batch_size", batch},       {"gamma", gamma},
                {"nbeta", nbeta},            {"n", size_n},
@@ -144,13 +146,20 @@ store::TraceShape trace_shape(const SweepConfig& config) {
 }
 
 JobOutcome run_job(const SweepConfig& config, const Job& job, const dln::Problem& problem,
-                   backend::Backend& backend, const backend::TraceListener* listener) {
+                   backend::Backend& backend, const backend::TraceListener* listener,
+                   backend::ChainGroup* group) {
   const auto specs = chain_specs(config, job, problem);
+  const std::int64_t members = group ? group->size() : 1;
+  if (members != job.ranks_per_chain) {
+    throw InternalError("job " + job.id + " needs a group of " + std::to_string(job.ranks_per_chain) +
+                        " ranks, got " + std::to_string(members));
+  }
   JobOutcome out;
   const double lambda_true = problem.truth.lambda.to_double();
   try {
     if (job.index == config.fail_job) throw RuntimeError("injected fault (test.fail_job)");
-    const auto chains = backend.run(problem, backend::DataSpec{config.target_sigma}, specs, listener);
+    const auto chains =
+        backend.run(problem, backend::DataSpec{config.target_sigma}, specs, listener, group);
     if (chains.size() < specs.size() || chains.back().interrupted) {
       out.interrupted = true;
       return out;

@@ -29,9 +29,11 @@ struct JobOutcome {
 };
 
 // Runs a job; exceptions other than UsageError become a "failed" outcome with the message.
-// listener (optional) receives the raw losses of each chain as the chain runs.
+// listener (optional) receives the raw losses of each chain as the chain runs. A job with
+// ranks_per_chain > 1 needs the group of that size it runs in (every member calls run_job).
 JobOutcome run_job(const SweepConfig& config, const Job& job, const dln::Problem& problem,
-                   backend::Backend& backend, const backend::TraceListener* listener = nullptr);
+                   backend::Backend& backend, const backend::TraceListener* listener = nullptr,
+                   backend::ChainGroup* group = nullptr);
 
 store::TraceShape trace_shape(const SweepConfig& config);
 

@@ -210,6 +210,10 @@ TEST(Cli, SweepQueryAndReduceRejectBadInput) {
   expect_usage_error("sweep " + cfg + " --store " + not_h5 + " --resume" + q, "not an HDF5 file");
   expect_usage_error("sweep " + cfg + " --store s.h5 --set chain.bogus=1" + q, "chain.bogus");
   expect_usage_error("sweep " + cfg + " --store s.h5 --set chain.precision=fp16" + q, "chain.precision");
+  expect_usage_error("sweep " + cfg + " --store s.h5 --set chain.ranks_per_chain=2" + q,
+                     "needs 2 worker ranks: run under mpirun -np 3");
+  expect_usage_error("sweep " + cfg + " --store s.h5 --set chain.ranks_per_chain=1,1" + q,
+                     "lists 1 twice");
   expect_usage_error("query " + not_h5 + " jobs", "not an HDF5 file");
   expect_usage_error("query /nonexistent.h5 jobs", "does not exist");
   expect_usage_error("reduce " + not_h5, "not an HDF5 file");

@@ -24,7 +24,11 @@ TEST(ModelClass, PublishedClassesHaveThePublishedRanges) {
 TEST(ModelClass, NamesAreCaseInsensitiveAndCanonical) {
   EXPECT_EQ(model_class("100k").name, "100K");
   EXPECT_EQ(model_class("TINY").name, "tiny");
-  EXPECT_EQ(builtin_class_names().size(), 6u);
+  EXPECT_EQ(builtin_class_names().size(), 7u);
+  EXPECT_EQ(model_class("1B").layers_min, 2);
+  EXPECT_EQ(model_class("1B").layers_max, 8);
+  EXPECT_EQ(model_class("1B").width_min, 8000);
+  EXPECT_EQ(model_class("1B").width_max, 16000);
 }
 
 TEST(ModelClass, CustomRanges) {

@@ -21,6 +21,11 @@ TEST(Protocol, EveryMessageTypeRoundTrips) {
   Message job{MsgType::kJob};
   job.job = 123456789012LL;
   EXPECT_EQ(decode(encode(job)).job, 123456789012LL);
+  EXPECT_TRUE(decode(encode(job)).group.empty());
+  job.group = {3, 1, 4};  // a chain group, member 0 first
+  r = decode(encode(job));
+  EXPECT_EQ(r.job, 123456789012LL);
+  EXPECT_EQ(r.group, (std::vector<std::int32_t>{3, 1, 4}));
 
   Message chunk{MsgType::kChunk};
   chunk.job = 3;

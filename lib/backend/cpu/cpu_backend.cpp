@@ -5,10 +5,12 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 
 #include "lib/backend/cpu/dln_model.hpp"
 #include "lib/backend/cpu/gemm_floor.hpp"
 #include "lib/backend/cpu/update_pass.hpp"
+#include "lib/core/error.hpp"
 #include "lib/core/log.hpp"
 #include "lib/estimator/estimator.hpp"
 #include "lib/samplers/registry.hpp"
@@ -16,11 +18,26 @@
 namespace llcb::backend {
 namespace {
 
+// A fingerprint of the parameters' bits (the drift check of chain groups).
+std::uint64_t checksum(const std::vector<float>& w) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (float v : w) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    h = (h ^ bits) * 1099511628211ull;
+  }
+  return h;
+}
+
 estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& data,
                                  const TeacherData& teacher, double loss_center,
                                  const ChainSpec& spec, const std::atomic<bool>* stop,
-                                 const TraceListener* listener, std::size_t chain_index) {
-  cpu::DlnModel model(problem.widths, spec.batch_size);
+                                 const TraceListener* listener, std::size_t chain_index,
+                                 ChainGroup* group) {
+  // In a group this process computes its rows of each minibatch; alone, all of them.
+  const RowShare rows = group ? group_rows(spec.batch_size, group->rank(), group->size())
+                              : RowShare{0, spec.batch_size};
+  cpu::DlnModel model(problem.widths, rows.count, spec.batch_size);
   const std::int64_t d = model.d();
   const std::int64_t b = spec.batch_size;
   const std::int64_t h_in = problem.widths.front();
@@ -45,32 +62,47 @@ estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& da
   const dln::MinibatchStream batches(static_cast<std::uint64_t>(problem.n), b, spec.chain_seed,
                                      spec.sampling);
   std::vector<std::uint64_t> idx(static_cast<std::size_t>(b));
+  const std::uint64_t* my_idx = idx.data() + rows.first;
   const auto sigma = static_cast<float>(data.target_sigma);
 
   const auto start = std::chrono::steady_clock::now();
   TraceFeed feed(listener, chain_index);
   bool interrupted = false;
+  bool ended_here = false;  // a group member whose chain ended (see below)
   for (std::int64_t t = 0; t < spec.steps; ++t) {
-    if (stop && stop->load(std::memory_order_relaxed)) {
+    const bool stop_here = stop && stop->load(std::memory_order_relaxed);
+    if (stop_here && !group) {
       interrupted = true;
       break;
     }
     batches.fill(t, idx.data());
     float* x = model.inputs();
 #pragma omp parallel for schedule(static)
-    for (std::int64_t r = 0; r < b; ++r) {
-      dln::sample_input(problem.seed, idx[static_cast<std::size_t>(r)], h_in, x + r * h_in);
+    for (std::int64_t r = 0; r < rows.count; ++r) {
+      dln::sample_input(problem.seed, my_idx[r], h_in, x + r * h_in);
     }
     model.compute_targets(teacher.product.data());
     if (sigma != 0) {
       float* y = model.targets();
 #pragma omp parallel for schedule(static)
-      for (std::int64_t r = 0; r < b; ++r) {
-        dln::add_target_noise(problem.seed, idx[static_cast<std::size_t>(r)], h_out, sigma,
-                              y + r * h_out);
+      for (std::int64_t r = 0; r < rows.count; ++r) {
+        dln::add_target_noise(problem.seed, my_idx[r], h_out, sigma, y + r * h_out);
       }
     }
-    const double loss = model.loss_and_gradient(w.data(), grad.data());
+    double loss = model.loss_and_gradient(w.data(), grad.data());
+    if (group) {
+      // One sum carries the loss, the members' stop requests and whether a member's chain ended
+      // at the previous step, so that all members leave the loop at the same step.
+      double shared[3] = {loss, stop_here ? 1.0 : 0.0, ended_here ? 1.0 : 0.0};
+      group->sum(shared, 3);
+      if (shared[2] > 0) break;
+      if (shared[1] > 0) {
+        interrupted = true;
+        break;
+      }
+      group->sum(grad.data(), grad.size());
+      loss = shared[0];
+    }
     const bool alive = est.observe_loss(t, loss);
     feed.offer(est.loss_trace());
     if (!alive) break;
@@ -83,7 +115,20 @@ estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& da
       Rule::after_step(scalars, tot.step, sc, d);
       return est.observe_step(t, tot.distance2, tot.step.drift2, tot.step.noise2);
     });
-    if (!ok) break;
+    if (group) {
+      if (t == spec.test_drift_at_step && group->rank() == 1) w[0] += 1e-3f;  // injected fault
+      if ((t + 1) % spec.drift_check_every == 0 && !group->agree(checksum(w))) {
+        throw RuntimeError("chain group members drifted apart by step " + std::to_string(t) +
+                           " (their parameter checksums differ)");
+      }
+    }
+    if (!ok) {
+      // Identical members end together; one that drifted must not leave the others waiting in
+      // the next sum, so a member tells the group at the next step and they leave together.
+      if (!group) break;
+      ended_here = true;
+      if (t + 1 == spec.steps) break;
+    }
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -115,7 +160,8 @@ CpuBackend::CpuBackend(int threads, const std::atomic<bool>* stop)
 std::vector<estimator::ChainResult> CpuBackend::run(const dln::Problem& problem,
                                                     const DataSpec& data,
                                                     std::span<const ChainSpec> chains,
-                                                    const TraceListener* listener) {
+                                                    const TraceListener* listener,
+                                                    ChainGroup* group) {
   for (const auto& spec : chains) validate(spec, problem);
   omp_set_num_threads(threads_);
   openblas_set_num_threads(threads_);
@@ -133,7 +179,7 @@ std::vector<estimator::ChainResult> CpuBackend::run(const dln::Problem& problem,
   results.reserve(chains.size());
   for (const auto& spec : chains) {
     results.push_back(
-        run_chain(problem, data, teacher, loss_center, spec, stop_, listener, results.size()));
+        run_chain(problem, data, teacher, loss_center, spec, stop_, listener, results.size(), group));
     if (results.back().interrupted) break;
     const auto& r = results.back();
     log::debug("cpu chain: {} steps in {:.3f} s ({:.1f} steps/s), lambda_hat {}", r.steps_run,

@@ -20,7 +20,8 @@ class CpuBackend final : public Backend {
   std::string name() const override { return "cpu"; }
   std::vector<estimator::ChainResult> run(const dln::Problem& problem, const DataSpec& data,
                                           std::span<const ChainSpec> chains,
-                                          const TraceListener* listener = nullptr) override;
+                                          const TraceListener* listener = nullptr,
+                                          ChainGroup* group = nullptr) override;
   HardwareFloor measure_floor(int n, int copy_mib, double seconds) override;
   std::string hardware() const override;
   int threads() const { return threads_; }

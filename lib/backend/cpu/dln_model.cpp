@@ -29,8 +29,9 @@ double chunked_sum_squares(const float* x, std::int64_t n) {
   return total;
 }
 
-DlnModel::DlnModel(std::vector<std::int64_t> widths, std::int64_t batch)
-    : widths_(std::move(widths)), batch_(batch), d_(0) {
+DlnModel::DlnModel(std::vector<std::int64_t> widths, std::int64_t batch, std::int64_t normaliser_rows)
+    : widths_(std::move(widths)), batch_(batch),
+      normaliser_rows_(normaliser_rows > 0 ? normaliser_rows : batch), d_(0) {
   const std::size_t m = widths_.size() - 1;
   for (std::size_t s = 0; s < m; ++s) {
     offsets_.push_back(d_);
@@ -62,8 +63,9 @@ double DlnModel::loss_and_gradient(const float* w, float* grad) {
   const float* y = targets_.data();
 #pragma omp parallel for simd schedule(static)
   for (std::int64_t i = 0; i < count; ++i) g[i] = out[i] - y[i];
-  const double loss = chunked_sum_squares(g, count) / static_cast<double>(count);
-  const float scale = static_cast<float>(2.0 / static_cast<double>(count));
+  const double normaliser = static_cast<double>(normaliser_rows_ * widths_.back());
+  const double loss = chunked_sum_squares(g, count) / normaliser;
+  const float scale = static_cast<float>(2.0 / normaliser);
 #pragma omp parallel for simd schedule(static)
   for (std::int64_t i = 0; i < count; ++i) g[i] *= scale;
 

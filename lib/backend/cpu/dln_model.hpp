@@ -3,8 +3,10 @@
 // Layout: parameters are one flat fp32 vector of d entries, layer s (0-based) a row-major
 // H_{s+1} x H_s block at offset(s). Activations are row-major B x H (one sample a row):
 // A_0 = X, A_{s+1} = A_s W_s^T. Targets Y = X P^T with P the teacher product (H_{M+1} x H_1).
-// Loss L = sum (A_M - Y)^2 / (B H_{M+1}), accumulated in double over fixed chunks (deterministic
+// Loss L = sum (A_M - Y)^2 / (N H_{M+1}), accumulated in double over fixed chunks (deterministic
 // for any thread count); its gradient goes into a flat vector laid out like the parameters.
+// N is the batch B, or, for a member of a chain group that holds B of the step's N rows, N: the
+// members' losses and gradients then add up to the whole minibatch's.
 // GEMMs: OpenBLAS sgemm in fixed row blocks (dln::gemm), so the result does not depend on the
 // thread count. Not thread-safe: one DlnModel per chain runner.
 #pragma once
@@ -16,7 +18,8 @@ namespace llcb::backend::cpu {
 
 class DlnModel {
  public:
-  DlnModel(std::vector<std::int64_t> widths, std::int64_t batch);
+  // normaliser_rows: N above; 0 means batch.
+  DlnModel(std::vector<std::int64_t> widths, std::int64_t batch, std::int64_t normaliser_rows = 0);
 
   std::int64_t d() const { return d_; }
   std::int64_t offset(std::size_t s) const { return offsets_[s]; }
@@ -34,7 +37,7 @@ class DlnModel {
 
  private:
   std::vector<std::int64_t> widths_;
-  std::int64_t batch_, d_;
+  std::int64_t batch_, normaliser_rows_, d_;
   std::vector<std::int64_t> offsets_;
   std::vector<std::vector<float>> acts_;  // A_0 .. A_M
   std::vector<float> targets_;

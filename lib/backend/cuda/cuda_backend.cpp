@@ -114,7 +114,11 @@ class CudaBackend final : public Backend {
 
   std::vector<estimator::ChainResult> run(const dln::Problem& problem, const DataSpec& data,
                                           std::span<const ChainSpec> chains,
-                                          const TraceListener* listener) override {
+                                          const TraceListener* listener,
+                                          ChainGroup* group) override {
+    if (group && group->size() > 1) {
+      throw UsageError("chain groups (ranks_per_chain > 1) run on the cpu backend only so far");
+    }
     for (const auto& spec : chains) validate(spec, problem);
     cuda::set_device(device_);
     const TeacherData teacher = teacher_data(problem);
