@@ -5,6 +5,9 @@
 
 #include "lib/core/error.hpp"
 #include "mpi/check.hpp"
+#if LLCB_HAVE_NCCL
+#include "mpi/nccl_group.hpp"
+#endif
 
 namespace llcb::mpi {
 
@@ -48,6 +51,15 @@ void MpiChainGroup::ordered_sum(T* data, std::size_t n, MPI_Datatype type) {
 
 void MpiChainGroup::sum(float* data, std::size_t n) { ordered_sum(data, n, MPI_FLOAT); }
 void MpiChainGroup::sum(double* data, std::size_t n) { ordered_sum(data, n, MPI_DOUBLE); }
+
+std::unique_ptr<backend::ChainGroup> make_chain_group(const std::string& backend,
+                                                      const std::vector<int>& world_ranks, int tag) {
+#if LLCB_HAVE_NCCL
+  if (backend == "cuda") return std::make_unique<NcclChainGroup>(world_ranks, tag);
+#endif
+  (void)backend;
+  return std::make_unique<MpiChainGroup>(world_ranks, tag);
+}
 
 bool MpiChainGroup::agree(std::uint64_t value) {
   std::vector<std::uint64_t> all(static_cast<std::size_t>(size_));

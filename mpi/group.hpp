@@ -12,6 +12,8 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "lib/backend/backend.hpp"
@@ -33,6 +35,8 @@ class MpiChainGroup final : public backend::ChainGroup {
   void sum(double* data, std::size_t n) override;
   bool agree(std::uint64_t value) override;
 
+  MPI_Comm comm() const { return comm_; }
+
  private:
   template <class T>
   void ordered_sum(T* data, std::size_t n, MPI_Datatype type);
@@ -41,5 +45,10 @@ class MpiChainGroup final : public backend::ChainGroup {
   int rank_ = 0, size_ = 1;
   std::vector<char> gathered_;  // the members' partial arrays, reused between calls
 };
+
+// The chain group a worker of `backend` needs: NCCL (nccl_group.hpp) for "cuda" in builds with
+// NCCL, MPI otherwise (the cuda backend then refuses groups).
+std::unique_ptr<backend::ChainGroup> make_chain_group(const std::string& backend,
+                                                      const std::vector<int>& world_ranks, int tag);
 
 }  // namespace llcb::mpi

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <optional>
 #include <thread>
 
 #include "lib/core/error.hpp"
@@ -222,8 +221,8 @@ bool work(const Environment& env, const sweep::SweepConfig& config, const Worker
     }
     // A chain group: every member runs the chain; member 0 streams and reports it, the others
     // send heartbeats so that rank 0 knows they are alive.
-    std::optional<MpiChainGroup> group;
-    if (m.group.size() > 1) group.emplace(m.group, static_cast<int>(job.index % 30000));
+    std::unique_ptr<backend::ChainGroup> group;
+    if (m.group.size() > 1) group = make_chain_group(be->name(), m.group, static_cast<int>(job.index % 30000));
     const bool reporter = !group || group->rank() == 0;
     backend::TraceListener listener;
     listener.interval_seconds = options.chunk_seconds;
@@ -240,7 +239,7 @@ bool work(const Environment& env, const sweep::SweepConfig& config, const Worker
       send(0, chunk);
     };
     sweep::JobOutcome out =
-        sweep::run_job(config, job, problem, *be, &listener, group ? &*group : nullptr);
+        sweep::run_job(config, job, problem, *be, &listener, group.get());
     group.reset();
     if (out.interrupted) {
       Message stopped{MsgType::kInterrupted};

@@ -117,6 +117,16 @@ double loss_at_teacher(const dln::Problem& problem, const DataSpec& data) {
   return sum / (static_cast<double>(problem.n) * static_cast<double>(h_out));
 }
 
+void ChainGroup::sum_device(float*, std::size_t, void*) {
+  throw InternalError("this chain group cannot sum device memory");
+}
+void ChainGroup::sum_device(double*, std::size_t, void*) {
+  throw InternalError("this chain group cannot sum device memory");
+}
+void ChainGroup::wait_device(void*, double) {
+  throw InternalError("this chain group cannot wait for a device stream");
+}
+
 RowShare group_rows(std::int64_t batch, int rank, int size) {
   const std::int64_t base = batch / size, extra = batch % size;
   RowShare r;

@@ -107,6 +107,17 @@ class ChainGroup {
   virtual void sum(double* data, std::size_t n) = 0;
   // True on every member when every member passed the same value (the drift check).
   virtual bool agree(std::uint64_t value) = 0;
+
+  // GPU memory (the CUDA backend): whether this group can sum device arrays at all (NCCL).
+  virtual bool device_sums() const { return false; }
+  // Sums of device arrays, enqueued on `stream` (a cudaStream_t; may be captured in a CUDA
+  // graph); every member gets the same bits. Only where device_sums(); otherwise they throw.
+  virtual void sum_device(float* data, std::size_t n, void* stream);
+  virtual void sum_device(double* data, std::size_t n, void* stream);
+  // Waits until `stream` is idle, polling the transport for asynchronous errors: throws
+  // RuntimeError when it reports one, or after timeout_seconds (a member died or hangs), rather
+  // than hang. Only where device_sums().
+  virtual void wait_device(void* stream, double timeout_seconds);
 };
 
 // Rows [first, first + count) of a batch of `batch` rows that member `rank` of `size` computes:

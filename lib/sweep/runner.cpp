@@ -36,10 +36,6 @@ ProgressMeter::ProgressMeter(std::int64_t total, std::int64_t done_before, std::
 void check_chain_groups(const SweepConfig& config, int workers) {
   const std::int64_t g = *std::max_element(config.ranks_per_chain.begin(), config.ranks_per_chain.end());
   if (g == 1) return;
-  if (config.backend != "cpu") {
-    throw UsageError("chain.ranks_per_chain > 1 runs on the cpu backend only so far (sweep.backend = " +
-                     config.backend + ")");
-  }
   if (g > workers) {
     throw UsageError("chain.ranks_per_chain = " + std::to_string(g) + " needs " + std::to_string(g) +
                      " worker ranks: run under mpirun -np " + std::to_string(g + 1) +

@@ -55,8 +55,7 @@ struct RunSummary {
 };
 
 // Throws UsageError (before any store is touched) when the config's chain groups cannot run with
-// `workers` worker ranks (0 in a single-process sweep, world size - 1 under MPI), or on a
-// backend that has no chain groups yet.
+// `workers` worker ranks (0 in a single-process sweep, world size - 1 under MPI).
 void check_chain_groups(const SweepConfig& config, int workers);
 
 RunSummary run_sweep(const SweepConfig& config, const RunOptions& options);

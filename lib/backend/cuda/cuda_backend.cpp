@@ -27,6 +27,8 @@ std::string describe_cublas(cublasStatus_t s) { return cublasGetStatusString(s);
 
 constexpr std::int64_t kRingLen = 1024;         // device ring of per-step records
 constexpr double kRoundTripSeconds = 0.25;      // target time between host waits
+constexpr double kGroupTimeoutSeconds = 300;    // a chain group's round trip that takes longer
+                                                // means a member died or hangs
 constexpr std::size_t kCublasWorkspace = 32u << 20;      // fixed, so graph capture never allocates
 
 // RAII owners of the CUDA and cuBLAS handles of one backend.
@@ -116,8 +118,9 @@ class CudaBackend final : public Backend {
                                           std::span<const ChainSpec> chains,
                                           const TraceListener* listener,
                                           ChainGroup* group) override {
-    if (group && group->size() > 1) {
-      throw UsageError("chain groups (ranks_per_chain > 1) run on the cpu backend only so far");
+    if (group && group->size() == 1) group = nullptr;
+    if (group && !group->device_sums()) {
+      throw UsageError("chain groups on the cuda backend need NCCL (this build has none)");
     }
     for (const auto& spec : chains) validate(spec, problem);
     cuda::set_device(device_);
@@ -127,7 +130,7 @@ class CudaBackend final : public Backend {
     for (const auto& spec : chains) {
       results.push_back(samplers::dispatch(spec.sampler.kind, [&](auto rule) {
         return run_chain<decltype(rule)>(problem, data, teacher, loss_center, spec, listener,
-                                         results.size());
+                                         results.size(), group);
       }));
       if (results.back().interrupted) break;
     }
@@ -139,7 +142,7 @@ class CudaBackend final : public Backend {
   estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& data,
                                    const TeacherData& teacher, double loss_center,
                                    const ChainSpec& spec, const TraceListener* listener,
-                                   std::size_t chain_index);
+                                   std::size_t chain_index, ChainGroup* group);
 
   const std::atomic<bool>* stop_;
   int device_ = 0;
@@ -210,16 +213,22 @@ struct ChainOnDevice {
   const dln::Problem& problem;
   const ChainSpec& spec;
   float sigma;
+  ChainGroup* group;  // null, or a group with device sums (NCCL)
   std::vector<std::int64_t> widths, offsets;
-  std::int64_t d = 0, b = 0, hmax = 0;
+  // B: the step's minibatch; this process computes rows [first, first + b) of it (all B alone).
+  std::int64_t d = 0, batch = 0, first = 0, b = 0, hmax = 0;
   DeviceBuffer<float> w, grad, center, product, s0, s1, targets, g_a, g_b;
   std::vector<DeviceBuffer<float>> acts;  // A_0 = X .. A_M
   DeviceBuffer<std::uint64_t> idx;
   DeviceBuffer<double> loss_partial, update_partial, ring;
   DeviceBuffer<cuda::DeviceChain<Rule>> chain;
 
-  ChainOnDevice(const dln::Problem& p, const ChainSpec& s, const TeacherData& teacher, float sig)
-      : problem(p), spec(s), sigma(sig), widths(p.widths), b(s.batch_size) {
+  ChainOnDevice(const dln::Problem& p, const ChainSpec& s, const TeacherData& teacher, float sig,
+                ChainGroup* g)
+      : problem(p), spec(s), sigma(sig), group(g), widths(p.widths), batch(s.batch_size) {
+    const RowShare rows = group ? group_rows(batch, group->rank(), group->size()) : RowShare{0, batch};
+    first = rows.first;
+    b = rows.count;
     for (std::size_t l = 0; l + 1 < widths.size(); ++l) {
       offsets.push_back(d);
       d += widths[l] * widths[l + 1];
@@ -236,7 +245,7 @@ struct ChainOnDevice {
     targets = DeviceBuffer<float>(static_cast<std::size_t>(b * widths.back()));
     g_a = DeviceBuffer<float>(static_cast<std::size_t>(b * hmax));
     g_b = DeviceBuffer<float>(static_cast<std::size_t>(b * hmax));
-    idx = DeviceBuffer<std::uint64_t>(static_cast<std::size_t>(b));
+    idx = DeviceBuffer<std::uint64_t>(static_cast<std::size_t>(batch));
     loss_partial = DeviceBuffer<double>(static_cast<std::size_t>(cuda::residual_blocks(b * widths.back())));
     update_partial = DeviceBuffer<double>(static_cast<std::size_t>(4 * cuda::update_blocks(d)));
     ring = DeviceBuffer<double>(static_cast<std::size_t>(4 * kRingLen));
@@ -264,22 +273,23 @@ struct ChainOnDevice {
     const std::size_t m = widths.size() - 1;
     const std::int64_t h_in = widths.front(), h_out = widths.back();
     const std::int64_t* t = &chain.data()->t;  // DeviceChain's first member, read by the kernels
-    cuda::minibatch_on_device(static_cast<std::uint64_t>(problem.n), b, spec.chain_seed,
+    cuda::minibatch_on_device(static_cast<std::uint64_t>(problem.n), batch, spec.chain_seed,
                               spec.sampling, t, idx.data(), stream);
-    cuda::inputs_on_device(problem.seed, idx.data(), b, h_in, acts[0].data(), stream);
+    const std::uint64_t* my_idx = idx.data() + first;
+    cuda::inputs_on_device(problem.seed, my_idx, b, h_in, acts[0].data(), stream);
     gemm(h, false, true, b, h_out, h_in, acts[0].data(), h_in, product.data(), h_in,
          targets.data(), h_out);
     if (sigma != 0) {
-      cuda::target_noise_on_device(problem.seed, idx.data(), b, h_out, sigma, targets.data(), stream);
+      cuda::target_noise_on_device(problem.seed, my_idx, b, h_out, sigma, targets.data(), stream);
     }
     for (std::size_t s = 0; s < m; ++s) {
       gemm(h, false, true, b, widths[s + 1], widths[s], acts[s].data(), widths[s],
            w.data() + offsets[s], widths[s], acts[s + 1].data(), widths[s + 1]);
     }
-    const std::int64_t count = b * h_out;
+    const std::int64_t count = b * h_out;                                  // this share
+    const double normaliser = static_cast<double>(batch) * static_cast<double>(h_out);  // all B rows
     cuda::residual_on_device(acts[m].data(), targets.data(), g_a.data(), count,
-                             static_cast<float>(2.0 / static_cast<double>(count)),
-                             loss_partial.data(), stream);
+                             static_cast<float>(2.0 / normaliser), loss_partial.data(), stream);
     float* g = g_a.data();
     float* g_next = g_b.data();
     for (std::size_t s = m; s-- > 0;) {
@@ -291,11 +301,15 @@ struct ChainOnDevice {
         std::swap(g, g_next);
       }
     }
+    if (group) {  // the members' partial gradients and loss sums, added up (NCCL)
+      group->sum_device(grad.data(), static_cast<std::size_t>(d), stream);
+      group->sum_device(loss_partial.data(), static_cast<std::size_t>(cuda::residual_blocks(count)), stream);
+    }
     cuda::update_on_device<Rule>(&chain.data()->k, t, w.data(), grad.data(), center.data(),
                                  s0.data(), s1.data(), d, spec.chain_seed, update_partial.data(),
                                  stream);
     cuda::step_end_on_device<Rule>(chain.data(), loss_partial.data(),
-                                   cuda::residual_blocks(count), static_cast<double>(count),
+                                   cuda::residual_blocks(count), normaliser,
                                    update_partial.data(), cuda::update_blocks(d), spec.sampler, d,
                                    ring.data(), kRingLen, stream);
   }
@@ -306,8 +320,8 @@ estimator::ChainResult CudaBackend::run_chain(const dln::Problem& problem, const
                                               const TeacherData& teacher, double loss_center,
                                               const ChainSpec& spec,
                                               const TraceListener* listener,
-                                              std::size_t chain_index) {
-  ChainOnDevice<Rule> dev(problem, spec, teacher, static_cast<float>(data.target_sigma));
+                                              std::size_t chain_index, ChainGroup* group) {
+  ChainOnDevice<Rule> dev(problem, spec, teacher, static_cast<float>(data.target_sigma), group);
 
   estimator::ChainEstimator est(estimator_config(spec, dev.d, loss_center));
   TraceFeed feed(listener, chain_index);
@@ -325,25 +339,41 @@ estimator::ChainResult CudaBackend::run_chain(const dln::Problem& problem, const
   LLCB_CUDA_CHECK(cudaGraphInstantiate(&graph.exec, graph.graph, 0));
 
   PinnedDoubles host_ring(4 * kRingLen);
+  DeviceBuffer<unsigned long long> checksum(group ? 1 : 0);
   const auto start = std::chrono::steady_clock::now();
   bool interrupted = false, ended = false;
   // Steps per host round trip: starts small and adapts so that a round trip takes about
   // kRoundTripSeconds (the stop flag and the live trace are served at that pace), never more
   // than the ring holds and never across the ring's end (slots stay contiguous).
   std::int64_t per_trip = 16;
+  // In a group, the members agree before each round trip on its length (member 0's) and on a stop
+  // request (anyone's), and after it on whether the chain ended and on a checksum of the
+  // parameters, so that they run the same steps and leave together.
   for (std::int64_t first = 0; first < spec.steps && !ended;) {
-    if (stop_ && stop_->load(std::memory_order_relaxed)) {
+    bool stop_now = stop_ && stop_->load(std::memory_order_relaxed);
+    std::int64_t want = per_trip;
+    if (group) {
+      double shared[2] = {stop_now ? 1.0 : 0.0, group->rank() == 0 ? static_cast<double>(per_trip) : 0.0};
+      group->sum(shared, 2);
+      stop_now = shared[0] > 0;
+      want = static_cast<std::int64_t>(shared[1]);
+    }
+    if (stop_now) {
       interrupted = true;
       break;
     }
     const std::int64_t slot0 = first % kRingLen;
-    const std::int64_t n = std::min({per_trip, kRingLen - slot0, spec.steps - first});
+    const std::int64_t n = std::min({want, kRingLen - slot0, spec.steps - first});
     const auto trip_start = std::chrono::steady_clock::now();
     for (std::int64_t i = 0; i < n; ++i) LLCB_CUDA_CHECK(cudaGraphLaunch(graph.exec, stream_->s));
     LLCB_CUDA_CHECK(cudaMemcpyAsync(host_ring.p, dev.ring.data() + 4 * slot0,
                                     static_cast<std::size_t>(4 * n) * sizeof(double),
                                     cudaMemcpyDeviceToHost, stream_->s));
-    LLCB_CUDA_CHECK(cudaStreamSynchronize(stream_->s));
+    if (group) {
+      group->wait_device(stream_->s, kGroupTimeoutSeconds);
+    } else {
+      LLCB_CUDA_CHECK(cudaStreamSynchronize(stream_->s));
+    }
     for (std::int64_t i = 0; i < n; ++i) {
       const double* slot = host_ring.p + 4 * i;  // loss, drift^2, noise^2, ||w - w*||^2
       const std::int64_t t = first + i;
@@ -353,6 +383,26 @@ estimator::ChainResult CudaBackend::run_chain(const dln::Problem& problem, const
       }
     }
     feed.offer(est.loss_trace());
+    if (group) {
+      if (group->rank() == 1 && spec.test_drift_at_step >= first && spec.test_drift_at_step < first + n) {
+        float w0 = 0;  // injected fault: perturb one parameter of member 1
+        LLCB_CUDA_CHECK(cudaMemcpyAsync(&w0, dev.w.data(), sizeof w0, cudaMemcpyDeviceToHost, stream_->s));
+        LLCB_CUDA_CHECK(cudaStreamSynchronize(stream_->s));
+        w0 += 1e-3f;
+        LLCB_CUDA_CHECK(cudaMemcpyAsync(dev.w.data(), &w0, sizeof w0, cudaMemcpyHostToDevice, stream_->s));
+      }
+      unsigned long long sum = 0;
+      cuda::checksum_on_device(dev.w.data(), dev.d, checksum.data(), stream_->s);
+      LLCB_CUDA_CHECK(cudaMemcpyAsync(&sum, checksum.data(), sizeof sum, cudaMemcpyDeviceToHost, stream_->s));
+      LLCB_CUDA_CHECK(cudaStreamSynchronize(stream_->s));
+      if (!group->agree(sum)) {
+        throw RuntimeError("chain group members drifted apart by step " + std::to_string(first + n - 1) +
+                           " (their parameter checksums differ)");
+      }
+      double any_ended = ended ? 1.0 : 0.0;
+      group->sum(&any_ended, 1);
+      ended = any_ended > 0;
+    }
     first += n;
     const double trip =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - trip_start).count();

@@ -15,6 +15,12 @@
 // and feed the estimator, which decides divergence exactly as on the CPU (steps computed past a
 // divergence are discarded); the stop flag and the live trace are served at the same points.
 //
+// Chain groups (ChainGroup with device sums, i.e. NCCL): each member computes its rows of the
+// minibatch; the gradient and the loss partials are summed in the captured step, between the
+// backward GEMMs and the update; before each round trip the members agree on its length and on
+// stop requests, after it on whether the chain ended and on a checksum of the parameters (the
+// drift check, every round trip); waits poll NCCL for errors and give up after 300 s.
+//
 // Determinism: the same job gives the same trace bit for bit on the same GPU model and toolkit.
 // Against the CPU backend the data and the noise are identical (same Philox addresses); the
 // arithmetic differs in summation order and FMA contraction, so traces agree to about 1e-4

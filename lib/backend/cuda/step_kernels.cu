@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "lib/backend/cuda/check.cuh"
 #include "lib/backend/cuda/step_kernels.hpp"
 #include "lib/samplers/registry.hpp"
@@ -66,7 +68,25 @@ __global__ void step_end_kernel(DeviceChain<Rule>* chain, const double* loss_par
   chain->t = t + 1;
 }
 
+__global__ void checksum_kernel(const float* w, std::int64_t d, unsigned long long* sum) {
+  unsigned long long acc = 0;
+  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(kThreads) + threadIdx.x; i < d;
+       i += static_cast<std::int64_t>(gridDim.x) * kThreads) {
+    acc += __float_as_uint(w[i]);
+  }
+  atomicAdd(sum, acc);
+}
+
 }  // namespace
+
+void checksum_on_device(const float* w, std::int64_t d, unsigned long long* sum, void* stream) {
+  const auto s = static_cast<cudaStream_t>(stream);
+  LLCB_CUDA_CHECK(cudaMemsetAsync(sum, 0, sizeof *sum, s));
+  if (d <= 0) return;
+  const std::int64_t blocks = std::min<std::int64_t>((d + kThreads - 1) / kThreads, 1024);
+  checksum_kernel<<<static_cast<unsigned>(blocks), kThreads, 0, s>>>(w, d, sum);
+  LLCB_CUDA_CHECK(cudaGetLastError());
+}
 
 std::int64_t residual_blocks(std::int64_t count) {
   const std::int64_t per_block = static_cast<std::int64_t>(kThreads) * kPerThread;

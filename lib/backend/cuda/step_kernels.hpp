@@ -30,6 +30,12 @@ struct DeviceChain {
   typename Rule::Coeffs k;            // coefficients of the update of step t (Rule::coeffs at t+1)
 };
 
+// checksum_on_device: *sum = the sum of the bit patterns of w[0..d) as unsigned integers, mod
+//   2^64 (set to 0 first). Integer addition is associative, so the value does not depend on the
+//   order the blocks add in: the drift check of chain groups compares it between members.
+void checksum_on_device(const float* w, std::int64_t d, unsigned long long* sum,
+                        void* stream = nullptr);
+
 std::int64_t residual_blocks(std::int64_t count);
 
 void residual_on_device(const float* out, const float* y, float* g, std::int64_t count,
