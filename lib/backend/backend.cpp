@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 
 #include "lib/backend/cpu/cpu_backend.hpp"
 #if LLCB_HAVE_CUDA
@@ -86,6 +87,18 @@ TeacherData teacher_data(const dln::Problem& problem) {
   t.product.reserve(p.a.size());
   for (double v : p.a) t.product.push_back(static_cast<float>(v));
   return t;
+}
+
+void PreparedProblem::prepare(const dln::Problem& problem, const DataSpec& data) {
+  char sigma[40];
+  std::snprintf(sigma, sizeof sigma, "%.17g", data.target_sigma);
+  const std::string key = problem.class_name + "|" + std::to_string(problem.seed) + "|" +
+                          std::to_string(problem.rank) + "|" + std::to_string(problem.n) + "|" + sigma;
+  if (key == key_) return;
+  key_.clear();  // stays invalid if the computation below throws
+  teacher_ = teacher_data(problem);
+  loss_center_ = loss_at_teacher(problem, data);
+  key_ = key;
 }
 
 estimator::EstimatorConfig estimator_config(const ChainSpec& spec, std::int64_t d,

@@ -87,6 +87,21 @@ struct TeacherData {
 };
 TeacherData teacher_data(const dln::Problem& problem);
 
+// The teacher and L_n(w*) of the last problem a backend ran, kept between run() calls: a worker
+// running many jobs of one problem prepares it once. prepare() recomputes them only when the
+// problem (class, seed, rank, n) or the target noise changed.
+class PreparedProblem {
+ public:
+  void prepare(const dln::Problem& problem, const DataSpec& data);
+  const TeacherData& teacher() const { return teacher_; }
+  double loss_center() const { return loss_center_; }
+
+ private:
+  std::string key_;
+  TeacherData teacher_;
+  double loss_center_ = 0;
+};
+
 // The estimator settings of a chain of d parameters whose L_n(w*) is loss_center.
 estimator::EstimatorConfig estimator_config(const ChainSpec& spec, std::int64_t d,
                                             double loss_center);

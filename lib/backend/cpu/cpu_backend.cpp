@@ -4,7 +4,6 @@
 #include <omp.h>
 
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 
 #include "lib/backend/cpu/dln_model.hpp"
@@ -139,12 +138,6 @@ estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& da
 
 }  // namespace
 
-struct CpuBackend::Prepared {
-  std::string key;  // class, seed, rank, n and target sigma: what the data below depends on
-  TeacherData teacher;
-  double loss_center = 0;
-};
-
 HardwareFloor CpuBackend::measure_floor(int n, int copy_mib, double seconds) {
   HardwareFloor f;
   if (n > 0) f.sgemm_gflops = cpu::measure_sgemm_gflops(n, threads_, seconds);
@@ -165,16 +158,9 @@ std::vector<estimator::ChainResult> CpuBackend::run(const dln::Problem& problem,
   for (const auto& spec : chains) validate(spec, problem);
   omp_set_num_threads(threads_);
   openblas_set_num_threads(threads_);
-  char sigma[40];
-  std::snprintf(sigma, sizeof sigma, "%.17g", data.target_sigma);
-  const std::string key = problem.class_name + "|" + std::to_string(problem.seed) + "|" +
-                          std::to_string(problem.rank) + "|" + std::to_string(problem.n) + "|" + sigma;
-  if (!prepared_ || prepared_->key != key) {
-    prepared_ = std::make_shared<const Prepared>(
-        Prepared{key, teacher_data(problem), loss_at_teacher(problem, data)});
-  }
-  const TeacherData& teacher = prepared_->teacher;
-  const double loss_center = prepared_->loss_center;
+  prepared_.prepare(problem, data);
+  const TeacherData& teacher = prepared_.teacher();
+  const double loss_center = prepared_.loss_center();
   std::vector<estimator::ChainResult> results;
   results.reserve(chains.size());
   for (const auto& spec : chains) {

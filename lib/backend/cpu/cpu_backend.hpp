@@ -7,8 +7,6 @@
 // so a worker running many jobs of one problem prepares it once.
 #pragma once
 
-#include <memory>
-
 #include "lib/backend/backend.hpp"
 
 namespace llcb::backend {
@@ -27,10 +25,9 @@ class CpuBackend final : public Backend {
   int threads() const { return threads_; }
 
  private:
-  struct Prepared;  // the last problem's teacher data (cpu_backend.cpp)
   int threads_;
   const std::atomic<bool>* stop_;
-  std::shared_ptr<const Prepared> prepared_;
+  PreparedProblem prepared_;
 };
 
 }  // namespace llcb::backend

@@ -4,12 +4,15 @@
 // (docs/cluster.md). No usable device (no driver, none visible, index out of range) is a
 // UsageError (exit code 2) raised when the backend is made, before any chain runs.
 //
-// One step of a chain is a fixed sequence of launches on one stream, all reading the step number
-// and the sampler coefficients from device memory (DeviceChain, step_kernels.hpp): minibatch
-// indices and inputs (data_kernels.hpp), targets Y = X P^T, forward and backward GEMMs through
-// cuBLAS (fp32, or tf32 tensor-core math when BackendOptions::precision is "tf32"), the residual
-// and its squared sum in double, the fused sampler update (update_kernel.hpp), and step_end,
-// which records the loss and the step's sums in a device ring and prepares the next update's
+// Consecutive chains of a run() call with the same sampler, batch size, sampling mode and length
+// advance together as one batch (chain_batch.hpp): strided-batched GEMMs and one update launch
+// for all of them, so that several chains of a small problem fill the GPU. One step of a batch
+// is a fixed sequence of launches on one stream, all reading each chain's step number and
+// sampler coefficients from device memory (ChainState, step_kernels.hpp): minibatch indices and
+// inputs (data_kernels.hpp), targets Y = X P^T, forward and backward GEMMs through cuBLAS (fp32,
+// or tf32 tensor-core math when BackendOptions::precision is "tf32"), the residual and its
+// squared sum in double, the fused sampler update (update_kernel.hpp), and step_end, which
+// records the loss and the step's sums in a device ring and prepares the next update's
 // coefficients. The step is captured once into a CUDA graph and replayed. The host waits only
 // between round trips of up to 1024 steps (sized to take about 0.25 s), to copy the ring back
 // and feed the estimator, which decides divergence exactly as on the CPU (steps computed past a

@@ -6,60 +6,71 @@ namespace {
 
 constexpr int kThreads = 256;
 
-__global__ void minibatch_kernel(dln::MinibatchStream stream, std::int64_t batch,
+__global__ void minibatch_kernel(const dln::MinibatchStream* streams, std::int64_t batch,
                                  const std::int64_t* t, std::uint64_t* idx) {
+  const std::int64_t c = blockIdx.y;
   const std::int64_t b = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
-  if (b < batch) idx[b] = stream.index(*t, b);
-}
-
-__global__ void target_noise_kernel(std::uint64_t problem_seed, const std::uint64_t* idx,
-                                    std::int64_t batch, std::int64_t h_out, float sigma, float* y) {
-  const std::int64_t b = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
-  if (b < batch) dln::add_target_noise(problem_seed, idx[b], h_out, sigma, y + b * h_out);
+  if (b < batch) idx[c * batch + b] = streams[c].index(t[c], b);
 }
 
 __global__ void inputs_kernel(std::uint64_t problem_seed, const std::uint64_t* idx, std::int64_t batch,
-                              std::int64_t h_in, float* x) {
+                              std::int64_t first, std::int64_t rows, std::int64_t h_in, float* x) {
+  const std::int64_t c = blockIdx.y;
   const std::int64_t blocks_per_row = (h_in + 3) / 4;
   const std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
-  if (i >= batch * blocks_per_row) return;
+  if (i >= rows * blocks_per_row) return;
   const std::int64_t row = i / blocks_per_row;
   const std::int64_t j0 = (i % blocks_per_row) * 4;
+  const std::uint64_t sample = idx[c * batch + first + row];
   const PhiloxBlock blk =
-      draw_block(problem_seed, Stream::kInput, idx[row], static_cast<std::uint32_t>(j0 / 4));
-  for (int k = 0; k < 4 && j0 + k < h_in; ++k) {
-    x[row * h_in + j0 + k] = mul_rn(20.0f, u01f(blk.v[k])) - 10.0f;
+      draw_block(problem_seed, Stream::kInput, sample, static_cast<std::uint32_t>(j0 / 4));
+  float* out = x + (c * rows + row) * h_in;
+  for (int k = 0; k < 4 && j0 + k < h_in; ++k) out[j0 + k] = mul_rn(20.0f, u01f(blk.v[k])) - 10.0f;
+}
+
+__global__ void target_noise_kernel(std::uint64_t problem_seed, const std::uint64_t* idx,
+                                    std::int64_t batch, std::int64_t first, std::int64_t rows,
+                                    std::int64_t h_out, float sigma, float* y) {
+  const std::int64_t c = blockIdx.y;
+  const std::int64_t r = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
+  if (r < rows) {
+    dln::add_target_noise(problem_seed, idx[c * batch + first + r], h_out, sigma,
+                          y + (c * rows + r) * h_out);
   }
 }
 
-unsigned grid(std::int64_t items) { return static_cast<unsigned>((items + kThreads - 1) / kThreads); }
+dim3 grid(std::int64_t items, std::int64_t chains) {
+  return dim3(static_cast<unsigned>((items + kThreads - 1) / kThreads), static_cast<unsigned>(chains));
+}
 
 }  // namespace
 
-void minibatch_on_device(std::uint64_t n, std::int64_t batch, std::uint64_t chain_seed,
-                         dln::Sampling sampling, const std::int64_t* t, std::uint64_t* idx,
+void minibatch_on_device(const dln::MinibatchStream* streams, std::int64_t chains,
+                         std::int64_t batch, const std::int64_t* t, std::uint64_t* idx,
                          void* stream) {
-  if (batch <= 0) return;
-  const dln::MinibatchStream s(n, batch, chain_seed, sampling);
-  minibatch_kernel<<<grid(batch), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(s, batch, t, idx);
+  if (batch <= 0 || chains <= 0) return;
+  minibatch_kernel<<<grid(batch, chains), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+      streams, batch, t, idx);
   LLCB_CUDA_CHECK(cudaGetLastError());
 }
 
-void inputs_on_device(std::uint64_t problem_seed, const std::uint64_t* idx, std::int64_t batch,
-                      std::int64_t h_in, float* x, void* stream) {
-  const std::int64_t items = batch * ((h_in + 3) / 4);
-  if (items <= 0) return;
-  inputs_kernel<<<grid(items), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(problem_seed, idx, batch,
-                                                                                  h_in, x);
+void inputs_on_device(std::uint64_t problem_seed, const std::uint64_t* idx, std::int64_t chains,
+                      std::int64_t batch, std::int64_t first, std::int64_t rows, std::int64_t h_in,
+                      float* x, void* stream) {
+  const std::int64_t items = rows * ((h_in + 3) / 4);
+  if (items <= 0 || chains <= 0) return;
+  inputs_kernel<<<grid(items, chains), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+      problem_seed, idx, batch, first, rows, h_in, x);
   LLCB_CUDA_CHECK(cudaGetLastError());
 }
 
 void target_noise_on_device(std::uint64_t problem_seed, const std::uint64_t* idx,
-                            std::int64_t batch, std::int64_t h_out, float sigma, float* y,
+                            std::int64_t chains, std::int64_t batch, std::int64_t first,
+                            std::int64_t rows, std::int64_t h_out, float sigma, float* y,
                             void* stream) {
-  if (batch <= 0) return;
-  target_noise_kernel<<<grid(batch), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-      problem_seed, idx, batch, h_out, sigma, y);
+  if (rows <= 0 || chains <= 0) return;
+  target_noise_kernel<<<grid(rows, chains), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+      problem_seed, idx, batch, first, rows, h_out, sigma, y);
   LLCB_CUDA_CHECK(cudaGetLastError());
 }
 

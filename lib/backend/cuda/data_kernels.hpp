@@ -1,14 +1,17 @@
 // Minibatches generated on the device from the same pure functions as the CPU
-// (lib/dln/dataset.hpp): the indices of step t and the inputs of those samples, bit-identical to
-// the host's.
+// (lib/dln/dataset.hpp), for C chains at once: the indices of step t and the inputs of those
+// samples, bit-identical to the host's.
 //
-// minibatch_on_device: 1-D launch, 256 threads a block, one thread a sample (each builds its
-//   epoch's Feistel keys from one Philox block); idx[b] = MinibatchStream(n, batch, seed,
-//   sampling).index(t, b).
-// inputs_on_device: 1-D launch over (sample, block of 4 coordinates); x is row-major batch x h_in.
-// target_noise_on_device: one thread a sample; adds sigma * noise to row b of y (batch x h_out),
+// Chain c has its own minibatch stream (its chain seed) and step counter t[c] (read from device
+// memory when the kernel runs, so a captured CUDA graph replays correctly). Buffers are
+// chain-major: chain c's indices at idx + c * batch, its rows at x + c * rows * h.
+//
+// minibatch_on_device: grid (samples / 256, C), one thread a sample (each builds its epoch's
+//   Feistel keys from one Philox block); idx[c][b] = streams[c].index(t[c], b), b < batch.
+// inputs_on_device: grid (rows * blocks of 4 coordinates / 256, C); row r of chain c is sample
+//   idx[c][first + r] (a chain group member computes rows [first, first + rows) of the batch).
+// target_noise_on_device: grid (rows / 256, C); adds sigma * noise to row r of chain c's targets,
 //   as dln::add_target_noise does on the host.
-// The step t is read from device memory when the kernel runs (CUDA graphs replay it).
 // All asynchronous on the given stream (nullptr: default stream); launch errors throw.
 #pragma once
 
@@ -18,13 +21,16 @@
 
 namespace llcb::cuda {
 
-void minibatch_on_device(std::uint64_t n, std::int64_t batch, std::uint64_t chain_seed,
-                         dln::Sampling sampling, const std::int64_t* t, std::uint64_t* idx,
+// streams: device array of C minibatch streams (copied from the host once per batch of chains).
+void minibatch_on_device(const dln::MinibatchStream* streams, std::int64_t chains,
+                         std::int64_t batch, const std::int64_t* t, std::uint64_t* idx,
                          void* stream = nullptr);
-void inputs_on_device(std::uint64_t problem_seed, const std::uint64_t* idx, std::int64_t batch,
-                      std::int64_t h_in, float* x, void* stream = nullptr);
+void inputs_on_device(std::uint64_t problem_seed, const std::uint64_t* idx, std::int64_t chains,
+                      std::int64_t batch, std::int64_t first, std::int64_t rows, std::int64_t h_in,
+                      float* x, void* stream = nullptr);
 void target_noise_on_device(std::uint64_t problem_seed, const std::uint64_t* idx,
-                            std::int64_t batch, std::int64_t h_out, float sigma, float* y,
+                            std::int64_t chains, std::int64_t batch, std::int64_t first,
+                            std::int64_t rows, std::int64_t h_out, float sigma, float* y,
                             void* stream = nullptr);
 
 }  // namespace llcb::cuda

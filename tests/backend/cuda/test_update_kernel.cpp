@@ -1,5 +1,5 @@
-// The fused device update against the CPU backend's update pass, for every sampler: the same
-// parameters, states and sums up to FMA contraction (nvcc contracts multiply-adds, the CPU build
+// The fused device update against the CPU backend's update pass, for every sampler and two chains
+// in one launch: the same parameters, states and sums up to FMA contraction (nvcc contracts multiply-adds, the CPU build
 // does not). Skips cleanly when no CUDA device is visible.
 #include <gtest/gtest.h>
 
@@ -14,9 +14,12 @@
 namespace llcb::cuda {
 namespace {
 
+// Two chains in one launch (seeds 77 and 78, the same starting point): each must match the CPU
+// pass with its own seed.
 template <class Rule>
 void compare(samplers::SamplerKind kind) {
   const std::int64_t d = 10'003;  // not a multiple of 4 or of a block
+  const std::uint64_t seeds[2] = {77, 78};
   samplers::SamplerConfig c;
   c.kind = kind;
   c.step_size = 1e-6;
@@ -33,42 +36,56 @@ void compare(samplers::SamplerKind kind) {
   const samplers::ChainScalars scalars = samplers::initial_scalars(c);
   const auto k = Rule::coeffs(c, 3, scalars);
 
-  std::vector<float> cw = w, cs0 = s0, cs1 = s1;
-  float* states[2] = {cs0.data(), cs1.data()};
-  const backend::cpu::PassTotals cpu =
-      backend::cpu::update_pass<Rule>(k, cw.data(), g.data(), w0.data(), states, d, 77, 3);
-
-  DeviceBuffer<float> dw(d), dg(d), dw0(d), ds0(d), ds1(d);
-  DeviceBuffer<double> partial(4 * static_cast<std::size_t>(update_blocks(d)));
-  copy_to_device(dw.data(), w.data(), 4 * d);
-  copy_to_device(dg.data(), g.data(), 4 * d);
+  // Device: both chains' arrays back to back (chain-major), shared centre.
+  const auto twice = [](const std::vector<float>& v) {
+    std::vector<float> out = v;
+    out.insert(out.end(), v.begin(), v.end());
+    return out;
+  };
+  DeviceBuffer<float> dw(2 * d), dg(2 * d), dw0(d), ds0(2 * d), ds1(2 * d);
+  DeviceBuffer<double> partial(2 * 4 * static_cast<std::size_t>(update_blocks(d)));
+  copy_to_device(dw.data(), twice(w).data(), 8 * d);
+  copy_to_device(dg.data(), twice(g).data(), 8 * d);
   copy_to_device(dw0.data(), w0.data(), 4 * d);
-  copy_to_device(ds0.data(), s0.data(), 4 * d);
-  copy_to_device(ds1.data(), s1.data(), 4 * d);
-  DeviceBuffer<typename Rule::Coeffs> dk(1);
-  DeviceBuffer<std::int64_t> dt(1);
-  const std::int64_t t = 3;
-  copy_to_device(dk.data(), &k, sizeof k);
-  copy_to_device(dt.data(), &t, sizeof t);
-  update_on_device<Rule>(dk.data(), dt.data(), dw.data(), dg.data(), dw0.data(), ds0.data(),
-                         ds1.data(), d, 77, partial.data());
+  copy_to_device(ds0.data(), twice(s0).data(), 8 * d);
+  copy_to_device(ds1.data(), twice(s1).data(), 8 * d);
+  const typename Rule::Coeffs ks[2] = {k, k};
+  const std::int64_t ts[2] = {3, 3};
+  DeviceBuffer<typename Rule::Coeffs> dk(2);
+  DeviceBuffer<std::int64_t> dt(2);
+  DeviceBuffer<std::uint64_t> dseeds(2);
+  copy_to_device(dk.data(), ks, sizeof ks);
+  copy_to_device(dt.data(), ts, sizeof ts);
+  copy_to_device(dseeds.data(), seeds, sizeof seeds);
+  update_on_device<Rule>(dk.data(), dt.data(), dseeds.data(), 2, dw.data(), dg.data(), dw0.data(),
+                         ds0.data(), ds1.data(), d, partial.data());
   const auto gw = dw.to_host();
   const auto gs0 = ds0.to_host();
   const auto p = partial.to_host();
-  double drift2 = 0, dist2 = 0;
-  for (std::size_t b = 0; b < p.size() / 4; ++b) {
-    drift2 += p[4 * b];
-    dist2 += p[4 * b + 3];
-  }
-  for (std::int64_t e = 0; e < d; ++e) {
-    // Values of order 1 updated by steps of order 1e-3: a few float ulps of difference.
-    ASSERT_NEAR(gw[e], cw[e], 1e-6) << samplers::sampler_info(kind).name << " parameter " << e;
-    if (Rule::kStates > 0) {
-      ASSERT_NEAR(gs0[e], cs0[e], 1e-6 * std::abs(cs0[e]) + 1e-12) << e;
+  const std::size_t blocks = static_cast<std::size_t>(update_blocks(d));
+
+  for (int chain = 0; chain < 2; ++chain) {
+    std::vector<float> cw = w, cs0 = s0, cs1 = s1;
+    float* states[2] = {cs0.data(), cs1.data()};
+    const backend::cpu::PassTotals cpu =
+        backend::cpu::update_pass<Rule>(k, cw.data(), g.data(), w0.data(), states, d, seeds[chain], 3);
+    double drift2 = 0, dist2 = 0;
+    for (std::size_t b = 0; b < blocks; ++b) {
+      drift2 += p[4 * (chain * blocks + b)];
+      dist2 += p[4 * (chain * blocks + b) + 3];
     }
+    for (std::int64_t e = 0; e < d; ++e) {
+      const std::size_t at = static_cast<std::size_t>(chain * d + e);
+      // Values of order 1 updated by steps of order 1e-3: a few float ulps of difference.
+      ASSERT_NEAR(gw[at], cw[e], 1e-6) << samplers::sampler_info(kind).name << " chain " << chain
+                                       << " parameter " << e;
+      if (Rule::kStates > 0) {
+        ASSERT_NEAR(gs0[at], cs0[e], 1e-6 * std::abs(cs0[e]) + 1e-12) << e;
+      }
+    }
+    EXPECT_NEAR(drift2, cpu.step.drift2, 1e-4 * cpu.step.drift2);
+    EXPECT_NEAR(dist2, cpu.distance2, 1e-4 * cpu.distance2);
   }
-  EXPECT_NEAR(drift2, cpu.step.drift2, 1e-4 * cpu.step.drift2);
-  EXPECT_NEAR(dist2, cpu.distance2, 1e-4 * cpu.distance2);
 }
 
 TEST(CudaUpdate, EverySamplerMatchesTheCpuPass) {

@@ -1,0 +1,143 @@
+#include "lib/backend/cuda/chain_batch.hpp"
+
+#include <algorithm>
+
+#include "lib/backend/cuda/data_kernels.hpp"
+#include "lib/backend/cuda/update_kernel.hpp"
+#include "lib/samplers/registry.hpp"
+
+namespace llcb::cuda {
+
+template <class Rule>
+ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backend::ChainSpec> specs,
+                             const backend::TeacherData& teacher, float sigma,
+                             backend::ChainGroup* group, std::int64_t ring_len)
+    : problem_(problem), group_(group), sigma_(sigma), widths_(problem.widths),
+      chains_(static_cast<std::int64_t>(specs.size())), batch_(specs.front().batch_size),
+      ring_len_(ring_len) {
+  const backend::RowShare share =
+      group_ ? backend::group_rows(batch_, group_->rank(), group_->size()) : backend::RowShare{0, batch_};
+  first_ = share.first;
+  rows_ = share.count;
+  for (std::size_t l = 0; l + 1 < widths_.size(); ++l) {
+    offsets_.push_back(d_);
+    d_ += widths_[l] * widths_[l + 1];
+  }
+  for (auto h : widths_) hmax_ = std::max(hmax_, h);
+  const auto c = static_cast<std::size_t>(chains_);
+  const auto d = static_cast<std::size_t>(d_);
+  w_ = DeviceBuffer<float>(c * d);
+  grad_ = DeviceBuffer<float>(c * d);
+  center_ = DeviceBuffer<float>(d);
+  product_ = DeviceBuffer<float>(teacher.product.size());
+  s0_ = DeviceBuffer<float>(Rule::kStates > 0 ? c * d : 0);
+  s1_ = DeviceBuffer<float>(Rule::kStates > 1 ? c * d : 0);
+  for (auto h : widths_) acts_.emplace_back(c * static_cast<std::size_t>(rows_ * h));
+  targets_ = DeviceBuffer<float>(c * static_cast<std::size_t>(rows_ * widths_.back()));
+  g_a_ = DeviceBuffer<float>(c * static_cast<std::size_t>(rows_ * hmax_));
+  g_b_ = DeviceBuffer<float>(c * static_cast<std::size_t>(rows_ * hmax_));
+  idx_ = DeviceBuffer<std::uint64_t>(c * static_cast<std::size_t>(batch_));
+  loss_partial_ = DeviceBuffer<double>(c * static_cast<std::size_t>(residual_blocks(rows_ * widths_.back())));
+  update_partial_ = DeviceBuffer<double>(c * static_cast<std::size_t>(4 * update_blocks(d_)));
+  ring_ = DeviceBuffer<double>(c * static_cast<std::size_t>(4 * ring_len_));
+
+  // Host images of the per-chain state, then one upload each.
+  std::vector<float> w(c * d), s0(Rule::kStates > 0 ? c * d : 0), s1(Rule::kStates > 1 ? c * d : 0);
+  std::vector<std::uint64_t> seeds;
+  std::vector<dln::MinibatchStream> streams;
+  std::vector<std::int64_t> t(c, 0);
+  std::vector<samplers::ChainScalars> scalars;
+  std::vector<typename Rule::Coeffs> coeffs;
+  std::vector<samplers::SamplerConfig> configs;
+  for (std::size_t i = 0; i < c; ++i) {
+    const backend::ChainSpec& s = specs[i];
+    std::copy(teacher.center.begin(), teacher.center.end(), w.begin() + static_cast<std::ptrdiff_t>(i * d));
+    if (Rule::kStates > 0) std::fill_n(s0.begin() + static_cast<std::ptrdiff_t>(i * d), d, Rule::initial_state(s.sampler, 0));
+    if (Rule::kStates > 1) std::fill_n(s1.begin() + static_cast<std::ptrdiff_t>(i * d), d, Rule::initial_state(s.sampler, 1));
+    seeds.push_back(s.chain_seed);
+    streams.emplace_back(static_cast<std::uint64_t>(problem.n), batch_, s.chain_seed, s.sampling);
+    scalars.push_back(samplers::initial_scalars(s.sampler));
+    coeffs.push_back(Rule::coeffs(s.sampler, 1, scalars.back()));
+    configs.push_back(s.sampler);
+  }
+  seeds_ = DeviceBuffer<std::uint64_t>(c);
+  streams_ = DeviceBuffer<dln::MinibatchStream>(c);
+  t_ = DeviceBuffer<std::int64_t>(c);
+  scalars_ = DeviceBuffer<samplers::ChainScalars>(c);
+  coeffs_ = DeviceBuffer<typename Rule::Coeffs>(c);
+  configs_ = DeviceBuffer<samplers::SamplerConfig>(c);
+  copy_to_device(w_.data(), w.data(), w.size() * sizeof(float));
+  copy_to_device(center_.data(), teacher.center.data(), d * sizeof(float));
+  copy_to_device(product_.data(), teacher.product.data(), teacher.product.size() * sizeof(float));
+  copy_to_device(s0_.data(), s0.data(), s0.size() * sizeof(float));
+  copy_to_device(s1_.data(), s1.data(), s1.size() * sizeof(float));
+  copy_to_device(seeds_.data(), seeds.data(), c * sizeof(std::uint64_t));
+  copy_to_device(streams_.data(), streams.data(), c * sizeof(dln::MinibatchStream));
+  copy_to_device(t_.data(), t.data(), c * sizeof(std::int64_t));
+  copy_to_device(scalars_.data(), scalars.data(), c * sizeof(samplers::ChainScalars));
+  copy_to_device(coeffs_.data(), coeffs.data(), c * sizeof(typename Rule::Coeffs));
+  copy_to_device(configs_.data(), configs.data(), c * sizeof(samplers::SamplerConfig));
+  // The uploads ran on the default stream, which a non-blocking stream does not wait for (and a
+  // pageable cudaMemcpy may return before its DMA lands): finish them first.
+  LLCB_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
+template <class Rule>
+void ChainBatch<Rule>::launch_step(cublasHandle_t h, cudaStream_t stream) {
+  const std::size_t m = widths_.size() - 1;
+  const std::int64_t h_in = widths_.front(), h_out = widths_.back();
+  const std::int64_t c = chains_, b = rows_;
+  const std::int64_t gstride = b * hmax_;  // per-chain stride of the backpropagated gradients
+  minibatch_on_device(streams_.data(), c, batch_, t_.data(), idx_.data(), stream);
+  inputs_on_device(problem_.seed, idx_.data(), c, batch_, first_, b, h_in, acts_[0].data(), stream);
+  gemm(h, false, true, b, h_out, h_in, acts_[0].data(), h_in, b * h_in, product_.data(), h_in, 0,
+       targets_.data(), h_out, b * h_out, c);
+  if (sigma_ != 0) {
+    target_noise_on_device(problem_.seed, idx_.data(), c, batch_, first_, b, h_out, sigma_,
+                           targets_.data(), stream);
+  }
+  for (std::size_t s = 0; s < m; ++s) {  // A_{s+1} = A_s W_s^T
+    gemm(h, false, true, b, widths_[s + 1], widths_[s], acts_[s].data(), widths_[s], b * widths_[s],
+         w_.data() + offsets_[s], widths_[s], d_, acts_[s + 1].data(), widths_[s + 1],
+         b * widths_[s + 1], c);
+  }
+  const std::int64_t count = b * h_out;  // this share's outputs of one chain
+  const double normaliser = static_cast<double>(batch_) * static_cast<double>(h_out);
+  residual_on_device(acts_[m].data(), targets_.data(), g_a_.data(), c, count, gstride,
+                     static_cast<float>(2.0 / normaliser), loss_partial_.data(), stream);
+  float* g = g_a_.data();
+  float* g_next = g_b_.data();
+  for (std::size_t s = m; s-- > 0;) {
+    // dL/dW_s = G_{s+1}^T A_s, then G_s = G_{s+1} W_s
+    gemm(h, true, false, widths_[s + 1], widths_[s], b, g, widths_[s + 1], gstride, acts_[s].data(),
+         widths_[s], b * widths_[s], grad_.data() + offsets_[s], widths_[s], d_, c);
+    if (s > 0) {
+      gemm(h, false, false, b, widths_[s], widths_[s + 1], g, widths_[s + 1], gstride,
+           w_.data() + offsets_[s], widths_[s], d_, g_next, widths_[s], gstride, c);
+      std::swap(g, g_next);
+    }
+  }
+  const std::int64_t loss_blocks = residual_blocks(count);
+  if (group_) {  // the members' partial gradients and loss sums, added up (NCCL)
+    group_->sum_device(grad_.data(), static_cast<std::size_t>(c * d_), stream);
+    group_->sum_device(loss_partial_.data(), static_cast<std::size_t>(c * loss_blocks), stream);
+  }
+  update_on_device<Rule>(coeffs_.data(), t_.data(), seeds_.data(), c, w_.data(), grad_.data(),
+                         center_.data(), s0_.data(), s1_.data(), d_, update_partial_.data(), stream);
+  ChainState<Rule> state;
+  state.t = t_.data();
+  state.scalars = scalars_.data();
+  state.k = coeffs_.data();
+  state.config = configs_.data();
+  step_end_on_device<Rule>(state, c, loss_partial_.data(), loss_blocks, normaliser,
+                           update_partial_.data(), update_blocks(d_), d_, ring_.data(), ring_len_,
+                           stream);
+}
+
+template class ChainBatch<samplers::SgldRule>;
+template class ChainBatch<samplers::RmspropSgldRule>;
+template class ChainBatch<samplers::AdamSgldRule>;
+template class ChainBatch<samplers::SghmcRule>;
+template class ChainBatch<samplers::SgnhtRule>;
+
+}  // namespace llcb::cuda

@@ -1,0 +1,93 @@
+// RAII owners of the CUDA and cuBLAS objects of the CUDA backend, and its row-major GEMMs. Host
+// code that includes the CUDA headers: only lib/backend/cuda includes it. Every call is checked
+// (LLCB_CUDA_CHECK, LLCB_CUBLAS_CHECK); destructors release without throwing.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <string>
+
+#include "lib/backend/cuda/check.cuh"
+
+namespace llcb::cuda {
+
+inline std::string describe_cublas(cublasStatus_t s) { return cublasGetStatusString(s); }
+
+}  // namespace llcb::cuda
+
+#define LLCB_CUBLAS_CHECK(call) \
+  LLCB_CHECK_STATUS(call, CUBLAS_STATUS_SUCCESS, ::llcb::cuda::describe_cublas, ::llcb::RuntimeError)
+
+namespace llcb::cuda {
+
+struct StreamHandle {
+  cudaStream_t s = nullptr;
+  StreamHandle() { LLCB_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking)); }
+  ~StreamHandle() { cudaStreamDestroy(s); }
+  StreamHandle(const StreamHandle&) = delete;
+  StreamHandle& operator=(const StreamHandle&) = delete;
+};
+
+struct CublasHandle {
+  cublasHandle_t h = nullptr;
+  CublasHandle() { LLCB_CUBLAS_CHECK(cublasCreate(&h)); }
+  ~CublasHandle() { cublasDestroy(h); }
+  CublasHandle(const CublasHandle&) = delete;
+  CublasHandle& operator=(const CublasHandle&) = delete;
+};
+
+struct GraphHandle {
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  GraphHandle() = default;
+  ~GraphHandle() {
+    if (exec) cudaGraphExecDestroy(exec);
+    if (graph) cudaGraphDestroy(graph);
+  }
+  GraphHandle(const GraphHandle&) = delete;
+  GraphHandle& operator=(const GraphHandle&) = delete;
+};
+
+struct EventHandle {
+  cudaEvent_t e = nullptr;
+  EventHandle() { LLCB_CUDA_CHECK(cudaEventCreate(&e)); }
+  ~EventHandle() { cudaEventDestroy(e); }
+  EventHandle(const EventHandle&) = delete;
+  EventHandle& operator=(const EventHandle&) = delete;
+};
+
+template <class T>
+struct PinnedBuffer {
+  T* p = nullptr;
+  explicit PinnedBuffer(std::size_t n) { LLCB_CUDA_CHECK(cudaMallocHost(&p, n * sizeof(T))); }
+  ~PinnedBuffer() { cudaFreeHost(p); }
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+};
+
+// For each of `count` problems i, C_i = op(A_i) op(B_i) with row-major operands (the CPU model's
+// convention, lib/backend/cpu) at A + i * stride_a, B + i * stride_b, C + i * stride_c (a stride
+// of 0 shares the operand). cuBLAS is column-major, so it computes C^T = op(B)^T op(A)^T on the
+// same memory. count = 1 is a plain GEMM.
+inline void gemm(cublasHandle_t h, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n,
+                 std::int64_t k, const float* a, std::int64_t lda, std::int64_t stride_a,
+                 const float* b, std::int64_t ldb, std::int64_t stride_b, float* c,
+                 std::int64_t ldc, std::int64_t stride_c, std::int64_t count) {
+  const float one = 1.0f, zero = 0.0f;
+  const cublasOperation_t op_a = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t op_b = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+  if (count == 1) {
+    LLCB_CUBLAS_CHECK(cublasSgemm(h, op_b, op_a, static_cast<int>(n), static_cast<int>(m),
+                                  static_cast<int>(k), &one, b, static_cast<int>(ldb), a,
+                                  static_cast<int>(lda), &zero, c, static_cast<int>(ldc)));
+    return;
+  }
+  LLCB_CUBLAS_CHECK(cublasSgemmStridedBatched(
+      h, op_b, op_a, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &one, b,
+      static_cast<int>(ldb), stride_b, a, static_cast<int>(lda), stride_a, &zero, c,
+      static_cast<int>(ldc), stride_c, static_cast<int>(count)));
+}
+
+}  // namespace llcb::cuda
