@@ -17,6 +17,8 @@
 // between round trips of up to 1024 steps (sized to take about 0.25 s), to copy the ring back
 // and feed the estimator, which decides divergence exactly as on the CPU (steps computed past a
 // divergence are discarded); the stop flag and the live trace are served at the same points.
+// Chains of a batch that end early (divergence) keep being computed until the batch ends; their
+// records are ignored.
 //
 // Chain groups (ChainGroup with device sums, i.e. NCCL): each member computes its rows of the
 // minibatch; the gradient and the loss partials are summed in the captured step, between the
