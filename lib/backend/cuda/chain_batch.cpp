@@ -83,40 +83,80 @@ ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backen
 }
 
 template <class Rule>
-void ChainBatch<Rule>::launch_step(cublasHandle_t h, cudaStream_t stream) {
+ChainBatch<Rule>::~ChainBatch() {
+  for (cudaEvent_t e : events_) cudaEventDestroy(e);
+}
+
+template <class Rule>
+void ChainBatch<Rule>::launch_step(const GemmLanes& lanes) {
   const std::size_t m = widths_.size() - 1;
   const std::int64_t h_in = widths_.front(), h_out = widths_.back();
   const std::int64_t c = chains_, b = rows_;
   const std::int64_t gstride = b * hmax_;  // per-chain stride of the backpropagated gradients
+  cudaStream_t stream = lanes.streams.front();
+  const std::size_t used = std::min<std::size_t>(lanes.streams.size(), static_cast<std::size_t>(c));
+  while (events_.size() < 2 * used) {
+    cudaEvent_t e = nullptr;
+    LLCB_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    events_.push_back(e);
+  }
+  // Lanes 1.. wait for the main stream here (fork), and the main stream for them (join).
+  const auto fork = [&] {
+    LLCB_CUDA_CHECK(cudaEventRecord(events_[0], stream));
+    for (std::size_t l = 1; l < used; ++l) LLCB_CUDA_CHECK(cudaStreamWaitEvent(lanes.streams[l], events_[0], 0));
+  };
+  const auto join = [&] {
+    for (std::size_t l = 1; l < used; ++l) {
+      LLCB_CUDA_CHECK(cudaEventRecord(events_[l], lanes.streams[l]));
+      LLCB_CUDA_CHECK(cudaStreamWaitEvent(stream, events_[l], 0));
+    }
+  };
+  const auto handle = [&](std::int64_t chain) { return lanes.handles[static_cast<std::size_t>(chain) % used]; };
+
   minibatch_on_device(streams_.data(), c, batch_, t_.data(), idx_.data(), stream);
   inputs_on_device(problem_.seed, idx_.data(), c, batch_, first_, b, h_in, acts_[0].data(), stream);
-  gemm(h, false, true, b, h_out, h_in, acts_[0].data(), h_in, b * h_in, product_.data(), h_in, 0,
-       targets_.data(), h_out, b * h_out, c);
+  fork();
+  for (std::int64_t k = 0; k < c; ++k) {  // Y = X P^T
+    gemm(handle(k), false, true, b, h_out, h_in, acts_[0].data() + k * b * h_in, h_in,
+         product_.data(), h_in, targets_.data() + k * b * h_out, h_out);
+  }
+  join();
   if (sigma_ != 0) {
     target_noise_on_device(problem_.seed, idx_.data(), c, batch_, first_, b, h_out, sigma_,
                            targets_.data(), stream);
   }
-  for (std::size_t s = 0; s < m; ++s) {  // A_{s+1} = A_s W_s^T
-    gemm(h, false, true, b, widths_[s + 1], widths_[s], acts_[s].data(), widths_[s], b * widths_[s],
-         w_.data() + offsets_[s], widths_[s], d_, acts_[s + 1].data(), widths_[s + 1],
-         b * widths_[s + 1], c);
+  fork();
+  for (std::int64_t k = 0; k < c; ++k) {
+    const float* w = w_.data() + k * d_;
+    for (std::size_t s = 0; s < m; ++s) {  // A_{s+1} = A_s W_s^T
+      gemm(handle(k), false, true, b, widths_[s + 1], widths_[s], acts_[s].data() + k * b * widths_[s],
+           widths_[s], w + offsets_[s], widths_[s], acts_[s + 1].data() + k * b * widths_[s + 1],
+           widths_[s + 1]);
+    }
   }
+  join();
   const std::int64_t count = b * h_out;  // this share's outputs of one chain
   const double normaliser = static_cast<double>(batch_) * static_cast<double>(h_out);
   residual_on_device(acts_[m].data(), targets_.data(), g_a_.data(), c, count, gstride,
                      static_cast<float>(2.0 / normaliser), loss_partial_.data(), stream);
-  float* g = g_a_.data();
-  float* g_next = g_b_.data();
-  for (std::size_t s = m; s-- > 0;) {
-    // dL/dW_s = G_{s+1}^T A_s, then G_s = G_{s+1} W_s
-    gemm(h, true, false, widths_[s + 1], widths_[s], b, g, widths_[s + 1], gstride, acts_[s].data(),
-         widths_[s], b * widths_[s], grad_.data() + offsets_[s], widths_[s], d_, c);
-    if (s > 0) {
-      gemm(h, false, false, b, widths_[s], widths_[s + 1], g, widths_[s + 1], gstride,
-           w_.data() + offsets_[s], widths_[s], d_, g_next, widths_[s], gstride, c);
-      std::swap(g, g_next);
+  fork();
+  for (std::int64_t k = 0; k < c; ++k) {
+    const float* w = w_.data() + k * d_;
+    float* grad = grad_.data() + k * d_;
+    float* g = g_a_.data() + k * gstride;
+    float* g_next = g_b_.data() + k * gstride;
+    for (std::size_t s = m; s-- > 0;) {
+      // dL/dW_s = G_{s+1}^T A_s, then G_s = G_{s+1} W_s
+      gemm(handle(k), true, false, widths_[s + 1], widths_[s], b, g, widths_[s + 1],
+           acts_[s].data() + k * b * widths_[s], widths_[s], grad + offsets_[s], widths_[s]);
+      if (s > 0) {
+        gemm(handle(k), false, false, b, widths_[s], widths_[s + 1], g, widths_[s + 1],
+             w + offsets_[s], widths_[s], g_next, widths_[s]);
+        std::swap(g, g_next);
+      }
     }
   }
+  join();
   const std::int64_t loss_blocks = residual_blocks(count);
   if (group_) {  // the members' partial gradients and loss sums, added up (NCCL)
     group_->sum_device(grad_.data(), static_cast<std::size_t>(c * d_), stream);

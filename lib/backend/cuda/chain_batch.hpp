@@ -12,8 +12,12 @@
 //   indices and inputs of every chain (data_kernels.hpp); targets Y = X P^T; the M forward
 //   GEMMs; the residual and its squared sums; the 2M - 1 backward GEMMs; in a chain group the
 //   sums of the gradients and loss partials over the members (NCCL); the fused update of every
-//   chain (one launch); step_end (one block a chain). GEMMs are strided-batched over the C
-//   chains (a plain GEMM when C = 1).
+//   chain (one launch); step_end (one block a chain).
+// GEMMs are issued per chain, chain c on lane c % lanes (GemmLanes): the lanes are streams forked
+// from the main stream and joined back, so in the captured graph the chains' GEMMs run
+// concurrently, and each is exactly the GEMM a chain alone would run. A chain's bits therefore
+// do not depend on which chains share its batch (strided-batched GEMMs could pick other kernels
+// for other batch counts), which lets the scheduler bundle jobs without breaking determinism.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +31,13 @@
 
 namespace llcb::cuda {
 
+// Streams and cuBLAS handles for per-chain GEMMs; lane 0 is the main stream. Every handle has
+// the same math mode and workspace size, so every lane computes the same bits.
+struct GemmLanes {
+  std::vector<cudaStream_t> streams;
+  std::vector<cublasHandle_t> handles;
+};
+
 template <class Rule>
 class ChainBatch {
  public:
@@ -35,7 +46,7 @@ class ChainBatch {
              const backend::TeacherData& teacher, float sigma, backend::ChainGroup* group,
              std::int64_t ring_len);
 
-  void launch_step(cublasHandle_t h, cudaStream_t stream);
+  void launch_step(const GemmLanes& lanes);
 
   std::int64_t chains() const { return chains_; }
   std::int64_t d() const { return d_; }
@@ -58,6 +69,12 @@ class ChainBatch {
   DeviceBuffer<samplers::ChainScalars> scalars_;
   DeviceBuffer<typename Rule::Coeffs> coeffs_;
   DeviceBuffer<samplers::SamplerConfig> configs_;
+  std::vector<cudaEvent_t> events_;  // fork and join points of the lanes (owned)
+
+ public:
+  ~ChainBatch();
+  ChainBatch(const ChainBatch&) = delete;
+  ChainBatch& operator=(const ChainBatch&) = delete;
 };
 
 }  // namespace llcb::cuda

@@ -21,6 +21,7 @@ constexpr double kRoundTripSeconds = 0.25;      // target time between host wait
 constexpr double kGroupTimeoutSeconds = 300;    // a chain group's round trip that takes longer
                                                 // means a member died or hangs
 constexpr std::size_t kCublasWorkspace = 32u << 20;  // fixed, so graph capture never allocates
+constexpr int kGemmLanes = 4;  // concurrent streams for the per-chain GEMMs of a batch
 
 // Seconds per run of `launch` on `stream`: one untimed run, then batches of runs timed with
 // events until about `seconds` have passed.
@@ -67,13 +68,21 @@ class CudaBackend final : public Backend {
       throw UsageError("precision '" + o.precision + "': expected fp32 or tf32");
     }
     cuda::set_device(device_);
-    stream_ = std::make_unique<cuda::StreamHandle>();
-    cublas_ = std::make_unique<cuda::CublasHandle>();
-    workspace_ = DeviceBuffer<char>(kCublasWorkspace);
-    LLCB_CUBLAS_CHECK(cublasSetStream(cublas_->h, stream_->s));
-    LLCB_CUBLAS_CHECK(cublasSetWorkspace(cublas_->h, workspace_.data(), kCublasWorkspace));
-    LLCB_CUBLAS_CHECK(cublasSetMathMode(
-        cublas_->h, o.precision == "tf32" ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    // Lane 0 is the main stream; every lane has its own handle and workspace, set up alike.
+    for (int l = 0; l < kGemmLanes; ++l) {
+      lane_streams_.push_back(std::make_unique<cuda::StreamHandle>());
+      lane_handles_.push_back(std::make_unique<cuda::CublasHandle>());
+      workspaces_.emplace_back(kCublasWorkspace);
+      const cublasHandle_t h = lane_handles_.back()->h;
+      LLCB_CUBLAS_CHECK(cublasSetStream(h, lane_streams_.back()->s));
+      LLCB_CUBLAS_CHECK(cublasSetWorkspace(h, workspaces_.back().data(), kCublasWorkspace));
+      LLCB_CUBLAS_CHECK(cublasSetMathMode(
+          h, o.precision == "tf32" ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+      lanes_.streams.push_back(lane_streams_.back()->s);
+      lanes_.handles.push_back(h);
+    }
+    stream_ = lanes_.streams.front();
+    cublas_ = lanes_.handles.front();
     cudaDeviceProp prop{};
     LLCB_CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
     device_name_ = prop.name;
@@ -124,9 +133,12 @@ class CudaBackend final : public Backend {
   const std::atomic<bool>* stop_;
   int device_ = 0;
   std::string device_name_;
-  std::unique_ptr<cuda::StreamHandle> stream_;
-  std::unique_ptr<cuda::CublasHandle> cublas_;
-  DeviceBuffer<char> workspace_;
+  std::vector<std::unique_ptr<cuda::StreamHandle>> lane_streams_;
+  std::vector<std::unique_ptr<cuda::CublasHandle>> lane_handles_;
+  std::vector<DeviceBuffer<char>> workspaces_;
+  cuda::GemmLanes lanes_;
+  cudaStream_t stream_ = nullptr;     // lane 0: the stream everything else runs on
+  cublasHandle_t cublas_ = nullptr;   // lane 0's handle
   PreparedProblem prepared_;
 };
 
@@ -136,18 +148,18 @@ HardwareFloor CudaBackend::measure_floor(int n, int copy_mib, double seconds) {
   if (n > 0) {
     const auto size = static_cast<std::size_t>(n) * static_cast<std::size_t>(n);
     DeviceBuffer<float> a(size), b(size), c(size);
-    LLCB_CUDA_CHECK(cudaMemsetAsync(a.data(), 0, size * sizeof(float), stream_->s));
-    LLCB_CUDA_CHECK(cudaMemsetAsync(b.data(), 0, size * sizeof(float), stream_->s));
-    const double s = seconds_per_run(stream_->s, seconds, [&] {
-      cuda::gemm(cublas_->h, false, false, n, n, n, a.data(), n, 0, b.data(), n, 0, c.data(), n, 0, 1);
+    LLCB_CUDA_CHECK(cudaMemsetAsync(a.data(), 0, size * sizeof(float), stream_));
+    LLCB_CUDA_CHECK(cudaMemsetAsync(b.data(), 0, size * sizeof(float), stream_));
+    const double s = seconds_per_run(stream_, seconds, [&] {
+      cuda::gemm(cublas_, false, false, n, n, n, a.data(), n, b.data(), n, c.data(), n);
     });
     f.sgemm_gflops = 2.0 * n * static_cast<double>(n) * n / s / 1e9;
   }
   if (copy_mib > 0) {
     const std::size_t bytes = static_cast<std::size_t>(copy_mib) << 20;
     DeviceBuffer<char> a(bytes), b(bytes);
-    const double s = seconds_per_run(stream_->s, seconds, [&] {
-      LLCB_CUDA_CHECK(cudaMemcpyAsync(b.data(), a.data(), bytes, cudaMemcpyDeviceToDevice, stream_->s));
+    const double s = seconds_per_run(stream_, seconds, [&] {
+      LLCB_CUDA_CHECK(cudaMemcpyAsync(b.data(), a.data(), bytes, cudaMemcpyDeviceToDevice, stream_));
     });
     f.bandwidth_gbs = 2.0 * static_cast<double>(bytes) / s / 1e9;  // read + write
   }
@@ -174,14 +186,14 @@ std::vector<estimator::ChainResult> CudaBackend::run_batch(const dln::Problem& p
 
   // Capture one step; every replay advances the device-side step counters.
   cuda::GraphHandle graph;
-  LLCB_CUDA_CHECK(cudaStreamBeginCapture(stream_->s, cudaStreamCaptureModeThreadLocal));
+  LLCB_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
   try {
-    dev.launch_step(cublas_->h, stream_->s);
+    dev.launch_step(lanes_);
   } catch (...) {
-    cudaStreamEndCapture(stream_->s, &graph.graph);
+    cudaStreamEndCapture(stream_, &graph.graph);
     throw;
   }
-  LLCB_CUDA_CHECK(cudaStreamEndCapture(stream_->s, &graph.graph));
+  LLCB_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph.graph));
   LLCB_CUDA_CHECK(cudaGraphInstantiate(&graph.exec, graph.graph, 0));
 
   cuda::PinnedBuffer<double> host_ring(c * 4 * kRingLen);
@@ -213,16 +225,16 @@ std::vector<estimator::ChainResult> CudaBackend::run_batch(const dln::Problem& p
     const std::int64_t slot0 = first % kRingLen;
     const std::int64_t n = std::min({want, kRingLen - slot0, steps - first});
     const auto trip_start = std::chrono::steady_clock::now();
-    for (std::int64_t i = 0; i < n; ++i) LLCB_CUDA_CHECK(cudaGraphLaunch(graph.exec, stream_->s));
+    for (std::int64_t i = 0; i < n; ++i) LLCB_CUDA_CHECK(cudaGraphLaunch(graph.exec, stream_));
     // Chain k's records of this trip land at host_ring + k * 4n.
     LLCB_CUDA_CHECK(cudaMemcpy2DAsync(host_ring.p, static_cast<std::size_t>(4 * n) * sizeof(double),
                                       dev.ring() + 4 * slot0, static_cast<std::size_t>(4 * kRingLen) * sizeof(double),
                                       static_cast<std::size_t>(4 * n) * sizeof(double), c,
-                                      cudaMemcpyDeviceToHost, stream_->s));
+                                      cudaMemcpyDeviceToHost, stream_));
     if (group) {
-      group->wait_device(stream_->s, kGroupTimeoutSeconds);
+      group->wait_device(stream_, kGroupTimeoutSeconds);
     } else {
-      LLCB_CUDA_CHECK(cudaStreamSynchronize(stream_->s));
+      LLCB_CUDA_CHECK(cudaStreamSynchronize(stream_));
     }
     for (std::size_t k = 0; k < c; ++k) {
       for (std::int64_t i = 0; i < n && !ended[k]; ++i) {
@@ -239,15 +251,15 @@ std::vector<estimator::ChainResult> CudaBackend::run_batch(const dln::Problem& p
       if (group->rank() == 1 && specs.front().test_drift_at_step >= first &&
           specs.front().test_drift_at_step <= last) {
         float w0 = 0;  // injected fault: perturb one parameter of member 1
-        LLCB_CUDA_CHECK(cudaMemcpyAsync(&w0, dev.parameters(), sizeof w0, cudaMemcpyDeviceToHost, stream_->s));
-        LLCB_CUDA_CHECK(cudaStreamSynchronize(stream_->s));
+        LLCB_CUDA_CHECK(cudaMemcpyAsync(&w0, dev.parameters(), sizeof w0, cudaMemcpyDeviceToHost, stream_));
+        LLCB_CUDA_CHECK(cudaStreamSynchronize(stream_));
         w0 += 1e-3f;
-        LLCB_CUDA_CHECK(cudaMemcpyAsync(dev.parameters(), &w0, sizeof w0, cudaMemcpyHostToDevice, stream_->s));
+        LLCB_CUDA_CHECK(cudaMemcpyAsync(dev.parameters(), &w0, sizeof w0, cudaMemcpyHostToDevice, stream_));
       }
       unsigned long long sum = 0;
-      cuda::checksum_on_device(dev.parameters(), dev.chains() * dev.d(), checksum.data(), stream_->s);
-      LLCB_CUDA_CHECK(cudaMemcpyAsync(&sum, checksum.data(), sizeof sum, cudaMemcpyDeviceToHost, stream_->s));
-      LLCB_CUDA_CHECK(cudaStreamSynchronize(stream_->s));
+      cuda::checksum_on_device(dev.parameters(), dev.chains() * dev.d(), checksum.data(), stream_);
+      LLCB_CUDA_CHECK(cudaMemcpyAsync(&sum, checksum.data(), sizeof sum, cudaMemcpyDeviceToHost, stream_));
+      LLCB_CUDA_CHECK(cudaStreamSynchronize(stream_));
       if (!group->agree(sum)) {
         throw RuntimeError("chain group members drifted apart by step " + std::to_string(last) +
                            " (their parameter checksums differ)");

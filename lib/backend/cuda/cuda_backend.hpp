@@ -5,8 +5,10 @@
 // UsageError (exit code 2) raised when the backend is made, before any chain runs.
 //
 // Consecutive chains of a run() call with the same sampler, batch size, sampling mode and length
-// advance together as one batch (chain_batch.hpp): strided-batched GEMMs and one update launch
-// for all of them, so that several chains of a small problem fill the GPU. One step of a batch
+// advance together as one batch (chain_batch.hpp): their GEMMs run concurrently on four lanes
+// (streams forked and joined inside the captured graph) and one update launch serves them all,
+// so that several chains of a small problem fill the GPU. A chain's GEMMs are the ones it would
+// run alone, so its bits do not depend on which chains share its batch. One step of a batch
 // is a fixed sequence of launches on one stream, all reading each chain's step number and
 // sampler coefficients from device memory (ChainState, step_kernels.hpp): minibatch indices and
 // inputs (data_kernels.hpp), targets Y = X P^T, forward and backward GEMMs through cuBLAS (fp32,

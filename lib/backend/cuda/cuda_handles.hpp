@@ -67,27 +67,17 @@ struct PinnedBuffer {
   PinnedBuffer& operator=(const PinnedBuffer&) = delete;
 };
 
-// For each of `count` problems i, C_i = op(A_i) op(B_i) with row-major operands (the CPU model's
-// convention, lib/backend/cpu) at A + i * stride_a, B + i * stride_b, C + i * stride_c (a stride
-// of 0 shares the operand). cuBLAS is column-major, so it computes C^T = op(B)^T op(A)^T on the
-// same memory. count = 1 is a plain GEMM.
+// C = op(A) op(B) for row-major operands (the CPU model's convention, lib/backend/cpu): cuBLAS is
+// column-major, so it computes C^T = op(B)^T op(A)^T on the same memory.
 inline void gemm(cublasHandle_t h, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n,
-                 std::int64_t k, const float* a, std::int64_t lda, std::int64_t stride_a,
-                 const float* b, std::int64_t ldb, std::int64_t stride_b, float* c,
-                 std::int64_t ldc, std::int64_t stride_c, std::int64_t count) {
+                 std::int64_t k, const float* a, std::int64_t lda, const float* b,
+                 std::int64_t ldb, float* c, std::int64_t ldc) {
   const float one = 1.0f, zero = 0.0f;
-  const cublasOperation_t op_a = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-  const cublasOperation_t op_b = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
-  if (count == 1) {
-    LLCB_CUBLAS_CHECK(cublasSgemm(h, op_b, op_a, static_cast<int>(n), static_cast<int>(m),
-                                  static_cast<int>(k), &one, b, static_cast<int>(ldb), a,
-                                  static_cast<int>(lda), &zero, c, static_cast<int>(ldc)));
-    return;
-  }
-  LLCB_CUBLAS_CHECK(cublasSgemmStridedBatched(
-      h, op_b, op_a, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &one, b,
-      static_cast<int>(ldb), stride_b, a, static_cast<int>(lda), stride_a, &zero, c,
-      static_cast<int>(ldc), stride_c, static_cast<int>(count)));
+  LLCB_CUBLAS_CHECK(cublasSgemm(h, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n),
+                                static_cast<int>(m), static_cast<int>(k), &one, b,
+                                static_cast<int>(ldb), a, static_cast<int>(lda), &zero, c,
+                                static_cast<int>(ldc)));
 }
 
 }  // namespace llcb::cuda
