@@ -105,6 +105,7 @@ std::vector<char> encode(const Message& m) {
     case MsgType::kJob:
       w.put(m.job);
       w.put_array(m.group);
+      w.put_array(m.bundle);
       break;
     case MsgType::kInterrupted:
       w.put(m.job);
@@ -143,6 +144,7 @@ Message decode(const std::vector<char>& bytes) {
       m.type = MsgType::kJob;
       m.job = rd.get<std::int64_t>();
       m.group = rd.get_array<std::int32_t>();
+      m.bundle = rd.get_array<std::int64_t>();
       break;
     case 3: m.type = MsgType::kStop; break;
     case 4:

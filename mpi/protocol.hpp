@@ -9,7 +9,8 @@
 //   type       direction     fields
 //   kRequest   worker -> 0   host (string), backend (string)        "give me work"
 //   kJob       0 -> worker   job index (i64), group (i32 array: the world ranks of the job's chain
-//                            group in member order; empty when the worker runs it alone)
+//                            group in member order; empty when the worker runs it alone), bundle
+//                            (i64 array: more jobs of the same problem and sampler to run with it)
 //   kStop      0 -> worker   (none)                                  no more work
 //   kChunk     worker -> 0   job index, chain (i64), first step (i64), losses (f32 array)
 //   kResult    worker -> 0   job index, JobResult fields, trace (f32 array)
@@ -26,7 +27,7 @@
 namespace llcb::mpi {
 
 constexpr std::uint32_t kMagic = 0x42434c4cu;  // "LLCB" little-endian
-constexpr std::uint16_t kProtocolVersion = 2;  // 2: kJob carries the chain group
+constexpr std::uint16_t kProtocolVersion = 3;  // 2: kJob carries the chain group; 3: the bundle
 
 enum class MsgType : std::uint8_t {
   kRequest = 1, kJob = 2, kStop = 3, kChunk = 4, kResult = 5, kInterrupted = 6, kHeartbeat = 7,
@@ -39,6 +40,7 @@ struct Message {
   std::int64_t chain = 0, first_step = 0;
   std::string host, backend;
   std::vector<std::int32_t> group;  // kJob: chain group members (world ranks), member 0 first
+  std::vector<std::int64_t> bundle; // kJob: the other jobs of the bundle
   store::JobResult result;
   std::vector<float> floats;  // chunk losses or the job's trace
 };

@@ -53,28 +53,35 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
 
   struct Worker {
     std::string host;
-    const sweep::Job* job = nullptr;  // the job it runs (as a group member too)
+    std::vector<const sweep::Job*> jobs;  // the jobs it runs (a bundle; as a group member too)
     std::int64_t last_problem = -1;
     Clock::time_point heard;
+    const sweep::Job* running(std::int64_t index) const {
+      for (const sweep::Job* j : jobs) {
+        if (j->index == index) return j;
+      }
+      return nullptr;
+    }
   };
   std::map<int, Worker> workers;
   std::vector<int> idle;  // workers that asked for work and wait for it, in order of asking
   int active = env.size() - 1;
   bool stopping = false;  // a stop was requested here or a worker was interrupted
   const auto stop_requested = [&] { return options.stop && options.stop->load(); };
-  const auto assign = [&](const sweep::Job* job, const std::vector<int>& members) {
+  const auto assign = [&](const std::vector<const sweep::Job*>& jobs, const std::vector<int>& members) {
     Message m{MsgType::kJob};
-    m.job = job->index;
+    m.job = jobs.front()->index;
+    for (std::size_t i = 1; i < jobs.size(); ++i) m.bundle.push_back(jobs[i]->index);
     if (members.size() > 1) m.group.assign(members.begin(), members.end());
     for (int r : members) {
-      workers[r].job = job;
-      workers[r].last_problem = job->problem_index;
+      workers[r].jobs = jobs;
+      workers[r].last_problem = jobs.front()->problem_index;
       send(r, m);
     }
   };
   // Hands queued jobs to idle workers, in queue order. A job of G = 1 goes to the first idle
   // worker, preferring (among the jobs before the next group job) one of the problem it ran
-  // last. A job of G > 1 waits at the head of the queue until G workers are idle (those on the
+  // last, with up to sweep.bundle - 1 more queued jobs of its problem and sampler (a bundle). A job of G > 1 waits at the head of the queue until G workers are idle (those on the
   // node with the most idle workers first), holding the idle ones meanwhile; workers busy with
   // G = 1 jobs finish them first. With no work left or a stop pending, idle workers get kStop.
   const auto dispatch = [&] {
@@ -100,7 +107,7 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
         std::vector<int> members(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(g));
         for (int r : members) idle.erase(std::find(idle.begin(), idle.end(), r));
         queue.erase(queue.begin());
-        assign(head, members);
+        assign({head}, members);
         continue;
       }
       const int r = idle.front();
@@ -111,10 +118,14 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
           break;
         }
       }
-      const sweep::Job* job = *pick;
-      queue.erase(pick);
+      const auto picked = sweep::bundle_of(queue, static_cast<std::size_t>(pick - queue.begin()), config.bundle);
+      std::vector<const sweep::Job*> bundle;
+      for (std::size_t i : picked) bundle.push_back(queue[i]);
+      std::vector<std::size_t> gone = picked;
+      std::sort(gone.rbegin(), gone.rend());
+      for (std::size_t i : gone) queue.erase(queue.begin() + static_cast<std::ptrdiff_t>(i));
       idle.erase(idle.begin());
-      assign(job, {r});
+      assign(bundle, {r});
     }
   };
   while (active > 0) {
@@ -130,10 +141,10 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
       const auto now = Clock::now();
       for (const auto& [rank, w] : workers) {
         const double silent = std::chrono::duration<double>(now - w.heard).count();
-        if (w.job && silent > options.heartbeat_timeout) {
+        if (!w.jobs.empty() && silent > options.heartbeat_timeout) {
           log::error("rank {} ({}) has sent nothing for {:.0f} s while running job {}; aborting the run "
                      "(finished jobs are in the store: rerun with --resume)",
-                     rank, w.host, silent, w.job->id);
+                     rank, w.host, silent, w.jobs.front()->id);
           std::fprintf(stderr, "llcbench sweep: error: rank %d (%s) stopped answering; aborting\n", rank,
                        w.host.c_str());
           MPI_Abort(MPI_COMM_WORLD, 1);
@@ -149,29 +160,30 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
     switch (m.type) {
       case MsgType::kRequest:
         w.host = m.host;
-        w.job = nullptr;
+        w.jobs.clear();
         idle.push_back(from);
         dispatch();
         break;
       case MsgType::kChunk:
-        if (w.job && m.job == w.job->index) {
-          session.record_chunk(*w.job, static_cast<std::size_t>(m.chain), m.first_step, m.floats.data(),
+        if (const sweep::Job* job = w.running(m.job)) {
+          session.record_chunk(*job, static_cast<std::size_t>(m.chain), m.first_step, m.floats.data(),
                                m.floats.size());
         }
         break;
       case MsgType::kResult: {
-        if (!w.job || m.job != w.job->index) throw RuntimeError("protocol: result for a job not assigned");
-        session.record(*w.job, m.result, m.floats, w.host, m.result.backend);
+        const sweep::Job* job = w.running(m.job);
+        if (!job) throw RuntimeError("protocol: result for a job not assigned");
+        session.record(*job, m.result, m.floats, w.host, m.result.backend);
         ++summary.ran;
         summary.failed += m.result.status == "failed";
-        meter.finished(*w.job, m.result, session.lambda_true(*w.job));
-        w.job = nullptr;
+        meter.finished(*job, m.result, session.lambda_true(*job));
+        w.jobs.erase(std::find(w.jobs.begin(), w.jobs.end(), job));
         break;
       }
       case MsgType::kInterrupted:
         summary.interrupted = true;
         stopping = true;
-        w.job = nullptr;
+        w.jobs.clear();
         dispatch();  // idle workers held for a group job learn that there is no more work
         break;
       case MsgType::kHeartbeat:
@@ -210,7 +222,16 @@ bool work(const Environment& env, const sweep::SweepConfig& config, const Worker
     if (m.type != MsgType::kJob || m.job < 0 || m.job >= static_cast<std::int64_t>(grid.size())) {
       throw RuntimeError("protocol: expected a job from rank 0");
     }
-    const sweep::Job& job = grid[static_cast<std::size_t>(m.job)];
+    std::vector<const sweep::Job*> jobs;  // the job, then the rest of its bundle
+    jobs.push_back(&grid[static_cast<std::size_t>(m.job)]);
+    for (const std::int64_t index : m.bundle) {
+      if (index < 0 || index >= static_cast<std::int64_t>(grid.size()) ||
+          grid[static_cast<std::size_t>(index)].problem_index != jobs.front()->problem_index) {
+        throw RuntimeError("protocol: a bundle's jobs must be jobs of one problem");
+      }
+      jobs.push_back(&grid[static_cast<std::size_t>(index)]);
+    }
+    const sweep::Job& job = *jobs.front();
     if (job.problem_index != problem_index) {
       problem = sweep::make_problem(config, job.problem_index);
       problem_index = job.problem_index;
@@ -224,35 +245,42 @@ bool work(const Environment& env, const sweep::SweepConfig& config, const Worker
     std::unique_ptr<backend::ChainGroup> group;
     if (m.group.size() > 1) group = make_chain_group(be->name(), m.group, static_cast<int>(job.index % 30000));
     const bool reporter = !group || group->rank() == 0;
-    backend::TraceListener listener;
+    sweep::JobTraceListener listener;
     listener.interval_seconds = options.chunk_seconds;
-    listener.on_losses = [&](std::size_t chain, std::int64_t first, const float* losses, std::size_t n) {
+    listener.on_losses = [&](const sweep::Job& j, std::size_t chain, std::int64_t first,
+                             const float* losses, std::size_t n) {
       if (!reporter) {
         send(0, Message{MsgType::kHeartbeat});
         return;
       }
       Message chunk{MsgType::kChunk};
-      chunk.job = job.index;
+      chunk.job = j.index;
       chunk.chain = static_cast<std::int64_t>(chain);
       chunk.first_step = first;
       chunk.floats.assign(losses, losses + n);
       send(0, chunk);
     };
-    sweep::JobOutcome out =
-        sweep::run_job(config, job, problem, *be, &listener, group.get());
+    std::vector<sweep::JobOutcome> outcomes =
+        sweep::run_jobs(config, jobs, problem, *be, &listener, group.get());
     group.reset();
-    if (out.interrupted) {
+    bool interrupted = false;
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      if (outcomes[i].interrupted) {
+        interrupted = true;
+        continue;
+      }
+      if (!reporter) continue;
+      Message result{MsgType::kResult};
+      result.job = jobs[i]->index;
+      result.result = std::move(outcomes[i].result);
+      result.floats = std::move(outcomes[i].trace);
+      send(0, result);
+    }
+    if (interrupted) {  // rank 0 answers the next request with kStop
       Message stopped{MsgType::kInterrupted};
       stopped.job = job.index;
       send(0, stopped);
-      continue;  // rank 0 answers the next request with kStop
     }
-    if (!reporter) continue;
-    Message result{MsgType::kResult};
-    result.job = job.index;
-    result.result = std::move(out.result);
-    result.floats = std::move(out.trace);
-    send(0, result);
   }
 }
 

@@ -1,6 +1,8 @@
 // Distributed sweeps: rank 0 is the scheduler and the only process that opens the store; ranks
 // 1..N-1 are workers. Workers ask for work (no static split); rank 0 prefers to hand a worker a
-// job of the problem it ran last, so it reuses its teacher. Workers stream loss chunks about every
+// job of the problem it ran last, so it reuses its teacher, bundled with up to sweep.bundle - 1
+// more jobs of that problem and sampler (sweep::bundle_of), and holds idle workers for a chain
+// group job (ranks_per_chain = G) until G are free. Workers stream loss chunks about every
 // second while a chain runs (rank 0 writes them into the store for live progress; they double as
 // heartbeats) and send the job's result and trace at the end; rank 0 records it and flushes, as
 // in the single-process sweep. A job's result does not depend on which rank runs it.

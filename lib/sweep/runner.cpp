@@ -62,26 +62,33 @@ RunSummary run_sweep(const SweepConfig& config, const RunOptions& options) {
 
   ProgressMeter meter(summary.total, summary.skipped, static_cast<std::int64_t>(session.todo().size()),
                       config.chains_per_job, options.on_progress);
-  for (const Job* j : session.todo()) {
+  JobTraceListener listener;
+  listener.interval_seconds = config.chunk_seconds;
+  listener.on_losses = [&](const Job& j, std::size_t chain, std::int64_t first, const float* losses,
+                           std::size_t n) { session.record_chunk(j, chain, first, losses, n); };
+  std::vector<const Job*> todo = session.todo();
+  while (!todo.empty() && !summary.interrupted) {
     if (options.stop && options.stop->load()) {
       summary.interrupted = true;
       break;
     }
-    const dln::Problem& p = session.problem(j->problem_index);
-    backend::TraceListener listener;
-    listener.interval_seconds = config.chunk_seconds;
-    listener.on_losses = [&](std::size_t chain, std::int64_t first, const float* losses, std::size_t n) {
-      session.record_chunk(*j, chain, first, losses, n);
-    };
-    const JobOutcome out = run_job(config, *j, p, *be, &listener);
-    if (out.interrupted) {
-      summary.interrupted = true;
-      break;
+    std::vector<const Job*> bundle;
+    const auto picked = bundle_of(todo, 0, config.bundle);
+    for (std::size_t i : picked) bundle.push_back(todo[i]);
+    for (auto it = picked.rbegin(); it != picked.rend(); ++it) todo.erase(todo.begin() + static_cast<std::ptrdiff_t>(*it));
+    std::sort(bundle.begin(), bundle.end(), [](const Job* a, const Job* b) { return a->index < b->index; });
+    const dln::Problem& p = session.problem(bundle.front()->problem_index);
+    const auto outcomes = run_jobs(config, bundle, p, *be, &listener);
+    for (std::size_t i = 0; i < bundle.size(); ++i) {
+      if (outcomes[i].interrupted) {
+        summary.interrupted = true;
+        continue;
+      }
+      session.record(*bundle[i], outcomes[i].result, outcomes[i].trace, options.host, be->name());
+      ++summary.ran;
+      summary.failed += outcomes[i].result.status == "failed";
+      meter.finished(*bundle[i], outcomes[i].result, session.lambda_true(*bundle[i]));
     }
-    session.record(*j, out.result, out.trace, options.host, be->name());
-    ++summary.ran;
-    summary.failed += out.result.status == "failed";
-    meter.finished(*j, out.result, session.lambda_true(*j));
   }
   summary.done = meter.progress().done;
   summary.summary = session.finish();

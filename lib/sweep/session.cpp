@@ -1,5 +1,6 @@
 #include "lib/sweep/session.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -145,39 +146,103 @@ store::TraceShape trace_shape(const SweepConfig& config) {
           config.trace_every};
 }
 
-JobOutcome run_job(const SweepConfig& config, const Job& job, const dln::Problem& problem,
-                   backend::Backend& backend, const backend::TraceListener* listener,
-                   backend::ChainGroup* group) {
-  const auto specs = chain_specs(config, job, problem);
-  const std::int64_t members = group ? group->size() : 1;
-  if (members != job.ranks_per_chain) {
-    throw InternalError("job " + job.id + " needs a group of " + std::to_string(job.ranks_per_chain) +
-                        " ranks, got " + std::to_string(members));
-  }
+namespace {
+
+JobOutcome failed_outcome(const std::string& message) {
   JobOutcome out;
-  const double lambda_true = problem.truth.lambda.to_double();
-  try {
-    if (job.index == config.fail_job) throw RuntimeError("injected fault (test.fail_job)");
-    const auto chains =
-        backend.run(problem, backend::DataSpec{config.target_sigma}, specs, listener, group);
-    if (chains.size() < specs.size() || chains.back().interrupted) {
-      out.interrupted = true;
-      return out;
+  out.result.status = "failed";
+  out.result.lambda_hat = kNaN;
+  out.result.rel_error = kNaN;
+  out.result.mean_drift_noise_ratio = kNaN;
+  out.result.divergence_reason = "none";
+  out.result.message = message;
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::size_t> bundle_of(const std::vector<const Job*>& todo, std::size_t first,
+                                   std::int64_t bundle) {
+  std::vector<std::size_t> picked = {first};
+  const Job& lead = *todo[first];
+  if (lead.ranks_per_chain != 1) return picked;
+  for (std::size_t i = 0; i < todo.size() && static_cast<std::int64_t>(picked.size()) < bundle; ++i) {
+    const Job& j = *todo[i];
+    if (i != first && j.problem_index == lead.problem_index && j.sampler_index == lead.sampler_index &&
+        j.ranks_per_chain == 1) {
+      picked.push_back(i);
     }
-    out.result = combine(chains, lambda_true, config.steps, config.trace_every, out.trace);
-  } catch (const UsageError&) {
-    throw;
-  } catch (const std::exception& e) {
-    out.result = store::JobResult{};
-    out.result.status = "failed";
-    out.result.lambda_hat = kNaN;
-    out.result.rel_error = kNaN;
-    out.result.mean_drift_noise_ratio = kNaN;
-    out.result.divergence_reason = "none";
-    out.result.message = e.what();
-    out.trace.clear();
   }
-  out.result.backend = backend.name();
+  return picked;
+}
+
+std::vector<JobOutcome> run_jobs(const SweepConfig& config, const std::vector<const Job*>& jobs,
+                                 const dln::Problem& problem, backend::Backend& backend,
+                                 const JobTraceListener* listener, backend::ChainGroup* group) {
+  const std::int64_t members = group ? group->size() : 1;
+  for (const Job* job : jobs) {
+    if (members != job->ranks_per_chain || (members > 1 && jobs.size() > 1)) {
+      throw InternalError("job " + job->id + " needs a group of " + std::to_string(job->ranks_per_chain) +
+                          " ranks and runs alone in it, got " + std::to_string(members) + " ranks and " +
+                          std::to_string(jobs.size()) + " jobs");
+    }
+  }
+  std::vector<JobOutcome> out(jobs.size());
+  // The chains of every job that runs, in job order; owner[k] = the position of chain k's job.
+  std::vector<backend::ChainSpec> specs;
+  std::vector<std::size_t> owner;
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    if (jobs[i]->index == config.fail_job) {
+      out[i] = failed_outcome("injected fault (test.fail_job)");
+      continue;
+    }
+    for (const auto& s : chain_specs(config, *jobs[i], problem)) {
+      specs.push_back(s);
+      owner.push_back(i);
+    }
+  }
+  backend::TraceListener raw;
+  if (listener && listener->on_losses) {
+    raw.interval_seconds = listener->interval_seconds;
+    raw.on_losses = [&](std::size_t k, std::int64_t first, const float* losses, std::size_t n) {
+      const std::size_t first_chain =
+          static_cast<std::size_t>(std::find(owner.begin(), owner.end(), owner[k]) - owner.begin());
+      listener->on_losses(*jobs[owner[k]], k - first_chain, first, losses, n);
+    };
+  }
+  if (!specs.empty()) {
+    std::vector<estimator::ChainResult> chains;
+    std::string error;
+    try {
+      chains = backend.run(problem, backend::DataSpec{config.target_sigma}, specs,
+                           raw.on_losses ? &raw : nullptr, group);
+    } catch (const UsageError&) {
+      throw;
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    const double lambda_true = problem.truth.lambda.to_double();
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      if (jobs[i]->index == config.fail_job) continue;
+      if (!error.empty()) {
+        out[i] = failed_outcome(error);
+        continue;
+      }
+      std::vector<estimator::ChainResult> mine;
+      bool complete = true;
+      for (std::size_t k = 0; k < owner.size(); ++k) {
+        if (owner[k] != i) continue;
+        if (k >= chains.size() || chains[k].interrupted) complete = false;
+        if (k < chains.size()) mine.push_back(chains[k]);
+      }
+      if (!complete) {
+        out[i].interrupted = true;
+        continue;
+      }
+      out[i].result = combine(mine, lambda_true, config.steps, config.trace_every, out[i].trace);
+    }
+  }
+  for (auto& o : out) o.result.backend = backend.name();
   return out;
 }
 

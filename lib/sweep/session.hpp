@@ -3,9 +3,9 @@
 // SweepSession (the writer's side, one per sweep, on the process that owns the store): creates
 // the store (validating every setting first) or reopens it for --resume after checking the config,
 // lists the jobs still to run, records finished jobs and live trace chunks, and reduces at the end.
-// run_job (the worker's side, no store): runs a job's chains on a backend and combines them into
-// the row and trace the store records. A job is a pure function of (config, job): the same on any
-// rank.
+// run_jobs (the worker's side, no store): runs the chains of one or more jobs of a problem on a
+// backend and combines each job's chains into the row and trace the store records. A job is a
+// pure function of (config, job): the same on any rank and in any bundle.
 #pragma once
 
 #include <atomic>
@@ -28,12 +28,31 @@ struct JobOutcome {
   bool interrupted = false;  // stopped by a stop request: not a result, the job stays pending
 };
 
-// Runs a job; exceptions other than UsageError become a "failed" outcome with the message.
-// listener (optional) receives the raw losses of each chain as the chain runs. A job with
-// ranks_per_chain > 1 needs the group of that size it runs in (every member calls run_job).
-JobOutcome run_job(const SweepConfig& config, const Job& job, const dln::Problem& problem,
-                   backend::Backend& backend, const backend::TraceListener* listener = nullptr,
-                   backend::ChainGroup* group = nullptr);
+// Receives the raw losses of a job's chains while they run (live progress, heartbeats).
+struct JobTraceListener {
+  double interval_seconds = 1.0;
+  std::function<void(const Job& job, std::size_t chain, std::int64_t first_step, const float* losses,
+                     std::size_t n)>
+      on_losses;
+};
+
+// Runs a bundle of jobs of one problem: all their chains go to the backend in one run() call
+// (the CUDA backend advances chains of one sampler together), and each job's outcome is what it
+// would be alone. Exceptions other than UsageError become "failed" outcomes with the message (for
+// every job of the run that raised it); the test-only fault of config.fail_job fails that job
+// alone. Outcomes come in the order of `jobs`; a stop request leaves the jobs whose chains did not
+// all finish interrupted. A job with ranks_per_chain > 1 runs alone, in the group of that size
+// (every member calls run_jobs).
+std::vector<JobOutcome> run_jobs(const SweepConfig& config, const std::vector<const Job*>& jobs,
+                                 const dln::Problem& problem, backend::Backend& backend,
+                                 const JobTraceListener* listener = nullptr,
+                                 backend::ChainGroup* group = nullptr);
+
+// Jobs of the todo list that run_jobs may take together with `first`: up to `bundle` jobs in all,
+// of its problem and sampler, running on one rank (ranks_per_chain 1), taken in list order.
+// Returns the positions in `todo`, `first`'s position first.
+std::vector<std::size_t> bundle_of(const std::vector<const Job*>& todo, std::size_t first,
+                                   std::int64_t bundle);
 
 store::TraceShape trace_shape(const SweepConfig& config);
 

@@ -109,10 +109,21 @@ TEST(DistributedSweep, SameResultsWithOneToFourRanks) {
   }
 }
 
+TEST(DistributedSweep, BundlesGiveTheSameResults) {
+  const Snapshot& ref = reference();
+  const fs::path p = dir() / "bundled.h5";
+  fs::remove(p);
+  EXPECT_EQ(wait_exit(start(mpi(3, sweep_args(p, false, {"--set", "sweep.bundle=3"})))), 0);
+  expect_same_results(snapshot(p), ref);
+}
+
 TEST(DistributedSweep, AFailingJobIsRecordedAndTheOthersComplete) {
   const fs::path p = dir() / "fault.h5";
   fs::remove(p);
-  EXPECT_EQ(wait_exit(start(mpi(3, sweep_args(p, false, {"--set", "test.fail_job=4"})))), 1);
+  // In a bundle with jobs 3 and 5 (SGLD of problem 1): the fault stays with job 4.
+  EXPECT_EQ(wait_exit(start(mpi(3, sweep_args(p, false, {"--set", "test.fail_job=4", "--set",
+                                                         "sweep.bundle=3"})))),
+            1);
   const llcb::store::Store s = llcb::store::Store::open(p, false);
   const auto jobs = s.table("jobs");
   const auto& status = jobs.get<std::string>("status");

@@ -26,6 +26,12 @@ TEST(Protocol, EveryMessageTypeRoundTrips) {
   r = decode(encode(job));
   EXPECT_EQ(r.job, 123456789012LL);
   EXPECT_EQ(r.group, (std::vector<std::int32_t>{3, 1, 4}));
+  EXPECT_TRUE(r.bundle.empty());
+  job.group.clear();
+  job.bundle = {7, 9};  // a bundle: two more jobs of the same problem and sampler
+  r = decode(encode(job));
+  EXPECT_TRUE(r.group.empty());
+  EXPECT_EQ(r.bundle, (std::vector<std::int64_t>{7, 9}));
 
   Message chunk{MsgType::kChunk};
   chunk.job = 3;

@@ -7,6 +7,7 @@
 
 #include "lib/core/error.hpp"
 #include "lib/sweep/grid.hpp"
+#include "lib/sweep/session.hpp"
 
 namespace llcb::sweep {
 namespace {
@@ -79,6 +80,27 @@ TEST(Config, GridIsTheProductWithExpensiveAxesOutermost) {
   std::set<std::string> ids;
   for (const auto& j : jobs) ids.insert(j.id);
   EXPECT_EQ(ids.size(), jobs.size());
+}
+
+TEST(Config, BundlesTakeJobsOfOneProblemAndSamplerInListOrder) {
+  const SweepConfig c = parse_config(kBase, {"chain.ranks_per_chain=1,2"});
+  const auto jobs = make_grid(c);
+  std::vector<const Job*> todo;
+  for (const auto& j : jobs) todo.push_back(&j);
+  // Grid per problem: sgld (2 step sizes) then sghmc (7), each step size with G = 1 and G = 2:
+  // 18 jobs. Job 24 is problem 1's sghmc at its second step size with G = 1.
+  const std::size_t first = 18 + 2 * 2 + 2;
+  ASSERT_EQ(todo[first]->ranks_per_chain, 1);
+  const auto picked = bundle_of(todo, first, 3);
+  ASSERT_EQ(picked.size(), 3u);
+  EXPECT_EQ(picked[0], first);
+  for (std::size_t i : picked) {
+    EXPECT_EQ(todo[i]->problem_index, todo[first]->problem_index);
+    EXPECT_EQ(todo[i]->sampler_index, todo[first]->sampler_index);
+    EXPECT_EQ(todo[i]->ranks_per_chain, 1);
+  }
+  EXPECT_EQ(bundle_of(todo, first, 1), std::vector<std::size_t>{first});
+  EXPECT_EQ(bundle_of(todo, first + 1, 3), std::vector<std::size_t>{first + 1});  // a G = 2 job runs alone
 }
 
 TEST(Config, JobIdsAreStableAndIndependentOfKeyOrder) {

@@ -116,6 +116,18 @@ TEST(SweepProcess, StatusSaysFailedWhenNothingIsPendingButAJobFailed) {
   EXPECT_EQ(json, R"({"jobs":15,"done":14,"failed":1,"pending":0,"exit_code":1})");
 }
 
+TEST(SweepProcess, BundledJobsGiveTheSameStoreBitForBit) {
+  // sweep.bundle = 4: jobs of one problem and sampler run in one backend call (one after another
+  // on the CPU, together on a GPU); the results must not depend on it.
+  const Snapshot& ref = reference();
+  const fs::path p = dir() / "bundled.h5";
+  fs::remove(p);
+  std::vector<std::string> argv = {LLCB_BINARY, "sweep", (dir() / "sweep.ini").string(), "--store",
+                                   p.string(), "--set", "sweep.bundle=4"};
+  EXPECT_EQ(wait_exit(llcb::testing::start(argv)), 0);
+  expect_same_results(snapshot(p), ref);
+}
+
 TEST(SweepProcess, StoreIsReadableWhileASweepWritesIt) {
   const fs::path p = dir() / "live.h5";
   fs::remove(p);
