@@ -11,6 +11,7 @@
 # ldd), configs/, and run.sh, which sets LD_LIBRARY_PATH and runs its arguments, e.g.
 #   OUT/run.sh bin/test_cuda                 the CUDA conformance and kernel tests
 #   OUT/run.sh bin/llcbench-bench bench --class 100K --seed 1 --backend cuda
+#   OUT/campaign.sh LOGDIR                   all of the GPU checks and measurements (gpu-campaign.sh)
 # The CUDA libraries, glibc and the dynamic loader are left to the target machine (cuBLAS alone
 # is several hundred MiB); the script fails if the folder exceeds 60 MiB.
 set -euo pipefail
@@ -25,6 +26,7 @@ rm -rf "$out"
 mkdir -p "$out/bin" "$out/lib"
 cp build/bin/llcbench-bench build/bin/test_cuda "$out/bin/"
 cp -r configs "$out/"
+cp tools/gpu-campaign.sh "$out/campaign.sh"
 
 # Left to the target: glibc and the loader, the NVIDIA driver and the CUDA runtime libraries.
 system='^(linux-vdso|ld-linux|libc\.so|libm\.so|libdl\.so|libpthread\.so|librt\.so|libresolv\.so|libcuda\.so|libcudart\.so|libcublas\.so|libcublasLt\.so|libnccl\.so)'
@@ -37,9 +39,14 @@ done
 
 cat > "$out/run.sh" <<'RUN'
 #!/usr/bin/env bash
-# Runs a bundled binary with the bundled libraries first on the search path.
+# Runs a bundled binary with the bundled libraries first on the search path, then the CUDA
+# toolkit's usual library folders where they exist.
 here="$(cd "$(dirname "$0")" && pwd)"
-export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+path="$here/lib"
+for d in /usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib; do
+  [[ -d "$d" ]] && path="$path:$d"
+done
+export LD_LIBRARY_PATH="$path${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 cd "$here"
 exec "$@"
 RUN
