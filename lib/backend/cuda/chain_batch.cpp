@@ -80,6 +80,12 @@ ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backen
   // The uploads ran on the default stream, which a non-blocking stream does not wait for (and a
   // pageable cudaMemcpy may return before its DMA lands): finish them first.
   LLCB_CUDA_CHECK(cudaDeviceSynchronize());
+  // Fork and join points of the GEMM lanes, made here rather than during graph capture.
+  for (std::size_t i = 0; i < kMaxLanes; ++i) {
+    cudaEvent_t e = nullptr;
+    LLCB_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    events_.push_back(e);
+  }
 }
 
 template <class Rule>
@@ -94,12 +100,7 @@ void ChainBatch<Rule>::launch_step(const GemmLanes& lanes) {
   const std::int64_t c = chains_, b = rows_;
   const std::int64_t gstride = b * hmax_;  // per-chain stride of the backpropagated gradients
   cudaStream_t stream = lanes.streams.front();
-  const std::size_t used = std::min<std::size_t>(lanes.streams.size(), static_cast<std::size_t>(c));
-  while (events_.size() < 2 * used) {
-    cudaEvent_t e = nullptr;
-    LLCB_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
-    events_.push_back(e);
-  }
+  const std::size_t used = std::min({lanes.streams.size(), static_cast<std::size_t>(c), events_.size()});
   // Lanes 1.. wait for the main stream here (fork), and the main stream for them (join).
   const auto fork = [&] {
     LLCB_CUDA_CHECK(cudaEventRecord(events_[0], stream));

@@ -38,6 +38,8 @@ struct GemmLanes {
   std::vector<cublasHandle_t> handles;
 };
 
+constexpr std::size_t kMaxLanes = 8;  // lanes beyond this many go unused
+
 template <class Rule>
 class ChainBatch {
  public:
@@ -69,7 +71,7 @@ class ChainBatch {
   DeviceBuffer<samplers::ChainScalars> scalars_;
   DeviceBuffer<typename Rule::Coeffs> coeffs_;
   DeviceBuffer<samplers::SamplerConfig> configs_;
-  std::vector<cudaEvent_t> events_;  // fork and join points of the lanes (owned)
+  std::vector<cudaEvent_t> events_;  // fork (0) and join (1..) points of the lanes (owned)
 
  public:
   ~ChainBatch();
