@@ -126,7 +126,6 @@ estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& da
       // the next sum, so a member tells the group at the next step and they leave together.
       if (!group) break;
       ended_here = true;
-      if (t + 1 == spec.steps) break;
     }
   }
   const double seconds =
