@@ -122,6 +122,27 @@ TEST(CpuChains, TargetNoiseSetsTheLossAtTheTeacher) {
   EXPECT_NEAR(r.loss_trace[0], 0.25, 0.05);  // minibatch of 200 * 5 noisy targets at w*
 }
 
+// One backend keeps the last problem's teacher between run() calls (PreparedProblem); a change of
+// problem or of target noise must be noticed, not served from the cache.
+TEST(CpuChains, AReusedBackendPreparesANewProblemOrNoiseSetting) {
+  const dln::Problem a = dln::problem_from_architecture({6, 4, 5}, 2, 1, 20'000);
+  const dln::Problem b = medium_problem();
+  ChainSpec s = spec(samplers::SamplerKind::kSgld, 1e-7, 20);
+  s.sampler.nbeta = 20'000 / std::log(20'000.0);
+  CpuBackend be(2);
+  const auto run = [&](const dln::Problem& p, double sigma) {
+    return be.run(p, DataSpec{sigma}, std::span(&s, 1)).front();
+  };
+  const auto quiet = run(a, 0.0);
+  const auto noisy = run(a, 0.5);
+  const auto other = run(b, 0.0);
+  const auto again = run(a, 0.0);
+  EXPECT_LT(quiet.loss_trace[0], 1e-9);
+  EXPECT_NEAR(noisy.loss_trace[0], 0.25, 0.05);  // the noise setting changed: targets are noisy
+  EXPECT_EQ(other.loss_trace, run_one(2, b, s).loss_trace);  // a fresh backend agrees
+  EXPECT_EQ(again.loss_trace, quiet.loss_trace);
+}
+
 TEST(CpuChains, FlopsPerStepFollowsTheDocumentedFormula) {
   const dln::Problem p = dln::problem_from_architecture({4, 3, 2}, 1, 1, 1000);
   // d = 18; B = 10: 2dB + 2dB + 2B(d - 12) + 2B * 4 * 2 = 360 + 360 + 120 + 160
