@@ -199,12 +199,8 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
 }
 
 bool work(const Environment& env, const sweep::SweepConfig& config, const WorkerOptions& options) {
-  backend::BackendOptions bo;
-  bo.name = config.backend;
-  bo.threads = config.threads;
-  bo.device = config.device;
+  backend::BackendOptions bo = sweep::backend_options(config);
   bo.local_rank = env.node_rank();  // the rank-to-GPU rule of docs/cluster.md
-  bo.precision = config.precision;
   bo.stop = options.stop;
   auto be = backend::make_backend(bo);
   const std::vector<sweep::Job> grid = sweep::make_grid(config);

@@ -125,7 +125,9 @@ void add_backend_options(po::options_description& desc) {
       "threads", po::value<std::string>()->default_value("0"),
       "CPU threads (0: every hardware thread)")(
       "device", po::value<std::string>()->default_value("0"), "CUDA device index")(
-      "precision", po::value<std::string>()->default_value("fp32"), "CUDA GEMMs: fp32 or tf32");
+      "precision", po::value<std::string>()->default_value("fp32"), "CUDA GEMMs: fp32 or tf32")(
+      "graphs", po::value<std::string>()->default_value("on"),
+      "CUDA: replay steps as graphs (on) or launch kernels one by one (off)");
 }
 
 std::unique_ptr<backend::Backend> resolve_backend(const po::variables_map& vm) {
@@ -134,6 +136,7 @@ std::unique_ptr<backend::Backend> resolve_backend(const po::variables_map& vm) {
   o.threads = static_cast<int>(parse_int(text(vm, "threads"), "--threads", 0, 4096));
   o.device = static_cast<int>(parse_int(text(vm, "device"), "--device", 0, 4096));
   o.precision = text(vm, "precision");
+  o.graphs = parse_bool(text(vm, "graphs"), "--graphs");
   return backend::make_backend(o);
 }
 

@@ -174,6 +174,9 @@ struct BackendOptions {
   int local_rank = 0;  // this process's node-local rank (0 without MPI)
   // CUDA GEMM precision: "fp32" (default) or "tf32" (tensor cores, 10-bit mantissa inputs).
   std::string precision = "fp32";
+  // CUDA: replay each step as a captured graph (default), or launch its kernels one by one (the
+  // same results; a fallback and a check).
+  bool graphs = true;
   // When set and true, running chains stop at the next step and come back with
   // interrupted = true (a signal handler in the app sets it; lib/ reads no globals).
   const std::atomic<bool>* stop = nullptr;

@@ -32,6 +32,7 @@ std::vector<KeySpec> build_keys() {
       {"sweep.threads", "0", "CPU threads per process, 0 = all", false},
       {"sweep.device", "-1", "CUDA device; -1 = node-local rank modulo visible devices", false},
       {"sweep.bundle", "1", "jobs of one problem and sampler a worker runs together", false},
+      {"sweep.cuda_graphs", "on", "cuda backend: replay steps as CUDA graphs (on) or not (off)", false},
       {"sweep.heartbeat_timeout", "600", "seconds a worker may stay silent under MPI", false},
       {"sweep.chunk_seconds", "1", "seconds between live trace chunks of a running chain", false},
       {"problems.class", "", "model class: tiny, 1K, 100K, 1M, 10M, 100M, custom:LMIN,LMAX,HMIN,HMAX"},
@@ -172,6 +173,7 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
   c.threads = static_cast<int>(v.integer("sweep.threads", 0, 4096));
   c.device = static_cast<int>(v.integer("sweep.device", -1, 4096));
   c.bundle = v.integer("sweep.bundle", 1, 4096);
+  c.cuda_graphs = parse_bool(v.str("sweep.cuda_graphs"), "sweep.cuda_graphs");
   c.precision = v.required("chain.precision");
   if (c.precision != "fp32" && c.precision != "tf32") {
     throw UsageError("chain.precision is '" + c.precision + "', expected fp32 or tf32");

@@ -36,6 +36,7 @@ struct SweepConfig {
   int threads = 0;
   int device = -1;                      // CUDA device; -1: node-local rank modulo visible ones
   std::int64_t bundle = 1;              // jobs of one problem and sampler run together
+  bool cuda_graphs = true;              // CUDA steps replayed as graphs
   std::string precision = "fp32";       // CUDA GEMM precision (fp32 or tf32)
   double heartbeat_timeout = 600;       // seconds of silence after which rank 0 aborts a run
   double chunk_seconds = 1;             // interval of live trace chunks (and heartbeats)

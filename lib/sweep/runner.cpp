@@ -33,6 +33,16 @@ ProgressMeter::ProgressMeter(std::int64_t total, std::int64_t done_before, std::
   progress_.to_run = to_run;
 }
 
+backend::BackendOptions backend_options(const SweepConfig& config) {
+  backend::BackendOptions bo;
+  bo.name = config.backend;
+  bo.threads = config.threads;
+  bo.device = config.device;
+  bo.precision = config.precision;
+  bo.graphs = config.cuda_graphs;
+  return bo;
+}
+
 void check_chain_groups(const SweepConfig& config, int workers) {
   const std::int64_t g = *std::max_element(config.ranks_per_chain.begin(), config.ranks_per_chain.end());
   if (g == 1) return;
@@ -52,11 +62,7 @@ RunSummary run_sweep(const SweepConfig& config, const RunOptions& options) {
   summary.total = static_cast<std::int64_t>(session.grid().size());
   summary.skipped = session.skipped();
 
-  backend::BackendOptions bo;
-  bo.name = config.backend;
-  bo.threads = config.threads;
-  bo.device = config.device;
-  bo.precision = config.precision;
+  backend::BackendOptions bo = backend_options(config);
   bo.stop = options.stop;
   auto be = backend::make_backend(bo);
 

@@ -54,6 +54,10 @@ struct RunSummary {
   store::Table summary;
 };
 
+// The backend settings of a sweep's config (name, threads, device, precision, graphs); the caller
+// adds the stop flag and, under MPI, the node-local rank.
+backend::BackendOptions backend_options(const SweepConfig& config);
+
 // Throws UsageError (before any store is touched) when the config's chain groups cannot run with
 // `workers` worker ranks (0 in a single-process sweep, world size - 1 under MPI).
 void check_chain_groups(const SweepConfig& config, int workers);

@@ -54,7 +54,7 @@ bool batchable(const ChainSpec& a, const ChainSpec& b) {
 
 class CudaBackend final : public Backend {
  public:
-  explicit CudaBackend(const BackendOptions& o) : stop_(o.stop) {
+  explicit CudaBackend(const BackendOptions& o) : stop_(o.stop), graphs_(o.graphs) {
     const int count = cuda::device_count();
     if (count == 0) {
       throw UsageError("backend 'cuda': no usable CUDA device (no driver, or none visible)");
@@ -131,6 +131,7 @@ class CudaBackend final : public Backend {
                                                 std::size_t first_index, ChainGroup* group);
 
   const std::atomic<bool>* stop_;
+  bool graphs_ = true;
   int device_ = 0;
   std::string device_name_;
   std::vector<std::unique_ptr<cuda::StreamHandle>> lane_streams_;
@@ -184,17 +185,27 @@ std::vector<estimator::ChainResult> CudaBackend::run_batch(const dln::Problem& p
     feeds.emplace_back(listener, first_index + i);
   }
 
-  // Capture one step; every replay advances the device-side step counters.
+  // Capture one step; every replay advances the device-side step counters. Without graphs, each
+  // step launches its kernels directly (the same work in the same order).
   cuda::GraphHandle graph;
-  LLCB_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-  try {
-    dev.launch_step(lanes_);
-  } catch (...) {
-    cudaStreamEndCapture(stream_, &graph.graph);
-    throw;
+  if (graphs_) {
+    LLCB_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+    try {
+      dev.launch_step(lanes_);
+    } catch (...) {
+      cudaStreamEndCapture(stream_, &graph.graph);
+      throw;
+    }
+    LLCB_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph.graph));
+    LLCB_CUDA_CHECK(cudaGraphInstantiate(&graph.exec, graph.graph, 0));
   }
-  LLCB_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph.graph));
-  LLCB_CUDA_CHECK(cudaGraphInstantiate(&graph.exec, graph.graph, 0));
+  const auto step = [&] {
+    if (graphs_) {
+      LLCB_CUDA_CHECK(cudaGraphLaunch(graph.exec, stream_));
+    } else {
+      dev.launch_step(lanes_);
+    }
+  };
 
   cuda::PinnedBuffer<double> host_ring(c * 4 * kRingLen);
   DeviceBuffer<unsigned long long> checksum(group ? 1 : 0);
@@ -225,7 +236,7 @@ std::vector<estimator::ChainResult> CudaBackend::run_batch(const dln::Problem& p
     const std::int64_t slot0 = first % kRingLen;
     const std::int64_t n = std::min({want, kRingLen - slot0, steps - first});
     const auto trip_start = std::chrono::steady_clock::now();
-    for (std::int64_t i = 0; i < n; ++i) LLCB_CUDA_CHECK(cudaGraphLaunch(graph.exec, stream_));
+    for (std::int64_t i = 0; i < n; ++i) step();
     // Chain k's records of this trip land at host_ring + k * 4n.
     LLCB_CUDA_CHECK(cudaMemcpy2DAsync(host_ring.p, static_cast<std::size_t>(4 * n) * sizeof(double),
                                       dev.ring() + 4 * slot0, static_cast<std::size_t>(4 * kRingLen) * sizeof(double),
