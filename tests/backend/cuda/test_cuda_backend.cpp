@@ -29,6 +29,17 @@ ChainSpec spec(samplers::SamplerKind kind, std::int64_t steps) {
   return s;
 }
 
+// n chains of one sampler with seeds first_seed, first_seed + 1, ...
+std::vector<ChainSpec> chains_of(samplers::SamplerKind kind, std::int64_t steps, std::uint64_t first_seed,
+                                 int n) {
+  std::vector<ChainSpec> specs;
+  for (int i = 0; i < n; ++i) {
+    specs.push_back(spec(kind, steps));
+    specs.back().chain_seed = first_seed + static_cast<std::uint64_t>(i);
+  }
+  return specs;
+}
+
 estimator::ChainResult run_on(const std::string& name, const ChainSpec& s, DataSpec data = {}) {
   BackendOptions o;
   o.name = name;
@@ -111,12 +122,7 @@ TEST(Conformance, BatchedChainsFollowTheCpuOracleEachOnItsOwn) {
 // scheduler bundle jobs.
 TEST(CudaBackend, AChainInABatchIsBitIdenticalToTheChainAlone) {
   if (cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device visible";
-  std::vector<ChainSpec> specs;
-  for (int i = 0; i < 5; ++i) {
-    ChainSpec s = spec(samplers::SamplerKind::kAdamSgld, 1200);
-    s.chain_seed = 20 + static_cast<std::uint64_t>(i);
-    specs.push_back(s);
-  }
+  const std::vector<ChainSpec> specs = chains_of(samplers::SamplerKind::kAdamSgld, 1200, 20, 5);
   BackendOptions o;
   o.name = "cuda";
   auto be = make_backend(o);
@@ -132,12 +138,7 @@ TEST(CudaBackend, AChainInABatchIsBitIdenticalToTheChainAlone) {
 // the same order: the same bits (and a fallback if capture ever fails on some platform).
 TEST(CudaBackend, GraphsOnAndOffGiveTheSameBits) {
   if (cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device visible";
-  std::vector<ChainSpec> specs;
-  for (int i = 0; i < 3; ++i) {
-    ChainSpec s = spec(samplers::SamplerKind::kSgnht, 700);
-    s.chain_seed = 30 + static_cast<std::uint64_t>(i);
-    specs.push_back(s);
-  }
+  const std::vector<ChainSpec> specs = chains_of(samplers::SamplerKind::kSgnht, 700, 30, 3);
   std::vector<std::vector<estimator::ChainResult>> out;
   for (bool graphs : {true, false}) {
     BackendOptions o;
