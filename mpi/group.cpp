@@ -1,7 +1,6 @@
 #include "mpi/group.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 #include "lib/core/error.hpp"
 #include "mpi/check.hpp"

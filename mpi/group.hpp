@@ -20,7 +20,7 @@
 
 namespace llcb::mpi {
 
-class MpiChainGroup final : public backend::ChainGroup {
+class MpiChainGroup : public backend::ChainGroup {
  public:
   // world_ranks: the members' ranks in MPI_COMM_WORLD in member order; must contain this rank.
   // tag: the same on every member, and different for groups that form at the same time.

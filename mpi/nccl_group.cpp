@@ -33,11 +33,11 @@ struct NcclChainGroup::Comm {
 };
 
 NcclChainGroup::NcclChainGroup(const std::vector<int>& world_ranks, int tag)
-    : host_(world_ranks, tag), nccl_(std::make_unique<Comm>()) {
+    : MpiChainGroup(world_ranks, tag), nccl_(std::make_unique<Comm>()) {
   ncclUniqueId id{};
-  if (host_.rank() == 0) LLCB_NCCL_CHECK(ncclGetUniqueId(&id));
-  LLCB_MPI_CHECK(MPI_Bcast(&id, static_cast<int>(sizeof id), MPI_BYTE, 0, host_.comm()));
-  LLCB_NCCL_CHECK(ncclCommInitRank(&nccl_->comm, host_.size(), id, host_.rank()));
+  if (rank() == 0) LLCB_NCCL_CHECK(ncclGetUniqueId(&id));
+  LLCB_MPI_CHECK(MPI_Bcast(&id, static_cast<int>(sizeof id), MPI_BYTE, 0, comm()));
+  LLCB_NCCL_CHECK(ncclCommInitRank(&nccl_->comm, size(), id, rank()));
 }
 
 NcclChainGroup::~NcclChainGroup() = default;

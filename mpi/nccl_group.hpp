@@ -1,5 +1,6 @@
-// Chain groups on GPUs: an MpiChainGroup for the host-side agreement (stop requests, round-trip
-// sizes, checksums) plus an NCCL communicator for the gradient and loss sums in device memory.
+// Chain groups on GPUs: an MpiChainGroup (its host-side sums serve the agreement on stop requests,
+// round-trip sizes and checksums) plus an NCCL communicator for the gradient and loss sums in
+// device memory.
 //
 // Bootstrap as nccl-tests does: member 0 calls ncclGetUniqueId and broadcasts the id over the
 // group's MPI communicator; every member then calls ncclCommInitRank on the CUDA device it has
@@ -17,18 +18,10 @@
 
 namespace llcb::mpi {
 
-class NcclChainGroup final : public backend::ChainGroup {
+class NcclChainGroup final : public MpiChainGroup {
  public:
   NcclChainGroup(const std::vector<int>& world_ranks, int tag);
   ~NcclChainGroup() override;
-  NcclChainGroup(const NcclChainGroup&) = delete;
-  NcclChainGroup& operator=(const NcclChainGroup&) = delete;
-
-  int rank() const override { return host_.rank(); }
-  int size() const override { return host_.size(); }
-  void sum(float* data, std::size_t n) override { host_.sum(data, n); }
-  void sum(double* data, std::size_t n) override { host_.sum(data, n); }
-  bool agree(std::uint64_t value) override { return host_.agree(value); }
 
   bool device_sums() const override { return true; }
   void sum_device(float* data, std::size_t n, void* stream) override;
@@ -37,7 +30,6 @@ class NcclChainGroup final : public backend::ChainGroup {
 
  private:
   struct Comm;  // the NCCL communicator (nccl_group.cpp)
-  MpiChainGroup host_;
   std::unique_ptr<Comm> nccl_;
 };
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "lib/core/hash.hpp"
 #include "mpi/environment.hpp"
 #include "mpi/group.hpp"
 #if LLCB_HAVE_NCCL
@@ -29,12 +30,7 @@ std::vector<float> partial(int r, std::size_t n) {
 
 // A checksum of bits, gathered from every world rank.
 std::vector<std::uint64_t> gather_bits(const std::vector<float>& v) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (float x : v) {
-    std::uint32_t b;
-    std::memcpy(&b, &x, 4);
-    h = (h ^ b) * 1099511628211ull;
-  }
+  std::uint64_t h = llcb::fnv1a64(std::string_view(reinterpret_cast<const char*>(v.data()), 4 * v.size()));
   std::vector<std::uint64_t> all(static_cast<std::size_t>(g_env->size()));
   MPI_Allgather(&h, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD);
   return all;

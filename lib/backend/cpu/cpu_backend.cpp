@@ -4,12 +4,12 @@
 #include <omp.h>
 
 #include <chrono>
-#include <cstring>
 
 #include "lib/backend/cpu/dln_model.hpp"
 #include "lib/backend/cpu/gemm_floor.hpp"
 #include "lib/backend/cpu/update_pass.hpp"
 #include "lib/core/error.hpp"
+#include "lib/core/hash.hpp"
 #include "lib/core/log.hpp"
 #include "lib/estimator/estimator.hpp"
 #include "lib/samplers/registry.hpp"
@@ -19,13 +19,7 @@ namespace {
 
 // A fingerprint of the parameters' bits (the drift check of chain groups).
 std::uint64_t checksum(const std::vector<float>& w) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (float v : w) {
-    std::uint32_t bits;
-    std::memcpy(&bits, &v, sizeof bits);
-    h = (h ^ bits) * 1099511628211ull;
-  }
-  return h;
+  return fnv1a64(std::string_view(reinterpret_cast<const char*>(w.data()), w.size() * sizeof(float)));
 }
 
 estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& data,

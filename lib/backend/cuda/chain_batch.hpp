@@ -52,7 +52,6 @@ class ChainBatch {
 
   std::int64_t chains() const { return chains_; }
   std::int64_t d() const { return d_; }
-  std::int64_t ring_len() const { return ring_len_; }
   const double* ring() const { return ring_.data(); }  // device
   float* parameters() { return w_.data(); }           // device, C x d
 
