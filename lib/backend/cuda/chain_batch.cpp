@@ -37,7 +37,10 @@ ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backen
   g_a_ = DeviceBuffer<float>(c * static_cast<std::size_t>(rows_ * hmax_));
   g_b_ = DeviceBuffer<float>(c * static_cast<std::size_t>(rows_ * hmax_));
   idx_ = DeviceBuffer<std::uint64_t>(c * static_cast<std::size_t>(batch_));
-  loss_partial_ = DeviceBuffer<double>(c * static_cast<std::size_t>(residual_blocks(rows_ * widths_.back())));
+  // Shares differ by at least one row when the group does not divide B; the widest is share 0.
+  const std::int64_t widest = group_ ? backend::group_rows(batch_, 0, group_->size()).count : batch_;
+  loss_blocks_ = residual_blocks(widest * widths_.back());
+  loss_partial_ = DeviceBuffer<double>(c * static_cast<std::size_t>(loss_blocks_));
   update_partial_ = DeviceBuffer<double>(c * static_cast<std::size_t>(4 * update_blocks(d_)));
   ring_ = DeviceBuffer<double>(c * static_cast<std::size_t>(4 * ring_len_));
 
@@ -139,7 +142,7 @@ void ChainBatch<Rule>::launch_step(const GemmLanes& lanes) {
   const std::int64_t count = b * h_out;  // this share's outputs of one chain
   const double normaliser = static_cast<double>(batch_) * static_cast<double>(h_out);
   residual_on_device(acts_[m].data(), targets_.data(), g_a_.data(), c, count, gstride,
-                     static_cast<float>(2.0 / normaliser), loss_partial_.data(), stream);
+                     static_cast<float>(2.0 / normaliser), loss_partial_.data(), loss_blocks_, stream);
   fork();
   for (std::int64_t k = 0; k < c; ++k) {
     const float* w = w_.data() + k * d_;
@@ -158,7 +161,7 @@ void ChainBatch<Rule>::launch_step(const GemmLanes& lanes) {
     }
   }
   join();
-  const std::int64_t loss_blocks = residual_blocks(count);
+  const std::int64_t loss_blocks = loss_blocks_;
   if (group_) {  // the members' partial gradients and loss sums, added up (NCCL)
     group_->sum_device(grad_.data(), static_cast<std::size_t>(c * d_), stream);
     group_->sum_device(loss_partial_.data(), static_cast<std::size_t>(c * loss_blocks), stream);

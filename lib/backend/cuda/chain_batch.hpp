@@ -61,6 +61,9 @@ class ChainBatch {
   float sigma_;
   std::vector<std::int64_t> widths_, offsets_;
   std::int64_t chains_ = 0, d_ = 0, batch_ = 0, first_ = 0, rows_ = 0, hmax_ = 0, ring_len_ = 0;
+  // Loss partial sums per chain: the blocks of the largest member share, the same on every member
+  // (the group sums these arrays element by element); blocks past this member's rows stay zero.
+  std::int64_t loss_blocks_ = 0;
   DeviceBuffer<float> w_, grad_, center_, product_, s0_, s1_, targets_, g_a_, g_b_;
   std::vector<DeviceBuffer<float>> acts_;  // A_0 = X .. A_M
   DeviceBuffer<std::uint64_t> idx_, seeds_;

@@ -93,9 +93,13 @@ std::int64_t residual_blocks(std::int64_t count) {
 
 void residual_on_device(const float* out, const float* y, float* g, std::int64_t chains,
                         std::int64_t count, std::int64_t gstride, float scale, double* partial,
-                        void* stream) {
-  if (count <= 0 || chains <= 0) return;
-  const dim3 grid(static_cast<unsigned>(residual_blocks(count)), static_cast<unsigned>(chains));
+                        std::int64_t blocks, void* stream) {
+  if (blocks < residual_blocks(count)) {
+    throw RuntimeError("residual_on_device: " + std::to_string(blocks) + " blocks for " +
+                       std::to_string(count) + " elements");
+  }
+  if (blocks <= 0 || chains <= 0) return;
+  const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(chains));
   residual_kernel<<<grid, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(out, y, g, count, gstride,
                                                                            scale, partial);
   LLCB_CUDA_CHECK(cudaGetLastError());
