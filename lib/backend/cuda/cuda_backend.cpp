@@ -129,9 +129,14 @@ class CudaBackend final : public Backend {
                                                 std::span<const ChainSpec> specs,
                                                 const TraceListener* listener,
                                                 std::size_t first_index, ChainGroup* group);
+  // Captures one step of `dev` into `graph` and instantiates it; false (with a warning, once a
+  // backend) if the capture failed, with the streams out of capture mode.
+  template <class Rule>
+  bool capture_step(cuda::ChainBatch<Rule>& dev, cuda::GraphHandle& graph);
 
   const std::atomic<bool>* stop_;
   bool graphs_ = true;
+  bool capture_warned_ = false;
   int device_ = 0;
   std::string device_name_;
   std::vector<std::unique_ptr<cuda::StreamHandle>> lane_streams_;
@@ -168,6 +173,42 @@ HardwareFloor CudaBackend::measure_floor(int n, int copy_mib, double seconds) {
 }
 
 template <class Rule>
+bool CudaBackend::capture_step(cuda::ChainBatch<Rule>& dev, cuda::GraphHandle& graph) {
+  std::string failure;
+  LLCB_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+  try {
+    dev.launch_step(lanes_);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  const cudaError_t ended = cudaStreamEndCapture(stream_, &graph.graph);
+  if (failure.empty() && ended != cudaSuccess) failure = cudaGetErrorString(ended);
+  if (failure.empty()) {
+    const cudaError_t made = cudaGraphInstantiate(&graph.exec, graph.graph, 0);
+    if (made != cudaSuccess) failure = cudaGetErrorString(made);
+  }
+  if (failure.empty()) return true;
+  (void)cudaGetLastError();  // a failed capture leaves no sticky error; clear the last one
+  for (cudaStream_t s : lanes_.streams) {
+    cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+    LLCB_CUDA_CHECK(cudaStreamIsCapturing(s, &status));
+    if (status != cudaStreamCaptureStatusNone) {
+      throw RuntimeError("cuda: a stream stayed in capture mode after a failed capture: " + failure);
+    }
+  }
+  if (graph.exec) cudaGraphExecDestroy(graph.exec);
+  if (graph.graph) cudaGraphDestroy(graph.graph);
+  graph.exec = nullptr;
+  graph.graph = nullptr;
+  if (!capture_warned_) {
+    log::warn("cuda: capturing a step as a graph failed ({}); launching each step's kernels "
+              "directly (same results; set sweep.cuda_graphs = off to skip the attempt)", failure);
+    capture_warned_ = true;
+  }
+  return false;
+}
+
+template <class Rule>
 std::vector<estimator::ChainResult> CudaBackend::run_batch(const dln::Problem& problem,
                                                            const DataSpec& data,
                                                            std::span<const ChainSpec> specs,
@@ -185,25 +226,20 @@ std::vector<estimator::ChainResult> CudaBackend::run_batch(const dln::Problem& p
     feeds.emplace_back(listener, first_index + i);
   }
 
-  // Capture one step; every replay advances the device-side step counters. Without graphs, each
-  // step launches its kernels directly (the same work in the same order).
+  // The first step launches its kernels directly: it loads the kernels and lets cuBLAS set
+  // itself up outside any capture. Then one step is captured as a graph, and every replay
+  // advances the device-side step counters. Without graphs, or if the capture fails (logged
+  // once; the direct launches are the same work in the same order, so the bits are the same),
+  // each step launches its kernels directly.
   cuda::GraphHandle graph;
-  if (graphs_) {
-    LLCB_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-    try {
-      dev.launch_step(lanes_);
-    } catch (...) {
-      cudaStreamEndCapture(stream_, &graph.graph);
-      throw;
-    }
-    LLCB_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph.graph));
-    LLCB_CUDA_CHECK(cudaGraphInstantiate(&graph.exec, graph.graph, 0));
-  }
+  bool stepped = false, use_graph = graphs_;
   const auto step = [&] {
-    if (graphs_) {
+    if (use_graph && stepped && !graph.exec) use_graph = capture_step(dev, graph);
+    if (graph.exec) {
       LLCB_CUDA_CHECK(cudaGraphLaunch(graph.exec, stream_));
     } else {
       dev.launch_step(lanes_);
+      stepped = true;
     }
   };
 
