@@ -74,7 +74,7 @@ void put_result(Writer& w, const store::JobResult& r) {
   w.put_string(r.status);
   for (double d : {r.lambda_hat, r.rel_error, r.mean_drift_noise_ratio, r.steps_per_second, r.seconds}) w.put(d);
   for (std::int64_t i : {r.diverged, r.diverged_chains, r.divergence_step, r.nonstationary}) w.put(i);
-  for (const std::string* s : {&r.divergence_reason, &r.host, &r.backend, &r.finished, &r.message}) w.put_string(*s);
+  for (const std::string* s : {&r.divergence_reason, &r.host, &r.backend, &r.precision, &r.finished, &r.message}) w.put_string(*s);
 }
 
 store::JobResult get_result(Reader& rd) {
@@ -86,7 +86,7 @@ store::JobResult get_result(Reader& rd) {
   for (std::int64_t* i : {&r.diverged, &r.diverged_chains, &r.divergence_step, &r.nonstationary}) {
     *i = rd.get<std::int64_t>();
   }
-  for (std::string* s : {&r.divergence_reason, &r.host, &r.backend, &r.finished, &r.message}) *s = rd.get_string();
+  for (std::string* s : {&r.divergence_reason, &r.host, &r.backend, &r.precision, &r.finished, &r.message}) *s = rd.get_string();
   return r;
 }
 

@@ -27,7 +27,8 @@
 namespace llcb::mpi {
 
 constexpr std::uint32_t kMagic = 0x42434c4cu;  // "LLCB" little-endian
-constexpr std::uint16_t kProtocolVersion = 3;  // 2: kJob carries the chain group; 3: the bundle
+// 2: kJob carries the chain group; 3: the bundle; 4: results carry the GEMM precision
+constexpr std::uint16_t kProtocolVersion = 4;
 
 enum class MsgType : std::uint8_t {
   kRequest = 1, kJob = 2, kStop = 3, kChunk = 4, kResult = 5, kInterrupted = 6, kHeartbeat = 7,

@@ -158,6 +158,8 @@ class Backend {
   virtual HardwareFloor measure_floor(int n, int copy_mib, double seconds) = 0;
   // A short description of the hardware (CPU threads, GPU name).
   virtual std::string hardware() const = 0;
+  // The precision its GEMMs compute in: "fp32" (the CPU backend, and CUDA by default) or "tf32".
+  virtual std::string precision() const { return "fp32"; }
   // With a group of size > 1, every member calls run() with the same arguments and gets the same
   // results; a group whose members drifted apart throws RuntimeError on every member.
   virtual std::vector<estimator::ChainResult> run(const dln::Problem& problem, const DataSpec& data,

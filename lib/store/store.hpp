@@ -46,7 +46,7 @@ struct JobResult {
   std::string status;  // "done" or "failed"
   double lambda_hat = 0, rel_error = 0, mean_drift_noise_ratio = 0, steps_per_second = 0, seconds = 0;
   std::int64_t diverged = 0, diverged_chains = 0, divergence_step = -1, nonstationary = 0;
-  std::string divergence_reason, host, backend, finished, message;
+  std::string divergence_reason, host, backend, precision, finished, message;
 };
 
 class Store {

@@ -81,6 +81,7 @@ store::Table jobs_table(const SweepConfig& c, const std::vector<Job>& jobs,
                {"mean_drift_noise_ratio", nan}, {"nonstationary", zero},
                {"steps_per_second", nan},   {"seconds", nan},
                {"host", empty},             {"backend", empty},
+               {"precision", empty},
                {"finished", empty},         {"message", empty}};
   return t;
 }
@@ -242,7 +243,10 @@ std::vector<JobOutcome> run_jobs(const SweepConfig& config, const std::vector<co
       out[i].result = combine(mine, lambda_true, config.steps, config.trace_every, out[i].trace);
     }
   }
-  for (auto& o : out) o.result.backend = backend.name();
+  for (auto& o : out) {
+    o.result.backend = backend.name();
+    o.result.precision = backend.precision();
+  }
   return out;
 }
 

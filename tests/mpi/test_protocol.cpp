@@ -54,6 +54,7 @@ TEST(Protocol, EveryMessageTypeRoundTrips) {
   res.result.divergence_step = 77;
   res.result.divergence_reason = "loss_above_bound";
   res.result.message = "x,y\n\"z\"";
+  res.result.precision = "tf32";
   res.floats = {0.25f};
   r = decode(encode(res));
   EXPECT_EQ(r.result.status, "done");
@@ -63,6 +64,7 @@ TEST(Protocol, EveryMessageTypeRoundTrips) {
   EXPECT_EQ(r.result.divergence_step, 77);
   EXPECT_EQ(r.result.divergence_reason, "loss_above_bound");
   EXPECT_EQ(r.result.message, "x,y\n\"z\"");
+  EXPECT_EQ(r.result.precision, "tf32");
   EXPECT_EQ(r.floats, std::vector<float>{0.25f});
 
   for (MsgType t : {MsgType::kStop, MsgType::kHeartbeat, MsgType::kInterrupted}) {

@@ -77,6 +77,26 @@ TEST(Store, RoundTripOfTablesJobsAndTraces) {
   EXPECT_EQ(every, 10);
   EXPECT_THROW(s.trace("a1", rows, chains, every), UsageError);
   EXPECT_THROW(s.table("summary"), UsageError);
+  EXPECT_FALSE(jobs.find("precision"));  // a store older than that column takes results without it
+  fs::remove(p);
+}
+
+TEST(Store, ThePrecisionOfAJobIsWrittenWhereTheStoreHasTheColumn) {
+  const fs::path p = temp("precision.h5");
+  fs::remove(p);
+  Table jobs = small_jobs();
+  jobs.columns.push_back({"precision", std::vector<std::string>{"", ""}});
+  Table problems;
+  problems.columns = {{"problem_index", std::vector<std::int64_t>{0}}};
+  {
+    Store s = Store::create(p, {"text", "a=1\n", "hash", "recipe"}, problems, jobs, {1, 1, 1});
+    JobResult r;
+    r.status = "done";
+    r.precision = "tf32";
+    s.write_job(0, "a1", r, {1.0f});
+  }
+  const Table read = Store::open(p, false).table("jobs");
+  EXPECT_EQ(read.get<std::string>("precision"), (std::vector<std::string>{"tf32", ""}));
   fs::remove(p);
 }
 

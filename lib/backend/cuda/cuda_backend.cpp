@@ -54,7 +54,7 @@ bool batchable(const ChainSpec& a, const ChainSpec& b) {
 
 class CudaBackend final : public Backend {
  public:
-  explicit CudaBackend(const BackendOptions& o) : stop_(o.stop), graphs_(o.graphs) {
+  explicit CudaBackend(const BackendOptions& o) : stop_(o.stop), graphs_(o.graphs), precision_(o.precision) {
     const int count = cuda::device_count();
     if (count == 0) {
       throw UsageError("backend 'cuda': no usable CUDA device (no driver, or none visible)");
@@ -93,6 +93,7 @@ class CudaBackend final : public Backend {
   std::string hardware() const override {
     return "GPU " + std::to_string(device_) + " (" + device_name_ + ")";
   }
+  std::string precision() const override { return precision_; }
   HardwareFloor measure_floor(int n, int copy_mib, double seconds) override;
 
   std::vector<estimator::ChainResult> run(const dln::Problem& problem, const DataSpec& data,
@@ -137,6 +138,7 @@ class CudaBackend final : public Backend {
   const std::atomic<bool>* stop_;
   bool graphs_ = true;
   bool capture_warned_ = false;
+  std::string precision_;
   int device_ = 0;
   std::string device_name_;
   std::vector<std::unique_ptr<cuda::StreamHandle>> lane_streams_;
