@@ -129,6 +129,9 @@ TEST(DistributedSweep, AFailingJobIsRecordedAndTheOthersComplete) {
   const auto& status = jobs.get<std::string>("status");
   for (std::size_t i = 0; i < status.size(); ++i) {
     EXPECT_EQ(status[i], i == 4 ? "failed" : "done") << i;
+    // What ran each job travels from its worker to the store.
+    EXPECT_EQ(jobs.get<std::string>("backend")[i], "cpu") << i;
+    EXPECT_EQ(jobs.get<std::string>("precision")[i], "fp32") << i;
   }
   EXPECT_NE(jobs.get<std::string>("message")[4].find("injected fault"), std::string::npos);
 }
@@ -229,14 +232,39 @@ TEST(DistributedSweep, RunningJobsStreamTheirTraceIntoTheStore) {
   EXPECT_LT(finite, rows * chains);
 }
 
+// True once `jobs` job rows of the store at p hold streamed (finite) loss values; polls for up to
+// a minute. A read can race one of rank 0's flushes (no SWMR): a failed read is retried.
+bool wait_for_streaming_jobs(const fs::path& p, std::size_t jobs) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      const llcb::store::Store s = llcb::store::Store::open(p, false);
+      const std::size_t n = s.table("jobs").rows();
+      std::size_t streaming = 0, rows = 0, chains = 0;
+      std::int64_t every = 0;
+      for (std::size_t j = 0; j < n; ++j) {
+        const auto trace = s.trace_row(static_cast<std::int64_t>(j), rows, chains, every);
+        streaming += std::any_of(trace.begin(), trace.end(), [](float v) { return std::isfinite(v); });
+      }
+      if (streaming >= jobs) return true;
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
 TEST(DistributedSweep, AWorkerThatStopsAnsweringEndsTheRunWithAMessage) {
   const fs::path p = dir() / "hung.h5";
   fs::remove(p);
   const std::string log = (dir() / "hung.log").string();
   const pid_t launcher = start(mpi(3, sweep_args(p, false, {"--set", "chain.steps=200000", "--set",
                                                             "sweep.heartbeat_timeout=3"})), log);
-  const auto ranks = wait_for_ranks(launcher, 3, 1000);
+  const auto ranks = wait_for_ranks(launcher, 3, 0);
   ASSERT_EQ(ranks.size(), 3u);
+  // Both workers must be inside their chains (past the start-up collectives) when rank 1 stops:
+  // wait until two jobs stream trace rows into the store.
+  ASSERT_TRUE(wait_for_streaming_jobs(p, 2));
   pid_t stopped = 0;
   for (const auto& [pid, rank] : ranks) {
     if (rank == 1) {

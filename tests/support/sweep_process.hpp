@@ -114,8 +114,11 @@ inline void expect_same_results(const Snapshot& got, const Snapshot& want) {
 // Waits until the store at p has at least one finished job (so that a signal sent next lands in
 // the middle of the sweep on a fast or a loaded machine alike). Reads that race rank 0's flushes
 // are retried.
+// Polls for up to a minute (a loaded test machine runs the ranks slowly; this returns as soon as
+// a job is done).
 inline bool wait_for_a_finished_job(const fs::path& p) {
-  for (int attempt = 0; attempt < 1500; ++attempt) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
     try {
       if (fs::exists(p)) {
         const llcb::store::Store s = llcb::store::Store::open(p, false);
