@@ -5,7 +5,8 @@
 # libcublas, libcublasLt of CUDA 13): no OpenMPI, HDF5, Boost or OpenBLAS installation, no package
 # registry. That is how GPU benchmark machines are often handed out.
 #
-#   bash tools/bundle-device.sh [OUT]        (default OUT: out/device-bundle)
+#   bash tools/bundle-device.sh [OUT [BIN]]  (default OUT: out/device-bundle; BIN: the folder with
+#                                             the built binaries, default build/bin, built if missing)
 #
 # OUT holds bin/ (llcbench-bench, test_cuda), lib/ (every non-system library they load, found with
 # ldd), configs/, and run.sh, which sets LD_LIBRARY_PATH and runs its arguments, e.g.
@@ -17,21 +18,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-out/device-bundle}"
+bin="${2:-}"
 limit_mib=60
 
-[[ -x build/bin/llcbench-bench && -x build/bin/test_cuda ]] || bash tools/build.sh >/dev/null
-[[ -x build/bin/test_cuda ]] || { echo "bundle-device: build/bin/test_cuda missing (no CUDA in this build)" >&2; exit 1; }
+if [[ -z "$bin" ]]; then
+  bin=build/bin
+  [[ -x $bin/llcbench-bench && -x $bin/test_cuda ]] || bash tools/build.sh >/dev/null
+fi
+[[ -x $bin/test_cuda ]] || { echo "bundle-device: $bin/test_cuda missing (no CUDA in this build)" >&2; exit 1; }
 
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/lib"
-cp build/bin/llcbench-bench build/bin/test_cuda "$out/bin/"
+cp "$bin/llcbench-bench" "$bin/test_cuda" "$out/bin/"
 cp -r configs "$out/"
 cp tools/gpu-campaign.sh "$out/campaign.sh"
 
 # Left to the target: glibc and the loader, the NVIDIA driver and the CUDA runtime libraries.
 system='^(linux-vdso|ld-linux|libc\.so|libm\.so|libdl\.so|libpthread\.so|librt\.so|libresolv\.so|libcuda\.so|libcudart\.so|libcublas\.so|libcublasLt\.so|libnccl\.so)'
-for bin in "$out"/bin/*; do
-  ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}'
+for exe in "$out"/bin/*; do
+  ldd "$exe" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}'
 done | sort -u | while read -r name path; do
   [[ "$name" =~ $system ]] && continue
   cp -L "$path" "$out/lib/$name"
