@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
 # The GPU measuring campaign, run inside a device bundle (tools/bundle-device.sh copies this file
 # there as campaign.sh): the CUDA tests, compute-sanitizer memcheck over the kernel and backend
-# tests, and bench on one problem of each class (single chains, and 16 batched chains where one
-# chain leaves the GPU idle). Every log starts with its command, the device and the date, so each
-# figure in docs/performance.md can be traced to one (commit them under bench/results/).
+# tests, and bench on one problem of each class (single chains, and batched chains where one
+# chain leaves the GPU idle, with 4 and 8 GEMM lanes). Every log starts with its command, the
+# device and the date, so each figure in docs/performance.md can be traced to one (commit them
+# under bench/results/).
 #
-#   out/device-bundle/campaign.sh LOGDIR
+#   out/device-bundle/campaign.sh LOGDIR [PHASE...]      PHASE: tests, memcheck, bench (default: all)
 #
 # Writes LOGDIR/tests.log, LOGDIR/memcheck.log and LOGDIR/bench.jsonl (one bench --json object a
-# line, each preceded by a '# command' line). Returns non-zero if the tests fail.
+# line, each preceded by a '# command' line). Returns non-zero if the tests or memcheck fail.
+# The phases can run as separate commands where one command's time is limited.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-logs="${1:?usage: campaign.sh LOGDIR}"
+logs="${1:?usage: campaign.sh LOGDIR [tests|memcheck|bench ...]}"
+shift
+phases=("$@")
+(( ${#phases[@]} > 0 )) || phases=(tests memcheck bench)
 mkdir -p "$logs"
+logs="$(cd "$logs" && pwd)"
 cd "$here"
+wants() { local p; for p in "${phases[@]}"; do [[ $p == "$1" ]] && return 0; done; return 1; }
 
 header() {
   echo "# command: $*"
@@ -22,13 +29,15 @@ header() {
 }
 
 status=0
-{
-  header ./run.sh bin/test_cuda
-  nvidia-smi 2>&1
-  ./run.sh bin/test_cuda 2>&1
-} > "$logs/tests.log" || status=1
+if wants tests; then
+  {
+    header ./run.sh bin/test_cuda
+    nvidia-smi 2>&1
+    ./run.sh bin/test_cuda 2>&1
+  } > "$logs/tests.log" || status=1
+fi
 
-if command -v compute-sanitizer >/dev/null; then
+if wants memcheck && command -v compute-sanitizer >/dev/null; then
   filter='CudaRng.*:CudaUpdate.*:CudaData.*:CudaBackend.*:Conformance.BatchedChains*'
   {
     header compute-sanitizer --tool memcheck bin/test_cuda --gtest_filter="$filter"
@@ -36,6 +45,7 @@ if command -v compute-sanitizer >/dev/null; then
   } > "$logs/memcheck.log" || status=1
 fi
 
+wants bench || exit "$status"
 : > "$logs/bench.jsonl"
 bench() {
   local cmd=(./run.sh bin/llcbench-bench bench --backend cuda --json "$@")
@@ -43,7 +53,11 @@ bench() {
   "${cmd[@]}" >> "$logs/bench.jsonl" 2>&1 || echo "# failed: $?" >> "$logs/bench.jsonl"
 }
 bench --class 100K --seed 1 --steps 2000 --gemm-size 8192 --copy-mib 4096
+bench --class 100K --seed 1 --steps 2000 --chains 16 --lanes 4 --gemm-size 0 --copy-mib 0
 bench --class 100K --seed 1 --steps 2000 --chains 16 --gemm-size 0 --copy-mib 0
+bench --class 100K --seed 1 --steps 2000 --chains 32 --gemm-size 0 --copy-mib 0
+bench --class 100K --seed 1 --steps 2000 --chains 32 --precision tf32 --gemm-size 0 --copy-mib 0
+bench --class 100K --seed 1 --steps 2000 --chains 16 --graphs off --gemm-size 0 --copy-mib 0
 bench --class 1M --seed 1 --steps 1000 --gemm-size 0 --copy-mib 0
 bench --class 1M --seed 1 --steps 1000 --chains 8 --gemm-size 0 --copy-mib 0
 bench --class 10M --seed 1 --steps 300 --gemm-size 0 --copy-mib 0

@@ -127,7 +127,9 @@ void add_backend_options(po::options_description& desc) {
       "device", po::value<std::string>()->default_value("0"), "CUDA device index")(
       "precision", po::value<std::string>()->default_value("fp32"), "CUDA GEMMs: fp32 or tf32")(
       "graphs", po::value<std::string>()->default_value("on"),
-      "CUDA: replay steps as graphs (on) or launch kernels one by one (off)");
+      "CUDA: replay steps as graphs (on) or launch kernels one by one (off)")(
+      "lanes", po::value<std::string>()->default_value("8"),
+      "CUDA: concurrent GEMM streams for batched chains (1 to 8)");
 }
 
 std::unique_ptr<backend::Backend> resolve_backend(const po::variables_map& vm) {
@@ -137,6 +139,7 @@ std::unique_ptr<backend::Backend> resolve_backend(const po::variables_map& vm) {
   o.device = static_cast<int>(parse_int(text(vm, "device"), "--device", 0, 4096));
   o.precision = text(vm, "precision");
   o.graphs = parse_bool(text(vm, "graphs"), "--graphs");
+  o.gemm_lanes = static_cast<int>(parse_int(text(vm, "lanes"), "--lanes", 1, 8));
   return backend::make_backend(o);
 }
 

@@ -179,6 +179,9 @@ struct BackendOptions {
   // CUDA: replay each step as a captured graph (default), or launch its kernels one by one (the
   // same results; a fallback and a check).
   bool graphs = true;
+  // CUDA: concurrent streams ("lanes", 1..8) that batched chains' GEMMs are spread over. A
+  // performance setting only: a chain's GEMMs are the same whatever its lane.
+  int gemm_lanes = 8;
   // When set and true, running chains stop at the next step and come back with
   // interrupted = true (a signal handler in the app sets it; lib/ reads no globals).
   const std::atomic<bool>* stop = nullptr;

@@ -182,6 +182,8 @@ TEST(Cli, RunRejectsBadInput) {
   expect_usage_error(base + "--sampler rmsprop_sgld --step-size 1e-7 --rmsprop-preset x",
                      "RMSProp preset");
   expect_usage_error(base + "--sampler sghmc --step-size 1e-7 --friction 2", "--friction");
+  expect_usage_error(base + "--sampler sgld --step-size 1e-7 --lanes 0", "--lanes");
+  expect_usage_error(base + "--sampler sgld --step-size 1e-7 --lanes 9", "--lanes");
 }
 
 TEST(Cli, BenchReportsSpeedAgainstTheGemmFloor) {

@@ -21,7 +21,6 @@ constexpr double kRoundTripSeconds = 0.25;      // target time between host wait
 constexpr double kGroupTimeoutSeconds = 300;    // a chain group's round trip that takes longer
                                                 // means a member died or hangs
 constexpr std::size_t kCublasWorkspace = 32u << 20;  // fixed, so graph capture never allocates
-constexpr int kGemmLanes = 4;  // concurrent streams for the per-chain GEMMs of a batch
 
 // Seconds per run of `launch` on `stream`: one untimed run, then batches of runs timed with
 // events until about `seconds` have passed.
@@ -67,9 +66,13 @@ class CudaBackend final : public Backend {
     if (o.precision != "fp32" && o.precision != "tf32") {
       throw UsageError("precision '" + o.precision + "': expected fp32 or tf32");
     }
+    if (o.gemm_lanes < 1 || o.gemm_lanes > static_cast<int>(cuda::kMaxLanes)) {
+      throw UsageError("gemm lanes " + std::to_string(o.gemm_lanes) + ": expected 1 to " +
+                       std::to_string(cuda::kMaxLanes));
+    }
     cuda::set_device(device_);
     // Lane 0 is the main stream; every lane has its own handle and workspace, set up alike.
-    for (int l = 0; l < kGemmLanes; ++l) {
+    for (int l = 0; l < o.gemm_lanes; ++l) {
       lane_streams_.push_back(std::make_unique<cuda::StreamHandle>());
       lane_handles_.push_back(std::make_unique<cuda::CublasHandle>());
       workspaces_.emplace_back(kCublasWorkspace);
