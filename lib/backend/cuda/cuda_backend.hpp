@@ -5,9 +5,9 @@
 // UsageError (exit code 2) raised when the backend is made, before any chain runs.
 //
 // Consecutive chains of a run() call with the same sampler, batch size, sampling mode and length
-// advance together as one batch (chain_batch.hpp): their GEMMs run concurrently on four lanes
-// (streams forked and joined inside the captured graph) and one update launch serves them all,
-// so that several chains of a small problem fill the GPU. A chain's GEMMs are the ones it would
+// advance together as one batch (chain_batch.hpp): their GEMMs run concurrently on
+// BackendOptions::gemm_lanes lanes (streams forked and joined inside the captured graph) and
+// one update launch serves them all, so that several chains of a small problem fill the GPU. A chain's GEMMs are the ones it would
 // run alone, so its bits do not depend on which chains share its batch. One step of a batch
 // is a fixed sequence of launches on one stream, all reading each chain's step number and
 // sampler coefficients from device memory (ChainState, step_kernels.hpp): minibatch indices and
@@ -15,10 +15,12 @@
 // or tf32 tensor-core math when BackendOptions::precision is "tf32"), the residual and its
 // squared sum in double, the fused sampler update (update_kernel.hpp), and step_end, which
 // records the loss and the step's sums in a device ring and prepares the next update's
-// coefficients. The step is captured once into a CUDA graph and replayed. The host waits only
-// between round trips of up to 1024 steps (sized to take about 0.25 s), to copy the ring back
-// and feed the estimator, which decides divergence exactly as on the CPU (steps computed past a
-// divergence are discarded); the stop flag and the live trace are served at the same points.
+// coefficients. The first step launches directly (kernel loading and cuBLAS set-up happen
+// outside any capture); the next is captured into a CUDA graph that every later step replays. A
+// failed capture is logged once and the steps launch directly (same launches, same bits).
+// The host waits only between round trips of up to 1024 steps (sized to take about 0.25 s), to
+// copy the ring back and feed the estimator, which decides divergence exactly as on the CPU
+// (steps computed past a divergence are discarded); the stop flag and the live trace are served at the same points.
 // Chains of a batch that end early (divergence) keep being computed until the batch ends; their
 // records are ignored.
 //
