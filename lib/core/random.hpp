@@ -78,7 +78,8 @@ inline Normal2d normal2d(PhiloxBlock b) {
   return Normal2d{r * std::cos(kTwoPi * u2), r * std::sin(kTwoPi * u2)};
 }
 
-// a * b rounded to float, never fused with a following addition (device: __fmul_rn).
+// a * b rounded to float, never fused with a following addition (device: __fmul_rn; host: the
+// build compiles C++ with -ffp-contract=off, CMakeLists.txt).
 LLCB_HD inline float mul_rn(float a, float b) {
 #if defined(__CUDA_ARCH__)
   return __fmul_rn(a, b);

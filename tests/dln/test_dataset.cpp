@@ -33,6 +33,23 @@ TEST(Dataset, InputsAreReproducibleAndInRange) {
   EXPECT_NEAR(sum2 / m - (sum / m) * (sum / m), 100.0 / 3.0, 0.3);
 }
 
+// Each input is 20 u rounded to float, then minus 10, rounded again: the two roundings the GPU's
+// kernel makes (data_kernels.cu), so that both backends see bit-identical inputs. A compiler that
+// fused the two into one FMA (GCC does for C++ on FMA hardware unless -ffp-contract=off) would
+// change about half of the inputs by an ulp.
+TEST(Dataset, InputsRoundTheProductBeforeSubtracting) {
+  std::vector<float> x(64);
+  for (std::uint64_t i = 0; i < 500; ++i) {
+    sample_input(9, i, 64, x.data());
+    for (std::size_t j = 0; j < x.size(); ++j) {
+      const PhiloxBlock b = draw_block(9, Stream::kInput, i, static_cast<std::uint32_t>(j / 4));
+      volatile float product = 20.0f * u01f(b.v[j % 4]);  // stored: rounded to float
+      const float want = product - 10.0f;
+      ASSERT_EQ(x[j], want) << "sample " << i << " element " << j;
+    }
+  }
+}
+
 TEST(Dataset, WithoutReplacementVisitsEverySampleOncePerEpoch) {
   const std::uint64_t n = 1000;
   const std::int64_t batch = 64;  // does not divide n: batches straddle epochs
