@@ -71,6 +71,7 @@ class CudaBackend final : public Backend {
                        std::to_string(cuda::kMaxLanes));
     }
     cuda::set_device(device_);
+    cuda::require_kernels();
     // Lane 0 is the main stream; every lane has its own handle and workspace, set up alike.
     for (int l = 0; l < o.gemm_lanes; ++l) {
       lane_streams_.push_back(std::make_unique<cuda::StreamHandle>());

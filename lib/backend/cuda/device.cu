@@ -14,6 +14,27 @@ int device_count() {
 
 void set_device(int device) { LLCB_CUDA_CHECK(cudaSetDevice(device)); }
 
+namespace {
+__global__ void probe_kernel() {}
+}  // namespace
+
+void require_kernels() {
+  cudaFuncAttributes attributes{};
+  const cudaError_t e = cudaFuncGetAttributes(&attributes, probe_kernel);
+  if (e == cudaSuccess) return;
+  cudaGetLastError();  // not sticky; clear it
+  int device = 0;
+  LLCB_CUDA_CHECK(cudaGetDevice(&device));
+  cudaDeviceProp p{};
+  LLCB_CUDA_CHECK(cudaGetDeviceProperties(&p, device));
+  const std::string cc = std::to_string(p.major) + std::to_string(p.minor);
+  throw UsageError(std::string("backend 'cuda': this build has no kernels for GPU ") +
+                   std::to_string(device) + " (" + p.name + ", compute capability " +
+                   std::to_string(p.major) + "." + std::to_string(p.minor) +
+                   "; built for " LLCB_CUDA_ARCHITECTURES "): rebuild with "
+                   "-DCMAKE_CUDA_ARCHITECTURES=" + cc + " (" + describe_cuda(e) + ")");
+}
+
 void* device_alloc(std::size_t bytes) {
   void* ptr = nullptr;
   if (bytes > 0) LLCB_CUDA_CHECK(cudaMalloc(&ptr, bytes));

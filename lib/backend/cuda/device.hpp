@@ -2,6 +2,8 @@
 // tests include it freely). All functions throw RuntimeError on a CUDA failure.
 //
 //   device_count()       visible devices; 0 when there is no driver or no device (never throws).
+//   require_kernels()    UsageError when this build holds no kernels that run on the current
+//                        device (it was built for other compute capabilities), naming the fix.
 //   DeviceBuffer<T>      RAII device allocation of `size` elements (move-only); copies are
 //                        synchronous (cudaMemcpy) and check sizes.
 #pragma once
@@ -14,6 +16,7 @@ namespace llcb::cuda {
 
 int device_count();
 void set_device(int device);
+void require_kernels();
 
 void* device_alloc(std::size_t bytes);
 void device_free(void* ptr) noexcept;
