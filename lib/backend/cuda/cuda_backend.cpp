@@ -53,7 +53,8 @@ bool batchable(const ChainSpec& a, const ChainSpec& b) {
 
 class CudaBackend final : public Backend {
  public:
-  explicit CudaBackend(const BackendOptions& o) : stop_(o.stop), graphs_(o.graphs), precision_(o.precision) {
+  explicit CudaBackend(const BackendOptions& o)
+      : stop_(o.stop), graphs_(o.graphs), precision_(o.precision) {
     const int count = cuda::device_count();
     if (count == 0) {
       throw UsageError("backend 'cuda': no usable CUDA device (no driver, or none visible)");
