@@ -83,6 +83,7 @@ ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backen
   // The uploads ran on the default stream, which a non-blocking stream does not wait for (and a
   // pageable cudaMemcpy may return before its DMA lands): finish them first.
   LLCB_CUDA_CHECK(cudaDeviceSynchronize());
+  active_.assign(c, 1);
   // Fork and join points of the GEMM lanes, made here rather than during graph capture.
   for (std::size_t i = 0; i < kMaxLanes; ++i) {
     cudaEvent_t e = nullptr;
@@ -120,7 +121,9 @@ void ChainBatch<Rule>::launch_step(const GemmLanes& lanes) {
   minibatch_on_device(streams_.data(), c, batch_, t_.data(), idx_.data(), stream);
   inputs_on_device(problem_.seed, idx_.data(), c, batch_, first_, b, h_in, acts_[0].data(), stream);
   fork();
+  const auto active = [&](std::int64_t k) { return active_[static_cast<std::size_t>(k)] != 0; };
   for (std::int64_t k = 0; k < c; ++k) {  // Y = X P^T
+    if (!active(k)) continue;
     gemm(handle(k), false, true, b, h_out, h_in, acts_[0].data() + k * b * h_in, h_in,
          product_.data(), h_in, targets_.data() + k * b * h_out, h_out);
   }
@@ -131,6 +134,7 @@ void ChainBatch<Rule>::launch_step(const GemmLanes& lanes) {
   }
   fork();
   for (std::int64_t k = 0; k < c; ++k) {
+    if (!active(k)) continue;
     const float* w = w_.data() + k * d_;
     for (std::size_t s = 0; s < m; ++s) {  // A_{s+1} = A_s W_s^T
       gemm(handle(k), false, true, b, widths_[s + 1], widths_[s], acts_[s].data() + k * b * widths_[s],
@@ -145,6 +149,7 @@ void ChainBatch<Rule>::launch_step(const GemmLanes& lanes) {
                      static_cast<float>(2.0 / normaliser), loss_partial_.data(), loss_blocks_, stream);
   fork();
   for (std::int64_t k = 0; k < c; ++k) {
+    if (!active(k)) continue;
     const float* w = w_.data() + k * d_;
     float* grad = grad_.data() + k * d_;
     float* g = g_a_.data() + k * gstride;

@@ -51,6 +51,11 @@ class ChainBatch {
              std::int64_t ring_len);
 
   void launch_step(const GemmLanes& lanes);
+  // Chains that ended (diverged) stop costing GEMMs: launch_step skips the GEMMs of chains whose
+  // flag is 0 (all 1 at first). The batched kernels still run over every chain, on whatever the
+  // ended chains' buffers hold; their records are ignored. The other chains' bits do not change
+  // (their GEMMs are the same). A captured step holds the flags of its capture: capture anew.
+  void set_active(const std::vector<char>& active) { active_ = active; }
 
   std::int64_t chains() const { return chains_; }
   std::int64_t d() const { return d_; }
@@ -76,6 +81,7 @@ class ChainBatch {
   DeviceBuffer<typename Rule::Coeffs> coeffs_;
   DeviceBuffer<samplers::SamplerConfig> configs_;
   std::vector<cudaEvent_t> events_;  // fork (0) and join (1..) points of the lanes (owned)
+  std::vector<char> active_;         // per chain: 1 while its GEMMs run
 
  public:
   ~ChainBatch();

@@ -238,12 +238,12 @@ std::vector<estimator::ChainResult> CudaBackend::run_batch(const dln::Problem& p
   // advances the device-side step counters. Without graphs, or if the capture fails (logged
   // once; the direct launches are the same work in the same order, so the bits are the same),
   // each step launches its kernels directly.
-  cuda::GraphHandle graph;
+  std::unique_ptr<cuda::GraphHandle> graph = std::make_unique<cuda::GraphHandle>();
   bool stepped = false, use_graph = graphs_;
   const auto step = [&] {
-    if (use_graph && stepped && !graph.exec) use_graph = capture_step(dev, graph);
-    if (graph.exec) {
-      LLCB_CUDA_CHECK(cudaGraphLaunch(graph.exec, stream_));
+    if (use_graph && stepped && !graph->exec) use_graph = capture_step(dev, *graph);
+    if (graph->exec) {
+      LLCB_CUDA_CHECK(cudaGraphLaunch(graph->exec, stream_));
     } else {
       dev.launch_step(lanes_);
       stepped = true;
@@ -276,6 +276,7 @@ std::vector<estimator::ChainResult> CudaBackend::run_batch(const dln::Problem& p
       interrupted = true;
       break;
     }
+    const auto ended_before = std::count(ended.begin(), ended.end(), 1);
     const std::int64_t slot0 = first % kRingLen;
     const std::int64_t n = std::min({want, kRingLen - slot0, steps - first});
     const auto trip_start = std::chrono::steady_clock::now();
@@ -321,6 +322,14 @@ std::vector<estimator::ChainResult> CudaBackend::run_batch(const dln::Problem& p
       std::vector<double> any(ended.begin(), ended.end());
       group->sum(any.data(), any.size());
       for (std::size_t k = 0; k < c; ++k) ended[k] = any[k] > 0;
+    }
+    // Chains that ended this round trip drop out of the GEMMs (a new capture holds that).
+    if (std::count(ended.begin(), ended.end(), 1) > ended_before && !all_ended()) {
+      std::vector<char> active(c);
+      for (std::size_t k = 0; k < c; ++k) active[k] = ended[k] ? 0 : 1;
+      dev.set_active(active);
+      LLCB_CUDA_CHECK(cudaStreamSynchronize(stream_));  // the old graph has finished
+      graph = std::make_unique<cuda::GraphHandle>();
     }
     first += n;
     const double trip =

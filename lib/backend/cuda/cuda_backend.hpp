@@ -21,8 +21,10 @@
 // The host waits only between round trips of up to 1024 steps (sized to take about 0.25 s), to
 // copy the ring back and feed the estimator, which decides divergence exactly as on the CPU
 // (steps computed past a divergence are discarded); the stop flag and the live trace are served at the same points.
-// Chains of a batch that end early (divergence) keep being computed until the batch ends; their
-// records are ignored.
+// Chains of a batch that end early (divergence) leave its GEMMs after the round trip that saw
+// them end (the step is captured anew); the batched kernels still pass over them, and their
+// records are ignored. In a sweep's step-size grid the largest steps often diverge early, so this
+// gives their share of the GEMMs back to the others.
 //
 // Chain groups (ChainGroup with device sums, i.e. NCCL): each member computes its rows of the
 // minibatch; the gradient and the loss partials are summed in the captured step, between the

@@ -134,6 +134,31 @@ TEST(CudaBackend, AChainInABatchIsBitIdenticalToTheChainAlone) {
   }
 }
 
+// A chain that diverges leaves the batch's GEMMs (the step is captured anew without it); the
+// others go on bit for bit as alone, and the diverged chain reports what it reports alone.
+TEST(CudaBackend, ADivergedChainLeavesTheBatchWithoutChangingTheOthers) {
+  if (cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device visible";
+  std::vector<ChainSpec> specs = chains_of(samplers::SamplerKind::kSgld, 3000, 40, 4);
+  specs[1].sampler.step_size = 1.0;  // diverges within a few steps
+  for (bool graphs : {true, false}) {
+    BackendOptions o;
+    o.name = "cuda";
+    o.graphs = graphs;
+    auto be = make_backend(o);
+    const auto batched = be->run(problem(), {}, specs);
+    ASSERT_TRUE(batched[1].diverged);
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      const auto alone = be->run(problem(), {}, std::span(&specs[i], 1)).front();
+      EXPECT_EQ(batched[i].loss_trace, alone.loss_trace) << "chain " << i << " graphs " << graphs;
+      EXPECT_EQ(batched[i].diverged, alone.diverged) << "chain " << i;
+      EXPECT_EQ(batched[i].divergence_step, alone.divergence_step) << "chain " << i;
+      if (i != 1) {
+        EXPECT_EQ(batched[i].lambda_hat, alone.lambda_hat) << "chain " << i;
+      }
+    }
+  }
+}
+
 // Replaying the captured graph and launching the same kernels one by one are the same work in
 // the same order: the same bits (and a fallback if capture ever fails on some platform).
 TEST(CudaBackend, GraphsOnAndOffGiveTheSameBits) {
