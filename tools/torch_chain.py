@@ -9,15 +9,19 @@ fresh Gaussian noise. Run it with Debian's python3 (it needs python3-torch):
 
 Prints one JSON object with steps_per_second (median of --repeats timed chains, warm-up excluded)
 and the lambda-hat of the last chain, as a sanity check that the chain did real work.
+
+--threads T caps both of PyTorch's thread pools: its own (torch.set_num_threads) and that of
+Debian's OpenBLAS build, which PyTorch's matrix products run on and which otherwise takes every
+core whatever set_num_threads says (so a "1-thread" run would use them all). --blas-threads
+sets the second one apart, to measure PyTorch's best configuration.
 """
 import argparse
 import json
 import math
+import os
 import statistics
 import subprocess
 import time
-
-import torch
 
 
 def main():
@@ -30,8 +34,13 @@ def main():
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--blas-threads", type=int, default=0, help="default: --threads")
     ap.add_argument("--step-size", type=float, default=1e-9)
     args = ap.parse_args()
+    blas_threads = args.blas_threads or args.threads
+    if blas_threads > 0:  # read by OpenBLAS when it loads, i.e. when torch is imported
+        os.environ["OPENBLAS_NUM_THREADS"] = str(blas_threads)
+    import torch
     if args.threads > 0:
         torch.set_num_threads(args.threads)
 
@@ -75,6 +84,8 @@ def main():
     kept = losses[len(losses) // 2:]
     print(json.dumps({
         "framework": f"torch {torch.__version__}", "threads": torch.get_num_threads(),
+        "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "all cores"),
+        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "detected"),
         "widths": widths, "batch_size": args.batch_size, "steps": args.steps,
         "steps_per_second": statistics.median(rates), "steps_per_second_best": max(rates),
         "lambda_hat_short_chain": nbeta * sum(kept) / len(kept)}))

@@ -191,7 +191,7 @@ TEST(Cli, BenchReportsSpeedAgainstTheGemmFloor) {
   EXPECT_EQ(r.code, 0) << r.err;
   for (const char* key : {"\"steps_per_second\":", "\"gflops\":", "\"sgemm_gflops\":",
                           "\"bandwidth_gbs\":", "\"ms_per_step\":", "\"floor_ms_per_step\":",
-                          "\"chains_per_hour\":", "\"hardware\":\"1 CPU threads\""}) {
+                          "\"chains_per_hour\":", "\"hardware\":\"1 CPU threads, OpenBLAS "}) {
     EXPECT_NE(r.out.find(key), std::string::npos) << key << " in " << r.out;
   }
 }

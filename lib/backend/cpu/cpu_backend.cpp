@@ -138,7 +138,15 @@ HardwareFloor CpuBackend::measure_floor(int n, int copy_mib, double seconds) {
   return f;
 }
 
-std::string CpuBackend::hardware() const { return std::to_string(threads_) + " CPU threads"; }
+// Declared here too: cblas.h may be another vendor's header, while the library is always OpenBLAS.
+extern "C" char* openblas_get_corename(void);
+
+// The OpenBLAS kernel set matters as much as the thread count: on an AVX-512 CPU, OpenBLAS's own
+// choice (SkylakeX) runs sgemm about twice as fast as the AVX2 set (Haswell) that the environment
+// variable OPENBLAS_CORETYPE can force (docs/performance.md).
+std::string CpuBackend::hardware() const {
+  return std::to_string(threads_) + " CPU threads, OpenBLAS " + openblas_get_corename() + " kernels";
+}
 
 CpuBackend::CpuBackend(int threads, const std::atomic<bool>* stop)
     : threads_(threads > 0 ? threads : omp_get_num_procs()), stop_(stop) {}
