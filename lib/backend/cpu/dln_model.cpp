@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "lib/backend/cpu/lane_sums.hpp"
 #include "lib/dln/linalg.hpp"
 
 namespace llcb::backend::cpu {
@@ -19,10 +20,11 @@ double chunked_sum_squares(const float* x, std::int64_t n) {
 #pragma omp parallel for schedule(static)
   for (std::int64_t c = 0; c < chunks; ++c) {
     const std::int64_t end = std::min(n, (c + 1) * kChunk);
-    double s = 0;
-#pragma omp simd reduction(+ : s)
-    for (std::int64_t i = c * kChunk; i < end; ++i) s += static_cast<double>(x[i]) * x[i];
-    partial[static_cast<std::size_t>(c)] = s;
+    const float* y = x + c * kChunk;
+    double lanes[kSumLanes] = {};  // fixed lanes: the same bits for every vector width
+    for_each_lane(end - c * kChunk,
+                  [&](std::int64_t i, int l) { lanes[l] += static_cast<double>(y[i]) * y[i]; });
+    partial[static_cast<std::size_t>(c)] = add_lanes(lanes);
   }
   double total = 0;
   for (double p : partial) total += p;

@@ -1,13 +1,15 @@
 // One fused pass of a sampler update over all d parameters on the CPU: draws the step's noise
 // (kLangevin stream, 4 parameters a Philox block), applies the rule, and returns the step's sums
-// and ||w - w*||^2 after the update. Parallel over fixed 4096-parameter chunks; partial sums are
-// added in chunk order, so the result does not depend on the thread count.
+// and ||w - w*||^2 after the update. Parallel over fixed 4096-parameter chunks; within a chunk the
+// sums run in fixed lanes (lane_sums.hpp) and the chunks' partial sums are added in chunk order,
+// so the result depends neither on the thread count nor on the build's vector width.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <vector>
 
+#include "lib/backend/cpu/lane_sums.hpp"
 #include "lib/core/random.hpp"
 #include "lib/samplers/rule.hpp"
 
@@ -45,9 +47,9 @@ PassTotals update_pass(const typename Rule::Coeffs& k, float* __restrict w,
       xi[4 * j + 2] = z.z[2];
       xi[4 * j + 3] = z.z[3];
     }
-    float drift2 = 0, noise2 = 0, aux = 0, dist2 = 0;
-#pragma omp simd reduction(+ : drift2, noise2, aux, dist2)
-    for (std::int64_t i = 0; i < len; ++i) {
+    // Sums in fixed lanes (lane_sums.hpp), so that the bits do not depend on the vector width.
+    float drift2[kSumLanes] = {}, noise2[kSumLanes] = {}, aux[kSumLanes] = {}, dist2[kSumLanes] = {};
+    for_each_lane(len, [&](std::int64_t i, int l) {
       const std::int64_t e = begin + i;
       float s[2] = {0.0f, 0.0f};
       if constexpr (Rule::kStates > 0) s[0] = s0[e];
@@ -58,17 +60,17 @@ PassTotals update_pass(const typename Rule::Coeffs& k, float* __restrict w,
       w[e] = we;
       if constexpr (Rule::kStates > 0) s0[e] = s[0];
       if constexpr (Rule::kStates > 1) s1[e] = s[1];
-      drift2 += acc.drift2;
-      noise2 += acc.noise2;
-      aux += acc.aux;
+      drift2[l] += acc.drift2;
+      noise2[l] += acc.noise2;
+      aux[l] += acc.aux;
       const float delta = we - w0[e];
-      dist2 += delta * delta;
-    }
+      dist2[l] += delta * delta;
+    });
     double* p = &partial[static_cast<std::size_t>(4 * c)];
-    p[0] = drift2;
-    p[1] = noise2;
-    p[2] = aux;
-    p[3] = dist2;
+    p[0] = add_lanes(drift2);
+    p[1] = add_lanes(noise2);
+    p[2] = add_lanes(aux);
+    p[3] = add_lanes(dist2);
   }
   PassTotals out;
   for (std::int64_t c = 0; c < chunks; ++c) {

@@ -1,0 +1,95 @@
+// Sums in fixed lanes (lib/backend/cpu/lane_sums.hpp): the order is the one the header states, so
+// a scalar loop that adds in that order gives the same bits, whatever vector width this build's
+// compiler used for the real loops. A reduction whose order the compiler picks (omp simd
+// reduction) would differ from it in the last bits for most inputs.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "lib/backend/cpu/dln_model.hpp"
+#include "lib/backend/cpu/lane_sums.hpp"
+#include "lib/backend/cpu/update_pass.hpp"
+#include "lib/core/random.hpp"
+#include "lib/samplers/registry.hpp"
+
+namespace llcb::backend::cpu {
+namespace {
+
+// Values of mixed magnitude (so that the order of additions shows in the bits).
+std::vector<float> values(std::int64_t n) {
+  std::vector<float> x(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    const Normal4f z = normal4f(draw_block(3, Stream::kInput, static_cast<std::uint64_t>(i)));
+    x[static_cast<std::size_t>(i)] = z.z[0] * std::exp2(static_cast<float>(i % 23) - 11.0f);
+  }
+  return x;
+}
+
+TEST(LaneSums, EveryIndexOnceInLaneIModuloSixteen) {
+  for (std::int64_t n : {0, 1, 15, 16, 17, 100, 4096}) {
+    std::vector<int> seen(static_cast<std::size_t>(n), 0);
+    bool lanes_right = true;
+    for_each_lane(n, [&](std::int64_t i, int l) {
+      ++seen[static_cast<std::size_t>(i)];
+      lanes_right = lanes_right && l == i % kSumLanes;
+    });
+    EXPECT_TRUE(lanes_right) << n;
+    for (int s : seen) ASSERT_EQ(s, 1) << n;
+  }
+}
+
+// The documented order, written as a plain scalar loop.
+double reference_sum_squares(const std::vector<float>& x, std::int64_t first, std::int64_t last) {
+  double lanes[kSumLanes] = {};
+  for (std::int64_t i = first; i < last; ++i) {
+    const double v = x[static_cast<std::size_t>(i)];
+    lanes[(i - first) % kSumLanes] += v * v;
+  }
+  double s = 0;
+  for (double l : lanes) s += l;
+  return s;
+}
+
+TEST(LaneSums, SumOfSquaresAddsInTheDocumentedOrder) {
+  const std::int64_t n = 3 * 4096 + 1234;  // three full chunks and a partial one
+  const std::vector<float> x = values(n);
+  double want = 0;
+  for (std::int64_t c = 0; c * 4096 < n; ++c) {
+    want += reference_sum_squares(x, c * 4096, std::min(n, (c + 1) * 4096));
+  }
+  EXPECT_EQ(chunked_sum_squares(x.data(), n), want);
+}
+
+TEST(LaneSums, UpdatePassDistanceAddsInTheDocumentedOrder) {
+  const std::int64_t d = 4096 + 777;
+  const auto n = static_cast<std::size_t>(d);
+  std::vector<float> w = values(d), g(n, 0.0f), w0(n, 0.0f);
+  samplers::SamplerConfig c;
+  c.kind = samplers::SamplerKind::kSgld;
+  c.step_size = 1e-6;
+  c.nbeta = 100;
+  const auto k = samplers::SgldRule::coeffs(c, 1, samplers::initial_scalars(c));
+  float* states[2] = {nullptr, nullptr};
+  const PassTotals got =
+      update_pass<samplers::SgldRule>(k, w.data(), g.data(), w0.data(), states, d, 5, 0);
+  // w0 = 0, so ||w - w*||^2 after the pass is the sum of squares of the new w, in float per
+  // lane (as the pass keeps it), the lanes and then the chunks added in double.
+  double want = 0;
+  for (std::int64_t first = 0; first < d; first += 4096) {
+    const std::int64_t last = std::min(d, first + 4096);
+    float lanes[kSumLanes] = {};
+    for (std::int64_t i = first; i < last; ++i) {
+      const float v = w[static_cast<std::size_t>(i)];
+      lanes[(i - first) % kSumLanes] += v * v;
+    }
+    double chunk = 0;
+    for (float l : lanes) chunk += static_cast<double>(l);
+    want += chunk;
+  }
+  EXPECT_EQ(got.distance2, want);
+}
+
+}  // namespace
+}  // namespace llcb::backend::cpu
