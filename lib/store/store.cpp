@@ -158,7 +158,8 @@ void Store::write_job(std::int64_t row, const std::string& job_id, const JobResu
       {"message", r.message},
   };
   for (const auto& [column, value] : cells) h5::write_cell(jobs.get(), column, at, value);
-  // Stores made before the precision column existed go on without it (all their jobs ran fp32).
+  // Stores made before the precision column existed go on without it (their config holds
+  // chain.precision, which applied to their cuda jobs; CPU jobs always ran fp32).
   if (h5::exists(jobs.get(), "precision")) h5::write_cell(jobs.get(), "precision", at, r.precision);
   h5::write_cell(jobs.get(), "status", at, r.status);  // the commit marker, written last
   flush();
