@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "lib/backend/cuda/block_sums.cuh"
 #include "lib/backend/cuda/check.cuh"
 #include "lib/backend/cuda/step_kernels.hpp"
 #include "lib/samplers/registry.hpp"
@@ -12,28 +13,23 @@ constexpr int kPerThread = 4;
 
 __global__ void residual_kernel(const float* out, const float* y, float* g, std::int64_t count,
                                 std::int64_t gstride, float scale, double* partial) {
-  __shared__ double sums[kThreads];
+  __shared__ double sums[1][kThreads];
   const std::int64_t c = blockIdx.y;
   out += c * count;
   y += c * count;
   g += c * gstride;
   const std::int64_t first =
       (blockIdx.x * static_cast<std::int64_t>(kThreads) + threadIdx.x) * kPerThread;
-  double acc = 0;
+  double acc[1] = {0};
   for (int q = 0; q < kPerThread; ++q) {
     const std::int64_t e = first + q;
     if (e >= count) break;
     const float r = out[e] - y[e];
-    acc += static_cast<double>(r) * r;
+    acc[0] += static_cast<double>(r) * r;
     g[e] = r * scale;
   }
-  sums[threadIdx.x] = acc;
-  __syncthreads();
-  for (int stride = kThreads / 2; stride > 0; stride /= 2) {
-    if (threadIdx.x < stride) sums[threadIdx.x] += sums[threadIdx.x + stride];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) partial[c * gridDim.x + blockIdx.x] = sums[0];
+  block_sums(sums, acc);
+  if (threadIdx.x == 0) partial[c * gridDim.x + blockIdx.x] = sums[0][0];
 }
 
 template <class Rule>
@@ -50,14 +46,7 @@ __global__ void step_end_kernel(ChainState<Rule> state, const double* loss_parti
   for (std::int64_t i = threadIdx.x; i < update_blocks; i += kThreads) {
     for (int m = 0; m < 4; ++m) acc[1 + m] += update_partial[4 * i + m];
   }
-  for (int m = 0; m < 5; ++m) sums[m][threadIdx.x] = acc[m];
-  __syncthreads();
-  for (int stride = kThreads / 2; stride > 0; stride /= 2) {
-    if (threadIdx.x < stride) {
-      for (int m = 0; m < 5; ++m) sums[m][threadIdx.x] += sums[m][threadIdx.x + stride];
-    }
-    __syncthreads();
-  }
+  block_sums(sums, acc);
   if (threadIdx.x != 0) return;
   const std::int64_t t = state.t[c];
   double* slot = ring + 4 * (c * ring_len + t % ring_len);

@@ -1,3 +1,4 @@
+#include "lib/backend/cuda/block_sums.cuh"
 #include "lib/backend/cuda/check.cuh"
 #include "lib/backend/cuda/update_kernel.hpp"
 #include "lib/samplers/registry.hpp"
@@ -48,14 +49,7 @@ __global__ void update_kernel(const typename Rule::Coeffs* kp, const std::int64_
       acc[3] += delta * delta;
     }
   }
-  for (int m = 0; m < 4; ++m) sums[m][threadIdx.x] = acc[m];
-  __syncthreads();
-  for (int stride = kThreads / 2; stride > 0; stride /= 2) {
-    if (threadIdx.x < stride) {
-      for (int m = 0; m < 4; ++m) sums[m][threadIdx.x] += sums[m][threadIdx.x + stride];
-    }
-    __syncthreads();
-  }
+  block_sums(sums, acc);
   if (threadIdx.x == 0) {
     for (int m = 0; m < 4; ++m) partial[4 * blockIdx.x + m] = sums[m][0];
   }
