@@ -84,17 +84,9 @@ ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backen
   // pageable cudaMemcpy may return before its DMA lands): finish them first.
   LLCB_CUDA_CHECK(cudaDeviceSynchronize());
   active_.assign(c, 1);
-  // Fork and join points of the GEMM lanes, made here rather than during graph capture.
   for (std::size_t i = 0; i < kMaxLanes; ++i) {
-    cudaEvent_t e = nullptr;
-    LLCB_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
-    events_.push_back(e);
+    events_.push_back(std::make_unique<EventHandle>(cudaEventDisableTiming));
   }
-}
-
-template <class Rule>
-ChainBatch<Rule>::~ChainBatch() {
-  for (cudaEvent_t e : events_) cudaEventDestroy(e);
 }
 
 template <class Rule>
@@ -107,13 +99,15 @@ void ChainBatch<Rule>::launch_step(const GemmLanes& lanes) {
   const std::size_t used = std::min({lanes.streams.size(), static_cast<std::size_t>(c), events_.size()});
   // Lanes 1.. wait for the main stream here (fork), and the main stream for them (join).
   const auto fork = [&] {
-    LLCB_CUDA_CHECK(cudaEventRecord(events_[0], stream));
-    for (std::size_t l = 1; l < used; ++l) LLCB_CUDA_CHECK(cudaStreamWaitEvent(lanes.streams[l], events_[0], 0));
+    LLCB_CUDA_CHECK(cudaEventRecord(events_[0]->e, stream));
+    for (std::size_t l = 1; l < used; ++l) {
+      LLCB_CUDA_CHECK(cudaStreamWaitEvent(lanes.streams[l], events_[0]->e, 0));
+    }
   };
   const auto join = [&] {
     for (std::size_t l = 1; l < used; ++l) {
-      LLCB_CUDA_CHECK(cudaEventRecord(events_[l], lanes.streams[l]));
-      LLCB_CUDA_CHECK(cudaStreamWaitEvent(stream, events_[l], 0));
+      LLCB_CUDA_CHECK(cudaEventRecord(events_[l]->e, lanes.streams[l]));
+      LLCB_CUDA_CHECK(cudaStreamWaitEvent(stream, events_[l]->e, 0));
     }
   };
   const auto handle = [&](std::int64_t chain) { return lanes.handles[static_cast<std::size_t>(chain) % used]; };

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -80,13 +81,9 @@ class ChainBatch {
   DeviceBuffer<samplers::ChainScalars> scalars_;
   DeviceBuffer<typename Rule::Coeffs> coeffs_;
   DeviceBuffer<samplers::SamplerConfig> configs_;
-  std::vector<cudaEvent_t> events_;  // fork (0) and join (1..) points of the lanes (owned)
+  // Fork (0) and join (1..) points of the lanes, made here rather than during graph capture.
+  std::vector<std::unique_ptr<EventHandle>> events_;
   std::vector<char> active_;         // per chain: 1 while its GEMMs run
-
- public:
-  ~ChainBatch();
-  ChainBatch(const ChainBatch&) = delete;
-  ChainBatch& operator=(const ChainBatch&) = delete;
 };
 
 }  // namespace llcb::cuda

@@ -135,10 +135,10 @@ class CudaBackend final : public Backend {
                                                 std::span<const ChainSpec> specs,
                                                 const TraceListener* listener,
                                                 std::size_t first_index, ChainGroup* group);
-  // Captures one step of `dev` into `graph` and instantiates it; false (with a warning, once a
-  // backend) if the capture failed, with the streams out of capture mode.
+  // One step of `dev` captured and instantiated; null (with a warning, once a backend) if the
+  // capture failed, with the streams out of capture mode.
   template <class Rule>
-  bool capture_step(cuda::ChainBatch<Rule>& dev, cuda::GraphHandle& graph);
+  std::unique_ptr<cuda::GraphHandle> capture_step(cuda::ChainBatch<Rule>& dev);
 
   const std::atomic<bool>* stop_;
   bool graphs_ = true;
@@ -180,7 +180,8 @@ HardwareFloor CudaBackend::measure_floor(int n, int copy_mib, double seconds) {
 }
 
 template <class Rule>
-bool CudaBackend::capture_step(cuda::ChainBatch<Rule>& dev, cuda::GraphHandle& graph) {
+std::unique_ptr<cuda::GraphHandle> CudaBackend::capture_step(cuda::ChainBatch<Rule>& dev) {
+  auto graph = std::make_unique<cuda::GraphHandle>();
   std::string failure;
   LLCB_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
   try {
@@ -188,13 +189,13 @@ bool CudaBackend::capture_step(cuda::ChainBatch<Rule>& dev, cuda::GraphHandle& g
   } catch (const std::exception& e) {
     failure = e.what();
   }
-  const cudaError_t ended = cudaStreamEndCapture(stream_, &graph.graph);
+  const cudaError_t ended = cudaStreamEndCapture(stream_, &graph->graph);
   if (failure.empty() && ended != cudaSuccess) failure = cudaGetErrorString(ended);
   if (failure.empty()) {
-    const cudaError_t made = cudaGraphInstantiate(&graph.exec, graph.graph, 0);
+    const cudaError_t made = cudaGraphInstantiate(&graph->exec, graph->graph, 0);
     if (made != cudaSuccess) failure = cudaGetErrorString(made);
   }
-  if (failure.empty()) return true;
+  if (failure.empty()) return graph;
   (void)cudaGetLastError();  // a failed capture leaves no sticky error; clear the last one
   for (cudaStream_t s : lanes_.streams) {
     cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
@@ -203,16 +204,12 @@ bool CudaBackend::capture_step(cuda::ChainBatch<Rule>& dev, cuda::GraphHandle& g
       throw RuntimeError("cuda: a stream stayed in capture mode after a failed capture: " + failure);
     }
   }
-  if (graph.exec) cudaGraphExecDestroy(graph.exec);
-  if (graph.graph) cudaGraphDestroy(graph.graph);
-  graph.exec = nullptr;
-  graph.graph = nullptr;
   if (!capture_warned_) {
     log::warn("cuda: capturing a step as a graph failed ({}); launching each step's kernels "
               "directly (same results; set sweep.cuda_graphs = off to skip the attempt)", failure);
     capture_warned_ = true;
   }
-  return false;
+  return nullptr;  // whatever the capture made is released with `graph`
 }
 
 template <class Rule>
@@ -238,11 +235,14 @@ std::vector<estimator::ChainResult> CudaBackend::run_batch(const dln::Problem& p
   // advances the device-side step counters. Without graphs, or if the capture fails (logged
   // once; the direct launches are the same work in the same order, so the bits are the same),
   // each step launches its kernels directly.
-  std::unique_ptr<cuda::GraphHandle> graph = std::make_unique<cuda::GraphHandle>();
+  std::unique_ptr<cuda::GraphHandle> graph;
   bool stepped = false, use_graph = graphs_;
   const auto step = [&] {
-    if (use_graph && stepped && !graph->exec) use_graph = capture_step(dev, *graph);
-    if (graph->exec) {
+    if (use_graph && stepped && !graph) {
+      graph = capture_step(dev);
+      use_graph = graph != nullptr;
+    }
+    if (graph) {
       LLCB_CUDA_CHECK(cudaGraphLaunch(graph->exec, stream_));
     } else {
       dev.launch_step(lanes_);
@@ -329,7 +329,7 @@ std::vector<estimator::ChainResult> CudaBackend::run_batch(const dln::Problem& p
       for (std::size_t k = 0; k < c; ++k) active[k] = ended[k] ? 0 : 1;
       dev.set_active(active);
       LLCB_CUDA_CHECK(cudaStreamSynchronize(stream_));  // the old graph has finished
-      graph = std::make_unique<cuda::GraphHandle>();
+      graph.reset();
     }
     first += n;
     const double trip =

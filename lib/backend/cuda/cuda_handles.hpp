@@ -52,7 +52,10 @@ struct GraphHandle {
 
 struct EventHandle {
   cudaEvent_t e = nullptr;
-  EventHandle() { LLCB_CUDA_CHECK(cudaEventCreate(&e)); }
+  // cudaEventDefault records times; cudaEventDisableTiming makes a lighter event for ordering.
+  explicit EventHandle(unsigned flags = cudaEventDefault) {
+    LLCB_CUDA_CHECK(cudaEventCreateWithFlags(&e, flags));
+  }
   ~EventHandle() { cudaEventDestroy(e); }
   EventHandle(const EventHandle&) = delete;
   EventHandle& operator=(const EventHandle&) = delete;
