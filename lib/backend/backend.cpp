@@ -93,7 +93,8 @@ void PreparedProblem::prepare(const dln::Problem& problem, const DataSpec& data)
   char sigma[40];
   std::snprintf(sigma, sizeof sigma, "%.17g", data.target_sigma);
   const std::string key = problem.class_name + "|" + std::to_string(problem.seed) + "|" +
-                          std::to_string(problem.rank) + "|" + std::to_string(problem.n) + "|" + sigma;
+                          dln::to_string(problem.teacher) + "|" + std::to_string(problem.rank) +
+                          "|" + std::to_string(problem.n) + "|" + sigma;
   if (key == key_) return;
   key_.clear();  // stays invalid if the computation below throws
   teacher_ = teacher_data(problem);

@@ -89,7 +89,7 @@ TeacherData teacher_data(const dln::Problem& problem);
 
 // The teacher and L_n(w*) of the last problem a backend ran, kept between run() calls: a worker
 // running many jobs of one problem prepares it once. prepare() recomputes them only when the
-// problem (class, seed, rank, n) or the target noise changed.
+// problem (class, seed, teacher mode, rank, n) or the target noise changed.
 class PreparedProblem {
  public:
   void prepare(const dln::Problem& problem, const DataSpec& data);

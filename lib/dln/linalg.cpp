@@ -87,35 +87,64 @@ MatrixD multiply(const MatrixD& a, const MatrixD& b) {
   return c;
 }
 
-std::vector<double> singular_values(const MatrixD& m) {
-  // A row-major rows x cols matrix is the column-major cols x rows matrix of its transpose,
-  // which has the same singular values.
+namespace {
+
+// dgesdd on a row-major matrix, read as the column-major matrix of its transpose (same singular
+// values). jobz 'N': values only; 'S': also the thin factors, where the transpose's V^T
+// (min x rows, column-major) is, element for element, the row-major U of the matrix itself.
+std::vector<double> gesdd(const MatrixD& m, char jobz, MatrixD* u) {
   const int mm = static_cast<int>(m.cols);
   const int nn = static_cast<int>(m.rows);
+  const int p = std::min(mm, nn);
   std::vector<double> a = m.a;  // dgesdd destroys its input
-  std::vector<double> s(static_cast<std::size_t>(std::min(mm, nn)));
+  std::vector<double> s(static_cast<std::size_t>(p));
   std::vector<int> iwork(8 * s.size());
+  const bool vectors = jobz != 'N';
+  std::vector<double> uu(vectors ? static_cast<std::size_t>(mm) * p : 0);
+  if (vectors) *u = MatrixD(m.rows, p);
   const int lda = std::max(1, mm);
-  const int one = 1;
+  const int ldu = vectors ? lda : 1;
+  const int ldvt = vectors ? std::max(1, p) : 1;
+  double* u_ptr = vectors ? uu.data() : nullptr;
+  double* vt_ptr = vectors ? u->a.data() : nullptr;
+  const char job[2] = {jobz, 0};
   int lwork = -1;
   int info = 0;
   double query = 0.0;
-  dgesdd_("N", &mm, &nn, a.data(), &lda, s.data(), nullptr, &one, nullptr, &one, &query, &lwork,
+  dgesdd_(job, &mm, &nn, a.data(), &lda, s.data(), u_ptr, &ldu, vt_ptr, &ldvt, &query, &lwork,
           iwork.data(), &info, 1);
   LLCB_CHECK_STATUS(info, 0, describe_lapack_info, RuntimeError);
   lwork = static_cast<int>(query) + 1;
   std::vector<double> work(static_cast<std::size_t>(lwork));
-  dgesdd_("N", &mm, &nn, a.data(), &lda, s.data(), nullptr, &one, nullptr, &one, work.data(),
+  dgesdd_(job, &mm, &nn, a.data(), &lda, s.data(), u_ptr, &ldu, vt_ptr, &ldvt, work.data(),
           &lwork, iwork.data(), &info, 1);
   LLCB_CHECK_STATUS(info, 0, describe_lapack_info, RuntimeError);
   return s;
 }
 
+}  // namespace
+
+std::vector<double> singular_values(const MatrixD& m) { return gesdd(m, 'N', nullptr); }
+
+std::vector<double> singular_values(const MatrixD& m, MatrixD& u) { return gesdd(m, 'S', &u); }
+
+std::int64_t rank_of(const std::vector<double>& s, std::int64_t rows, std::int64_t cols) {
+  if (s.empty()) return 0;
+  const double tol = s.front() * static_cast<double>(std::max(rows, cols)) * DBL_EPSILON;
+  return std::count_if(s.begin(), s.end(), [tol](double v) { return v > tol; });
+}
+
 std::int64_t numerical_rank(const MatrixD& m) {
   if (m.rows == 0 || m.cols == 0) return 0;
-  const auto s = singular_values(m);
-  const double tol = s.front() * static_cast<double>(std::max(m.rows, m.cols)) * DBL_EPSILON;
-  return std::count_if(s.begin(), s.end(), [tol](double v) { return v > tol; });
+  return rank_of(singular_values(m), m.rows, m.cols);
+}
+
+MatrixD transpose(const MatrixD& m) {
+  MatrixD t(m.cols, m.rows);
+  for (std::int64_t i = 0; i < m.rows; ++i) {
+    for (std::int64_t j = 0; j < m.cols; ++j) t.at(j, i) = m.at(i, j);
+  }
+  return t;
 }
 
 MatrixD chain_product(const std::vector<std::int64_t>& widths,

@@ -51,6 +51,16 @@ std::vector<double> singular_values(const MatrixD& m);
 
 std::int64_t numerical_rank(const MatrixD& m);
 
+// Thin SVD m = U diag(s) V^T: returns s (descending) and sets u to U (rows x min(rows, cols)).
+// Throws RuntimeError if LAPACK fails to converge.
+std::vector<double> singular_values(const MatrixD& m, MatrixD& u);
+
+// The number of singular values above sigma_max * max(rows, cols) * DBL_EPSILON, for singular
+// values s (descending) of a rows x cols matrix: numerical_rank() from given singular values.
+std::int64_t rank_of(const std::vector<double>& s, std::int64_t rows, std::int64_t cols);
+
+MatrixD transpose(const MatrixD& m);
+
 // The product W_{M-1} ... W_0 of the layers produced by layer(s) (shape widths[s+1] x widths[s]),
 // multiplied in the cheapest order (matrix-chain dynamic programme over the widths); layers are
 // produced when needed and released after use, so at most a few are held at once.

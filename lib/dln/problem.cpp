@@ -9,13 +9,73 @@
 
 namespace llcb::dln {
 
+namespace {
+
+// Cuts layer s to rank k (leading rows or columns kept), or leaves it whole when k is its full
+// rank.
+LayerCut cut_to(const std::vector<std::int64_t>& widths, std::size_t s, std::int64_t k) {
+  const std::int64_t h_in = widths[s], h_out = widths[s + 1];
+  if (k >= std::min(h_in, h_out)) return LayerCut{};
+  return LayerCut{true, k, h_out <= h_in};
+}
+
+// Moves the teacher to the minimal stratum: every layer cut to the product rank.
+void make_minimal(Problem& p) {
+  for (std::size_t s = 0; s < p.cuts.size(); ++s) {
+    if (p.layer_rank(s) > p.rank) p.cuts[s] = cut_to(p.widths, s, p.rank);
+  }
+}
+
+// Checks the numerical product rank of a teacher built to have rank `want`.
+void check_rank(Problem& p, std::int64_t want) {
+  p.rank = teacher_product_rank(p);
+  if (p.rank != want) {
+    throw RuntimeError("the teacher drawn from seed " + std::to_string(p.seed) + " has product rank " +
+                       std::to_string(p.rank) + ", not " + std::to_string(want) +
+                       "; try another seed");
+  }
+}
+
+void certify(Problem& p) {
+  std::vector<std::int64_t> layer_ranks;
+  for (std::size_t s = 0; s < p.cuts.size(); ++s) layer_ranks.push_back(p.layer_rank(s));
+  PartialRanks partial =
+      numerical_partial_ranks(p.widths, [&](std::size_t s) { return teacher_layer(p, s); });
+  p.local = local_truth(p.widths, p.rank, layer_ranks, std::move(partial), p.truth.lambda);
+}
+
+}  // namespace
+
+const char* to_string(TeacherMode mode) {
+  switch (mode) {
+    case TeacherMode::kPaper: return "paper";
+    case TeacherMode::kFirstLayer: return "first-layer";
+    case TeacherMode::kMinimal: return "minimal";
+  }
+  return "unknown";
+}
+
+TeacherMode parse_teacher_mode(const std::string& name, const std::string& what) {
+  for (const TeacherMode m : {TeacherMode::kPaper, TeacherMode::kFirstLayer, TeacherMode::kMinimal}) {
+    if (name == to_string(m)) return m;
+  }
+  throw UsageError(what + ": unknown teacher mode '" + name +
+                   "' (expected paper or minimal for a model class, first-layer or minimal with "
+                   "--widths)");
+}
+
 std::int64_t Problem::layer_rank(std::size_t s) const {
   const std::int64_t full = std::min(widths[s], widths[s + 1]);
   return cuts[s].cut ? cuts[s].k : full;
 }
 
-Problem draw_problem(const ModelClass& model, std::uint64_t seed) {
+Problem draw_problem(const ModelClass& model, std::uint64_t seed, TeacherMode teacher) {
+  if (teacher == TeacherMode::kFirstLayer) {
+    throw UsageError("teacher mode first-layer is for --widths/--rank problems; a model class "
+                     "draws paper or minimal teachers");
+  }
   Problem p;
+  p.teacher = teacher;
   p.class_name = model.name;
   p.seed = seed;
   p.n = model.default_n;
@@ -40,6 +100,11 @@ Problem draw_problem(const ModelClass& model, std::uint64_t seed) {
   }
   p.rank = teacher_product_rank(p);
   p.truth = true_llc(p.widths, p.rank);
+  if (teacher == TeacherMode::kMinimal) {
+    make_minimal(p);
+    check_rank(p, p.rank);
+  }
+  certify(p);
   return p;
 }
 
@@ -75,23 +140,24 @@ std::int64_t teacher_product_rank(const Problem& problem) {
 }
 
 Problem problem_from_architecture(const std::vector<std::int64_t>& widths, std::int64_t rank,
-                                  std::uint64_t seed, std::int64_t n) {
+                                  std::uint64_t seed, std::int64_t n, TeacherMode teacher) {
+  if (teacher == TeacherMode::kPaper) {
+    throw UsageError("teacher mode paper draws rank cuts for a model class; with --widths/--rank "
+                     "use first-layer (the default) or minimal");
+  }
   Problem p;
   p.truth = true_llc(widths, rank);  // validates widths and rank
   p.class_name = "widths:" + join_ints(widths);
   p.seed = seed;
   p.widths = widths;
   p.n = n;
+  p.teacher = teacher;
   p.cuts.resize(widths.size() - 1);
-  if (rank < std::min(widths[0], widths[1])) {
-    p.cuts[0] = LayerCut{true, rank, widths[1] <= widths[0]};
-  }
-  p.rank = teacher_product_rank(p);
-  if (p.rank != rank) {
-    throw RuntimeError("the teacher drawn from seed " + std::to_string(seed) + " has product rank " +
-                       std::to_string(p.rank) + ", not " + std::to_string(rank) +
-                       "; try another seed");
-  }
+  p.cuts[0] = cut_to(widths, 0, rank);
+  p.rank = rank;
+  if (teacher == TeacherMode::kMinimal) make_minimal(p);
+  check_rank(p, rank);
+  certify(p);
   return p;
 }
 

@@ -12,6 +12,12 @@
 //     so rank(W*_s) = k. Keeping the leading indices makes cuts of adjacent layers line up.
 //  4. r = numerical rank of W*_M ... W*_1 in double (lib/dln/linalg.hpp).
 //  5. The true LLC of (widths, r) (lib/dln/true_llc.hpp).
+//  6. The teacher mode (docs/truth.md): `paper` keeps the cuts above (the published draw);
+//     `minimal` then cuts every layer to rank r the same way (rows or columns with index >= r
+//     zeroed), which puts the teacher on the minimal stratum, where Aoyagi's value is the local
+//     LLC; the Gaussian entries are the same, so r and lambda are too.
+//  7. The local truth at the teacher (lib/dln/local_llc.hpp) from the numerical ranks of the
+//     partial products.
 // Host only; deterministic: the same (class, seed) gives the same problem on every machine with
 // an IEEE-754 libm (the rank is an integer computed far from its threshold in practice).
 #pragma once
@@ -21,10 +27,20 @@
 #include <vector>
 
 #include "lib/dln/linalg.hpp"
+#include "lib/dln/local_llc.hpp"
 #include "lib/dln/model_class.hpp"
 #include "lib/dln/true_llc.hpp"
 
 namespace llcb::dln {
+
+// How the teacher's layers are cut (docs/truth.md):
+//   paper        a model class's draw as published (each layer cut with probability 1/2);
+//   first-layer  a --widths/--rank problem: only layer 0 is cut, to rank r;
+//   minimal      every layer cut to rank r (the minimal stratum: the truth is exact).
+enum class TeacherMode { kPaper, kFirstLayer, kMinimal };
+const char* to_string(TeacherMode mode);
+// Throws UsageError naming `what` (the option or key) for any other name.
+TeacherMode parse_teacher_mode(const std::string& name, const std::string& what);
 
 struct LayerCut {
   bool cut = false;     // rank reduction applied to this layer
@@ -39,23 +55,28 @@ struct Problem {
   std::vector<LayerCut> cuts;        // one per layer
   std::int64_t rank = 0;             // numerical rank of the teacher product
   std::int64_t n = 0;                // dataset size
-  TrueLlc truth;
+  TeacherMode teacher = TeacherMode::kPaper;
+  TrueLlc truth;                     // Aoyagi's value for (widths, rank)
+  LocalTruth local;                  // what is certified at this teacher (local_llc.hpp)
 
   std::int64_t layers() const { return static_cast<std::int64_t>(widths.size()) - 1; }
   // rank(W*_s): k when cut, otherwise min(H_s, H_{s+1}) (Gaussian matrices have full rank).
   std::int64_t layer_rank(std::size_t s) const;
 };
 
-// Draws the architecture and cuts, computes the teacher product's rank and the true LLC.
-Problem draw_problem(const ModelClass& model, std::uint64_t seed);
+// Draws the architecture and cuts, computes the teacher product's rank, the true LLC and the
+// local truth. `teacher` is paper or minimal (UsageError for first-layer).
+Problem draw_problem(const ModelClass& model, std::uint64_t seed,
+                     TeacherMode teacher = TeacherMode::kPaper);
 
 // A problem with a given architecture whose teacher product has rank `rank`: the teacher is drawn
-// from `seed` as above (step 2) and only layer 0 is cut, to rank `rank` when that is below
-// min(H_1, H_2); the numerical rank is then checked to equal `rank` (RuntimeError otherwise,
-// which needs a measure-zero draw). class_name is "widths:H1,...". Throws UsageError for invalid
-// widths or rank.
+// from `seed` as above (step 2); first-layer cuts only layer 0, to rank `rank` when that is below
+// min(H_1, H_2); minimal cuts every layer to `rank`. The numerical rank is then checked to equal
+// `rank` (RuntimeError otherwise, which needs a measure-zero draw). class_name is "widths:H1,...".
+// Throws UsageError for invalid widths or rank, or teacher paper.
 Problem problem_from_architecture(const std::vector<std::int64_t>& widths, std::int64_t rank,
-                                  std::uint64_t seed, std::int64_t n);
+                                  std::uint64_t seed, std::int64_t n,
+                                  TeacherMode teacher = TeacherMode::kFirstLayer);
 
 // The teacher layer W*_s (s = 0-based layer index) in double, row-major H_{s+1} x H_s.
 MatrixD teacher_layer(const Problem& problem, std::size_t s);

@@ -143,6 +143,20 @@ TEST(CpuChains, AReusedBackendPreparesANewProblemOrNoiseSetting) {
   EXPECT_EQ(again.loss_trace, quiet.loss_trace);
 }
 
+TEST(CpuChains, AReusedBackendPreparesANewTeacherMode) {
+  // Same widths, rank and seed; the minimal teacher also cuts layer 1 to rank 2.
+  const dln::Problem first = dln::problem_from_architecture({6, 4, 5}, 2, 1, 20'000);
+  const dln::Problem minimal =
+      dln::problem_from_architecture({6, 4, 5}, 2, 1, 20'000, dln::TeacherMode::kMinimal);
+  ChainSpec s = spec(samplers::SamplerKind::kSgld, 1e-7, 20);
+  s.sampler.nbeta = 20'000 / std::log(20'000.0);
+  CpuBackend be(2);
+  const auto a = be.run(first, DataSpec{}, std::span(&s, 1)).front();
+  const auto b = be.run(minimal, DataSpec{}, std::span(&s, 1)).front();
+  EXPECT_EQ(b.loss_trace, run_one(2, minimal, s).loss_trace);  // a fresh backend agrees
+  EXPECT_NE(a.loss_trace, b.loss_trace);
+}
+
 TEST(CpuChains, FlopsPerStepFollowsTheDocumentedFormula) {
   const dln::Problem p = dln::problem_from_architecture({4, 3, 2}, 1, 1, 1000);
   // d = 18; B = 10: 2dB + 2dB + 2B(d - 12) + 2B * 4 * 2 = 360 + 360 + 120 + 160
