@@ -28,6 +28,9 @@ void add_problem_options(po::options_description& desc) {
       "seed", po::value<std::string>(), "problem seed (default 1)")(
       "widths", po::value<std::string>(), "explicit architecture H1,...,H_{M+1} instead of --class")(
       "rank", po::value<std::string>(), "teacher product rank with --widths")(
+      "teacher", po::value<std::string>(),
+      "teacher mode: paper (default) or minimal with --class; first-layer (default) or minimal "
+      "with --widths (docs/truth.md)")(
       "n", po::value<std::string>(), "dataset size (default: the class's, 100000 for --widths)");
 }
 
@@ -38,14 +41,18 @@ dln::Problem resolve_problem(const po::variables_map& vm) {
   if (has(vm, "class") == has(vm, "widths")) {
     throw UsageError("give exactly one of --class (with --seed) and --widths (with --rank)");
   }
-  if (has(vm, "class")) {
+  const bool by_class = has(vm, "class");
+  const dln::TeacherMode teacher =
+      has(vm, "teacher") ? dln::parse_teacher_mode(text(vm, "teacher"), "--teacher")
+                         : (by_class ? dln::TeacherMode::kPaper : dln::TeacherMode::kFirstLayer);
+  if (by_class) {
     if (has(vm, "rank")) throw UsageError("--rank goes with --widths, not with --class");
-    p = dln::draw_problem(dln::model_class(text(vm, "class")), seed);
+    p = dln::draw_problem(dln::model_class(text(vm, "class")), seed, teacher);
   } else {
     const auto widths = parse_int_list(text(vm, "widths"), "--widths", 1, dln::kMaxWidth);
     const std::string& rank = required(vm, "rank", "2");
     p = dln::problem_from_architecture(widths, parse_int(rank, "--rank", 0, dln::kMaxWidth), seed,
-                                       100'000);
+                                       100'000, teacher);
   }
   if (has(vm, "n")) p.n = parse_int(text(vm, "n"), "--n", 2, kMaxInt / 4);
   return p;

@@ -11,7 +11,7 @@
 
 namespace llcb::cli {
 
-// --class/--seed or --widths/--rank (with --seed for the teacher), and --n.
+// --class/--seed or --widths/--rank (with --seed for the teacher), --teacher, and --n.
 void add_problem_options(po::options_description& desc);
 dln::Problem resolve_problem(const po::variables_map& vm);
 

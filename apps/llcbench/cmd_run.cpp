@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "apps/llcbench/chain_options.hpp"
+#include "apps/llcbench/truth_output.hpp"
 #include "lib/core/error.hpp"
 #include "lib/core/json.hpp"
 #include "lib/core/parse.hpp"
@@ -49,6 +50,8 @@ int cmd_run(const std::vector<std::string>& args) {
 
     const double lambda = problem.truth.lambda.to_double();
     const double rel = (result.lambda_hat - lambda) / lambda;
+    const double lower = problem.local.lambda_lower.to_double();
+    const double rel_lower = (result.lambda_hat - lower) / lower;
     const std::string& sampler = samplers::sampler_info(spec.sampler.kind).name;
     if (vm["json"].as<bool>()) {
       JsonWriter w;
@@ -56,6 +59,10 @@ int cmd_run(const std::vector<std::string>& args) {
       w.field("lambda_hat", result.lambda_hat);
       w.field("lambda_true", lambda);
       w.field("rel_error", rel);
+      w.field("truth_status", std::string(dln::to_string(problem.local.status)));
+      w.field("lambda_smooth", problem.local.lambda_smooth.to_double());
+      w.field("lambda_lower", lower);
+      w.field("rel_error_lower", rel_lower);
       w.field("diverged", result.diverged);
       w.field("divergence_reason", estimator::to_string(result.reason));
       w.field("divergence_step", result.divergence_step);
@@ -81,7 +88,9 @@ int cmd_run(const std::vector<std::string>& args) {
       w.field("chain_seed", static_cast<std::int64_t>(spec.chain_seed));
       w.field("class", problem.class_name);
       w.field("seed", static_cast<std::int64_t>(problem.seed));
+      w.field("teacher", std::string(dln::to_string(problem.teacher)));
       w.array("widths", problem.widths);
+      w.array("layer_ranks", problem.local.layer_ranks);
       w.field("rank", problem.rank);
       w.field("d", problem.truth.d);
       w.field("n", problem.n);
@@ -93,6 +102,8 @@ int cmd_run(const std::vector<std::string>& args) {
     std::cout << "problem: " << problem.class_name << " seed " << problem.seed << ", widths "
               << join_ints(problem.widths) << ", rank " << problem.rank << ", d "
               << problem.truth.d << ", n " << problem.n << "\n"
+              << "teacher: " << dln::to_string(problem.teacher) << ", layer ranks "
+              << join_ints(problem.local.layer_ranks) << "\n"
               << "chain: " << sampler << ", step size " << spec.sampler.step_size << ", nbeta "
               << spec.sampler.nbeta << ", batch " << spec.batch_size << ", " << spec.steps
               << " steps (burn-in " << spec.burn_in << ")\n";
@@ -109,6 +120,9 @@ int cmd_run(const std::vector<std::string>& args) {
               << (result.nonstationary ? " (NOT STATIONARY: lengthen the chain or burn-in)" : "")
               << "\n"
               << "steps/s: " << result.steps_per_second << " (" << be->name() << ")\n"
+              << "truth status: " << dln::to_string(problem.local.status) << "; "
+              << status_sentence(problem.local, problem.truth) << "\n"
+              << "lambda_lower: " << lower << " (rel_error_lower " << rel_lower << ")\n"
               << "lambda_true: " << lambda << "\n"
               << "rel_error: " << rel << "\n"
               << "lambda_hat: " << result.lambda_hat << "\n";

@@ -21,3 +21,42 @@ void write_truth_json(JsonWriter& w, const dln::TrueLlc& t) {
 }
 
 }  // namespace llcb::cli
+
+namespace llcb::cli {
+
+std::string status_sentence(const dln::LocalTruth& local, const dln::TrueLlc& aoyagi) {
+  const std::string lambda = aoyagi.lambda.to_decimal(kTextDecimals);
+  switch (local.status) {
+    case dln::TruthStatus::kExact:
+      return "every layer has the product's rank (the minimal stratum), so the local LLC at "
+             "this teacher is exactly " + lambda;
+    case dln::TruthStatus::kAbove:
+      return "the local LLC at this teacher is at least rank(J)/2 = " +
+             local.lambda_smooth.to_decimal(kTextDecimals) + ", above Aoyagi's " + lambda;
+    case dln::TruthStatus::kGlobal:
+      break;
+  }
+  return "Aoyagi's " + lambda + " is a lower bound for the local LLC at this teacher (the least "
+         "over all true parameters)";
+}
+
+void write_local_text(std::ostream& os, const dln::LocalTruth& local, const dln::TrueLlc& aoyagi) {
+  os << "rank(J): " << local.jacobian_rank << "\n"
+     << "lambda_smooth: " << local.lambda_smooth.to_decimal(kTextDecimals) << "\n"
+     << "lambda_lower: " << local.lambda_lower.to_decimal(kTextDecimals) << "\n"
+     << "truth status: " << dln::to_string(local.status) << "; " << status_sentence(local, aoyagi)
+     << "\n";
+}
+
+void write_local_json(JsonWriter& w, const dln::LocalTruth& local) {
+  w.field("jacobian_rank", local.jacobian_rank);
+  w.key("lambda_smooth").raw_number(local.lambda_smooth.to_decimal(kJsonDecimals));
+  w.field("lambda_smooth_exact", local.lambda_smooth.to_string());
+  w.key("lambda_lower").raw_number(local.lambda_lower.to_decimal(kJsonDecimals));
+  w.field("lambda_lower_exact", local.lambda_lower.to_string());
+  w.field("truth_status", std::string(dln::to_string(local.status)));
+  w.array("ranks_after", local.partial.after);
+  w.array("ranks_before", local.partial.before);
+}
+
+}  // namespace llcb::cli

@@ -103,6 +103,72 @@ TEST(Cli, TruthRejectsBadInput) {
   expect_usage_error("truth --widths 5,3,5 --rank 0 --log-level loud", "log level");
 }
 
+TEST(Cli, TruthWithATeacherShowsTheLocalTruth) {
+  // 10,8,10 rank 1: the first-layer teacher has layer ranks 1, 8 and rank(J) = 82 (docs/truth.md).
+  const Result r = run("truth --widths 10,8,10 --rank 1 --teacher first-layer");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(last_line(r.out), "35");  // the last line stays Aoyagi's value
+  EXPECT_NE(r.out.find("layer ranks 1,8"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("lambda_smooth: 41\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("lambda_lower: 41\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("truth status: above;"), std::string::npos) << r.out;
+  const Result m = run("truth --widths 10,8,10 --rank 1 --teacher minimal");
+  EXPECT_NE(m.out.find("lambda_smooth: 9.5\n"), std::string::npos) << m.out;
+  EXPECT_NE(m.out.find("truth status: exact;"), std::string::npos) << m.out;
+  const Result j = run("truth --widths 10,8,10 --layer-ranks 8,1 --json");
+  EXPECT_EQ(j.code, 0) << j.err;
+  EXPECT_NE(j.out.find("\"rank\":1,"), std::string::npos) << j.out;  // the least layer rank
+  EXPECT_NE(j.out.find("\"jacobian_rank\":82,"), std::string::npos) << j.out;
+  EXPECT_NE(j.out.find("\"truth_status\":\"above\""), std::string::npos) << j.out;
+  // Without a teacher, the text says where the value is certified.
+  EXPECT_NE(run("truth --widths 10,8,10 --rank 1").out.find("exact at a minimal teacher"), std::string::npos);
+}
+
+TEST(Cli, TruthRejectsBadTeachers) {
+  expect_usage_error("truth --widths 10,8,10 --rank 1 --teacher paper", "model class");
+  expect_usage_error("truth --widths 10,8,10 --rank 1 --teacher smallest", "unknown teacher mode 'smallest'");
+  expect_usage_error("truth --widths 10,8,10 --layer-ranks 1", "1 values for 2 layers");
+  expect_usage_error("truth --widths 10,8,10 --layer-ranks 9,1", "cannot have rank 9");
+  expect_usage_error("truth --widths 10,8,10 --rank 1 --layer-ranks 2,3", "general position");
+  expect_usage_error("truth --widths 10,8,10 --rank 1 --teacher minimal --layer-ranks 1,1", "at most one");
+}
+
+TEST(Cli, ProblemShowsTheTeacherAndItsTruthStatus) {
+  const Result r = run("problem --class 1K --seed 7 --teacher minimal");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("teacher: minimal\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("truth status: exact;"), std::string::npos) << r.out;
+  const Result j = run("problem --class 1K --seed 7 --json");
+  EXPECT_NE(j.out.find("\"teacher\":\"paper\""), std::string::npos) << j.out;
+  EXPECT_NE(j.out.find("\"truth_status\":"), std::string::npos) << j.out;
+  EXPECT_NE(j.out.find("\"lambda_lower\":"), std::string::npos) << j.out;
+  expect_usage_error("problem --class 1K --seed 7 --teacher first-layer", "first-layer is for --widths");
+}
+
+TEST(Cli, ProblemSeedsPrintTheDistributionOfTruthStatuses) {
+  const Result c = run("problem --class 1K --seeds 1-5 --format csv");
+  EXPECT_EQ(c.code, 0) << c.err;
+  EXPECT_EQ(lines(c.out), 6) << c.out;  // header and five rows
+  EXPECT_EQ(c.out.rfind("seed,teacher,", 0), 0u) << c.out;
+  EXPECT_NE(c.out.find(",truth_status\n"), std::string::npos) << c.out;
+  // Each row agrees with the single-problem output of its seed.
+  const Result one = run("problem --class 1K --seed 3 --json");
+  const auto status_at = one.out.find("\"truth_status\":\"") + 16;
+  const std::string status = one.out.substr(status_at, one.out.find('"', status_at) - status_at);
+  const auto row = c.out.find("\n3,paper,");
+  ASSERT_NE(row, std::string::npos) << c.out;
+  const std::string line = c.out.substr(row + 1, c.out.find('\n', row + 1) - row - 1);
+  EXPECT_EQ(line.substr(line.rfind(',') + 1), status) << line;
+  const Result t = run("problem --class 1K --seeds 1,2,3,4 --teacher minimal");
+  EXPECT_EQ(t.code, 0) << t.err;
+  EXPECT_NE(t.out.find("4 problems: exact 4 (100%), above 0 (0%), global 0 (0%)"), std::string::npos) << t.out;
+  const Result j = run("problem --class 1K --seeds 1-2 --format json");
+  EXPECT_EQ(j.out.front(), '[');
+  expect_usage_error("problem --class 1K --seeds 5-1", "below the first");
+  expect_usage_error("problem --class 1K --seed 1 --seeds 1-5", "not both");
+  expect_usage_error("problem --class 1K --seeds 1-5 --json", "--format json");
+}
+
 TEST(Cli, ProblemDescribesTheDrawnProblem) {
   const Result r = run("problem --class 1K --seed 7");
   EXPECT_EQ(r.code, 0) << r.err;
@@ -153,6 +219,19 @@ TEST(Cli, RunPrintsTheEstimateAndJson) {
       "run --class tiny --seed 1 --sampler sghmc --step-size 1e-8 --steps 300 --threads 2 --json");
   const auto estimate = [](const std::string& s) { return s.substr(0, s.find(",\"lambda_true\"")); };
   EXPECT_EQ(estimate(j2.out), estimate(j.out));
+}
+
+TEST(Cli, RunShowsTheTruthStatusAndTheErrorAgainstTheLowerBound) {
+  const Result r = run("run --widths 10,8,10 --rank 1 --sampler sgld --step-size 1e-7 --steps 300 --threads 1 --json");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"truth_status\":\"above\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"lambda_lower\":41,"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"rel_error_lower\":"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"teacher\":\"first-layer\""), std::string::npos) << r.out;
+  const Result m = run("run --widths 10,8,10 --rank 1 --teacher minimal --sampler sgld --step-size 1e-7 --steps 300 --threads 1");
+  EXPECT_NE(m.out.find("truth status: exact;"), std::string::npos) << m.out;
+  EXPECT_NE(m.out.find("layer ranks 1,1"), std::string::npos) << m.out;
+  expect_usage_error("run --widths 10,8,10 --rank 1 --teacher paper --sampler sgld --step-size 1e-7", "first-layer");
 }
 
 TEST(Cli, RunReportsDivergenceAsAResult) {
