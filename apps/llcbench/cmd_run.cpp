@@ -73,6 +73,7 @@ int cmd_run(const std::vector<std::string>& args) {
       w.field("steps_per_second", result.steps_per_second);
       w.field("seconds", result.seconds);
       w.field("raw_estimate", result.raw_estimate);
+      w.field("estimate_se", result.estimate_se);
       w.field("mean_loss", result.mean_loss);
       w.field("loss_variance", result.loss_variance);
       w.field("mean_drift_noise_ratio", result.mean_drift_noise_ratio);
@@ -120,6 +121,7 @@ int cmd_run(const std::vector<std::string>& args) {
               << (result.nonstationary ? " (NOT STATIONARY: lengthen the chain or burn-in)" : "")
               << "\n"
               << "steps/s: " << result.steps_per_second << " (" << be->name() << ")\n"
+              << "standard error of lambda_hat: " << result.estimate_se << " (batch means)\n"
               << "truth status: " << dln::to_string(problem.local.status) << "; "
               << status_sentence(problem.local, problem.truth) << "\n"
               << "lambda_lower: " << lower << " (rel_error_lower " << rel_lower << ")\n"

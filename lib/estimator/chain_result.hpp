@@ -15,7 +15,8 @@ enum class Divergence : std::uint8_t {
   kNonFiniteLoss,       // the minibatch loss was NaN or infinite
   kLossAboveBound,      // the minibatch loss exceeded the divergence bound
   kNonFiniteParameter,  // a parameter (or the step's sums) became NaN or infinite
-  kEstimateAboveHalfD,  // the chain finished but lambda_hat > estimate_bound_factor * d/2
+  kEstimateAboveBound,  // the chain finished with an estimate above the estimate bound
+                        // (estimator.hpp: far above d/2, the largest possible LLC)
 };
 const char* to_string(Divergence d);
 
@@ -24,6 +25,8 @@ struct ChainResult {
   // nbeta * (mean kept loss - L_n(w*)) whether or not the chain diverged (NaN with no kept step):
   // for diagnosis only; summaries use lambda_hat.
   double raw_estimate = std::numeric_limits<double>::quiet_NaN();
+  // Batch-means standard error of raw_estimate (estimator.hpp); NaN below kBatches kept steps.
+  double estimate_se = std::numeric_limits<double>::quiet_NaN();
   double mean_loss = std::numeric_limits<double>::quiet_NaN();   // over the kept window
   double loss_variance = std::numeric_limits<double>::quiet_NaN();
   std::int64_t kept = 0;           // number of losses in the kept window (t >= burn_in)

@@ -1,6 +1,7 @@
 #include "lib/estimator/estimator.hpp"
 
 #include <cmath>
+#include <limits>
 
 #include "lib/core/check.hpp"
 
@@ -12,7 +13,7 @@ const char* to_string(Divergence d) {
     case Divergence::kNonFiniteLoss: return "non_finite_loss";
     case Divergence::kLossAboveBound: return "loss_above_bound";
     case Divergence::kNonFiniteParameter: return "non_finite_parameter";
-    case Divergence::kEstimateAboveHalfD: return "estimate_above_half_d";
+    case Divergence::kEstimateAboveBound: return "estimate_above_bound";
   }
   return "unknown";
 }
@@ -58,6 +59,11 @@ bool ChainEstimator::observe_loss(std::int64_t t, double loss) {
     m2_l_ += dl * (loss - mean_l_);
     m2_t_ += dt * (td - mean_t_);
     c_tl_ += dt * (loss - mean_l_);
+    // Batch b holds kept steps [b K / kBatches, (b + 1) K / kBatches), K the window's length.
+    const std::int64_t window = config_.steps - config_.burn_in;
+    const auto b = static_cast<std::size_t>((t - config_.burn_in) * kBatches / window);
+    batch_sum_[b] += loss;
+    ++batch_count_[b];
   }
   return true;
 }
@@ -82,6 +88,21 @@ bool ChainEstimator::observe_step(std::int64_t t, double distance2, double drift
   return true;
 }
 
+double ChainEstimator::standard_error() const {
+  std::vector<double> means;
+  for (std::size_t b = 0; b < batch_sum_.size(); ++b) {
+    if (batch_count_[b] == 0) return std::numeric_limits<double>::quiet_NaN();
+    means.push_back(batch_sum_[b] / static_cast<double>(batch_count_[b]));
+  }
+  double mean = 0;
+  for (const double m : means) mean += m;
+  mean /= static_cast<double>(means.size());
+  double ss = 0;
+  for (const double m : means) ss += (m - mean) * (m - mean);
+  const auto k = static_cast<double>(means.size());
+  return config_.nbeta * std::sqrt(ss / (k - 1) / k);
+}
+
 ChainResult ChainEstimator::finish(double seconds) {
   ChainResult r = std::move(result_);
   r.seconds = seconds;
@@ -96,11 +117,14 @@ ChainResult ChainEstimator::finish(double seconds) {
     r.nbeta_drift = config_.nbeta * r.loss_slope * static_cast<double>(r.kept);
   }
   if (r.kept > 0) r.raw_estimate = config_.nbeta * (r.mean_loss - config_.loss_at_center);
+  r.estimate_se = standard_error();
   if (!r.diverged && r.kept > 0) {
     const double lambda_hat = r.raw_estimate;
-    if (lambda_hat > config_.estimate_bound_factor * static_cast<double>(config_.d) / 2.0) {
+    // A window too short for a standard error gets no margin from it.
+    const double margin = std::isfinite(r.estimate_se) ? config_.estimate_bound_sigmas * r.estimate_se : 0.0;
+    if (lambda_hat > config_.estimate_bound_factor * static_cast<double>(config_.d) / 2.0 + margin) {
       r.diverged = true;
-      r.reason = Divergence::kEstimateAboveHalfD;
+      r.reason = Divergence::kEstimateAboveBound;
       r.divergence_step = r.steps_run;
     } else {
       r.lambda_hat = lambda_hat;

@@ -115,7 +115,7 @@ TEST(Estimator, AnEstimateAboveHalfDIsDivergedButKeptAsRawEstimate) {
   }
   const ChainResult r = e.finish(1);
   EXPECT_TRUE(r.diverged);
-  EXPECT_EQ(r.reason, Divergence::kEstimateAboveHalfD);
+  EXPECT_EQ(r.reason, Divergence::kEstimateAboveBound);
   EXPECT_TRUE(std::isnan(r.lambda_hat));
   EXPECT_NEAR(r.raw_estimate, 9.0, 1e-12);
 
@@ -126,6 +126,48 @@ TEST(Estimator, AnEstimateAboveHalfDIsDivergedButKeptAsRawEstimate) {
     ASSERT_TRUE(e2.observe_step(t, 1, 1, 1));
   }
   EXPECT_NEAR(e2.finish(1).lambda_hat, 9.0, 1e-12);
+}
+
+TEST(Estimator, TheStandardErrorComesFromTwentyBatchMeans) {
+  // 80 kept steps after a burn-in of 20: batch b holds kept steps 4b..4b+3. Within a batch the
+  // losses alternate +-0.0002 around the batch mean (which cancels), and the batch means are
+  // 0.010 and 0.011 in turn: deviations +-0.0005 from their mean, sd 0.0005 sqrt(20/19), so
+  // se = nbeta * sd / sqrt(20) = 100 * 0.0005 / sqrt(19).
+  ChainEstimator e(config(100, 20));
+  for (int t = 0; t < 100; ++t) {
+    const int b = (t - 20) / 4;
+    const double loss = t < 20 ? 1.0 : 0.01 + 0.001 * (b % 2) + (t % 2 ? 0.0002 : -0.0002);
+    ASSERT_TRUE(e.observe_loss(t, loss));
+    ASSERT_TRUE(e.observe_step(t, 1, 1, 1));
+  }
+  EXPECT_NEAR(e.finish(1).estimate_se, 100 * 0.0005 / std::sqrt(19.0), 1e-9);
+  // Fewer kept steps than batches: no standard error.
+  ChainEstimator short_window(config(30, 20));
+  for (int t = 0; t < 30; ++t) ASSERT_TRUE(short_window.observe_loss(t, 0.1));
+  EXPECT_TRUE(std::isnan(short_window.finish(1).estimate_se));
+}
+
+TEST(Estimator, TheEstimateBoundHasAMarginOfStandardErrors) {
+  // d/2 = 5. The batch means alternate 0.060 and 0.070: the estimate is 100 * (0.065 - 0.01) =
+  // 5.5 with a standard error of 100 * 0.005 / sqrt(19) = 0.1147, so it lies 4.36 se above d/2.
+  EstimatorConfig c = config(100, 20);
+  c.d = 10;
+  const auto run = [&](double sigmas) {
+    c.estimate_bound_sigmas = sigmas;
+    ChainEstimator e(c);
+    for (int t = 0; t < 100; ++t) {
+      const int b = (t - 20) / 4;
+      EXPECT_TRUE(e.observe_loss(t, t < 20 ? 0.065 : 0.060 + 0.01 * (b % 2)));
+      EXPECT_TRUE(e.observe_step(t, 1, 1, 1));
+    }
+    return e.finish(1);
+  };
+  EXPECT_EQ(run(0).reason, Divergence::kEstimateAboveBound);
+  EXPECT_EQ(run(4).reason, Divergence::kEstimateAboveBound);  // 4.36 se above: still flagged
+  const ChainResult kept = run(5);                              // 5 se of margin: kept
+  EXPECT_FALSE(kept.diverged);
+  EXPECT_NEAR(kept.lambda_hat, 5.5, 1e-9);
+  EXPECT_NEAR(kept.estimate_se, 0.5 / std::sqrt(19.0), 1e-9);
 }
 
 TEST(Estimator, DiagnosticsAreDecimated) {
