@@ -72,7 +72,10 @@ class Reader {
 
 void put_result(Writer& w, const store::JobResult& r) {
   w.put_string(r.status);
-  for (double d : {r.lambda_hat, r.rel_error, r.mean_drift_noise_ratio, r.steps_per_second, r.seconds}) w.put(d);
+  for (double d : {r.lambda_hat, r.rel_error, r.mean_drift_noise_ratio, r.steps_per_second, r.seconds,
+                   r.rel_error_lower, r.raw_estimate, r.lambda_hat_se}) {
+    w.put(d);
+  }
   for (std::int64_t i : {r.diverged, r.diverged_chains, r.divergence_step, r.nonstationary}) w.put(i);
   for (const std::string* s : {&r.divergence_reason, &r.host, &r.backend, &r.precision, &r.finished, &r.message}) w.put_string(*s);
 }
@@ -80,7 +83,8 @@ void put_result(Writer& w, const store::JobResult& r) {
 store::JobResult get_result(Reader& rd) {
   store::JobResult r;
   r.status = rd.get_string();
-  for (double* d : {&r.lambda_hat, &r.rel_error, &r.mean_drift_noise_ratio, &r.steps_per_second, &r.seconds}) {
+  for (double* d : {&r.lambda_hat, &r.rel_error, &r.mean_drift_noise_ratio, &r.steps_per_second, &r.seconds,
+                    &r.rel_error_lower, &r.raw_estimate, &r.lambda_hat_se}) {
     *d = rd.get<double>();
   }
   for (std::int64_t* i : {&r.diverged, &r.diverged_chains, &r.divergence_step, &r.nonstationary}) {

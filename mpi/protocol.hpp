@@ -27,8 +27,9 @@
 namespace llcb::mpi {
 
 constexpr std::uint32_t kMagic = 0x42434c4cu;  // "LLCB" little-endian
-// 2: kJob carries the chain group; 3: the bundle; 4: results carry the GEMM precision
-constexpr std::uint16_t kProtocolVersion = 4;
+// 2: kJob carries the chain group; 3: the bundle; 4: results carry the GEMM precision;
+// 5: results carry rel_error_lower, raw_estimate and lambda_hat_se
+constexpr std::uint16_t kProtocolVersion = 5;
 
 enum class MsgType : std::uint8_t {
   kRequest = 1, kJob = 2, kStop = 3, kChunk = 4, kResult = 5, kInterrupted = 6, kHeartbeat = 7,

@@ -19,10 +19,11 @@ int cmd_reduce(const std::vector<std::string>& args) {
     po::variables_map vm;
     if (!parse(args, desc, "usage: llcbench reduce FILE [--format table|csv|json]", vm, &pos)) return 0;
     const TableFormat format = parse_table_format(vm["format"].as<std::string>());
-    store::Store st = store::Store::open(required(vm, "store", "demo.h5"), true);
+    const std::string& path = required(vm, "store", "demo.h5");
+    store::Store st = store::Store::open(path, true);
     const store::Table summary = reduce::summarize(st.table("jobs"));
     st.write_summary(summary);
-    print_table(std::cout, summary, format);
+    print_summary(std::cout, summary, format, path);
     return 0;
   });
 }

@@ -71,7 +71,7 @@ void report(const sweep::Progress& p, const sweep::SweepConfig& c, bool bar) {
 }
 
 int finish(const sweep::RunSummary& s, const std::string& store, TableFormat format) {
-  print_table(std::cout, s.summary, format);
+  print_summary(std::cout, s.summary, format, store);
   if (s.interrupted) {
     std::cerr << "llcbench sweep: interrupted with " << s.total - s.done
               << " jobs pending; rerun with --resume to finish\n";

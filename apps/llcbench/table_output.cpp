@@ -87,4 +87,27 @@ void print_table(std::ostream& os, const store::Table& t, TableFormat format) {
   }
 }
 
+void print_summary(std::ostream& os, const store::Table& summary, TableFormat format,
+                   const std::string& store_path) {
+  if (format != TableFormat::kTable) {
+    print_table(os, summary, format);
+    return;
+  }
+  std::vector<std::string> names = {"class", "sampler", "step_size", "truth_status", "count",
+                                     "mean_rel_error", "std_rel_error", "mean_rel_error_lower",
+                                     "divergence_fraction", "order_preservation", "pending", "failed"};
+  if (const auto* g = summary.find("ranks_per_chain")) {
+    const auto& v = std::get<std::vector<std::int64_t>>(g->data);
+    if (std::any_of(v.begin(), v.end(), [](std::int64_t x) { return x != 1; })) names.push_back("ranks_per_chain");
+  }
+  store::Table view;
+  for (const auto& name : names) {
+    if (const auto* c = summary.find(name)) view.columns.push_back(*c);
+  }
+  print_table(os, view, format);
+  os << "(truth_status: all = every problem against Aoyagi's value; exact, above, global = "
+        "docs/truth.md. Every column: llcbench query "
+     << store_path << " summary)\n";
+}
+
 }  // namespace llcb::cli

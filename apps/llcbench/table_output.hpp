@@ -14,4 +14,12 @@ enum class TableFormat { kTable, kCsv, kJson };
 TableFormat parse_table_format(const std::string& name);  // UsageError otherwise
 void print_table(std::ostream& os, const store::Table& t, TableFormat format);
 
+// A sweep's summary as `sweep` and `reduce` print it: as a text table, the columns a reader
+// compares (class, sampler, step_size, truth_status, count, mean/std_rel_error,
+// mean_rel_error_lower, divergence_fraction, order_preservation, pending, failed, and
+// ranks_per_chain when some G is not 1), then a line naming the full table; CSV and JSON carry
+// every column.
+void print_summary(std::ostream& os, const store::Table& summary, TableFormat format,
+                   const std::string& store_path);
+
 }  // namespace llcb::cli

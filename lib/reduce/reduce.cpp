@@ -18,77 +18,136 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
+double mean(const std::vector<double>& v) {
+  if (v.empty()) return kNaN;
+  double s = 0;
+  for (const double x : v) s += x;
+  return s / static_cast<double>(v.size());
+}
+
+double sample_sd(const std::vector<double>& v) {
+  if (v.size() < 2) return kNaN;
+  const double m = mean(v);
+  double ss = 0;
+  for (const double x : v) ss += (x - m) * (x - m);
+  return std::sqrt(ss / static_cast<double>(v.size() - 1));
+}
+
+// The order of the rows of one (class, sampler, step, G): the pooled row first.
+int status_order(const std::string& s) {
+  if (s == "all") return 0;
+  if (s == "exact") return 1;
+  if (s == "above") return 2;
+  if (s == "global") return 3;
+  return 4;
+}
+
+// The columns summarize() reads, with the optional ones filled in for older stores.
+struct Columns {
+  const std::vector<std::string>& cls;
+  const std::vector<std::string>& sampler;
+  const std::vector<double>& step;
+  const std::vector<std::string>& status;
+  const std::vector<double>& est;
+  const std::vector<double>& truth;
+  const std::vector<std::int64_t>& diverged;
+  const std::vector<double>& speed;
+  std::vector<std::int64_t> ranks;
+  std::vector<std::string> truth_status, teacher;
+  std::vector<double> lower;
+  bool has_status;
+};
+
+Columns read_columns(const store::Table& jobs) {
+  Columns c{jobs.get<std::string>("class"),
+            jobs.get<std::string>("sampler"),
+            jobs.get<double>("step_size"),
+            jobs.get<std::string>("status"),
+            jobs.get<double>("lambda_hat"),
+            jobs.get<double>("lambda_true"),
+            jobs.get<std::int64_t>("diverged"),
+            jobs.get<double>("steps_per_second"),
+            {}, {}, {}, {}, jobs.find("truth_status") != nullptr};
+  const std::size_t n = jobs.rows();
+  // Stores written before chain groups, truth statuses and teacher modes existed: every job ran
+  // with G = 1 and a paper teacher, and Aoyagi's value is the only truth they recorded.
+  c.ranks = jobs.find("ranks_per_chain") ? jobs.get<std::int64_t>("ranks_per_chain")
+                                         : std::vector<std::int64_t>(n, 1);
+  c.truth_status = c.has_status ? jobs.get<std::string>("truth_status") : std::vector<std::string>(n);
+  c.teacher = jobs.find("teacher") ? jobs.get<std::string>("teacher") : std::vector<std::string>(n, "paper");
+  c.lower = jobs.find("lambda_lower") ? jobs.get<double>("lambda_lower") : c.truth;
+  return c;
+}
+
+// The fraction of pairs with different truths whose estimates are in the same strict order.
+double order_preservation(const Columns& c, const std::vector<std::size_t>& done,
+                          const std::vector<double>& truth) {
+  std::int64_t pairs = 0, concordant = 0;
+  for (std::size_t a = 0; a < done.size(); ++a) {
+    for (std::size_t b = a + 1; b < done.size(); ++b) {
+      const std::size_t i = done[a], j = done[b];
+      if (truth[i] == truth[j]) continue;
+      ++pairs;
+      const bool ok = !c.diverged[i] && !c.diverged[j] && std::isfinite(c.est[i]) && std::isfinite(c.est[j]);
+      if (ok && (c.est[i] - c.est[j]) * (truth[i] - truth[j]) > 0) ++concordant;
+    }
+  }
+  return pairs ? static_cast<double>(concordant) / static_cast<double>(pairs) : kNaN;
+}
+
 }  // namespace
 
 store::Table summarize(const store::Table& jobs) {
-  const auto& cls = jobs.get<std::string>("class");
-  const auto& sampler = jobs.get<std::string>("sampler");
-  const auto& step = jobs.get<double>("step_size");
-  const auto& status = jobs.get<std::string>("status");
-  const auto& est = jobs.get<double>("lambda_hat");
-  const auto& truth = jobs.get<double>("lambda_true");
-  const auto& diverged = jobs.get<std::int64_t>("diverged");
-  const auto& speed = jobs.get<double>("steps_per_second");
-  // Stores written before chain groups existed have no ranks_per_chain column: all ran G = 1.
-  const std::vector<std::int64_t> ones(jobs.rows(), 1);
-  const auto& ranks = jobs.find("ranks_per_chain") ? jobs.get<std::int64_t>("ranks_per_chain") : ones;
+  const Columns c = read_columns(jobs);
+  using Key = std::tuple<std::string, std::string, double, std::int64_t, int, std::string>;
+  std::map<Key, std::vector<std::size_t>> groups;
+  for (std::size_t i = 0; i < jobs.rows(); ++i) {
+    groups[{c.cls[i], c.sampler[i], c.step[i], c.ranks[i], 0, "all"}].push_back(i);
+    if (c.has_status) {
+      const std::string& s = c.truth_status[i];
+      groups[{c.cls[i], c.sampler[i], c.step[i], c.ranks[i], status_order(s), s}].push_back(i);
+    }
+  }
 
-  std::map<std::tuple<std::string, std::string, double, std::int64_t>, std::vector<std::size_t>> groups;
-  for (std::size_t i = 0; i < jobs.rows(); ++i) groups[{cls[i], sampler[i], step[i], ranks[i]}].push_back(i);
-
-  std::vector<std::string> g_class, g_sampler;
-  std::vector<double> g_step, g_mean, g_std, g_median, g_div, g_order, g_speed;
+  std::vector<std::string> g_class, g_sampler, g_status, g_teacher;
+  std::vector<double> g_step, g_mean, g_std, g_median, g_mean_lower, g_div, g_order, g_order_lower, g_speed;
   std::vector<std::int64_t> g_count, g_converged, g_pending, g_failed, g_ranks;
   for (const auto& [key, rows] : groups) {
     std::vector<std::size_t> done;
     std::int64_t pending = 0, failed = 0, n_div = 0;
     for (const std::size_t r : rows) {
-      if (status[r] == "done") {
+      if (c.status[r] == "done") {
         done.push_back(r);
-        n_div += diverged[r] != 0;
+        n_div += c.diverged[r] != 0;
       } else {
         ++pending;
-        failed += status[r] == "failed";
+        failed += c.status[r] == "failed";
       }
     }
-    std::vector<double> rel;
+    std::vector<double> rel, rel_lower;
     double speed_sum = 0;
     for (const std::size_t r : done) {
-      speed_sum += speed[r];
-      if (!diverged[r] && std::isfinite(est[r]) && truth[r] != 0) rel.push_back((est[r] - truth[r]) / truth[r]);
-    }
-    double mean = kNaN, sd = kNaN;
-    if (!rel.empty()) {
-      double s = 0;
-      for (double x : rel) s += x;
-      mean = s / static_cast<double>(rel.size());
-      if (rel.size() > 1) {
-        double ss = 0;
-        for (double x : rel) ss += (x - mean) * (x - mean);
-        sd = std::sqrt(ss / static_cast<double>(rel.size() - 1));
-      }
-    }
-    std::int64_t pairs = 0, concordant = 0;
-    for (std::size_t a = 0; a < done.size(); ++a) {
-      for (std::size_t b = a + 1; b < done.size(); ++b) {
-        const std::size_t i = done[a], j = done[b];
-        if (truth[i] == truth[j]) continue;
-        ++pairs;
-        const bool ok = !diverged[i] && !diverged[j] && std::isfinite(est[i]) && std::isfinite(est[j]);
-        if (ok && (est[i] - est[j]) * (truth[i] - truth[j]) > 0) ++concordant;
+      speed_sum += c.speed[r];
+      if (!c.diverged[r] && std::isfinite(c.est[r]) && c.truth[r] != 0 && c.lower[r] != 0) {
+        rel.push_back((c.est[r] - c.truth[r]) / c.truth[r]);
+        rel_lower.push_back((c.est[r] - c.lower[r]) / c.lower[r]);
       }
     }
     g_class.push_back(std::get<0>(key));
     g_sampler.push_back(std::get<1>(key));
     g_step.push_back(std::get<2>(key));
     g_ranks.push_back(std::get<3>(key));
+    g_status.push_back(std::get<5>(key));
+    g_teacher.push_back(c.teacher[rows.front()]);
     g_count.push_back(static_cast<std::int64_t>(done.size()));
     g_converged.push_back(static_cast<std::int64_t>(rel.size()));
-    g_mean.push_back(mean);
-    g_std.push_back(sd);
+    g_mean.push_back(mean(rel));
+    g_std.push_back(sample_sd(rel));
     g_median.push_back(median(rel));
+    g_mean_lower.push_back(mean(rel_lower));
     g_div.push_back(done.empty() ? kNaN : static_cast<double>(n_div) / static_cast<double>(done.size()));
-    g_order.push_back(pairs ? static_cast<double>(concordant) / static_cast<double>(pairs) : kNaN);
+    g_order.push_back(order_preservation(c, done, c.truth));
+    g_order_lower.push_back(order_preservation(c, done, c.lower));
     g_speed.push_back(done.empty() ? kNaN : speed_sum / static_cast<double>(done.size()));
     g_pending.push_back(pending);
     g_failed.push_back(failed);
@@ -97,17 +156,21 @@ store::Table summarize(const store::Table& jobs) {
   t.columns = {{"class", g_class},
                {"sampler", g_sampler},
                {"step_size", g_step},
+               {"truth_status", g_status},
                {"count", g_count},
                {"converged", g_converged},
                {"mean_rel_error", g_mean},
                {"std_rel_error", g_std},
                {"median_rel_error", g_median},
+               {"mean_rel_error_lower", g_mean_lower},
                {"divergence_fraction", g_div},
                {"order_preservation", g_order},
+               {"order_preservation_lower", g_order_lower},
                {"mean_steps_per_second", g_speed},
                {"pending", g_pending},
                {"failed", g_failed},
-               {"ranks_per_chain", g_ranks}};
+               {"ranks_per_chain", g_ranks},
+               {"teacher", g_teacher}};
   return t;
 }
 

@@ -158,9 +158,17 @@ void Store::write_job(std::int64_t row, const std::string& job_id, const JobResu
       {"message", r.message},
   };
   for (const auto& [column, value] : cells) h5::write_cell(jobs.get(), column, at, value);
-  // Stores made before the precision column existed go on without it (their config holds
+  // Stores made before these columns existed go on without them (their config holds
   // chain.precision, which applied to their cuda jobs; CPU jobs always ran fp32).
-  if (h5::exists(jobs.get(), "precision")) h5::write_cell(jobs.get(), "precision", at, r.precision);
+  const std::pair<const char*, Value> later_cells[] = {
+      {"precision", r.precision},
+      {"rel_error_lower", r.rel_error_lower},
+      {"raw_estimate", r.raw_estimate},
+      {"lambda_hat_se", r.lambda_hat_se},
+  };
+  for (const auto& [column, value] : later_cells) {
+    if (h5::exists(jobs.get(), column)) h5::write_cell(jobs.get(), column, at, value);
+  }
   h5::write_cell(jobs.get(), "status", at, r.status);  // the commit marker, written last
   flush();
 }

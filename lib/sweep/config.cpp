@@ -40,6 +40,7 @@ std::vector<KeySpec> build_keys() {
       {"problems.first_seed", "1", "problem seeds are first_seed .. first_seed + count - 1"},
       {"problems.n", "0", "dataset size; 0 = the class default"},
       {"problems.target_sigma", "0", "target noise standard deviation"},
+      {"problems.teacher", "paper", "teacher mode: paper (the published draw) or minimal (every layer of the product's rank)"},
       {"chain.steps", "50000", "chain length T"},
       {"chain.burn_in", "", "steps t >= burn_in are kept; unset = burn_in_fraction * T"},
       {"chain.burn_in_fraction", "0.9", "burn-in as a fraction of T when burn_in is unset"},
@@ -54,7 +55,9 @@ std::vector<KeySpec> build_keys() {
       {"chain.trace_every", "1", "keep every k-th loss of the trace in the store"},
       {"chain.diag_every", "0", "diagnostic decimation in steps; 0 = steps / 1000"},
       {"chain.divergence_factor", "100", "diverged when nbeta (L - L*) exceeds this times d/2"},
-      {"chain.estimate_bound_factor", "1", "diverged when lambda_hat exceeds this times d/2"},
+      {"chain.estimate_bound_factor", "1", "diverged when lambda_hat exceeds this times d/2 plus the margin"},
+      {"chain.estimate_bound_sigmas", "0", "margin of the estimate bound in standard errors of lambda_hat",
+       true, "0"},
       {"test.fail_job", "", "test only: grid index of a job that fails with an injected fault"},
       {"test.drift_at_step", "", "test only: member 1 of every chain group perturbs a parameter after this step"},
   };
@@ -189,6 +192,11 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
   c.n = v.integer("problems.n", 0, kMaxInt);
   if (c.n == 1) throw UsageError("problems.n must be 0 (class default) or >= 2");
   c.target_sigma = v.real("problems.target_sigma", 0, kHuge);
+  c.teacher = dln::parse_teacher_mode(v.required("problems.teacher"), "problems.teacher");
+  if (c.teacher == dln::TeacherMode::kFirstLayer) {
+    throw UsageError("problems.teacher: first-layer is for --widths/--rank problems; a sweep's "
+                     "model class draws paper or minimal teachers");
+  }
   c.steps = v.integer("chain.steps", 1, kMaxInt);
   if (v.set("chain.burn_in")) {
     c.burn_in = v.integer("chain.burn_in", 0, kMaxInt);
@@ -209,6 +217,7 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
   c.diag_every = v.integer("chain.diag_every", 0, kMaxInt);
   c.divergence_factor = v.real("chain.divergence_factor", std::numeric_limits<double>::min(), kHuge);
   c.estimate_bound_factor = v.real("chain.estimate_bound_factor", std::numeric_limits<double>::min(), kHuge);
+  c.estimate_bound_sigmas = v.real("chain.estimate_bound_sigmas", 0, kHuge);
 
   if (v.set("test.fail_job")) c.fail_job = v.integer("test.fail_job", 0, kMaxInt);
   if (v.set("test.drift_at_step")) c.drift_at_step = v.integer("test.drift_at_step", 0, kMaxInt);
@@ -305,9 +314,9 @@ std::vector<std::string> config_differences(const std::map<std::string, std::str
   std::vector<std::string> out;
   for (const auto& key : config_keys()) {
     if (!key.identity) continue;
-    // A store written before a key existed ran with that key's default.
+    // A store written before a key existed ran with its legacy value, or else its default.
     const auto it = stored.find(key.name);
-    const std::string a = it == stored.end() ? key.default_value : it->second;
+    const std::string a = it != stored.end() ? it->second : key.legacy_value.value_or(key.default_value);
     const std::string& b = now.at(key.name);
     if (a != b) out.push_back(key.name + ": '" + a + "' -> '" + b + "'");
   }

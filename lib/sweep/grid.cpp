@@ -33,7 +33,10 @@ std::string describe(const SweepConfig& c, std::uint64_t problem_seed, const Sam
   d += ";beta1=" + exact(k.beta1) + ";beta2=" + exact(k.beta2) + ";alpha=" + exact(k.alpha) +
        ";v0=" + exact(k.v0) + ";bias_correction=" + (k.bias_correction ? "1" : "0") +
        ";friction=" + exact(k.friction) + ";diffusion=" + exact(k.diffusion);
-  // Only when it is not 1, so the ids of jobs written before chain groups existed stay the same.
+  // Only when they are not the defaults of earlier versions, so the ids of jobs written before
+  // these settings existed stay the same (the group mark last: chain_seed() cuts it off).
+  if (c.teacher != dln::TeacherMode::kPaper) d += std::string(";teacher=") + dln::to_string(c.teacher);
+  if (c.estimate_bound_sigmas != 0) d += ";estimate_bound_sigmas=" + exact(c.estimate_bound_sigmas);
   if (ranks_per_chain != 1) d += kGroupMark + std::to_string(ranks_per_chain);
   return d;
 }
@@ -66,7 +69,8 @@ std::vector<Job> make_grid(const SweepConfig& config) {
 
 dln::Problem make_problem(const SweepConfig& config, std::int64_t problem_index) {
   dln::Problem p = dln::draw_problem(dln::model_class(config.model_class),
-                                     config.first_problem_seed + static_cast<std::uint64_t>(problem_index));
+                                     config.first_problem_seed + static_cast<std::uint64_t>(problem_index),
+                                     config.teacher);
   if (config.n > 0) p.n = config.n;
   return p;
 }
@@ -94,6 +98,7 @@ std::vector<backend::ChainSpec> chain_specs(const SweepConfig& config, const Job
     s.sampling = config.sampling;
     s.divergence_factor = config.divergence_factor;
     s.estimate_bound_factor = config.estimate_bound_factor;
+    s.estimate_bound_sigmas = config.estimate_bound_sigmas;
     s.diag_every = config.diag_every;
     s.drift_check_every = config.drift_check_every;
     s.test_drift_at_step = config.drift_at_step;

@@ -8,6 +8,7 @@
 
 #include "lib/core/error.hpp"
 #include "lib/core/log.hpp"
+#include "lib/core/parse.hpp"
 #include "lib/reduce/reduce.hpp"
 #include "lib/sweep/runner.hpp"
 
@@ -17,30 +18,37 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 store::Table problems_table(const std::vector<dln::Problem>& problems) {
-  std::vector<std::int64_t> index, seed, layers, rank, d, n, multiplicity;
-  std::vector<std::string> cls, widths, exact;
-  std::vector<double> lambda;
+  std::vector<std::int64_t> index, seed, layers, rank, d, n, multiplicity, jrank;
+  std::vector<std::string> cls, widths, exact, teacher, layer_ranks, status;
+  std::vector<double> lambda, smooth, lower;
   for (std::size_t i = 0; i < problems.size(); ++i) {
     const dln::Problem& p = problems[i];
     index.push_back(static_cast<std::int64_t>(i));
     cls.push_back(p.class_name);
     seed.push_back(static_cast<std::int64_t>(p.seed));
     layers.push_back(p.layers());
-    std::string w;
-    for (std::size_t j = 0; j < p.widths.size(); ++j) w += (j ? "," : "") + std::to_string(p.widths[j]);
-    widths.push_back(w);
+    widths.push_back(join_ints(p.widths));
     rank.push_back(p.rank);
     d.push_back(p.truth.d);
     n.push_back(p.n);
     lambda.push_back(p.truth.lambda.to_double());
     exact.push_back(p.truth.lambda.to_string());
     multiplicity.push_back(p.truth.multiplicity);
+    teacher.emplace_back(dln::to_string(p.teacher));
+    layer_ranks.push_back(join_ints(p.local.layer_ranks));
+    jrank.push_back(p.local.jacobian_rank);
+    smooth.push_back(p.local.lambda_smooth.to_double());
+    lower.push_back(p.local.lambda_lower.to_double());
+    status.emplace_back(dln::to_string(p.local.status));
   }
   store::Table t;
   t.columns = {{"problem_index", index}, {"class", cls},     {"seed", seed},
                {"layers", layers},       {"widths", widths}, {"rank", rank},
                {"d", d},                 {"n", n},           {"lambda_true", lambda},
-               {"lambda_exact", exact},  {"multiplicity", multiplicity}};
+               {"lambda_exact", exact},  {"multiplicity", multiplicity},
+               {"teacher", teacher},     {"layer_ranks", layer_ranks},
+               {"jacobian_rank", jrank}, {"lambda_smooth", smooth},
+               {"lambda_lower", lower},  {"truth_status", status}};
   return t;
 }
 
@@ -49,8 +57,9 @@ store::Table jobs_table(const SweepConfig& c, const std::vector<Job>& jobs,
   const std::size_t n = jobs.size();
   std::vector<std::int64_t> index, problem, pseed, group, chains(n, c.chains_per_job), steps(n, c.steps),
       burn(n, c.burn_in), batch(n, c.batch_size), size_n, zero(n, 0), minus(n, -1);
-  std::vector<std::string> id, cls(n, c.model_class), sampler, pending(n, "pending"), empty(n);
-  std::vector<double> step, gamma(n, c.gamma), nbeta, truth, nan(n, kNaN);
+  std::vector<std::string> id, cls(n, c.model_class), sampler, pending(n, "pending"), empty(n),
+      teacher(n, dln::to_string(c.teacher)), status;
+  std::vector<double> step, gamma(n, c.gamma), nbeta, truth, smooth, lower, nan(n, kNaN);
   for (const Job& j : jobs) {
     const dln::Problem& p = problems[static_cast<std::size_t>(j.problem_index)];
     index.push_back(j.index);
@@ -64,6 +73,9 @@ store::Table jobs_table(const SweepConfig& c, const std::vector<Job>& jobs,
     nbeta.push_back(c.nbeta > 0 ? c.nbeta : pn / std::log(pn));
     size_n.push_back(p.n);
     truth.push_back(p.truth.lambda.to_double());
+    smooth.push_back(p.local.lambda_smooth.to_double());
+    lower.push_back(p.local.lambda_lower.to_double());
+    status.emplace_back(dln::to_string(p.local.status));
   }
   store::Table t;
   t.columns = {{"job_index", index},        {"job_id", id},
@@ -74,8 +86,12 @@ store::Table jobs_table(const SweepConfig& c, const std::vector<Job>& jobs,
                {"steps", steps},            {"burn_in", burn},
                {"batch_size", batch},       {"gamma", gamma},
                {"nbeta", nbeta},            {"n", size_n},
-               {"lambda_true", truth},      {"status", pending},
+               {"lambda_true", truth},      {"teacher", teacher},
+               {"truth_status", status},    {"lambda_smooth", smooth},
+               {"lambda_lower", lower},     {"status", pending},
                {"lambda_hat", nan},         {"rel_error", nan},
+               {"rel_error_lower", nan},    {"raw_estimate", nan},
+               {"lambda_hat_se", nan},
                {"diverged", zero},          {"diverged_chains", zero},
                {"divergence_step", minus},  {"divergence_reason", empty},
                {"mean_drift_noise_ratio", nan}, {"nonstationary", zero},
@@ -87,11 +103,11 @@ store::Table jobs_table(const SweepConfig& c, const std::vector<Job>& jobs,
 }
 
 // Combines the chains of a job into its row, and lays out its decimated traces (rows x chains).
-store::JobResult combine(const std::vector<estimator::ChainResult>& chains, double lambda_true,
+store::JobResult combine(const std::vector<estimator::ChainResult>& chains, const dln::Problem& problem,
                          std::int64_t steps, std::int64_t trace_every, std::vector<float>& trace) {
   store::JobResult r;
   r.status = "done";
-  double sum = 0, ratio = 0, seconds = 0, steps_run = 0;
+  double sum = 0, raw = 0, var = 0, ratio = 0, seconds = 0, steps_run = 0;
   r.divergence_step = -1;
   for (const auto& c : chains) {
     if (c.diverged) {
@@ -103,15 +119,22 @@ store::JobResult combine(const std::vector<estimator::ChainResult>& chains, doub
     } else {
       sum += c.lambda_hat;
     }
+    raw += c.raw_estimate;
+    var += c.estimate_se * c.estimate_se;
     ratio += c.mean_drift_noise_ratio;
     seconds += c.seconds;
     steps_run += static_cast<double>(c.steps_run);
     r.nonstationary |= c.nonstationary ? 1 : 0;
   }
   const double k = static_cast<double>(chains.size());
+  const double lambda_true = problem.truth.lambda.to_double();
+  const double lambda_lower = problem.local.lambda_lower.to_double();
   r.diverged = r.diverged_chains > 0 ? 1 : 0;
   r.lambda_hat = r.diverged ? kNaN : sum / k;
   r.rel_error = (r.lambda_hat - lambda_true) / lambda_true;
+  r.rel_error_lower = (r.lambda_hat - lambda_lower) / lambda_lower;
+  r.raw_estimate = raw / k;
+  r.lambda_hat_se = std::sqrt(var) / k;  // of the mean of k independent chains
   r.mean_drift_noise_ratio = ratio / k;
   r.seconds = seconds;
   r.steps_per_second = seconds > 0 ? steps_run / seconds : 0;
@@ -126,6 +149,26 @@ store::JobResult combine(const std::vector<estimator::ChainResult>& chains, doub
     }
   }
   return r;
+}
+
+// Every problem of the sweep, one per thread (a draw's BLAS and LAPACK calls then run in its
+// thread; the results do not depend on it). The first failure is rethrown.
+std::vector<dln::Problem> draw_problems(const SweepConfig& config) {
+  const auto count = static_cast<std::size_t>(config.problem_count);
+  std::vector<dln::Problem> all(count);
+  std::vector<std::exception_ptr> errors(count);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::size_t p = 0; p < count; ++p) {
+    try {
+      all[p] = make_problem(config, static_cast<std::int64_t>(p));
+    } catch (...) {
+      errors[p] = std::current_exception();
+    }
+  }
+  for (const auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+  return all;
 }
 
 void check_store_matches(const store::Store& s, const SweepConfig& config, bool force) {
@@ -154,6 +197,9 @@ JobOutcome failed_outcome(const std::string& message) {
   out.result.status = "failed";
   out.result.lambda_hat = kNaN;
   out.result.rel_error = kNaN;
+  out.result.rel_error_lower = kNaN;
+  out.result.raw_estimate = kNaN;
+  out.result.lambda_hat_se = kNaN;
   out.result.mean_drift_noise_ratio = kNaN;
   out.result.divergence_reason = "none";
   out.result.message = message;
@@ -222,7 +268,6 @@ std::vector<JobOutcome> run_jobs(const SweepConfig& config, const std::vector<co
     } catch (const std::exception& e) {
       error = e.what();
     }
-    const double lambda_true = problem.truth.lambda.to_double();
     for (std::size_t i = 0; i < jobs.size(); ++i) {
       if (jobs[i]->index == config.fail_job) continue;
       if (!error.empty()) {
@@ -240,7 +285,7 @@ std::vector<JobOutcome> run_jobs(const SweepConfig& config, const std::vector<co
         out[i].interrupted = true;
         continue;
       }
-      out[i].result = combine(mine, lambda_true, config.steps, config.trace_every, out[i].trace);
+      out[i].result = combine(mine, problem, config.steps, config.trace_every, out[i].trace);
     }
   }
   for (auto& o : out) {
@@ -262,8 +307,8 @@ SweepSession::SweepSession(const SweepConfig& config, const std::string& store_p
     store_.emplace(store::Store::open(store_path, true));
     check_store_matches(*store_, config, force_config);
   } else {
-    std::vector<dln::Problem> all;
-    for (std::int64_t p = 0; p < config.problem_count; ++p) all.push_back(problem(p));
+    std::vector<dln::Problem> all = draw_problems(config);
+    for (std::int64_t p = 0; p < config.problem_count; ++p) problems_.emplace(p, all[static_cast<std::size_t>(p)]);
     for (const Job& j : grid_) {  // validate every setting before creating anything
       if (j.sampler_index == 0 && j.step_size == config.samplers[0].step_sizes.front()) {
         chain_specs(config, j, all[static_cast<std::size_t>(j.problem_index)]);

@@ -275,6 +275,34 @@ TEST(Cli, BenchReportsSpeedAgainstTheGemmFloor) {
   }
 }
 
+TEST(Cli, SweepStoresTheTruthStatusOfEveryProblemAndJob) {
+  const auto tmp = std::filesystem::temp_directory_path() / ("llcb_cli_truth_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(tmp);
+  const std::string cfg = (tmp / "c.ini").string();
+  // tiny seeds 1-4: seed 2 (5,3,4 rank 3) is on the minimal stratum, the others are "global".
+  std::ofstream(cfg) << "[sweep]\nsamplers = sgld\nthreads = 1\n[problems]\nclass = tiny\ncount = 4\n"
+                        "[chain]\nsteps = 200\nbatch_size = 10\n[sgld]\nstep_sizes = 1e-7\n";
+  const std::string paper = (tmp / "paper.h5").string(), minimal = (tmp / "minimal.h5").string();
+  ASSERT_EQ(run("sweep " + cfg + " --store " + paper + " --log-level warn").code, 0);
+  const Result problems = run("query " + paper + " problems --format csv --columns seed,teacher,truth_status");
+  EXPECT_EQ(problems.out, "seed,teacher,truth_status\n1,paper,global\n2,paper,exact\n3,paper,global\n4,paper,global\n");
+  const Result exact = run("query " + paper + " jobs --where truth_status=exact --format csv "
+                           "--columns problem_seed,rel_error,rel_error_lower");
+  ASSERT_EQ(lines(exact.out), 2) << exact.out;
+  const std::string row = exact.out.substr(exact.out.find('\n') + 1);
+  const auto a = row.find(','), b = row.rfind(',');
+  EXPECT_EQ(row.substr(0, a), "2");
+  EXPECT_EQ(row.substr(a + 1, b - a - 1), row.substr(b + 1, row.size() - b - 2));  // lower = Aoyagi
+  const Result jobs = run("query " + paper + " jobs --format json --columns raw_estimate,lambda_hat_se");
+  EXPECT_EQ(jobs.out.find("null"), std::string::npos) << jobs.out;  // finite for every done job
+  const Result summary = run("query " + paper + " summary --format csv --columns truth_status,count");
+  EXPECT_EQ(summary.out, "truth_status,count\nall,4\nexact,1\nglobal,3\n");
+  ASSERT_EQ(run("sweep " + cfg + " --store " + minimal + " --set problems.teacher=minimal --log-level warn").code, 0);
+  EXPECT_EQ(run("query " + minimal + " summary --format csv --columns truth_status,count,teacher").out,
+            "truth_status,count,teacher\nall,4,minimal\nexact,4,minimal\n");
+  std::filesystem::remove_all(tmp);
+}
+
 TEST(Cli, SweepQueryAndReduceRejectBadInput) {
   const auto tmp = std::filesystem::temp_directory_path() / ("llcb_cli_" + std::to_string(::getpid()));
   std::filesystem::create_directories(tmp);
@@ -305,7 +333,7 @@ TEST(Cli, SweepQueryAndReduceRejectBadInput) {
   const std::string store = (tmp / "ok.h5").string();
   const Result s = run("sweep " + cfg + " --store " + store + " --format csv" + q);
   EXPECT_EQ(s.code, 0) << s.err;
-  EXPECT_EQ(s.out.rfind("class,sampler,step_size,count,", 0), 0u) << s.out;
+  EXPECT_EQ(s.out.rfind("class,sampler,step_size,truth_status,count,", 0), 0u) << s.out;
   expect_usage_error("query " + store + " tables", "unknown table 'tables'");
   expect_usage_error("query " + store + " jobs --where nosuch=1", "no column 'nosuch'");
   expect_usage_error("query " + store + " jobs --format xml", "--format");

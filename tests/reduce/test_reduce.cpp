@@ -84,6 +84,30 @@ TEST(Reduce, GroupsAreSeparatedAndSortedAndPendingJobsAreCounted) {
   EXPECT_EQ(s.get<std::int64_t>("failed")[1], 1);
   EXPECT_TRUE(std::isnan(s.get<double>("std_rel_error")[1]));       // one converged job
   EXPECT_TRUE(std::isnan(s.get<double>("order_preservation")[1]));  // no pair
+  // A table without truth statuses (a store written before they existed): pooled rows only.
+  EXPECT_EQ(s.get<std::string>("truth_status"), (std::vector<std::string>{"all", "all", "all"}));
+  EXPECT_EQ(s.get<std::string>("teacher")[0], "paper");
+}
+
+TEST(Reduce, RowsAreSplitByTruthStatusBesideThePooledRow) {
+  // a: exact (truth 10); b: above (Aoyagi 20, lambda_lower 25); e: global (24).
+  Table t = jobs({{"sgld", 1e-7, 11, 10, 0}, {"sgld", 1e-7, 24, 20, 0}, {"sgld", 1e-7, 25, 24, 0}});
+  t.columns.push_back({"truth_status", std::vector<std::string>{"exact", "above", "global"}});
+  t.columns.push_back({"lambda_lower", std::vector<double>{10, 25, 24}});
+  t.columns.push_back({"teacher", std::vector<std::string>{"paper", "paper", "paper"}});
+  const Table s = summarize(t);
+  ASSERT_EQ(s.rows(), 4u);
+  EXPECT_EQ(s.get<std::string>("truth_status"), (std::vector<std::string>{"all", "exact", "above", "global"}));
+  EXPECT_EQ(s.get<std::int64_t>("count"), (std::vector<std::int64_t>{3, 1, 1, 1}));
+  // Pooled: relative errors +0.1, +0.2, +1/24 against Aoyagi; +0.1, -0.04, +1/24 against lambda_lower.
+  EXPECT_NEAR(s.get<double>("mean_rel_error")[0], (0.1 + 0.2 + 1.0 / 24) / 3, 1e-12);
+  EXPECT_NEAR(s.get<double>("mean_rel_error_lower")[0], (0.1 - 0.04 + 1.0 / 24) / 3, 1e-12);
+  EXPECT_NEAR(s.get<double>("mean_rel_error")[2], 0.2, 1e-12);
+  EXPECT_NEAR(s.get<double>("mean_rel_error_lower")[2], -0.04, 1e-12);
+  // Against Aoyagi every pair is in order; against lambda_lower (b, e) is not: 25 > 24, 24 < 25.
+  EXPECT_EQ(s.get<double>("order_preservation")[0], 1.0);
+  EXPECT_NEAR(s.get<double>("order_preservation_lower")[0], 2.0 / 3, 1e-15);
+  EXPECT_TRUE(std::isnan(s.get<double>("order_preservation")[1]));  // one job: no pair
 }
 
 TEST(Reduce, EqualEstimatesAreDiscordantAndAllDivergedGivesNaNErrors) {

@@ -129,6 +129,41 @@ samplers = sgld, sghmc
   EXPECT_NE(chain_seed(parse_config(kBase, {}), a[0], 0), chain_seed(parse_config(kBase, {}), a[0], 1));
 }
 
+TEST(Config, AMinimalTeacherSweepHasJobsOfItsOwn) {
+  const SweepConfig paper = parse_config(kBase, {});
+  const SweepConfig minimal = parse_config(kBase, {"problems.teacher=minimal"});
+  EXPECT_EQ(minimal.teacher, dln::TeacherMode::kMinimal);
+  const auto a = make_grid(paper);
+  const auto b = make_grid(minimal);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_NE(a[i].id, b[i].id);
+    EXPECT_EQ(b[i].description, a[i].description + ";teacher=minimal");
+    EXPECT_NE(chain_seed(paper, a[i], 0), chain_seed(minimal, b[i], 0));
+  }
+  EXPECT_EQ(make_problem(minimal, 0).local.status, dln::TruthStatus::kExact);
+  EXPECT_EQ(make_problem(minimal, 0).truth.lambda, make_problem(paper, 0).truth.lambda);
+  const auto diff = config_differences(paper.canonical, minimal.canonical);
+  ASSERT_EQ(diff.size(), 1u);
+  EXPECT_EQ(diff[0], "problems.teacher: 'paper' -> 'minimal'");
+  EXPECT_NE(usage_error(kBase, {"problems.teacher=first-layer"}).find("first-layer is for --widths"),
+            std::string::npos);
+  EXPECT_NE(usage_error(kBase, {"problems.teacher=smallest"}).find("unknown teacher mode 'smallest'"),
+            std::string::npos);
+}
+
+TEST(Config, AStoreFromBeforeTheEstimateMarginRanWithoutOne) {
+  SweepConfig now = parse_config(kBase, {"chain.estimate_bound_sigmas=0"});
+  std::map<std::string, std::string> old = now.canonical;
+  old.erase("chain.estimate_bound_sigmas");  // written before the key existed
+  EXPECT_TRUE(config_differences(old, now.canonical).empty());
+  now = parse_config(kBase, {"chain.estimate_bound_sigmas=3"});
+  ASSERT_EQ(config_differences(old, now.canonical).size(), 1u);
+  EXPECT_NE(make_grid(now)[0].description.find(";estimate_bound_sigmas=3"), std::string::npos);
+  // Without a margin the description, and so the id, is that of the earlier versions.
+  EXPECT_EQ(make_grid(parse_config(kBase, {"chain.estimate_bound_sigmas=0"}))[0].id, "b9c5b59efa774d20");
+}
+
 TEST(Config, BadInputIsAOneLineUsageErrorNamingTheKey) {
   EXPECT_NE(usage_error(std::string(kBase) + "[chain]\nbogus = 1\n").find("bogus"), std::string::npos);
   EXPECT_NE(usage_error(std::string(kBase) + "[nosection]\nx = 1\n").find("nosection.x"), std::string::npos);
