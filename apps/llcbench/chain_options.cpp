@@ -82,10 +82,8 @@ void add_chain_options(po::options_description& desc) {
       "target-sigma", po::value<std::string>()->default_value("0"), "target noise sigma")(
       "divergence-factor", po::value<std::string>()->default_value("100"),
       "diverged when nbeta (L - L*) exceeds this many times d/2")(
-      "estimate-bound-factor", po::value<std::string>()->default_value("1"),
-      "diverged when lambda_hat exceeds this many times d/2 (plus the margin below)")(
-      "estimate-bound-sigmas", po::value<std::string>()->default_value("0"),
-      "margin of the estimate bound, in standard errors of lambda_hat")(
+      "estimate-bound-factor", po::value<std::string>()->default_value("2"),
+      "diverged when lambda_hat exceeds this many times d/2")(
       "diag-every", po::value<std::string>()->default_value("0"),
       "diagnostic decimation in steps (0: steps / 1000)");
 }
@@ -118,8 +116,6 @@ backend::ChainSpec resolve_chain(const po::variables_map& vm, const dln::Problem
   s.divergence_factor = parse_double(text(vm, "divergence-factor"), "--divergence-factor", 0, kHuge);
   s.estimate_bound_factor =
       parse_double(text(vm, "estimate-bound-factor"), "--estimate-bound-factor", 0, kHuge);
-  s.estimate_bound_sigmas =
-      parse_double(text(vm, "estimate-bound-sigmas"), "--estimate-bound-sigmas", 0, kHuge);
   s.diag_every = parse_int(text(vm, "diag-every"), "--diag-every", 0, kMaxInt);
   backend::validate(s, problem);
   return s;

@@ -31,9 +31,6 @@ void validate(const ChainSpec& s, const dln::Problem& problem) {
   if (!(s.estimate_bound_factor > 0) || !std::isfinite(s.estimate_bound_factor)) {
     throw UsageError("estimate bound factor must be a finite number > 0");
   }
-  if (!(s.estimate_bound_sigmas >= 0) || !std::isfinite(s.estimate_bound_sigmas)) {
-    throw UsageError("estimate bound sigmas must be a finite number >= 0");
-  }
   if (s.diag_every < 0) throw UsageError("diagnostic decimation must be >= 0");
   if (s.drift_check_every < 1) throw UsageError("drift check interval must be >= 1 step");
   samplers::validate(s.sampler);
@@ -115,7 +112,6 @@ estimator::EstimatorConfig estimator_config(const ChainSpec& spec, std::int64_t 
   ec.d = d;
   ec.divergence_factor = spec.divergence_factor;
   ec.estimate_bound_factor = spec.estimate_bound_factor;
-  ec.estimate_bound_sigmas = spec.estimate_bound_sigmas;
   ec.stationarity_tolerance = spec.stationarity_tolerance;
   ec.diag_every = spec.diag_every > 0 ? spec.diag_every : std::max<std::int64_t>(1, spec.steps / 1000);
   return ec;

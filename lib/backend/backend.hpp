@@ -34,10 +34,7 @@ struct ChainSpec {
   std::uint64_t chain_seed = 1;
   dln::Sampling sampling = dln::Sampling::kWithoutReplacement;
   double divergence_factor = 100;
-  // Diverged when the estimate exceeds estimate_bound_factor * d/2 + estimate_bound_sigmas *
-  // its standard error (lib/estimator/estimator.hpp).
-  double estimate_bound_factor = 1;
-  double estimate_bound_sigmas = 0;
+  double estimate_bound_factor = 2;  // diverged when lambda_hat > this * d/2 (estimator.hpp)
   double stationarity_tolerance = 0.1;
   std::int64_t diag_every = 0;    // 0: max(1, steps / 1000)
   // Chain groups only (ChainGroup below): steps between parameter-checksum comparisons.
@@ -54,7 +51,7 @@ struct DataSpec {
 
 // Throws UsageError for steps < 1, burn_in outside [0, steps), batch_size outside [1, n],
 // an invalid sampler configuration (samplers::validate), divergence_factor <= 0,
-// estimate_bound_factor <= 0, estimate_bound_sigmas < 0, or diag_every < 0.
+// estimate_bound_factor <= 0, or diag_every < 0.
 void validate(const ChainSpec& spec, const dln::Problem& problem);
 
 // Receives the loss trace while chains run (live progress, heartbeats): about every

@@ -120,9 +120,7 @@ ChainResult ChainEstimator::finish(double seconds) {
   r.estimate_se = standard_error();
   if (!r.diverged && r.kept > 0) {
     const double lambda_hat = r.raw_estimate;
-    // A window too short for a standard error gets no margin from it.
-    const double margin = std::isfinite(r.estimate_se) ? config_.estimate_bound_sigmas * r.estimate_se : 0.0;
-    if (lambda_hat > config_.estimate_bound_factor * static_cast<double>(config_.d) / 2.0 + margin) {
+    if (lambda_hat > config_.estimate_bound_factor * static_cast<double>(config_.d) / 2.0) {
       r.diverged = true;
       r.reason = Divergence::kEstimateAboveBound;
       r.divergence_step = r.steps_run;

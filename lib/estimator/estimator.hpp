@@ -9,12 +9,10 @@
 // Divergence (stops the chain at once; lambda_hat is NaN, never a number):
 //   - a non-finite minibatch loss, or one above loss_bound;
 //   - a non-finite parameter (reported by the backend through mark_nonfinite_parameter);
-//   - at the end, an estimate above the estimate bound
-//       estimate_bound_factor * d/2 + estimate_bound_sigmas * estimate_se
-//     (no LLC exceeds d/2; preconditioned samplers fail this way, by orders of magnitude). The
-//     factor and the margin of standard errors keep noise and moderate bias around d/2 (a regular
-//     model's LLC is d/2 itself) from counting as failure; docs/samplers.md gives the defaults and
-//     their measured false-positive rate.
+//   - at the end, an estimate above estimate_bound_factor * d/2 (no LLC exceeds d/2;
+//     preconditioned samplers fail this way). The default factor 2 keeps noise and moderate bias
+//     around d/2 (a regular model's LLC is d/2 itself) from counting as failure;
+//     docs/samplers.md gives its measured false-positive and detection rates.
 // Standard error: the kept window is cut into kBatches batches of consecutive steps (sizes
 // differing by at most one); estimate_se = nbeta * sd(batch means) / sqrt(kBatches), the
 // batch-means estimate, which allows for the autocorrelation of the trace within a batch.
@@ -38,8 +36,7 @@ struct EstimatorConfig {
   double loss_at_center = 0;       // L_n(w*)
   std::int64_t d = 0;
   double divergence_factor = 100;  // see above
-  double estimate_bound_factor = 1;
-  double estimate_bound_sigmas = 0;
+  double estimate_bound_factor = 2;
   double stationarity_tolerance = 0.1;
   std::int64_t diag_every = 1;     // diagnostic decimation
 };

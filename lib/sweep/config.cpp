@@ -55,9 +55,7 @@ std::vector<KeySpec> build_keys() {
       {"chain.trace_every", "1", "keep every k-th loss of the trace in the store"},
       {"chain.diag_every", "0", "diagnostic decimation in steps; 0 = steps / 1000"},
       {"chain.divergence_factor", "100", "diverged when nbeta (L - L*) exceeds this times d/2"},
-      {"chain.estimate_bound_factor", "1", "diverged when lambda_hat exceeds this times d/2 plus the margin"},
-      {"chain.estimate_bound_sigmas", "0", "margin of the estimate bound in standard errors of lambda_hat",
-       true, "0"},
+      {"chain.estimate_bound_factor", "2", "diverged when lambda_hat exceeds this times d/2"},
       {"test.fail_job", "", "test only: grid index of a job that fails with an injected fault"},
       {"test.drift_at_step", "", "test only: member 1 of every chain group perturbs a parameter after this step"},
   };
@@ -217,7 +215,6 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
   c.diag_every = v.integer("chain.diag_every", 0, kMaxInt);
   c.divergence_factor = v.real("chain.divergence_factor", std::numeric_limits<double>::min(), kHuge);
   c.estimate_bound_factor = v.real("chain.estimate_bound_factor", std::numeric_limits<double>::min(), kHuge);
-  c.estimate_bound_sigmas = v.real("chain.estimate_bound_sigmas", 0, kHuge);
 
   if (v.set("test.fail_job")) c.fail_job = v.integer("test.fail_job", 0, kMaxInt);
   if (v.set("test.drift_at_step")) c.drift_at_step = v.integer("test.drift_at_step", 0, kMaxInt);
@@ -314,9 +311,9 @@ std::vector<std::string> config_differences(const std::map<std::string, std::str
   std::vector<std::string> out;
   for (const auto& key : config_keys()) {
     if (!key.identity) continue;
-    // A store written before a key existed ran with its legacy value, or else its default.
+    // A store written before a key existed ran with that key's default.
     const auto it = stored.find(key.name);
-    const std::string a = it != stored.end() ? it->second : key.legacy_value.value_or(key.default_value);
+    const std::string a = it == stored.end() ? key.default_value : it->second;
     const std::string& b = now.at(key.name);
     if (a != b) out.push_back(key.name + ": '" + a + "' -> '" + b + "'");
   }

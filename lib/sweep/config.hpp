@@ -8,7 +8,6 @@
 
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,9 +20,6 @@ struct KeySpec {
   std::string default_value;  // "" = unset
   std::string help;
   bool identity = true;       // part of the config hash (false: execution settings like threads)
-  // The value that a store written before the key existed ran with, when it is not the default
-  // (a key whose default changes behaviour that older versions had fixed).
-  std::optional<std::string> legacy_value = std::nullopt;
 };
 const std::vector<KeySpec>& config_keys();
 
@@ -57,7 +53,7 @@ struct SweepConfig {
   dln::Sampling sampling = dln::Sampling::kWithoutReplacement;
   std::int64_t trace_every = 1;         // keep every k-th loss in the store
   std::int64_t diag_every = 0;
-  double divergence_factor = 100, estimate_bound_factor = 1, estimate_bound_sigmas = 0;
+  double divergence_factor = 100, estimate_bound_factor = 2;
   std::vector<SamplerGrid> samplers;
   std::vector<std::int64_t> ranks_per_chain = {1};  // a grid axis: G ranks run one chain
   std::int64_t drift_check_every = 100;  // chain groups: steps between checksum comparisons
@@ -79,7 +75,7 @@ SweepConfig parse_config(const std::string& text, const std::vector<std::string>
 
 // Identity keys whose effective values differ between two canonical maps, "key: 'a' -> 'b'"
 // each; empty when the configs match. A key missing from `stored` (a store written before the
-// key existed) counts as its legacy value, or its default when it has none.
+// key existed) counts as its default.
 std::vector<std::string> config_differences(const std::map<std::string, std::string>& stored,
                                             const std::map<std::string, std::string>& now);
 

@@ -9,16 +9,19 @@
 namespace llcb::sweep {
 namespace {
 
-constexpr const char* kGroupMark = ";ranks_per_chain=";
-
 std::string exact(double v) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "%.17g", v);
   return buf;
 }
 
+// The chain seed hashes the description of the job as run by one rank and judged by the estimate
+// bound of the versions before the bound was measured: neither the group size (a group runs the
+// same chain) nor the bound (a verdict on a finished estimate) changes a chain.
+constexpr double kSeedBoundFactor = 1;
+
 std::string describe(const SweepConfig& c, std::uint64_t problem_seed, const SamplerGrid& g,
-                     double step, std::int64_t ranks_per_chain) {
+                     double step, std::int64_t ranks_per_chain, double estimate_bound_factor) {
   const samplers::SamplerConfig& k = g.constants;
   std::string d = "class=" + c.model_class + ";problem_seed=" + std::to_string(problem_seed) +
                   ";n=" + std::to_string(c.n) + ";target_sigma=" + exact(c.target_sigma) +
@@ -28,16 +31,15 @@ std::string describe(const SweepConfig& c, std::uint64_t problem_seed, const Sam
                   ";nbeta=" + exact(c.nbeta) + ";chains=" + std::to_string(c.chains_per_job) +
                   ";sampling=" + (c.sampling == dln::Sampling::kWithReplacement ? "with" : "without") +
                   ";divergence_factor=" + exact(c.divergence_factor) +
-                  ";estimate_bound_factor=" + exact(c.estimate_bound_factor) +
+                  ";estimate_bound_factor=" + exact(estimate_bound_factor) +
                   ";backend=" + c.backend + ";sweep_seed=" + std::to_string(c.seed);
   d += ";beta1=" + exact(k.beta1) + ";beta2=" + exact(k.beta2) + ";alpha=" + exact(k.alpha) +
        ";v0=" + exact(k.v0) + ";bias_correction=" + (k.bias_correction ? "1" : "0") +
        ";friction=" + exact(k.friction) + ";diffusion=" + exact(k.diffusion);
   // Only when they are not the defaults of earlier versions, so the ids of jobs written before
-  // these settings existed stay the same (the group mark last: chain_seed() cuts it off).
+  // these settings existed stay the same.
   if (c.teacher != dln::TeacherMode::kPaper) d += std::string(";teacher=") + dln::to_string(c.teacher);
-  if (c.estimate_bound_sigmas != 0) d += ";estimate_bound_sigmas=" + exact(c.estimate_bound_sigmas);
-  if (ranks_per_chain != 1) d += kGroupMark + std::to_string(ranks_per_chain);
+  if (ranks_per_chain != 1) d += ";ranks_per_chain=" + std::to_string(ranks_per_chain);
   return d;
 }
 
@@ -52,7 +54,8 @@ std::vector<Job> make_grid(const SweepConfig& config) {
         for (const std::int64_t g : config.ranks_per_chain) {
           Job j;
           j.index = static_cast<std::int64_t>(jobs.size());
-          j.description = describe(config, seed, config.samplers[s], step, g);
+          j.description = describe(config, seed, config.samplers[s], step, g, config.estimate_bound_factor);
+          j.chain_key = describe(config, seed, config.samplers[s], step, 1, kSeedBoundFactor);
           j.id = hex64(fnv1a64(j.description));
           j.problem_index = p;
           j.problem_seed = seed;
@@ -76,9 +79,7 @@ dln::Problem make_problem(const SweepConfig& config, std::int64_t problem_index)
 }
 
 std::uint64_t chain_seed(const SweepConfig& config, const Job& job, std::int64_t chain) {
-  // Without the group size: a chain run by a group of G ranks is the chain run by one rank.
-  const std::string key = job.description.substr(0, job.description.find(kGroupMark));
-  return splitmix64((config.seed ^ fnv1a64(key)) + static_cast<std::uint64_t>(chain));
+  return splitmix64((config.seed ^ fnv1a64(job.chain_key)) + static_cast<std::uint64_t>(chain));
 }
 
 std::vector<backend::ChainSpec> chain_specs(const SweepConfig& config, const Job& job,
@@ -98,7 +99,6 @@ std::vector<backend::ChainSpec> chain_specs(const SweepConfig& config, const Job
     s.sampling = config.sampling;
     s.divergence_factor = config.divergence_factor;
     s.estimate_bound_factor = config.estimate_bound_factor;
-    s.estimate_bound_sigmas = config.estimate_bound_sigmas;
     s.diag_every = config.diag_every;
     s.drift_check_every = config.drift_check_every;
     s.test_drift_at_step = config.drift_at_step;

@@ -4,8 +4,11 @@
 // A job's id is the FNV-1a hash of its canonical description (every setting that affects its
 // result, numbers printed exactly), so the same config yields the same ids in any run and
 // whatever the order of keys in the file. Chain c of a job has seed
-//   splitmix64(sweep seed ^ fnv1a64(description without ";ranks_per_chain=G") + c)
-// so a job run by a chain group of G ranks runs the same chain (data and noise) as with G = 1.
+//   splitmix64(sweep seed ^ fnv1a64(chain key) + c),
+// the chain key being the description with ranks_per_chain 1 and estimate_bound_factor 1: a job
+// run by a chain group of G ranks runs the same chain (data and noise) as with G = 1, and the
+// estimate bound (a verdict on the finished estimate) never changes a chain: jobs of versions
+// whose bound was 1 keep their chains.
 // (the "seed recipe" the store records); its minibatches and noise then follow the chain-seed
 // streams of lib/core/streams.hpp.
 #pragma once
@@ -22,6 +25,7 @@ struct Job {
   std::int64_t index = 0;          // position in the grid
   std::string id;                  // 16 hex digits
   std::string description;
+  std::string chain_key;           // what the chain seeds hash (below)
   std::int64_t problem_index = 0;  // 0 .. problems.count - 1
   std::uint64_t problem_seed = 0;
   std::size_t sampler_index = 0;   // into SweepConfig::samplers
@@ -31,7 +35,7 @@ struct Job {
 
 constexpr const char* kSeedRecipe =
     "chain seed of chain c of a job = splitmix64(sweep.seed XOR fnv1a64(job description without "
-    "its ;ranks_per_chain=G part) + c); "
+    "its ;ranks_per_chain=G part and with estimate_bound_factor=1) + c); "
     "job id = hex(fnv1a64(job description)); problem p has seed problems.first_seed + p; "
     "Philox4x32-10 streams keyed by problem seed (ARCH, RANK, TCHR, XINP, YNOI) and chain seed "
     "(EPOC, BTCH, LANG) as in docs/problems.md";

@@ -125,7 +125,7 @@ samplers = sgld, sghmc
   ASSERT_EQ(a.size(), b.size());
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].id, b[i].id);
   // Pinned: the id of a job is part of every store; changing the recipe must be deliberate.
-  EXPECT_EQ(a[0].id, std::string("b9c5b59efa774d20"));
+  EXPECT_EQ(a[0].id, std::string("1053815d4d9b1f1b"));
   EXPECT_NE(chain_seed(parse_config(kBase, {}), a[0], 0), chain_seed(parse_config(kBase, {}), a[0], 1));
 }
 
@@ -152,16 +152,21 @@ TEST(Config, AMinimalTeacherSweepHasJobsOfItsOwn) {
             std::string::npos);
 }
 
-TEST(Config, AStoreFromBeforeTheEstimateMarginRanWithoutOne) {
-  SweepConfig now = parse_config(kBase, {"chain.estimate_bound_sigmas=0"});
-  std::map<std::string, std::string> old = now.canonical;
-  old.erase("chain.estimate_bound_sigmas");  // written before the key existed
-  EXPECT_TRUE(config_differences(old, now.canonical).empty());
-  now = parse_config(kBase, {"chain.estimate_bound_sigmas=3"});
-  ASSERT_EQ(config_differences(old, now.canonical).size(), 1u);
-  EXPECT_NE(make_grid(now)[0].description.find(";estimate_bound_sigmas=3"), std::string::npos);
-  // Without a margin the description, and so the id, is that of the earlier versions.
-  EXPECT_EQ(make_grid(parse_config(kBase, {"chain.estimate_bound_sigmas=0"}))[0].id, "b9c5b59efa774d20");
+TEST(Config, TheEstimateBoundIsPartOfAJobsIdButNotOfItsChain) {
+  const SweepConfig now = parse_config(kBase, {});
+  const SweepConfig before = parse_config(kBase, {"chain.estimate_bound_factor=1"});
+  EXPECT_EQ(now.estimate_bound_factor, 2);
+  const auto a = make_grid(now);
+  const auto b = make_grid(before);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_NE(a[i].id, b[i].id);  // a different verdict: a different job
+    EXPECT_EQ(chain_seed(now, a[i], 0), chain_seed(before, b[i], 0));  // the very same chain
+  }
+  // The id of a job under the bound of earlier versions is the id those versions gave it.
+  EXPECT_EQ(b[0].id, std::string("b9c5b59efa774d20"));
+  const auto diff = config_differences(before.canonical, now.canonical);
+  ASSERT_EQ(diff.size(), 1u);
+  EXPECT_EQ(diff[0], "chain.estimate_bound_factor: '1' -> '2'");
 }
 
 TEST(Config, BadInputIsAOneLineUsageErrorNamingTheKey) {
