@@ -98,6 +98,7 @@ int cmd_bench(const std::vector<std::string>& args) {
       w.field("threads", threads);
       w.field("class", problem.class_name);
       w.field("seed", static_cast<std::int64_t>(problem.seed));
+      w.field("teacher", std::string(dln::to_string(problem.teacher)));
       w.array("widths", problem.widths);
       w.field("d", problem.truth.d);
       w.field("batch_size", spec.batch_size);
@@ -122,7 +123,8 @@ int cmd_bench(const std::vector<std::string>& args) {
       std::cout << w.str() << "\n";
       return 0;
     }
-    std::cout << "problem: " << problem.class_name << " seed " << problem.seed << ", widths "
+    std::cout << "problem: " << problem.class_name << " seed " << problem.seed << " ("
+              << dln::to_string(problem.teacher) << " teacher), widths "
               << join_ints(problem.widths) << ", d " << problem.truth.d << "\n"
               << "chain: " << sampler << ", batch " << spec.batch_size << ", " << steps
               << " timed steps after " << warmup << " warm-up, backend " << be->name() << " ("

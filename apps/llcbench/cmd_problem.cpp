@@ -25,7 +25,7 @@ constexpr std::int64_t kMaxSeeds = 1'000'000;
 // "A-B" (inclusive) or a comma-separated list.
 std::vector<std::uint64_t> parse_seeds(const std::string& text) {
   std::vector<std::uint64_t> seeds;
-  const auto dash = text.find('-');
+  const auto dash = text.find('-', 1);  // a leading '-' is a negative seed, refused below
   if (dash != std::string::npos) {
     const std::int64_t first = parse_int(text.substr(0, dash), "--seeds (first)", 0, kMaxSeed);
     const std::int64_t last = parse_int(text.substr(dash + 1), "--seeds (last)", 0, kMaxSeed);
@@ -124,7 +124,7 @@ void print_distribution_summary(const store::Table& t) {
   const auto& status = t.get<std::string>("truth_status");
   const auto& ratio = t.get<double>("lower_over_lambda");
   const auto total = static_cast<double>(status.size());
-  std::cout << "\n" << status.size() << " problems:";
+  std::cout << "\n" << status.size() << (status.size() == 1 ? " problem:" : " problems:");
   for (const char* s : {"exact", "above", "global"}) {
     const auto k = std::count(status.begin(), status.end(), s);
     char buf[64];

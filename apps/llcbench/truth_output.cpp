@@ -41,7 +41,9 @@ std::string status_sentence(const dln::LocalTruth& local, const dln::TrueLlc& ao
 }
 
 void write_local_text(std::ostream& os, const dln::LocalTruth& local, const dln::TrueLlc& aoyagi) {
-  os << "rank(J): " << local.jacobian_rank << "\n"
+  os << "rank(J): " << local.jacobian_rank
+     << (local.numerical_ranks ? " (numerical partial-product ranks)" : " (partial-product ranks in general position)")
+     << "\n"
      << "lambda_smooth: " << local.lambda_smooth.to_decimal(kTextDecimals) << "\n"
      << "lambda_lower: " << local.lambda_lower.to_decimal(kTextDecimals) << "\n"
      << "truth status: " << dln::to_string(local.status) << "; " << status_sentence(local, aoyagi)
@@ -55,6 +57,7 @@ void write_local_json(JsonWriter& w, const dln::LocalTruth& local) {
   w.key("lambda_lower").raw_number(local.lambda_lower.to_decimal(kJsonDecimals));
   w.field("lambda_lower_exact", local.lambda_lower.to_string());
   w.field("truth_status", std::string(dln::to_string(local.status)));
+  w.field("partial_ranks", std::string(local.numerical_ranks ? "numerical" : "general position"));
   w.array("ranks_after", local.partial.after);
   w.array("ranks_before", local.partial.before);
 }

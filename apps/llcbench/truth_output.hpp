@@ -7,7 +7,8 @@
 //   text: "rank(J):", "lambda_smooth:", "lambda_lower:" and "truth status:" lines, the status with
 //         one sentence saying what it certifies.
 //   JSON: jacobian_rank, lambda_smooth, lambda_smooth_exact, lambda_lower, lambda_lower_exact,
-//         truth_status, ranks_after, ranks_before (the partial-product ranks, one per layer).
+//         truth_status, partial_ranks ("numerical" or "general position": how the ranks were
+//         found), ranks_after, ranks_before (the partial-product ranks, one per layer).
 #pragma once
 
 #include <ostream>

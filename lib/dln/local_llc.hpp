@@ -49,6 +49,7 @@ struct LocalTruth {
   Rational lambda_smooth;  // rank(J) / 2
   Rational lambda_lower;   // max(Aoyagi, lambda_smooth)
   TruthStatus status = TruthStatus::kGlobal;
+  bool numerical_ranks = false;  // partial ranks computed numerically (else: general position)
 };
 
 // rank(J) by the formula above (integer arithmetic; InternalError on inconsistent input).

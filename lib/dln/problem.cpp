@@ -39,9 +39,12 @@ void check_rank(Problem& p, std::int64_t want) {
 void certify(Problem& p) {
   std::vector<std::int64_t> layer_ranks;
   for (std::size_t s = 0; s < p.cuts.size(); ++s) layer_ranks.push_back(p.layer_rank(s));
+  const bool numerical = *std::max_element(p.widths.begin(), p.widths.end()) <= kNumericalRankWidth;
   PartialRanks partial =
-      numerical_partial_ranks(p.widths, [&](std::size_t s) { return teacher_layer(p, s); });
+      numerical ? numerical_partial_ranks(p.widths, [&](std::size_t s) { return teacher_layer(p, s); })
+                : generic_partial_ranks(p.widths, layer_ranks);
   p.local = local_truth(p.widths, p.rank, layer_ranks, std::move(partial), p.truth.lambda);
+  p.local.numerical_ranks = numerical;
 }
 
 }  // namespace

@@ -17,7 +17,9 @@
 //     zeroed), which puts the teacher on the minimal stratum, where Aoyagi's value is the local
 //     LLC; the Gaussian entries are the same, so r and lambda are too.
 //  7. The local truth at the teacher (lib/dln/local_llc.hpp) from the numerical ranks of the
-//     partial products.
+//     partial products, or, for networks with a layer wider than kNumericalRankWidth (the 1B
+//     class, where each of those SVDs would take minutes), from their ranks in general position,
+//     which the numerical ranks equal on every teacher the tests draw.
 // Host only; deterministic: the same (class, seed) gives the same problem on every machine with
 // an IEEE-754 libm (the rank is an integer computed far from its threshold in practice).
 #pragma once
@@ -41,6 +43,8 @@ enum class TeacherMode { kPaper, kFirstLayer, kMinimal };
 const char* to_string(TeacherMode mode);
 // Throws UsageError naming `what` (the option or key) for any other name.
 TeacherMode parse_teacher_mode(const std::string& name, const std::string& what);
+
+constexpr std::int64_t kNumericalRankWidth = 4096;
 
 struct LayerCut {
   bool cut = false;     // rank reduction applied to this layer

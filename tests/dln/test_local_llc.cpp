@@ -58,6 +58,7 @@ Layers layers_of(const Problem& p) {
 // (for llcbench's own teachers) the numerical partial ranks are the generic ones.
 void check_problem(const Problem& p, const std::string& what) {
   const Layers w = layers_of(p);
+  ASSERT_TRUE(p.local.numerical_ranks) << what;
   ASSERT_EQ(p.local.jacobian_rank, brute_force_jacobian_rank(w, p.widths)) << what;
   const PartialRanks g = generic_partial_ranks(p.widths, p.local.layer_ranks);
   EXPECT_EQ(p.local.partial.after, g.after) << what;
@@ -205,6 +206,16 @@ TEST(LocalTruth, GlobalStatusWhenTheSmoothBoundIsBelowAoyagi) {
   EXPECT_EQ(p.truth.lambda, 6);
   EXPECT_EQ(p.local.status, TruthStatus::kGlobal);
   EXPECT_EQ(p.local.lambda_lower, p.truth.lambda);
+}
+
+TEST(LocalTruth, NetworksWiderThanTheLimitTakeTheirPartialRanksFromGeneralPosition) {
+  const Problem wide = problem_from_architecture({kNumericalRankWidth + 1, 3, 2}, 1, 1, 1000);
+  EXPECT_FALSE(wide.local.numerical_ranks);
+  const PartialRanks numeric =
+      numerical_partial_ranks(wide.widths, [&](std::size_t s) { return teacher_layer(wide, s); });
+  EXPECT_EQ(wide.local.partial.after, numeric.after);  // the same ranks, found without SVDs
+  EXPECT_EQ(wide.local.partial.before, numeric.before);
+  EXPECT_TRUE(problem_from_architecture({kNumericalRankWidth, 3, 2}, 1, 1, 1000).local.numerical_ranks);
 }
 
 TEST(LocalTruth, TeacherModesOutsideTheirProblemKindAreUsageErrors) {
