@@ -27,4 +27,4 @@ echo "== ${launch[*]} llcbench sweep configs/demo.ini --store $store"
 echo
 echo "== llcbench query $store jobs --where sampler=sgld --where problem_index=0"
 "$llcbench" query "$store" jobs --where sampler=sgld --where problem_index=0 \
-  --columns job_id,step_size,status,lambda_hat,lambda_true,rel_error,diverged,divergence_reason
+  --columns job_id,step_size,status,truth_status,lambda_hat,lambda_true,lambda_lower,rel_error,diverged,divergence_reason
