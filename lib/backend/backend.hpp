@@ -22,6 +22,7 @@
 #include "lib/dln/problem.hpp"
 #include "lib/estimator/chain_result.hpp"
 #include "lib/estimator/estimator.hpp"
+#include "lib/estimator/estimator.hpp"
 #include "lib/samplers/config.hpp"
 
 namespace llcb::backend {
@@ -34,7 +35,7 @@ struct ChainSpec {
   std::uint64_t chain_seed = 1;
   dln::Sampling sampling = dln::Sampling::kWithoutReplacement;
   double divergence_factor = 100;
-  double estimate_bound_factor = 2;  // diverged when lambda_hat > this * d/2 (estimator.hpp)
+  double estimate_bound_factor = estimator::kEstimateBoundFactor;  // diverged above this * d/2
   double stationarity_tolerance = 0.1;
   std::int64_t diag_every = 0;    // 0: max(1, steps / 1000)
   // Chain groups only (ChainGroup below): steps between parameter-checksum comparisons.

@@ -95,6 +95,8 @@ std::int64_t jacobian_rank(const std::vector<std::int64_t>& widths, const Partia
   const std::size_t m = widths.size() - 1;
   LLCB_CHECK(m >= 1 && r.after.size() == m && r.before.size() == m,
              "partial ranks need one entry per layer");
+  LLCB_CHECK(r.after[m - 1] == widths[m] && r.before[0] == widths[0],
+             "the empty partial products are identities of the outer widths");
   std::int64_t k = r.after[0] * r.before[0];
   for (std::size_t s = 1; s < m; ++s) {
     LLCB_CHECK(r.after[s] >= r.after[s - 1] && r.before[s] <= r.before[s - 1],
@@ -144,6 +146,8 @@ LocalTruth local_truth(const std::vector<std::int64_t>& widths, std::int64_t ran
   const bool minimal = std::all_of(layer_ranks.begin(), layer_ranks.end(),
                                    [rank](std::int64_t k) { return k == rank; });
   if (minimal) {
+    // On the minimal stratum Aoyagi's value is the local LLC, which is at least rank(J)/2.
+    LLCB_CHECK(t.lambda_smooth <= aoyagi, "rank(J)/2 exceeds Aoyagi's value on the minimal stratum");
     t.status = TruthStatus::kExact;
   } else if (t.lambda_smooth > aoyagi) {
     t.status = TruthStatus::kAbove;

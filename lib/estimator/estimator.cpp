@@ -62,6 +62,7 @@ bool ChainEstimator::observe_loss(std::int64_t t, double loss) {
     // Batch b holds kept steps [b K / kBatches, (b + 1) K / kBatches), K the window's length.
     const std::int64_t window = config_.steps - config_.burn_in;
     const auto b = static_cast<std::size_t>((t - config_.burn_in) * kBatches / window);
+    LLCB_CHECK(b < batch_sum_.size(), "a loss observed after the last step");
     batch_sum_[b] += loss;
     ++batch_count_[b];
   }

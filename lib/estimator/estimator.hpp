@@ -29,6 +29,8 @@
 
 namespace llcb::estimator {
 
+constexpr double kEstimateBoundFactor = 2;  // the default estimate bound, in units of d/2
+
 struct EstimatorConfig {
   std::int64_t steps = 0;
   std::int64_t burn_in = 0;        // 0 <= burn_in < steps
@@ -36,7 +38,7 @@ struct EstimatorConfig {
   double loss_at_center = 0;       // L_n(w*)
   std::int64_t d = 0;
   double divergence_factor = 100;  // see above
-  double estimate_bound_factor = 2;
+  double estimate_bound_factor = kEstimateBoundFactor;
   double stationarity_tolerance = 0.1;
   std::int64_t diag_every = 1;     // diagnostic decimation
 };

@@ -53,7 +53,7 @@ struct SweepConfig {
   dln::Sampling sampling = dln::Sampling::kWithoutReplacement;
   std::int64_t trace_every = 1;         // keep every k-th loss in the store
   std::int64_t diag_every = 0;
-  double divergence_factor = 100, estimate_bound_factor = 2;
+  double divergence_factor = 100, estimate_bound_factor = estimator::kEstimateBoundFactor;
   std::vector<SamplerGrid> samplers;
   std::vector<std::int64_t> ranks_per_chain = {1};  // a grid axis: G ranks run one chain
   std::int64_t drift_check_every = 100;  // chain groups: steps between checksum comparisons

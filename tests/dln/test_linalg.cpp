@@ -92,6 +92,39 @@ TEST(Linalg, SingularValuesOfADiagonalMatrix) {
   EXPECT_NEAR(s[2], 0.5, 1e-14);
 }
 
+TEST(Linalg, ThinSvdGivesOrthonormalLeftVectorsOfTallAndWideMatrices) {
+  for (const auto& [rows, cols] : {std::pair<std::int64_t, std::int64_t>{9, 4}, {4, 9}, {6, 6}}) {
+    const MatrixD m = gaussian(rows, cols, 11);
+    MatrixD u;
+    const std::vector<double> s = singular_values(m, u);
+    const std::vector<double> values_only = singular_values(m);
+    for (std::size_t i = 0; i < s.size(); ++i) EXPECT_NEAR(s[i], values_only[i], 1e-12 * s[0]);
+    const std::int64_t p = std::min(rows, cols);
+    ASSERT_EQ(u.rows, rows);
+    ASSERT_EQ(u.cols, p);
+    const MatrixD utu = multiply(transpose(u), u);
+    const MatrixD mtu = multiply(transpose(m), u);  // column j is m^T u_j = s_j v_j
+    for (std::int64_t i = 0; i < p; ++i) {
+      double norm2 = 0;
+      for (std::int64_t j = 0; j < p; ++j) EXPECT_NEAR(utu.at(i, j), i == j ? 1.0 : 0.0, 1e-12);
+      for (std::int64_t r = 0; r < cols; ++r) norm2 += mtu.at(r, i) * mtu.at(r, i);
+      EXPECT_NEAR(std::sqrt(norm2), s[static_cast<std::size_t>(i)], 1e-12) << rows << "x" << cols;
+    }
+  }
+}
+
+TEST(Linalg, RankOfCountsAboveTheShapesToleranceAndTransposeSwapsIndices) {
+  // tol = sigma_max * max(rows, cols) * DBL_EPSILON = 2 * 10 * 2.2e-16 = 4.4e-15.
+  EXPECT_EQ(rank_of({2.0, 1e-14, 4e-15}, 10, 3), 2);
+  EXPECT_EQ(rank_of({2.0, 1e-14, 4e-15}, 100, 3), 1);  // the tolerance grows with the shape
+  EXPECT_EQ(rank_of({}, 0, 0), 0);
+  MatrixD m(2, 3);
+  m.a = {1, 2, 3, 4, 5, 6};
+  const MatrixD t = transpose(m);
+  EXPECT_EQ(t.rows, 3);
+  EXPECT_EQ(t.a, (std::vector<double>{1, 4, 2, 5, 3, 6}));
+}
+
 TEST(Linalg, RankOfProductsOfKnownInnerDimension) {
   // B (n x k) * C (k x m) with Gaussian entries has rank min(k, n, m) almost surely.
   for (std::int64_t k : {0, 1, 3, 7, 12}) {

@@ -54,12 +54,26 @@ Layers layers_of(const Problem& p) {
   return w;
 }
 
+// The numerical ranks of the explicit partial products, for comparison with the thin-factor passes.
+PartialRanks explicit_partial_ranks(const Layers& w, const std::vector<std::int64_t>& widths) {
+  PartialRanks r;
+  const std::size_t m = w.size();
+  for (std::size_t s = 0; s < m; ++s) {
+    r.after.push_back(numerical_rank(product(w, widths, s + 1, m)));
+    r.before.push_back(numerical_rank(product(w, widths, 0, s)));
+  }
+  return r;
+}
+
 // Checks one teacher: the formula on its numerical partial ranks equals the Jacobian's rank, and
 // (for llcbench's own teachers) the numerical partial ranks are the generic ones.
 void check_problem(const Problem& p, const std::string& what) {
   const Layers w = layers_of(p);
   ASSERT_TRUE(p.local.numerical_ranks) << what;
   ASSERT_EQ(p.local.jacobian_rank, brute_force_jacobian_rank(w, p.widths)) << what;
+  const PartialRanks e = explicit_partial_ranks(w, p.widths);
+  EXPECT_EQ(p.local.partial.after, e.after) << what;
+  EXPECT_EQ(p.local.partial.before, e.before) << what;
   const PartialRanks g = generic_partial_ranks(p.widths, p.local.layer_ranks);
   EXPECT_EQ(p.local.partial.after, g.after) << what;
   EXPECT_EQ(p.local.partial.before, g.before) << what;
@@ -104,16 +118,20 @@ TEST(LocalTruth, FormulaMatchesTheJacobianOnArchitectureTeachers) {
 
 // Teachers that are not in general position: random low-rank layers, some with aligned null
 // spaces, so partial products lose rank beyond their factors' ranks. The formula holds for any
-// teacher when it is given the numerical partial ranks.
+// teacher when it is given the numerical partial ranks. Every third teacher lines up exactly zero
+// rows and columns (which the passes drop before any SVD); every third other one is dense: a layer
+// annihilates part of the previous layer's column space, W_s = Z (I - P) with P the projector
+// onto a random part of col(W_{s-1}), so the thin factors' singular vectors decide the ranks.
 TEST(LocalTruth, FormulaMatchesTheJacobianOnArbitraryLowRankTeachers) {
   std::mt19937_64 g(7);
   std::normal_distribution<double> normal;
-  int degenerate = 0;
+  int degenerate = 0, dense = 0;
   for (int i = 0; i < 150; ++i) {
     const auto m = static_cast<std::size_t>(std::uniform_int_distribution<int>(1, 4)(g));
     std::vector<std::int64_t> widths;
     for (std::size_t j = 0; j <= m; ++j) widths.push_back(std::uniform_int_distribution<std::int64_t>(1, 7)(g));
     Layers w;
+    bool annihilated = false;
     for (std::size_t s = 0; s < m; ++s) {
       const std::int64_t rows = widths[s + 1], cols = widths[s];
       const std::int64_t k = std::uniform_int_distribution<std::int64_t>(0, std::min(rows, cols))(g);
@@ -128,10 +146,37 @@ TEST(LocalTruth, FormulaMatchesTheJacobianOnArbitraryLowRankTeachers) {
           for (std::int64_t c = 0; c + 1 < cols; ++c) layer.at(r, c) = 0.0;
         }
         for (std::int64_t c = 0; c < w[s - 1].cols; ++c) w[s - 1].at(cols - 1, c) = 0.0;
+      } else if (i % 3 == 1 && s > 0 && !annihilated) {
+        // q: a random vector in the column space of the product so far; W_s = Z (I - q q^T / |q|^2)
+        // loses exactly that direction of it. Only where that product has rank >= 2, so that no
+        // product becomes zero in exact arithmetic (it would be roundoff in floating point, whose
+        // rank relative to itself means nothing).
+        const MatrixD before = product(w, widths, 0, s);
+        if (numerical_rank(before) >= 2) {
+          std::vector<double> q(static_cast<std::size_t>(cols), 0.0);
+          for (std::int64_t c = 0; c < before.cols; ++c) {
+            const double coef = normal(g);
+            for (std::int64_t r = 0; r < cols; ++r) q[static_cast<std::size_t>(r)] += coef * before.at(r, c);
+          }
+          double norm = 0;
+          for (const double v : q) norm += v * v;
+          MatrixD proj(cols, cols);
+          for (std::int64_t a = 0; a < cols; ++a) {
+            for (std::int64_t b = 0; b < cols; ++b) {
+              proj.at(a, b) = (a == b ? 1.0 : 0.0) - q[static_cast<std::size_t>(a)] * q[static_cast<std::size_t>(b)] / norm;
+            }
+          }
+          layer = multiply(layer, proj);
+          annihilated = true;
+          ++dense;
+        }
       }
       w.push_back(layer);
     }
     const PartialRanks numeric = numerical_partial_ranks(widths, [&](std::size_t s) { return w[s]; });
+    const PartialRanks explicit_ranks = explicit_partial_ranks(w, widths);
+    ASSERT_EQ(numeric.after, explicit_ranks.after) << "teacher " << i;
+    ASSERT_EQ(numeric.before, explicit_ranks.before) << "teacher " << i;
     std::vector<std::int64_t> layer_ranks;
     for (const auto& l : w) layer_ranks.push_back(numerical_rank(l));
     const PartialRanks generic = generic_partial_ranks(widths, layer_ranks);
@@ -139,6 +184,7 @@ TEST(LocalTruth, FormulaMatchesTheJacobianOnArbitraryLowRankTeachers) {
     ASSERT_EQ(jacobian_rank(widths, numeric), brute_force_jacobian_rank(w, widths)) << "teacher " << i;
   }
   EXPECT_GT(degenerate, 10);  // the aligned null spaces did leave general position
+  EXPECT_GT(dense, 20);       // and many of them without a single exact zero
 }
 
 TEST(LocalTruth, MinimalTeachersHaveEveryLayerAtTheProductRank) {
@@ -150,20 +196,29 @@ TEST(LocalTruth, MinimalTeachersHaveEveryLayerAtTheProductRank) {
     EXPECT_EQ(p.truth.lambda, paper.truth.lambda);
     for (std::size_t s = 0; s < p.cuts.size(); ++s) {
       ASSERT_EQ(numerical_rank(teacher_layer(p, s)), p.rank) << "seed " << seed << " layer " << s;
-      // A layer already at rank r keeps its entries; the others keep their leading block.
-      if (paper.layer_rank(s) == p.rank) EXPECT_EQ(teacher_layer(p, s).a, teacher_layer(paper, s).a);
+      // A layer already at rank r keeps its entries; the others keep their leading block (the
+      // first r rows or columns, by the same orientation rule as the paper cuts).
+      const MatrixD mine = teacher_layer(p, s), theirs = teacher_layer(paper, s);
+      if (paper.layer_rank(s) == p.rank) EXPECT_EQ(mine.a, theirs.a);
+      const bool rows = p.widths[s + 1] <= p.widths[s];
+      for (std::int64_t i = 0; i < mine.rows; ++i) {
+        for (std::int64_t j = 0; j < mine.cols; ++j) {
+          if ((rows ? i : j) < p.rank) ASSERT_EQ(mine.at(i, j), theirs.at(i, j)) << "seed " << seed;
+        }
+      }
     }
   }
 }
 
-TEST(LocalTruth, PaperModeDrawsAreUnchanged) {
-  // The same pins as Problem.SeedRecipeIsPinned, through the explicit teacher argument.
+TEST(LocalTruth, PaperModeDrawsAreUnchangedAndTheirLocalTruthIsPinned) {
+  // The same pins as Problem.SeedRecipeIsPinned, through the explicit teacher argument, and the
+  // local truth docs/problems.md prints for this problem.
   const Problem q = draw_problem(model_class("100K"), 11, TeacherMode::kPaper);
-  std::vector<std::int64_t> ranks;
-  for (std::size_t s = 0; s < q.cuts.size(); ++s) ranks.push_back(q.layer_rank(s));
-  EXPECT_EQ(ranks, (std::vector<std::int64_t>{2, 69, 18, 6, 290}));
+  EXPECT_EQ(q.local.layer_ranks, (std::vector<std::int64_t>{2, 69, 18, 6, 290}));
   EXPECT_EQ(q.rank, 2);
-  EXPECT_EQ(q.local.layer_ranks, ranks);
+  EXPECT_EQ(q.local.jacobian_rank, 2446);
+  EXPECT_EQ(q.local.status, TruthStatus::kGlobal);
+  EXPECT_EQ(q.local.lambda_lower, 4885);
 }
 
 struct Case {
