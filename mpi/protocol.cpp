@@ -73,7 +73,7 @@ class Reader {
 void put_result(Writer& w, const store::JobResult& r) {
   w.put_string(r.status);
   for (double d : {r.lambda_hat, r.rel_error, r.mean_drift_noise_ratio, r.steps_per_second, r.seconds,
-                   r.rel_error_lower, r.raw_estimate, r.lambda_hat_se}) {
+                   r.raw_estimate, r.estimate_se}) {
     w.put(d);
   }
   for (std::int64_t i : {r.diverged, r.diverged_chains, r.divergence_step, r.nonstationary}) w.put(i);
@@ -84,7 +84,7 @@ store::JobResult get_result(Reader& rd) {
   store::JobResult r;
   r.status = rd.get_string();
   for (double* d : {&r.lambda_hat, &r.rel_error, &r.mean_drift_noise_ratio, &r.steps_per_second, &r.seconds,
-                    &r.rel_error_lower, &r.raw_estimate, &r.lambda_hat_se}) {
+                    &r.raw_estimate, &r.estimate_se}) {
     *d = rd.get<double>();
   }
   for (std::int64_t* i : {&r.diverged, &r.diverged_chains, &r.divergence_step, &r.nonstationary}) {

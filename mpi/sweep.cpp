@@ -176,7 +176,7 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
         session.record(*job, m.result, m.floats, w.host, m.result.backend);
         ++summary.ran;
         summary.failed += m.result.status == "failed";
-        meter.finished(*job, m.result, session.lambda_true(*job));
+        meter.finished(*job, m.result, session.truth(*job));
         w.jobs.erase(std::find(w.jobs.begin(), w.jobs.end(), job));
         break;
       }
@@ -229,7 +229,8 @@ bool work(const Environment& env, const sweep::SweepConfig& config, const Worker
     }
     const sweep::Job& job = *jobs.front();
     if (job.problem_index != problem_index) {
-      problem = sweep::make_problem(config, job.problem_index);
+      // A worker runs chains only: the store already holds each problem's local truth.
+      problem = sweep::make_problem(config, job.problem_index, dln::LocalTruthMode::kSkip);
       problem_index = job.problem_index;
     }
     if (static_cast<std::int64_t>(std::max<std::size_t>(m.group.size(), 1)) != job.ranks_per_chain) {

@@ -42,23 +42,20 @@ std::vector<std::uint64_t> parse_seeds(const std::string& text) {
   return seeds;
 }
 
-std::string layer_ranks_text(const dln::Problem& p, bool star_cuts) {
+// "2*,69*,18" (rank-reduced layers starred).
+std::string starred_layer_ranks(const dln::Problem& p) {
   std::string out;
   for (std::size_t s = 0; s < p.cuts.size(); ++s) {
     if (s) out += ',';
-    out += std::to_string(p.layer_rank(s));
-    if (star_cuts && p.cuts[s].cut) out += '*';
+    out += std::to_string(p.local.layer_ranks[s]);
+    if (p.cuts[s].cut) out += '*';
   }
   return out;
 }
 
 void print_one(const dln::Problem& p, bool json) {
-  std::vector<std::int64_t> layer_ranks;
   std::vector<bool> cut;
-  for (std::size_t s = 0; s < p.cuts.size(); ++s) {
-    layer_ranks.push_back(p.layer_rank(s));
-    cut.push_back(p.cuts[s].cut);
-  }
+  for (const auto& c : p.cuts) cut.push_back(c.cut);
   if (json) {
     JsonWriter w;
     w.begin_object();
@@ -67,7 +64,7 @@ void print_one(const dln::Problem& p, bool json) {
     w.field("teacher", std::string(dln::to_string(p.teacher)));
     w.field("layers", p.layers());
     w.array("widths", p.widths);
-    w.array("layer_ranks", layer_ranks);
+    w.array("layer_ranks", p.local.layer_ranks);
     w.array("layer_cut", cut);
     w.field("rank", p.rank);
     w.field("n", p.n);
@@ -82,7 +79,7 @@ void print_one(const dln::Problem& p, bool json) {
             << "teacher: " << dln::to_string(p.teacher) << "\n"
             << "layers: " << p.layers() << "\n"
             << "widths: " << join_ints(p.widths) << "\n"
-            << "layer ranks: " << layer_ranks_text(p, true) << "  (* = rank-reduced)\n"
+            << "layer ranks: " << starred_layer_ranks(p) << "  (* = rank-reduced)\n"
             << "rank: " << p.rank << "\n"
             << "n: " << p.n << "\n";
   write_truth_text(std::cout, p.truth);
@@ -99,7 +96,7 @@ store::Table distribution(const std::vector<dln::Problem>& problems) {
     teacher.emplace_back(dln::to_string(p.teacher));
     layers.push_back(p.layers());
     widths.push_back(join_ints(p.widths));
-    ranks.push_back(layer_ranks_text(p, false));
+    ranks.push_back(join_ints(p.local.layer_ranks));
     rank.push_back(p.rank);
     d.push_back(p.truth.d);
     jrank.push_back(p.local.jacobian_rank);
@@ -186,22 +183,7 @@ int cmd_problem(const std::vector<std::string>& args) {
     if (vm["json"].as<bool>()) throw UsageError("--json goes with --seed; with --seeds use --format json");
     const TableFormat format = parse_table_format(vm["format"].as<std::string>());
     const std::vector<std::uint64_t> seeds = parse_seeds(vm["seeds"].as<std::string>());
-    // Problems are independent: one per thread (each draw's BLAS and LAPACK calls then run in
-    // that thread, and gemm()'s results do not depend on it).
-    std::vector<dln::Problem> problems(seeds.size());
-    std::vector<std::string> errors(seeds.size());
-#pragma omp parallel for schedule(dynamic, 1)
-    for (std::size_t i = 0; i < seeds.size(); ++i) {
-      try {
-        problems[i] = dln::draw_problem(model, seeds[i], teacher);
-      } catch (const std::exception& e) {
-        errors[i] = e.what();
-      }
-    }
-    for (std::size_t i = 0; i < seeds.size(); ++i) {
-      if (!errors[i].empty()) throw RuntimeError("seed " + std::to_string(seeds[i]) + ": " + errors[i]);
-    }
-    const store::Table t = distribution(problems);
+    const store::Table t = distribution(dln::draw_problems(model, seeds, teacher));
     print_table(std::cout, t, format);
     if (format == TableFormat::kTable) print_distribution_summary(t);
     return 0;

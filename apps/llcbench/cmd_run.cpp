@@ -121,7 +121,7 @@ int cmd_run(const std::vector<std::string>& args) {
               << (result.nonstationary ? " (NOT STATIONARY: lengthen the chain or burn-in)" : "")
               << "\n"
               << "steps/s: " << result.steps_per_second << " (" << be->name() << ")\n"
-              << "standard error of lambda_hat: " << result.estimate_se << " (batch means)\n"
+              << "standard error of the estimate: " << result.estimate_se << " (batch means)\n"
               << "truth status: " << dln::to_string(problem.local.status) << "; "
               << status_sentence(problem.local, problem.truth) << "\n"
               << "lambda_lower: " << lower << " (rel_error_lower " << rel_lower << ")\n"

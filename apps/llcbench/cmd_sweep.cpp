@@ -47,6 +47,16 @@ std::string format_duration(double s) {
   return buf;
 }
 
+// "true 16.5, exact", "Aoyagi 35, above: at least 41", "Aoyagi 16.5, global: a lower bound", or
+// "true 16.5" for stores without statuses (docs/truth.md).
+std::string describe_truth(const sweep::JobTruth& t) {
+  if (t.status == "exact" || t.status.empty()) {
+    return fmt::format("true {:.4g}{}", t.lambda_true, t.status.empty() ? "" : ", exact");
+  }
+  if (t.status == "above") return fmt::format("Aoyagi {:.4g}, above: at least {:.4g}", t.lambda_true, t.lambda_lower);
+  return fmt::format("Aoyagi {:.4g}, {}: a lower bound", t.lambda_true, t.status);
+}
+
 void report(const sweep::Progress& p, const sweep::SweepConfig& c, bool bar) {
   if (bar) {
     const int width = 30;
@@ -64,9 +74,9 @@ void report(const sweep::Progress& p, const sweep::SweepConfig& c, bool bar) {
     log::warn("[{}/{}] job {} ({} eps={:g} problem {}) failed: {}", p.done, p.total, p.job->id, s,
               p.job->step_size, p.job->problem_index, p.message);
   } else {
-    log::info("[{}/{}] {} eps={:g} problem {}: lambda_hat {:.4g} (true {:.4g}); {:.2f} chains/s, ETA {}",
-              p.done, p.total, s, p.job->step_size, p.job->problem_index, p.lambda_hat, p.lambda_true,
-              p.chains_per_second, format_duration(p.eta_seconds));
+    log::info("[{}/{}] {} eps={:g} problem {}: lambda_hat {:.4g} ({}); {:.2f} chains/s, ETA {}",
+              p.done, p.total, s, p.job->step_size, p.job->problem_index, p.lambda_hat,
+              describe_truth(p.truth), p.chains_per_second, format_duration(p.eta_seconds));
   }
 }
 

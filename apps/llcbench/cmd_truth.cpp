@@ -16,21 +16,6 @@
 namespace llcb::cli {
 namespace {
 
-// The layer ranks of --teacher (first-layer or minimal) for (widths, rank).
-std::vector<std::int64_t> mode_layer_ranks(const std::vector<std::int64_t>& widths, std::int64_t rank,
-                                           dln::TeacherMode mode) {
-  if (mode == dln::TeacherMode::kPaper) {
-    throw UsageError("--teacher paper draws rank cuts for a model class (llcbench problem "
-                     "--class C --seed S); truth takes first-layer or minimal");
-  }
-  std::vector<std::int64_t> ranks;
-  for (std::size_t s = 0; s + 1 < widths.size(); ++s) {
-    const std::int64_t full = std::min(widths[s], widths[s + 1]);
-    ranks.push_back(mode == dln::TeacherMode::kMinimal || s == 0 ? std::min(rank, full) : full);
-  }
-  return ranks;
-}
-
 void check_layer_ranks(const std::vector<std::int64_t>& widths, const std::vector<std::int64_t>& ranks,
                        std::int64_t rank) {
   if (ranks.size() + 1 != widths.size()) {
@@ -78,7 +63,6 @@ int cmd_truth(const std::vector<std::string>& args) {
     }
     const std::string& widths_text = required(vm, "widths", "5,3,5");
     const auto widths = parse_int_list(widths_text, "--widths", 1, dln::kMaxWidth);
-    dln::validate_widths(widths);
     if (vm.count("teacher") && vm.count("layer-ranks")) {
       throw UsageError("give at most one of --teacher and --layer-ranks");
     }
@@ -94,7 +78,7 @@ int cmd_truth(const std::vector<std::string>& args) {
     std::string teacher;
     if (vm.count("teacher")) {
       const dln::TeacherMode mode = dln::parse_teacher_mode(vm["teacher"].as<std::string>(), "--teacher");
-      layer_ranks = mode_layer_ranks(widths, rank, mode);
+      layer_ranks = dln::architecture_layer_ranks(widths, rank, mode);
       teacher = dln::to_string(mode);
     } else if (layer_ranks) {
       check_layer_ranks(widths, *layer_ranks, rank);
@@ -116,6 +100,8 @@ int cmd_truth(const std::vector<std::string>& args) {
         w.field("teacher", teacher);
         w.array("layer_ranks", local->layer_ranks);
         write_local_json(w, *local);
+      } else {
+        w.field("exact_for_teacher", std::string("minimal"));  // a lower bound at any other
       }
       w.end_object();
       std::cout << w.str() << "\n";

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 
 #include "lib/core/error.hpp"
 #include "lib/core/parse.hpp"
@@ -72,7 +73,8 @@ std::int64_t Problem::layer_rank(std::size_t s) const {
   return cuts[s].cut ? cuts[s].k : full;
 }
 
-Problem draw_problem(const ModelClass& model, std::uint64_t seed, TeacherMode teacher) {
+Problem draw_problem(const ModelClass& model, std::uint64_t seed, TeacherMode teacher,
+                     LocalTruthMode local) {
   if (teacher == TeacherMode::kFirstLayer) {
     throw UsageError("teacher mode first-layer is for --widths/--rank problems; a model class "
                      "draws paper or minimal teachers");
@@ -107,8 +109,41 @@ Problem draw_problem(const ModelClass& model, std::uint64_t seed, TeacherMode te
     make_minimal(p);
     check_rank(p, p.rank);
   }
-  certify(p);
+  if (local == LocalTruthMode::kCompute) certify(p);
   return p;
+}
+
+std::vector<Problem> draw_problems(const ModelClass& model, const std::vector<std::uint64_t>& seeds,
+                                   TeacherMode teacher) {
+  std::vector<Problem> all(seeds.size());
+  std::vector<std::exception_ptr> errors(seeds.size());
+  const bool parallel = model.width_max <= kNumericalRankWidth;
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+  for (std::size_t i = 0; i < seeds.size(); ++i) {
+    try {
+      all[i] = draw_problem(model, seeds[i], teacher);
+    } catch (...) {
+      errors[i] = std::current_exception();
+    }
+  }
+  for (const auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+  return all;
+}
+
+std::vector<std::int64_t> architecture_layer_ranks(const std::vector<std::int64_t>& widths,
+                                                   std::int64_t rank, TeacherMode teacher) {
+  if (teacher == TeacherMode::kPaper) {
+    throw UsageError("teacher mode paper draws rank cuts for a model class; with --widths/--rank "
+                     "use first-layer (the default) or minimal");
+  }
+  std::vector<std::int64_t> ranks;
+  for (std::size_t s = 0; s + 1 < widths.size(); ++s) {
+    const std::int64_t full = std::min(widths[s], widths[s + 1]);
+    ranks.push_back(teacher == TeacherMode::kMinimal || s == 0 ? std::min(rank, full) : full);
+  }
+  return ranks;
 }
 
 MatrixD teacher_layer(const Problem& problem, std::size_t s) {
@@ -144,10 +179,6 @@ std::int64_t teacher_product_rank(const Problem& problem) {
 
 Problem problem_from_architecture(const std::vector<std::int64_t>& widths, std::int64_t rank,
                                   std::uint64_t seed, std::int64_t n, TeacherMode teacher) {
-  if (teacher == TeacherMode::kPaper) {
-    throw UsageError("teacher mode paper draws rank cuts for a model class; with --widths/--rank "
-                     "use first-layer (the default) or minimal");
-  }
   Problem p;
   p.truth = true_llc(widths, rank);  // validates widths and rank
   p.class_name = "widths:" + join_ints(widths);
@@ -155,10 +186,8 @@ Problem problem_from_architecture(const std::vector<std::int64_t>& widths, std::
   p.widths = widths;
   p.n = n;
   p.teacher = teacher;
-  p.cuts.resize(widths.size() - 1);
-  p.cuts[0] = cut_to(widths, 0, rank);
-  p.rank = rank;
-  if (teacher == TeacherMode::kMinimal) make_minimal(p);
+  const std::vector<std::int64_t> ranks = architecture_layer_ranks(widths, rank, teacher);
+  for (std::size_t s = 0; s < ranks.size(); ++s) p.cuts.push_back(cut_to(widths, s, ranks[s]));
   check_rank(p, rank);
   certify(p);
   return p;

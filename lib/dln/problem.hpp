@@ -68,10 +68,27 @@ struct Problem {
   std::int64_t layer_rank(std::size_t s) const;
 };
 
+// Whether a draw computes the local truth (step 7), which costs SVDs of the partial products;
+// code that only runs chains (MPI workers) skips it and leaves `local` empty.
+enum class LocalTruthMode { kCompute, kSkip };
+
 // Draws the architecture and cuts, computes the teacher product's rank, the true LLC and the
 // local truth. `teacher` is paper or minimal (UsageError for first-layer).
 Problem draw_problem(const ModelClass& model, std::uint64_t seed,
-                     TeacherMode teacher = TeacherMode::kPaper);
+                     TeacherMode teacher = TeacherMode::kPaper,
+                     LocalTruthMode local = LocalTruthMode::kCompute);
+
+// draw_problem for each seed, one problem per thread (each draw's BLAS and LAPACK calls then run
+// in its thread, and gemm()'s results do not depend on it); serially, with threaded BLAS, for
+// classes wider than kNumericalRankWidth, whose products would not fit in memory many at a time.
+// The first failure is rethrown as it was thrown.
+std::vector<Problem> draw_problems(const ModelClass& model, const std::vector<std::uint64_t>& seeds,
+                                   TeacherMode teacher);
+
+// The layer ranks of a --widths/--rank teacher of mode first-layer (layer 0 cut to rank, the
+// others full) or minimal (every layer of rank `rank`); UsageError for paper.
+std::vector<std::int64_t> architecture_layer_ranks(const std::vector<std::int64_t>& widths,
+                                                   std::int64_t rank, TeacherMode teacher);
 
 // A problem with a given architecture whose teacher product has rank `rank`: the teacher is drawn
 // from `seed` as above (step 2); first-layer cuts only layer 0, to rank `rank` when that is below

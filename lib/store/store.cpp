@@ -164,7 +164,7 @@ void Store::write_job(std::int64_t row, const std::string& job_id, const JobResu
       {"precision", r.precision},
       {"rel_error_lower", r.rel_error_lower},
       {"raw_estimate", r.raw_estimate},
-      {"lambda_hat_se", r.lambda_hat_se},
+      {"estimate_se", r.estimate_se},
   };
   for (const auto& [column, value] : later_cells) {
     if (h5::exists(jobs.get(), column)) h5::write_cell(jobs.get(), column, at, value);

@@ -45,9 +45,10 @@ struct TraceShape {
 struct JobResult {
   std::string status;  // "done" or "failed"
   double lambda_hat = 0, rel_error = 0, mean_drift_noise_ratio = 0, steps_per_second = 0, seconds = 0;
-  // Against lambda_lower (the local truth's lower bound); the uncensored estimate (mean of the
-  // chains' raw estimates, a number even when a chain diverged); its standard error.
-  double rel_error_lower = 0, raw_estimate = 0, lambda_hat_se = 0;
+  // Against lambda_lower (the local truth's lower bound; filled in by the store's writer, which
+  // knows it); the uncensored estimate (mean of the chains' raw estimates, a number even when a
+  // chain diverged) and its standard error.
+  double rel_error_lower = 0, raw_estimate = 0, estimate_se = 0;
   std::int64_t diverged = 0, diverged_chains = 0, divergence_step = -1, nonstationary = 0;
   std::string divergence_reason, host, backend, precision, finished, message;
 };

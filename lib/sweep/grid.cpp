@@ -70,12 +70,25 @@ std::vector<Job> make_grid(const SweepConfig& config) {
   return jobs;
 }
 
-dln::Problem make_problem(const SweepConfig& config, std::int64_t problem_index) {
+dln::Problem make_problem(const SweepConfig& config, std::int64_t problem_index,
+                          dln::LocalTruthMode local) {
   dln::Problem p = dln::draw_problem(dln::model_class(config.model_class),
                                      config.first_problem_seed + static_cast<std::uint64_t>(problem_index),
-                                     config.teacher);
+                                     config.teacher, local);
   if (config.n > 0) p.n = config.n;
   return p;
+}
+
+std::vector<dln::Problem> make_problems(const SweepConfig& config) {
+  std::vector<std::uint64_t> seeds;
+  for (std::int64_t p = 0; p < config.problem_count; ++p) {
+    seeds.push_back(config.first_problem_seed + static_cast<std::uint64_t>(p));
+  }
+  std::vector<dln::Problem> all = dln::draw_problems(dln::model_class(config.model_class), seeds, config.teacher);
+  if (config.n > 0) {
+    for (auto& p : all) p.n = config.n;
+  }
+  return all;
 }
 
 std::uint64_t chain_seed(const SweepConfig& config, const Job& job, std::int64_t chain) {

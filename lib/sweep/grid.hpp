@@ -21,6 +21,13 @@
 
 namespace llcb::sweep {
 
+// What the store records as a job's truth (docs/truth.md): Aoyagi's value, lambda_lower and the
+// truth status ("" in stores written before statuses existed, where lambda_lower = lambda_true).
+struct JobTruth {
+  double lambda_true = 0, lambda_lower = 0;
+  std::string status;
+};
+
 struct Job {
   std::int64_t index = 0;          // position in the grid
   std::string id;                  // 16 hex digits
@@ -42,8 +49,12 @@ constexpr const char* kSeedRecipe =
 
 std::vector<Job> make_grid(const SweepConfig& config);
 
-// The problem of index p (drawn from the class and seed; n set from the config).
-dln::Problem make_problem(const SweepConfig& config, std::int64_t problem_index);
+// The problem of index p (drawn from the class, seed and teacher mode; n set from the config).
+dln::Problem make_problem(const SweepConfig& config, std::int64_t problem_index,
+                          dln::LocalTruthMode local = dln::LocalTruthMode::kCompute);
+
+// Every problem of the sweep, drawn in parallel (dln::draw_problems).
+std::vector<dln::Problem> make_problems(const SweepConfig& config);
 
 std::uint64_t chain_seed(const SweepConfig& config, const Job& job, std::int64_t chain);
 

@@ -8,7 +8,7 @@
 
 namespace llcb::sweep {
 
-void ProgressMeter::finished(const Job& job, const store::JobResult& r, double lambda_true) {
+void ProgressMeter::finished(const Job& job, const store::JobResult& r, const JobTruth& truth) {
   ++progress_.done;
   ++progress_.ran;
   progress_.elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -18,7 +18,7 @@ void ProgressMeter::finished(const Job& job, const store::JobResult& r, double l
                           static_cast<double>(progress_.to_run - progress_.ran);
   progress_.job = &job;
   progress_.lambda_hat = r.lambda_hat;
-  progress_.lambda_true = lambda_true;
+  progress_.truth = truth;
   progress_.failed = r.status == "failed";
   progress_.message = r.message;
   if (callback_) callback_(progress_);
@@ -93,7 +93,7 @@ RunSummary run_sweep(const SweepConfig& config, const RunOptions& options) {
       session.record(*bundle[i], outcomes[i].result, outcomes[i].trace, options.host, be->name());
       ++summary.ran;
       summary.failed += outcomes[i].result.status == "failed";
-      meter.finished(*bundle[i], outcomes[i].result, session.lambda_true(*bundle[i]));
+      meter.finished(*bundle[i], outcomes[i].result, session.truth(*bundle[i]));
     }
   }
   summary.done = meter.progress().done;

@@ -34,7 +34,8 @@ struct Progress {
   double chains_per_second = 0;
   double eta_seconds = 0;
   const Job* job = nullptr;     // the job just finished
-  double lambda_hat = 0, lambda_true = 0;
+  double lambda_hat = 0;
+  JobTruth truth;
   bool failed = false;
   std::string message;
 };
@@ -69,7 +70,7 @@ class ProgressMeter {
  public:
   ProgressMeter(std::int64_t total, std::int64_t done_before, std::int64_t to_run,
                 std::int64_t chains_per_job, std::function<void(const Progress&)> callback);
-  void finished(const Job& job, const store::JobResult& r, double lambda_true);
+  void finished(const Job& job, const store::JobResult& r, const JobTruth& truth);
   const Progress& progress() const { return progress_; }
 
  private:

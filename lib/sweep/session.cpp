@@ -91,7 +91,7 @@ store::Table jobs_table(const SweepConfig& c, const std::vector<Job>& jobs,
                {"lambda_lower", lower},     {"status", pending},
                {"lambda_hat", nan},         {"rel_error", nan},
                {"rel_error_lower", nan},    {"raw_estimate", nan},
-               {"lambda_hat_se", nan},
+               {"estimate_se", nan},
                {"diverged", zero},          {"diverged_chains", zero},
                {"divergence_step", minus},  {"divergence_reason", empty},
                {"mean_drift_noise_ratio", nan}, {"nonstationary", zero},
@@ -128,13 +128,11 @@ store::JobResult combine(const std::vector<estimator::ChainResult>& chains, cons
   }
   const double k = static_cast<double>(chains.size());
   const double lambda_true = problem.truth.lambda.to_double();
-  const double lambda_lower = problem.local.lambda_lower.to_double();
   r.diverged = r.diverged_chains > 0 ? 1 : 0;
   r.lambda_hat = r.diverged ? kNaN : sum / k;
   r.rel_error = (r.lambda_hat - lambda_true) / lambda_true;
-  r.rel_error_lower = (r.lambda_hat - lambda_lower) / lambda_lower;
   r.raw_estimate = raw / k;
-  r.lambda_hat_se = std::sqrt(var) / k;  // of the mean of k independent chains
+  r.estimate_se = std::sqrt(var) / k;  // of the mean of k independent chains
   r.mean_drift_noise_ratio = ratio / k;
   r.seconds = seconds;
   r.steps_per_second = seconds > 0 ? steps_run / seconds : 0;
@@ -151,34 +149,52 @@ store::JobResult combine(const std::vector<estimator::ChainResult>& chains, cons
   return r;
 }
 
-// Every problem of the sweep, one per thread (a draw's BLAS and LAPACK calls then run in its
-// thread; the results do not depend on it). The first failure is rethrown.
-std::vector<dln::Problem> draw_problems(const SweepConfig& config) {
-  const auto count = static_cast<std::size_t>(config.problem_count);
-  std::vector<dln::Problem> all(count);
-  std::vector<std::exception_ptr> errors(count);
-#pragma omp parallel for schedule(dynamic, 1)
-  for (std::size_t p = 0; p < count; ++p) {
-    try {
-      all[p] = make_problem(config, static_cast<std::int64_t>(p));
-    } catch (...) {
-      errors[p] = std::current_exception();
-    }
-  }
-  for (const auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
-  return all;
+// The seed recipes of earlier versions (the store records its own). Both hashed a job's
+// description with the store's own estimate_bound_factor, so their chains are this version's
+// when that factor was 1 (the default then).
+constexpr const char* kEarlierSeedRecipes[] = {
+    "chain seed of chain c of a job = splitmix64(sweep.seed XOR fnv1a64(job description) + c); "
+    "job id = hex(fnv1a64(job description)); problem p has seed problems.first_seed + p; "
+    "Philox4x32-10 streams keyed by problem seed (ARCH, RANK, TCHR, XINP, YNOI) and chain seed "
+    "(EPOC, BTCH, LANG) as in docs/problems.md",
+    "chain seed of chain c of a job = splitmix64(sweep.seed XOR fnv1a64(job description without "
+    "its ;ranks_per_chain=G part) + c); "
+    "job id = hex(fnv1a64(job description)); problem p has seed problems.first_seed + p; "
+    "Philox4x32-10 streams keyed by problem seed (ARCH, RANK, TCHR, XINP, YNOI) and chain seed "
+    "(EPOC, BTCH, LANG) as in docs/problems.md",
+};
+
+// Refuses to continue a store whose remaining jobs this version would seed differently from the
+// jobs already in it (--force-config does not change that: the chains would not be the same).
+void check_seed_recipe(const store::Store& s) {
+  const store::StoreHeader h = s.header();
+  if (h.seed_recipe == kSeedRecipe) return;
+  const bool earlier = std::find(std::begin(kEarlierSeedRecipes), std::end(kEarlierSeedRecipes),
+                                 h.seed_recipe) != std::end(kEarlierSeedRecipes);
+  const auto stored = parse_canonical(h.config_canonical);
+  const auto factor = stored.find("chain.estimate_bound_factor");
+  const std::string bound = factor == stored.end() ? "1" : factor->second;
+  if (earlier && bound == "1") return;
+  throw UsageError("store '" + s.path() + "' was made by an llcbench that seeds chains differently" +
+                   (earlier ? " when chain.estimate_bound_factor is not 1 (it is " + bound + " here)" : "") +
+                   ": its pending jobs cannot be run with the same chains; finish it with the "
+                   "version that made it, or start a new store");
 }
 
 void check_store_matches(const store::Store& s, const SweepConfig& config, bool force) {
+  check_seed_recipe(s);
   const auto diff = config_differences(parse_canonical(s.header().config_canonical), config.canonical);
   if (diff.empty()) return;
   std::string keys;
   for (const auto& d : diff) keys += (keys.empty() ? "" : "; ") + d;
   if (!force) {
-    throw UsageError("store '" + s.path() + "' was made by a different config (" + keys +
-                     "); use --force-config to continue it anyway");
+    // The bound's default changed in 0.2: a store made with another bound has other job ids.
+    const bool bound = keys.find("chain.estimate_bound_factor: '") != std::string::npos;
+    throw UsageError("store '" + s.path() + "' was made by a different config (" + keys + "); " +
+                     (bound ? "--set chain.estimate_bound_factor=" +
+                                  parse_canonical(s.header().config_canonical)["chain.estimate_bound_factor"] +
+                                  " continues it under the bound it was made with"
+                            : "use --force-config to continue it anyway"));
   }
   log::warn("continuing a store made by a different config: {}", keys);
 }
@@ -197,9 +213,8 @@ JobOutcome failed_outcome(const std::string& message) {
   out.result.status = "failed";
   out.result.lambda_hat = kNaN;
   out.result.rel_error = kNaN;
-  out.result.rel_error_lower = kNaN;
   out.result.raw_estimate = kNaN;
-  out.result.lambda_hat_se = kNaN;
+  out.result.estimate_se = kNaN;
   out.result.mean_drift_noise_ratio = kNaN;
   out.result.divergence_reason = "none";
   out.result.message = message;
@@ -307,7 +322,7 @@ SweepSession::SweepSession(const SweepConfig& config, const std::string& store_p
     store_.emplace(store::Store::open(store_path, true));
     check_store_matches(*store_, config, force_config);
   } else {
-    std::vector<dln::Problem> all = draw_problems(config);
+    std::vector<dln::Problem> all = make_problems(config);
     for (std::int64_t p = 0; p < config.problem_count; ++p) problems_.emplace(p, all[static_cast<std::size_t>(p)]);
     for (const Job& j : grid_) {  // validate every setting before creating anything
       if (j.sampler_index == 0 && j.step_size == config.samplers[0].step_sizes.front()) {
@@ -322,6 +337,10 @@ SweepSession::SweepSession(const SweepConfig& config, const std::string& store_p
   const auto& ids = jobs.get<std::string>("job_id");
   const auto& status = jobs.get<std::string>("status");
   lambda_true_ = jobs.get<double>("lambda_true");
+  // Stores written before truth statuses existed record Aoyagi's value only.
+  lambda_lower_ = jobs.find("lambda_lower") ? jobs.get<double>("lambda_lower") : lambda_true_;
+  truth_status_ = jobs.find("truth_status") ? jobs.get<std::string>("truth_status")
+                                            : std::vector<std::string>(lambda_true_.size());
   for (std::size_t r = 0; r < ids.size(); ++r) row_of_[ids[r]] = r;
   std::int64_t missing = 0;
   for (const Job& j : grid_) {
@@ -370,6 +389,8 @@ void SweepSession::record(const Job& job, store::JobResult result, const std::ve
                           const std::string& host, const std::string& backend) {
   result.host = host;
   if (!backend.empty()) result.backend = backend;
+  const double lower = truth(job).lambda_lower;
+  result.rel_error_lower = (result.lambda_hat - lower) / lower;
   store_->write_job(static_cast<std::int64_t>(row_of_.at(job.id)), job.id, result, trace);
   last_flush_ = std::chrono::steady_clock::now();
 }

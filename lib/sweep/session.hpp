@@ -65,13 +65,17 @@ class SweepSession {
   const std::vector<const Job*>& todo() const { return todo_; }
   std::int64_t skipped() const { return skipped_; }
   const dln::Problem& problem(std::int64_t index);
-  // The job's true LLC as recorded in the store (no problem is drawn for it).
-  double lambda_true(const Job& job) const { return lambda_true_.at(row_of_.at(job.id)); }
+  // The job's truth as recorded in the store (no problem is drawn for it).
+  JobTruth truth(const Job& job) const {
+    const std::size_t row = row_of_.at(job.id);
+    return {lambda_true_.at(row), lambda_lower_.at(row), truth_status_.at(row)};
+  }
 
   // Losses [first_step, first_step + n) of one chain of a running job, for live progress; the
   // store is flushed at most every 2 s for them, so readers see running jobs advance.
   void record_chunk(const Job& job, std::size_t chain, std::int64_t first_step, const float* losses,
                     std::size_t n);
+  // Records a finished job; its rel_error_lower is computed here from the store's lambda_lower.
   void record(const Job& job, store::JobResult result, const std::vector<float>& trace,
               const std::string& host, const std::string& backend);
   store::Table finish();  // reduce, write /summary, return it
@@ -82,7 +86,8 @@ class SweepSession {
   std::vector<const Job*> todo_;
   std::int64_t skipped_ = 0;
   std::map<std::string, std::size_t> row_of_;
-  std::vector<double> lambda_true_;  // by /jobs row
+  std::vector<double> lambda_true_, lambda_lower_;  // by /jobs row
+  std::vector<std::string> truth_status_;            // by /jobs row ("" for older stores)
   std::map<std::int64_t, dln::Problem> problems_;
   std::optional<store::Store> store_;
   std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();

@@ -76,7 +76,7 @@ TEST(Cli, TruthJson) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out,
             "{\"widths\":[5,3,5],\"rank\":0,\"lambda\":6.5,\"lambda_exact\":\"13/2\","
-            "\"multiplicity\":2,\"d\":30,\"l\":2,\"subset\":[1,2,3]}\n");
+            "\"multiplicity\":2,\"d\":30,\"l\":2,\"subset\":[1,2,3],\"exact_for_teacher\":\"minimal\"}\n");
 }
 
 TEST(Cli, TruthHandlesFortyLayersOfWidth5000) {
@@ -120,8 +120,10 @@ TEST(Cli, TruthWithATeacherShowsTheLocalTruth) {
   EXPECT_NE(j.out.find("\"rank\":1,"), std::string::npos) << j.out;  // the least layer rank
   EXPECT_NE(j.out.find("\"jacobian_rank\":82,"), std::string::npos) << j.out;
   EXPECT_NE(j.out.find("\"truth_status\":\"above\""), std::string::npos) << j.out;
-  // Without a teacher, the text says where the value is certified.
+  // Without a teacher, the text and the JSON say where the value is certified.
   EXPECT_NE(run("truth --widths 10,8,10 --rank 1").out.find("exact at a minimal teacher"), std::string::npos);
+  EXPECT_NE(run("truth --widths 10,8,10 --rank 1 --json").out.find("\"exact_for_teacher\":\"minimal\""),
+            std::string::npos);
 }
 
 TEST(Cli, TruthRejectsBadTeachers) {
@@ -167,6 +169,7 @@ TEST(Cli, ProblemSeedsPrintTheDistributionOfTruthStatuses) {
   expect_usage_error("problem --class 1K --seeds 5-1", "below the first");
   expect_usage_error("problem --class 1K --seed 1 --seeds 1-5", "not both");
   expect_usage_error("problem --class 1K --seeds 1-5 --json", "--format json");
+  expect_usage_error("problem --class 1K --seeds 1-3 --teacher first-layer", "first-layer is for --widths");
 }
 
 TEST(Cli, ProblemDescribesTheDrawnProblem) {
@@ -293,7 +296,7 @@ TEST(Cli, SweepStoresTheTruthStatusOfEveryProblemAndJob) {
   const auto a = row.find(','), b = row.rfind(',');
   EXPECT_EQ(row.substr(0, a), "2");
   EXPECT_EQ(row.substr(a + 1, b - a - 1), row.substr(b + 1, row.size() - b - 2));  // lower = Aoyagi
-  const Result jobs = run("query " + paper + " jobs --format json --columns raw_estimate,lambda_hat_se");
+  const Result jobs = run("query " + paper + " jobs --format json --columns raw_estimate,estimate_se");
   EXPECT_EQ(jobs.out.find("null"), std::string::npos) << jobs.out;  // finite for every done job
   const Result summary = run("query " + paper + " summary --format csv --columns truth_status,count");
   EXPECT_EQ(summary.out, "truth_status,count\nall,4\nexact,1\nglobal,3\n");

@@ -55,9 +55,8 @@ TEST(Protocol, EveryMessageTypeRoundTrips) {
   res.result.divergence_reason = "loss_above_bound";
   res.result.message = "x,y\n\"z\"";
   res.result.precision = "tf32";
-  res.result.rel_error_lower = -0.125;
   res.result.raw_estimate = 1e9;
-  res.result.lambda_hat_se = 0.5;
+  res.result.estimate_se = 0.5;
   res.floats = {0.25f};
   r = decode(encode(res));
   EXPECT_EQ(r.result.status, "done");
@@ -68,9 +67,8 @@ TEST(Protocol, EveryMessageTypeRoundTrips) {
   EXPECT_EQ(r.result.divergence_reason, "loss_above_bound");
   EXPECT_EQ(r.result.message, "x,y\n\"z\"");
   EXPECT_EQ(r.result.precision, "tf32");
-  EXPECT_EQ(r.result.rel_error_lower, -0.125);
   EXPECT_EQ(r.result.raw_estimate, 1e9);
-  EXPECT_EQ(r.result.lambda_hat_se, 0.5);
+  EXPECT_EQ(r.result.estimate_se, 0.5);
   EXPECT_EQ(r.floats, std::vector<float>{0.25f});
 
   for (MsgType t : {MsgType::kStop, MsgType::kHeartbeat, MsgType::kInterrupted}) {

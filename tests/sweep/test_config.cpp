@@ -1,6 +1,7 @@
 // Sweep configs: parsing, defaults, overrides, grids, job ids, and every class of bad input.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -162,11 +163,40 @@ TEST(Config, TheEstimateBoundIsPartOfAJobsIdButNotOfItsChain) {
     EXPECT_NE(a[i].id, b[i].id);  // a different verdict: a different job
     EXPECT_EQ(chain_seed(now, a[i], 0), chain_seed(before, b[i], 0));  // the very same chain
   }
-  // The id of a job under the bound of earlier versions is the id those versions gave it.
+  // Under the bound of earlier versions a job has the id those versions gave it, and its chain
+  // key is the description they hashed for its chain seed (pinned: changing it changes every
+  // chain of every sweep).
   EXPECT_EQ(b[0].id, std::string("b9c5b59efa774d20"));
+  EXPECT_EQ(b[0].chain_key, b[0].description);
+  EXPECT_EQ(chain_seed(before, b[0], 0), 8665538306985398236ULL);
   const auto diff = config_differences(before.canonical, now.canonical);
   ASSERT_EQ(diff.size(), 1u);
   EXPECT_EQ(diff[0], "chain.estimate_bound_factor: '1' -> '2'");
+}
+
+TEST(Config, AJobsRowCombinesItsChains) {
+  // Two chains of one job: its row has their mean estimate, the mean raw estimate, and the
+  // standard error of a mean of independent chains, sqrt(se_1^2 + se_2^2) / 2.
+  const SweepConfig c = parse_config(kBase, {"chain.chains=2", "chain.batch_size=50", "sweep.threads=1"});
+  const auto jobs = make_grid(c);
+  const dln::Problem p = make_problem(c, 0);
+  backend::BackendOptions bo;
+  bo.threads = 1;
+  const auto be = backend::make_backend(bo);
+  const auto chains = be->run(p, backend::DataSpec{c.target_sigma}, chain_specs(c, jobs[0], p));
+  const auto out = run_jobs(c, {&jobs[0]}, p, *be);
+  ASSERT_EQ(chains.size(), 2u);
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_FALSE(chains[0].diverged || chains[1].diverged);
+  const store::JobResult& r = out[0].result;
+  EXPECT_EQ(r.status, "done");
+  EXPECT_DOUBLE_EQ(r.lambda_hat, (chains[0].lambda_hat + chains[1].lambda_hat) / 2);
+  EXPECT_DOUBLE_EQ(r.raw_estimate, (chains[0].raw_estimate + chains[1].raw_estimate) / 2);
+  EXPECT_DOUBLE_EQ(r.estimate_se, std::sqrt(chains[0].estimate_se * chains[0].estimate_se +
+                                            chains[1].estimate_se * chains[1].estimate_se) / 2);
+  const double truth = p.truth.lambda.to_double();
+  EXPECT_DOUBLE_EQ(r.rel_error, (r.lambda_hat - truth) / truth);
+  EXPECT_TRUE(std::isfinite(r.estimate_se));
 }
 
 TEST(Config, BadInputIsAOneLineUsageErrorNamingTheKey) {

@@ -1,0 +1,129 @@
+"""Stores written by earlier versions of llcbench: a store is made with this binary, then turned
+with h5py into what an earlier version wrote (its seed recipe, its config, the columns it lacked),
+and the binary must read, reduce and resume it, running its pending jobs with the very chains it
+would have run, or refuse it in one line where it cannot (a seed recipe whose chains differ).
+
+Usage: test_old_stores.py LLCBENCH_BINARY
+Prints what it checked; exits 0 when every check holds, 1 otherwise.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+
+CONFIG = """
+[sweep]
+samplers = sgld
+threads = 1
+[problems]
+class = tiny
+count = 2
+[chain]
+steps = 400
+batch_size = 50
+estimate_bound_factor = 1
+[sgld]
+step_sizes = 1e-7, 1e-6
+"""
+# The seed recipe that versions 0.1 (with chain groups) wrote into every store.
+RECIPE_0_1 = ("chain seed of chain c of a job = splitmix64(sweep.seed XOR fnv1a64(job description without "
+              "its ;ranks_per_chain=G part) + c); "
+              "job id = hex(fnv1a64(job description)); problem p has seed problems.first_seed + p; "
+              "Philox4x32-10 streams keyed by problem seed (ARCH, RANK, TCHR, XINP, YNOI) and chain seed "
+              "(EPOC, BTCH, LANG) as in docs/problems.md")
+# Columns that stores of version 0.1 did not have.
+NEW_JOB_COLUMNS = ["teacher", "truth_status", "lambda_smooth", "lambda_lower", "rel_error_lower",
+                   "raw_estimate", "estimate_se"]
+NEW_PROBLEM_COLUMNS = ["teacher", "layer_ranks", "jacobian_rank", "lambda_smooth", "lambda_lower",
+                       "truth_status"]
+
+failures = []
+
+
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok:
+        failures.append(what)
+
+
+def run(binary, *args, cwd):
+    return subprocess.run([binary, *args], cwd=cwd, capture_output=True, text=True)
+
+
+def make_old(path, recipe, bound):
+    """Rewrites a store as version 0.1 wrote it, with job 1 left pending."""
+    with h5py.File(path, "r+") as f:
+        f.attrs["seed_recipe"] = recipe
+        canonical = f.attrs["config_canonical"]
+        canonical = canonical.decode() if isinstance(canonical, bytes) else canonical
+        canonical = "\n".join(line for line in canonical.splitlines()
+                              if not line.startswith("problems.teacher="))
+        f.attrs["config_canonical"] = canonical.replace("chain.estimate_bound_factor=1",
+                                                        f"chain.estimate_bound_factor={bound}") + "\n"
+        for group, columns in (("jobs", NEW_JOB_COLUMNS), ("problems", NEW_PROBLEM_COLUMNS)):
+            for c in columns:
+                del f[group][c]
+            order = f[group].attrs["columns"]
+            order = order.decode() if isinstance(order, bytes) else order
+            f[group].attrs["columns"] = ",".join(c for c in order.split(",") if c not in columns)
+        f["jobs"]["status"][1] = "pending"
+        f["jobs"]["lambda_hat"][1] = np.nan
+        del f["summary"]
+
+
+def main():
+    binary = os.path.abspath(sys.argv[1])
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "c.ini"), "w") as f:
+            f.write(CONFIG)
+        made = run(binary, "sweep", "c.ini", "--store", "new.h5", "--log-level", "warn", cwd=tmp)
+        check(made.returncode == 0, "a store is made: " + made.stderr.strip())
+        with h5py.File(os.path.join(tmp, "new.h5"), "r") as f:
+            want_estimate = f["jobs"]["lambda_hat"][1]
+            want_trace = f["traces"]["loss"][1]
+
+        shutil.copy(os.path.join(tmp, "new.h5"), os.path.join(tmp, "old.h5"))
+        make_old(os.path.join(tmp, "old.h5"), RECIPE_0_1, 1)
+        status = run(binary, "status", "old.h5", cwd=tmp)
+        check(status.returncode == 3 and "pending 1" in status.stdout, "status reads the old store")
+        query = run(binary, "query", "old.h5", "jobs", "--format", "csv", cwd=tmp)
+        check(query.returncode == 0 and "truth_status" not in query.stdout, "query reads its jobs")
+        resumed = run(binary, "sweep", "c.ini", "--store", "old.h5", "--resume", "--format", "csv",
+                      "--log-level", "warn", cwd=tmp)
+        check(resumed.returncode == 0, "it resumes: " + resumed.stderr.strip())
+        rows = resumed.stdout.splitlines()
+        check(rows[0].startswith("class,sampler,step_size,truth_status,") and
+              all(",all," in r for r in rows[1:]), "its summary has the pooled rows only")
+        with h5py.File(os.path.join(tmp, "old.h5"), "r") as f:
+            check(f["jobs"]["status"].asstr()[1] == "done", "the pending job ran")
+            check(f["jobs"]["lambda_hat"][1] == want_estimate and
+                  np.array_equal(f["traces"]["loss"][1], want_trace, equal_nan=True),
+                  "with the chain the old version would have run (same trace, same estimate)")
+
+        shutil.copy(os.path.join(tmp, "new.h5"), os.path.join(tmp, "bound2.h5"))
+        make_old(os.path.join(tmp, "bound2.h5"), RECIPE_0_1, 2)
+        refused = run(binary, "sweep", "c.ini", "--store", "bound2.h5", "--resume",
+                      "--set", "chain.estimate_bound_factor=2", "--log-level", "warn", cwd=tmp)
+        check(refused.returncode == 2 and "seeds chains differently" in refused.stderr and
+              refused.stderr.count("\n") == 1,
+              "a 0.1 store with a bound other than 1 is refused in one line: " + refused.stderr.strip())
+
+        shutil.copy(os.path.join(tmp, "new.h5"), os.path.join(tmp, "other.h5"))
+        make_old(os.path.join(tmp, "other.h5"), "some other recipe", 1)
+        refused = run(binary, "sweep", "c.ini", "--store", "other.h5", "--resume", cwd=tmp)
+        check(refused.returncode == 2 and "seeds chains differently" in refused.stderr,
+              "an unknown seed recipe is refused")
+        default = run(binary, "sweep", "c.ini", "--store", "old.h5", "--resume",
+                      "--set", "chain.estimate_bound_factor=2", cwd=tmp)
+        check(default.returncode == 2 and "--set chain.estimate_bound_factor=1 continues it" in default.stderr,
+              "another bound than the store's names the --set that continues it")
+    print(f"{len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
