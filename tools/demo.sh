@@ -12,7 +12,7 @@ mkdir -p out
 store="out/demo-$(date +%Y%m%d-%H%M%S).h5"   # a new file each time: stores are never overwritten
 
 echo "== llcbench truth --widths 5,8,6,7 --rank 3"
-"$llcbench" truth --widths 5,8,6,7 --rank 3 | tail -1
+"$llcbench" truth --widths 5,8,6,7 --rank 3 | tail -2
 echo
 if command -v mpirun >/dev/null; then
   # Rank 0 schedules and writes the store; ranks 1 and 2 run chains (one per core here).
