@@ -28,7 +28,7 @@ namespace llcb::mpi {
 
 constexpr std::uint32_t kMagic = 0x42434c4cu;  // "LLCB" little-endian
 // 2: kJob carries the chain group; 3: the bundle; 4: results carry the GEMM precision;
-// 5: results carry raw_estimate and estimate_se
+// 5: results carry rel_error_lower (filled in by rank 0), raw_estimate and estimate_se
 constexpr std::uint16_t kProtocolVersion = 5;
 
 enum class MsgType : std::uint8_t {
