@@ -67,7 +67,9 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
   std::vector<int> idle;  // workers that asked for work and wait for it, in order of asking
   int active = env.size() - 1;
   bool stopping = false;  // a stop was requested here or a worker was interrupted
-  const auto stop_requested = [&] { return options.stop && options.stop->load(); };
+  // A stop comes from a signal, or from a store that can no longer be written (its journal keeps
+  // what finishes meanwhile; the next resume repairs the store).
+  const auto stop_requested = [&] { return (options.stop && options.stop->load()) || !session.failed().empty(); };
   const auto assign = [&](const std::vector<const sweep::Job*>& jobs, const std::vector<int>& members) {
     Message m{MsgType::kJob};
     m.job = jobs.front()->index;
@@ -195,14 +197,35 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
   if ((stopping || stop_requested()) && !queue.empty()) summary.interrupted = true;
   summary.done = meter.progress().done;
   summary.summary = session.finish();
+  summary.store_error = session.failed();
+  summary.interrupted |= !summary.store_error.empty();
   return summary;
 }
 
-bool work(const Environment& env, const sweep::SweepConfig& config, const WorkerOptions& options) {
+std::unique_ptr<backend::Backend> make_worker_backend(const Environment& env, const sweep::SweepConfig& config,
+                                                      const WorkerOptions& options) {
   backend::BackendOptions bo = sweep::backend_options(config);
   bo.local_rank = env.node_rank();  // the rank-to-GPU rule of docs/cluster.md
   bo.stop = options.stop;
-  auto be = backend::make_backend(bo);
+  return backend::make_backend(bo);
+}
+
+std::string first_error(const Environment& env, const std::string& host, const std::string& error) {
+  int mine = error.empty() ? env.size() : env.rank();
+  int first = 0;
+  LLCB_MPI_CHECK(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
+  if (first == env.size()) return "";
+  std::string text = env.rank() == first ? "rank " + std::to_string(first) + " (" + host + "): " + error : "";
+  std::uint64_t n = text.size();
+  LLCB_MPI_CHECK(MPI_Bcast(&n, 1, MPI_UINT64_T, first, MPI_COMM_WORLD));
+  text.resize(n);
+  LLCB_MPI_CHECK(MPI_Bcast(text.data(), static_cast<int>(n), MPI_CHAR, first, MPI_COMM_WORLD));
+  return text;
+}
+
+bool work(const Environment& env, const sweep::SweepConfig& config, const WorkerOptions& options,
+          backend::Backend& backend) {
+  backend::Backend* be = &backend;
   const std::vector<sweep::Job> grid = sweep::make_grid(config);
   std::int64_t problem_index = -1;
   dln::Problem problem;

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <string>
 
 #include "lib/sweep/runner.hpp"
@@ -39,8 +40,17 @@ struct WorkerOptions {
   double chunk_seconds = 1.0;
 };
 
+// The backend a worker runs its chains on (its device: docs/cluster.md's rank-to-GPU rule).
+std::unique_ptr<backend::Backend> make_worker_backend(const Environment& env, const sweep::SweepConfig& config,
+                                                      const WorkerOptions& options);
+
 // Ranks 1..N-1. Returns true when it was interrupted by a stop request.
-bool work(const Environment& env, const sweep::SweepConfig& config, const WorkerOptions& options);
+bool work(const Environment& env, const sweep::SweepConfig& config, const WorkerOptions& options,
+          backend::Backend& backend);
+
+// Collective over every rank: each passes its own error ("" when it has none); every rank gets
+// the first one in rank order, prefixed "rank R (HOST): ", or "" when there is none.
+std::string first_error(const Environment& env, const std::string& host, const std::string& error);
 
 // Broadcasts a string from rank 0 to every rank (the config text travels this way).
 void broadcast(std::string& text);

@@ -1,6 +1,7 @@
 #include "apps/llcbench/cli.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <thread>
 
@@ -20,6 +21,7 @@ const std::vector<Command>& commands() {
       {"reduce", "recompute a store's summary table", cmd_reduce},
       {"query", "print a store's summary, jobs, problems or a trace", cmd_query},
       {"status", "count a store's done, failed and pending jobs; exit code 0, 1 or 3", cmd_status},
+      {"repair", "rebuild a damaged store from its config and journal", cmd_repair},
 #endif
   };
   return list;
@@ -73,6 +75,18 @@ void read_store_retrying(const std::function<void()>& read) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
+}
+
+std::string format_duration(double s) {
+  char buf[32];
+  if (s < 120) {
+    std::snprintf(buf, sizeof buf, "%.0f s", s);
+  } else if (s < 7200) {
+    std::snprintf(buf, sizeof buf, "%.1f min", s / 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f h", s / 3600);
+  }
+  return buf;
 }
 
 int guarded(const std::string& command, const std::function<int()>& body) {

@@ -30,6 +30,7 @@ int cmd_sweep(const std::vector<std::string>& args);
 int cmd_reduce(const std::vector<std::string>& args);
 int cmd_query(const std::vector<std::string>& args);
 int cmd_status(const std::vector<std::string>& args);
+int cmd_repair(const std::vector<std::string>& args);
 
 // Adds the options every command has (--help, --log-level).
 void add_common_options(po::options_description& desc);
@@ -50,6 +51,9 @@ const std::string& required(const po::variables_map& vm, const std::string& name
 // llcb::Error: a store is read while a sweep may be writing it (no SWMR), and a read that races
 // one of the writer's flushes can fail. The last failure is rethrown.
 void read_store_retrying(const std::function<void()>& read);
+
+// "45 s", "3.5 min", "2.0 h": a duration as progress lines and status print it.
+std::string format_duration(double seconds);
 
 // Runs body, turning exceptions into "llcbench <command>: error: <message>" on stderr and the
 // exception's exit code.

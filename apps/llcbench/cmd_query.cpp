@@ -9,6 +9,7 @@
 #include "apps/llcbench/table_output.hpp"
 #include "lib/core/error.hpp"
 #include "lib/core/parse.hpp"
+#include "lib/reduce/reduce.hpp"
 #include "lib/store/store.hpp"
 
 namespace llcb::cli {
@@ -113,7 +114,9 @@ int cmd_query(const std::vector<std::string>& args) {
     store::Table t;
     read_store_retrying([&] {
       const store::Store st = store::Store::open(path, false);
-      t = what == "trace" ? trace_table(st, job) : st.table(what);
+      // The summary is computed from the jobs as they are now, so it is current while a sweep
+      // writes the store (whose /summary is written when the sweep ends).
+      t = what == "trace" ? trace_table(st, job) : what == "summary" ? reduce::summarize(st.table("jobs")) : st.table(what);
     });
     std::vector<std::string> wheres;
     if (vm.count("where")) wheres = vm["where"].as<std::vector<std::string>>();

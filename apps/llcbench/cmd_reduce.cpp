@@ -1,9 +1,14 @@
-// llcbench reduce FILE: recompute the store's /summary from its jobs and print it.
+// llcbench reduce FILE: recompute the store's /summary from its jobs, write it and print it. It
+// takes the store's lock: refused while a sweep writes the store (query FILE summary computes a
+// live summary without writing), and on a store that was not closed cleanly (resume the sweep, or
+// llcbench repair, first).
 #include <iostream>
 
 #include "apps/llcbench/cli.hpp"
 #include "apps/llcbench/table_output.hpp"
 #include "lib/reduce/reduce.hpp"
+#include "lib/core/error.hpp"
+#include "lib/store/lock.hpp"
 #include "lib/store/store.hpp"
 
 namespace llcb::cli {
@@ -20,9 +25,15 @@ int cmd_reduce(const std::vector<std::string>& args) {
     if (!parse(args, desc, "usage: llcbench reduce FILE [--format table|csv|json]", vm, &pos)) return 0;
     const TableFormat format = parse_table_format(vm["format"].as<std::string>());
     const std::string& path = required(vm, "store", "demo.h5");
+    const store::StoreLock lock = store::StoreLock::acquire(path, "reduce", false);
+    if (store::read_journal(path).dirty) {
+      throw UsageError("store '" + path + "' was not closed cleanly by its last writer: resume its sweep "
+                       "(or run llcbench repair " + path + ") before reducing it");
+    }
     store::Store st = store::Store::open(path, true);
     const store::Table summary = reduce::summarize(st.table("jobs"));
     st.write_summary(summary);
+    st.close();
     print_summary(std::cout, summary, format, path);
     return 0;
   });

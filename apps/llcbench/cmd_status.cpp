@@ -1,15 +1,38 @@
-// llcbench status FILE [--json]: how far a sweep's store is, as counts and as an exit code that
-// says what to do next: 0 every job done, 1 none pending but some failed, 3 jobs pending
-// (interrupted; continue with --resume). Launch wrappers use the code when the launcher's own
-// exit status says nothing (tools/mpirun-sweep.sh: mpirun after a SIGTERM).
+// llcbench status FILE [--json]: how far a sweep's store is, whether a writer is at work on it
+// now (its lock, lib/store/lock.hpp) or it was interrupted and when it was last written, as text
+// and as an exit code that says what to do next: 0 every job done, 1 none pending but some
+// failed, 3 jobs pending (running, or interrupted: continue with --resume). Launch wrappers use
+// the code when the launcher's own exit status says nothing (tools/mpirun-sweep.sh: mpirun after
+// a SIGTERM).
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
 #include <iostream>
 
 #include "apps/llcbench/cli.hpp"
 #include "lib/core/error.hpp"
 #include "lib/core/json.hpp"
+#include "lib/store/lock.hpp"
 #include "lib/store/store.hpp"
 
 namespace llcb::cli {
+namespace {
+
+// Seconds since the store or its journal was last modified (-1 when neither can be read).
+double seconds_since_last_write(const std::string& path) {
+  std::time_t last = -1;
+  for (const std::string& f : {path, store::Journal::path_of(path)}) {
+    struct stat st {};
+    if (::stat(f.c_str(), &st) == 0) last = std::max(last, st.st_mtime);
+  }
+  return last < 0 ? -1.0 : std::difftime(std::time(nullptr), last);
+}
+
+std::string ago(double seconds) { return format_duration(seconds) + " ago"; }
+
+}  // namespace
 
 int cmd_status(const std::vector<std::string>& args) {
   return guarded("status", [&] {
@@ -23,9 +46,19 @@ int cmd_status(const std::vector<std::string>& args) {
     if (!parse(args, desc, "usage: llcbench status FILE [--json]", vm, &pos)) return 0;
     const std::string& path = required(vm, "store", "demo.h5");
     std::vector<std::string> status;
-    read_store_retrying([&] {
-      status = store::Store::open(path, false).table("jobs").get<std::string>("status");
-    });
+    try {
+      read_store_retrying([&] {
+        status = store::Store::open(path, false).table("jobs").get<std::string>("status");
+      });
+    } catch (const Error& e) {
+      const store::JournalContents journal = store::read_journal(path);
+      if (!journal.has_header) throw;
+      // A store its writer left damaged: say so, and how it is rebuilt.
+      std::cout << "state: damaged (" << e.what() << "); llcbench sweep CONFIG --store " << path
+                << " --resume, or llcbench repair " << path << ", rebuilds it from its journal ("
+                << journal.jobs << " finished jobs there)\n";
+      return static_cast<int>(kExitInterrupted);
+    }
     std::int64_t done = 0, failed = 0, pending = 0;
     for (const auto& s : status) {
       if (s == "done") {
@@ -37,9 +70,22 @@ int cmd_status(const std::vector<std::string>& args) {
       }
     }
     const int code = pending > 0 ? kExitInterrupted : failed > 0 ? kExitFailure : kExitOk;
-    const char* verdict = pending > 0  ? "interrupted: continue it with llcbench sweep ... --resume"
-                          : failed > 0 ? "finished, some jobs failed (llcbench query FILE jobs --where status=failed)"
-                                       : "finished";
+    const store::LockInfo writer = store::read_lock(path);
+    const bool running = writer.found && !writer.stale;
+    const double last_write = seconds_since_last_write(path);
+    const bool unclean = store::read_journal(path).dirty;
+    std::string verdict;
+    if (running) {
+      verdict = "running: " + writer.purpose + " by pid " + std::to_string(writer.pid) + " on " + writer.host +
+                ", last heartbeat " + ago(writer.age) + " (do not start a second writer)";
+    } else if (pending > 0) {
+      verdict = "interrupted: last written " + ago(last_write) +
+                (unclean ? ", not closed cleanly (the resume checks it against its journal)" : "") +
+                "; continue it with llcbench sweep CONFIG --store " + path + " --resume";
+    } else {
+      verdict = failed > 0 ? "finished, some jobs failed (llcbench query " + path + " jobs --where status=failed)"
+                           : "finished";
+    }
     if (vm["json"].as<bool>()) {
       JsonWriter w;
       w.begin_object()
@@ -47,6 +93,11 @@ int cmd_status(const std::vector<std::string>& args) {
           .field("done", done)
           .field("failed", failed)
           .field("pending", pending)
+          .field("running", running)
+          .field("writer_host", running ? writer.host : std::string())
+          .field("writer_pid", running ? writer.pid : std::int64_t{0})
+          .field("seconds_since_last_write", last_write)
+          .field("closed_cleanly", !unclean)
           .field("exit_code", code)
           .end_object();
       std::cout << w.str() << "\n";

@@ -35,17 +35,6 @@ std::string hostname() {
   return buf;
 }
 
-std::string format_duration(double s) {
-  char buf[32];
-  if (s < 120) {
-    std::snprintf(buf, sizeof buf, "%.0f s", s);
-  } else if (s < 7200) {
-    std::snprintf(buf, sizeof buf, "%.1f min", s / 60);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1f h", s / 3600);
-  }
-  return buf;
-}
 
 // "true 16.5, exact", "Aoyagi 35, above: at least 41", "Aoyagi 16.5, global: a lower bound", or
 // "true 16.5" for stores without statuses (docs/truth.md).
@@ -81,6 +70,11 @@ void report(const sweep::Progress& p, const sweep::SweepConfig& c, bool bar) {
 }
 
 int finish(const sweep::RunSummary& s, const std::string& store, TableFormat format) {
+  if (!s.store_error.empty()) {
+    std::cerr << "llcbench sweep: the store could no longer be written (" << s.store_error
+              << "); every finished job is in its journal: rerun with --resume, which repairs it\n";
+    return static_cast<int>(kExitInterrupted);
+  }
   print_summary(std::cout, s.summary, format, store);
   if (s.interrupted) {
     std::cerr << "llcbench sweep: interrupted with " << s.total - s.done
@@ -124,16 +118,19 @@ int abort_on_error(const std::function<int()>& body) {
   }
 }
 
+// The start of a distributed sweep, in three agreements before anything is written: rank 0
+// loads the config and broadcasts it (or that it failed); every worker makes its backend and the
+// ranks learn the first failure (no GPU, say); rank 0 takes the store's lock and creates or
+// opens the store and broadcasts whether it could. A failure at any of them is printed once, by
+// rank 0, and every rank exits with exit code 2 without touching the store.
 int run_distributed(const mpi::Environment& env, const std::function<sweep::SweepConfig()>& load,
                     sweep::RunOptions& options, TableFormat format, bool bar) {
   if (env.rank() == 0) {
     std::optional<sweep::SweepConfig> config;
-    std::optional<sweep::SweepSession> session;
     std::string packed;
     try {
       config.emplace(load());
       sweep::check_chain_groups(*config, env.size() - 1);
-      session.emplace(*config, options.store_path, options.resume, options.force_config);
       packed = pack(&*config);
     } catch (...) {
       packed = pack(nullptr);
@@ -141,6 +138,18 @@ int run_distributed(const mpi::Environment& env, const std::function<sweep::Swee
       throw;
     }
     mpi::broadcast(packed);
+    const std::string worker_error = mpi::first_error(env, options.host, "");
+    std::optional<sweep::SweepSession> session;
+    std::string verdict = "ok";
+    try {
+      if (!worker_error.empty()) throw UsageError(worker_error);
+      session.emplace(*config, options.store_path, sweep::session_options(options));
+    } catch (...) {
+      verdict = "fail";
+      if (worker_error.empty()) mpi::broadcast(verdict);
+      throw;
+    }
+    mpi::broadcast(verdict);
     log::info("sweep '{}': {} jobs on {} worker ranks, store {}", config->name, session->grid().size(),
               env.size() - 1, options.store_path);
     mpi::ScheduleOptions so;
@@ -164,7 +173,18 @@ int run_distributed(const mpi::Environment& env, const std::function<sweep::Swee
   wo.host = options.host;
   wo.stop = options.stop;
   wo.chunk_seconds = config.chunk_seconds;
-  return abort_on_error([&] { return mpi::work(env, config, wo) ? static_cast<int>(kExitInterrupted) : 0; });
+  std::unique_ptr<backend::Backend> be;
+  std::string error;
+  try {
+    be = mpi::make_worker_backend(env, config, wo);
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  if (!mpi::first_error(env, options.host, error).empty()) return static_cast<int>(kExitUsage);
+  std::string verdict;
+  mpi::broadcast(verdict);
+  if (verdict != "ok") return static_cast<int>(kExitUsage);  // rank 0 reports it
+  return abort_on_error([&] { return mpi::work(env, config, wo, *be) ? static_cast<int>(kExitInterrupted) : 0; });
 }
 #endif
 
@@ -177,6 +197,8 @@ int cmd_sweep(const std::vector<std::string>& args) {
         "store", po::value<std::string>(), "HDF5 store to create (or continue with --resume)")(
         "resume", po::bool_switch(), "continue an existing store: skip finished jobs")(
         "force-config", po::bool_switch(), "continue a store made by a different config")(
+        "force-lock", po::bool_switch(),
+        "take the store's lock over from a writer that is still heartbeating (when it is known gone)")(
         "set", po::value<std::vector<std::string>>()->composing(), "override a key: section.key=value")(
         "backend", po::value<std::string>(), "same as --set sweep.backend=...")(
         "threads", po::value<std::string>(), "same as --set sweep.threads=...")(
@@ -198,6 +220,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
     options.store_path = required(vm, "store", "demo.h5");
     options.resume = vm["resume"].as<bool>();
     options.force_config = vm["force-config"].as<bool>();
+    options.force_lock = vm["force-lock"].as<bool>();
     const TableFormat format = parse_table_format(vm["format"].as<std::string>());
     std::vector<std::string> overrides;
     if (vm.count("set")) overrides = vm["set"].as<std::vector<std::string>>();

@@ -28,7 +28,18 @@ void Handle::reset() {
   id_ = -1;
 }
 
-void silence_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+void silence_errors() {
+  // No library clean-up at exit: a file that a failed write left open would be closed again
+  // there, which crashes HDF5 1.10; the writer closes its files itself (Store::close), and a file
+  // left open by a failure is repaired from the journal (docs/store.md). Must precede the first
+  // call that initialises the library.
+  static const bool no_atexit = [] {
+    H5dont_atexit();
+    return true;
+  }();
+  (void)no_atexit;
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
 
 void check(herr_t status, const std::string& what) {
   if (status < 0) throw RuntimeError("HDF5: " + what + " failed");

@@ -9,23 +9,14 @@
 #include <limits>
 #include <ctime>
 #include <filesystem>
+#include <thread>
 
 #include "lib/core/error.hpp"
+#include "lib/core/utc.hpp"
 #include "lib/core/version.hpp"
 #include "lib/store/h5.hpp"
 
 namespace llcb::store {
-namespace {
-
-std::string now_iso() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
-}  // namespace
-
 struct Store::File {
   h5::Handle handle;
 };
@@ -58,7 +49,7 @@ Store Store::create(const std::string& path, const StoreHeader& header, const Ta
   h5::write_attr(root, "format_version", kFormatVersion);
   h5::write_attr(root, "llcbench_version", std::string(version()));
   h5::write_attr(root, "git_commit", std::string(git_commit()));
-  h5::write_attr(root, "created", now_iso());
+  h5::write_attr(root, "created", utc_iso());
   h5::write_attr(root, "config_text", header.config_text);
   h5::write_attr(root, "config_canonical", header.config_canonical);
   h5::write_attr(root, "config_hash", header.config_hash);
@@ -128,8 +119,10 @@ Table Store::table(const std::string& group) const {
   }
 }
 
-void Store::write_job(std::int64_t row, const std::string& job_id, const JobResult& r,
+void Store::write_job(std::int64_t row, const std::string& job_id, const JobResult& result,
                       const std::vector<float>& trace) {
+  JobResult r = result;  // as it is stored, which the checksum covers
+  if (r.finished.empty()) r.finished = utc_iso();
   const h5::Handle traces = h5::open_group(id(), "traces");
   const auto d = h5::dims(traces.get(), "loss");
   if (!trace.empty() && trace.size() != d[1] * d[2]) {
@@ -154,9 +147,10 @@ void Store::write_job(std::int64_t row, const std::string& job_id, const JobResu
       {"seconds", r.seconds},
       {"host", r.host},
       {"backend", r.backend},
-      {"finished", r.finished.empty() ? now_iso() : r.finished},
+      {"finished", r.finished},
       {"message", r.message},
   };
+  pause_for_tests();
   for (const auto& [column, value] : cells) h5::write_cell(jobs.get(), column, at, value);
   // Stores made before these columns existed go on without them (their config holds
   // chain.precision, which applied to their cuda jobs; CPU jobs always ran fp32).
@@ -165,10 +159,12 @@ void Store::write_job(std::int64_t row, const std::string& job_id, const JobResu
       {"rel_error_lower", r.rel_error_lower},
       {"raw_estimate", r.raw_estimate},
       {"estimate_se", r.estimate_se},
+      {"checksum", job_checksum(r, trace)},
   };
   for (const auto& [column, value] : later_cells) {
     if (h5::exists(jobs.get(), column)) h5::write_cell(jobs.get(), column, at, value);
   }
+  pause_for_tests();
   h5::write_cell(jobs.get(), "status", at, r.status);  // the commit marker, written last
   flush();
 }
@@ -211,6 +207,75 @@ std::vector<float> Store::trace_row(std::int64_t job_row, std::size_t& rows, std
   return h5::read_block(traces.get(), "loss", {row, 0, 0}, {1, rows, chains});
 }
 
+void Store::pause_for_tests() const {
+  if (test_pause_ > 0) std::this_thread::sleep_for(std::chrono::duration<double>(test_pause_));
+}
+
+void Store::reset_trace(std::int64_t row) {
+  const h5::Handle traces = h5::open_group(id(), "traces");
+  const auto d = h5::dims(traces.get(), "loss");
+  const std::vector<float> nan(d[1] * d[2], std::numeric_limits<float>::quiet_NaN());
+  h5::write_block(traces.get(), "loss", {static_cast<std::size_t>(row), 0, 0}, {1, d[1], d[2]}, nan.data());
+}
+
+Store::StoredJob Store::read_job(const Table& jobs, std::int64_t row) const {
+  const auto r = static_cast<std::size_t>(row);
+  if (r >= jobs.rows()) throw InternalError("job row out of range");
+  const auto num = [&](const char* c, double fallback) {
+    const Column* col = jobs.find(c);
+    return col ? std::get<double>(col->at(r)) : fallback;
+  };
+  const auto integer = [&](const char* c, std::int64_t fallback) {
+    const Column* col = jobs.find(c);
+    return col ? std::get<std::int64_t>(col->at(r)) : fallback;
+  };
+  const auto text = [&](const char* c) {
+    const Column* col = jobs.find(c);
+    return col ? std::get<std::string>(col->at(r)) : std::string();
+  };
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  StoredJob out;
+  out.job_id = text("job_id");
+  JobResult& j = out.result;
+  j.status = text("status");
+  j.lambda_hat = num("lambda_hat", nan);
+  j.rel_error = num("rel_error", nan);
+  j.rel_error_lower = num("rel_error_lower", nan);
+  j.raw_estimate = num("raw_estimate", nan);
+  j.estimate_se = num("estimate_se", nan);
+  j.mean_drift_noise_ratio = num("mean_drift_noise_ratio", nan);
+  j.steps_per_second = num("steps_per_second", nan);
+  j.seconds = num("seconds", nan);
+  j.diverged = integer("diverged", 0);
+  j.diverged_chains = integer("diverged_chains", 0);
+  j.divergence_step = integer("divergence_step", -1);
+  j.nonstationary = integer("nonstationary", 0);
+  for (const auto& [column, field] : {std::pair<const char*, std::string*>{"divergence_reason", &j.divergence_reason},
+                                      {"host", &j.host}, {"backend", &j.backend}, {"precision", &j.precision},
+                                      {"finished", &j.finished}, {"message", &j.message}}) {
+    *field = text(column);
+  }
+  if (j.status == "done") {
+    std::size_t rows = 0, chains = 0;
+    std::int64_t every = 0;
+    out.trace = trace_row(row, rows, chains, every);
+  }
+  out.checksummed = jobs.find("checksum") != nullptr;
+  out.verified = !out.checksummed || integer("checksum", 0) == job_checksum(j, out.trace);
+  return out;
+}
+
+std::vector<std::int64_t> Store::unverified_rows() const {
+  const Table jobs = table("jobs");
+  const auto& status = jobs.get<std::string>("status");
+  std::vector<std::int64_t> bad;
+  for (std::size_t r = 0; r < jobs.rows(); ++r) {
+    if (status[r] != "done" && status[r] != "failed") continue;
+    if (!read_job(jobs, static_cast<std::int64_t>(r)).verified) bad.push_back(static_cast<std::int64_t>(r));
+  }
+  return bad;
+}
+
 void Store::write_summary(const Table& summary) {
   if (has("summary")) h5::remove(id(), "summary");
   h5::create_table(id(), "summary", summary);
@@ -218,5 +283,12 @@ void Store::write_summary(const Table& summary) {
 }
 
 void Store::flush() { h5::check(H5Fflush(id(), H5F_SCOPE_GLOBAL), "flushing " + path_); }
+
+void Store::close() {
+  if (!file_) return;
+  const hid_t id = file_->handle.release();
+  file_.reset();
+  h5::check(H5Fclose(id), "closing " + path_);
+}
 
 }  // namespace llcb::store

@@ -6,13 +6,14 @@
 // (job, step, chain), one chunk per job, with the dimension scales /traces/job, /traces/step and
 // /traces/chain; /summary written by the reducer.
 //
-// Durability: a store is built under PATH.creating and linked to PATH only when complete (a
-// process killed while creating it leaves no store at PATH); the /jobs table is created whole
-// (every job "pending") then;
-// a finished job writes its trace, then its result cells, then its status cell last, then flushes
-// the whole file (H5Fflush global). A process killed at any moment leaves a file that opens as is
-// and holds every job whose status says "done"; a job killed half-written is still "pending" and
-// is run again on resume (its old trace is replaced). Never overwrites an existing file.
+// Durability (docs/store.md): a store is built under PATH.creating and linked to PATH only when
+// complete (a process killed while creating it leaves no store at PATH); the /jobs table is
+// created whole (every job "pending") then; a finished job writes its trace, its result cells and
+// their checksum, then its status cell last, then flushes the whole file (H5Fflush global). HDF5
+// promises nothing about a file whose writer is killed between two flushes (a chunk or metadata
+// block may be half written), so the writer (lib/sweep/session.hpp) also keeps a journal
+// (journal.hpp) from which a damaged store is repaired, and takes the store's lock (lock.hpp).
+// Never overwrites an existing file.
 //
 // Not thread-safe; one writer process. Readers may open the file while a sweep writes it
 // (file locking is off); they see every job flushed before they read.
@@ -23,15 +24,13 @@
 #include <vector>
 
 #include <memory>
+#include "lib/store/job_result.hpp"
+#include "lib/store/journal.hpp"
 #include "lib/store/table.hpp"
 
 namespace llcb::store {
 
 constexpr std::int64_t kFormatVersion = 1;
-
-struct StoreHeader {
-  std::string config_text, config_canonical, config_hash, seed_recipe;
-};
 
 // The shape every job's trace has: rows = ceil(steps / trace_every), one column per chain.
 // /traces/job (job index), /traces/step (k * trace_every) and /traces/chain (0..chains-1) are
@@ -39,18 +38,6 @@ struct StoreHeader {
 // labelled dimensions.
 struct TraceShape {
   std::int64_t rows = 0, chains = 0, trace_every = 1;
-};
-
-// What a finished job writes into its /jobs row (besides the status).
-struct JobResult {
-  std::string status;  // "done" or "failed"
-  double lambda_hat = 0, rel_error = 0, mean_drift_noise_ratio = 0, steps_per_second = 0, seconds = 0;
-  // Against lambda_lower (the local truth's lower bound; filled in by the store's writer, which
-  // knows it); the uncensored estimate (mean of the chains' raw estimates, a number even when a
-  // chain diverged) and its standard error.
-  double rel_error_lower = 0, raw_estimate = 0, estimate_se = 0;
-  std::int64_t diverged = 0, diverged_chains = 0, divergence_step = -1, nonstationary = 0;
-  std::string divergence_reason, host, backend, precision, finished, message;
 };
 
 class Store {
@@ -66,9 +53,28 @@ class Store {
   bool has(const std::string& group) const;
 
   // Writes a finished job: its trace (TraceShape rows x chains, row-major; empty for a failed
-  // job, whose trace is reset to NaN), then its results, then its status; flushes.
+  // job, whose trace is reset to NaN), then its results and their checksum (where the store has
+  // that column), then its status; flushes.
   void write_job(std::int64_t row, const std::string& job_id, const JobResult& result,
                  const std::vector<float>& trace);
+  // Sets a job's whole trace to NaN, one write of whole chunks (HDF5 then reads nothing of the
+  // old ones: a chunk left half written by a killed writer is replaced, not decompressed).
+  void reset_trace(std::int64_t row);
+  // Row `row` of /jobs as a JobResult with its trace (rows x chains; empty when the job is not
+  // done), and whether its checksum holds (true for stores without the checksum column).
+  struct StoredJob {
+    std::string job_id;
+    JobResult result;
+    std::vector<float> trace;
+    bool verified = false;   // the checksum column exists and matches
+    bool checksummed = false;
+  };
+  StoredJob read_job(const Table& jobs, std::int64_t row) const;  // jobs = table("jobs")
+  // The rows of finished (done or failed) jobs whose checksum does not hold (reads every trace).
+  std::vector<std::int64_t> unverified_rows() const;
+  // Test only: write_job pauses this long before its result cells and before its status cell, so
+  // that a test's kills land inside a write more often.
+  void set_test_pause(double seconds) { test_pause_ = seconds; }
   // Rows [first_row, first_row + values.size()) of chain `chain` of the running job in /jobs row
   // `row`, for live progress. Not flushed here (write_job is).
   void write_trace_rows(std::int64_t row, std::size_t chain, std::size_t first_row,
@@ -83,6 +89,9 @@ class Store {
                            std::int64_t& trace_every) const;
   void write_summary(const Table& summary);
   void flush();
+  // Closes the file; RuntimeError when HDF5 cannot (the store must then be repaired). The Store
+  // is unusable afterwards.
+  void close();
   const std::string& path() const { return path_; }
 
   Store(Store&&) noexcept;
@@ -93,8 +102,10 @@ class Store {
   struct File;  // the open HDF5 file (store.cpp), so HDF5 headers stay inside lib/store
   Store(std::string path, std::unique_ptr<File> file);
   std::int64_t id() const;
+  void pause_for_tests() const;
   std::string path_;
   std::unique_ptr<File> file_;
+  double test_pause_ = 0;
 };
 
 }  // namespace llcb::store

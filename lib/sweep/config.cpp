@@ -57,6 +57,7 @@ std::vector<KeySpec> build_keys() {
       {"chain.divergence_factor", "100", "diverged when nbeta (L - L*) exceeds this times d/2"},
       {"chain.estimate_bound_factor", "2", "diverged when lambda_hat exceeds this times d/2"},
       {"test.fail_job", "", "test only: grid index of a job that fails with an injected fault"},
+      {"test.write_pause", "0", "test only: seconds the store pauses inside each job write (widens the window for kills)", false},
       {"test.drift_at_step", "", "test only: member 1 of every chain group perturbs a parameter after this step"},
   };
   for (const auto& s : samplers::all_samplers()) {
@@ -171,6 +172,14 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
   c.name = v.str("sweep.name");
   c.seed = static_cast<std::uint64_t>(v.integer("sweep.seed", 0, kMaxInt));
   c.backend = v.required("sweep.backend");
+  {
+    const auto known = backend::available_backends();
+    if (std::find(known.begin(), known.end(), c.backend) == known.end()) {
+      std::string list;
+      for (const auto& b : known) list += (list.empty() ? "" : ", ") + b;
+      throw UsageError("sweep.backend: '" + c.backend + "' is not available in this build (available: " + list + ")");
+    }
+  }
   c.threads = static_cast<int>(v.integer("sweep.threads", 0, 4096));
   c.device = static_cast<int>(v.integer("sweep.device", -1, 4096));
   c.bundle = v.integer("sweep.bundle", 1, 4096);
@@ -217,6 +226,7 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
   c.estimate_bound_factor = v.real("chain.estimate_bound_factor", std::numeric_limits<double>::min(), kHuge);
 
   if (v.set("test.fail_job")) c.fail_job = v.integer("test.fail_job", 0, kMaxInt);
+  c.test_write_pause = v.real("test.write_pause", 0, 60);
   if (v.set("test.drift_at_step")) c.drift_at_step = v.integer("test.drift_at_step", 0, kMaxInt);
   c.drift_check_every = v.integer("chain.drift_check_every", 1, kMaxInt);
   {
@@ -318,6 +328,18 @@ std::vector<std::string> config_differences(const std::map<std::string, std::str
     if (a != b) out.push_back(key.name + ": '" + a + "' -> '" + b + "'");
   }
   return out;
+}
+
+SweepConfig config_from_canonical(const std::map<std::string, std::string>& canonical) {
+  std::map<std::string, std::string> sections;
+  for (const auto& [key, value] : canonical) {
+    const auto dot = key.find('.');
+    if (dot == std::string::npos || value.empty()) continue;
+    sections[key.substr(0, dot)] += key.substr(dot + 1) + " = " + value + "\n";
+  }
+  std::string text;
+  for (const auto& [section, lines] : sections) text += "[" + section + "]\n" + lines;
+  return parse_config(text, {}, "the store's config");
 }
 
 std::map<std::string, std::string> parse_canonical(const std::string& text) {

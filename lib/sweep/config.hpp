@@ -58,6 +58,7 @@ struct SweepConfig {
   std::vector<std::int64_t> ranks_per_chain = {1};  // a grid axis: G ranks run one chain
   std::int64_t drift_check_every = 100;  // chain groups: steps between checksum comparisons
   std::int64_t fail_job = -1;           // test only: the grid index of a job made to fail
+  double test_write_pause = 0;          // test only: seconds the store pauses inside each job write
   std::int64_t drift_at_step = -1;      // test only: a group member perturbs w after this step
 
   std::map<std::string, std::string> canonical;  // every key -> effective value
@@ -78,6 +79,10 @@ SweepConfig parse_config(const std::string& text, const std::vector<std::string>
 // key existed) counts as its default.
 std::vector<std::string> config_differences(const std::map<std::string, std::string>& stored,
                                             const std::map<std::string, std::string>& now);
+
+// The config whose canonical map this is (a store's, read back to repair it): every set key,
+// written as an INI file and parsed. UsageError for a key or value this version does not accept.
+SweepConfig config_from_canonical(const std::map<std::string, std::string>& canonical);
 
 // The canonical map as the store keeps it ("key=value" lines, sorted), and back.
 std::string format_canonical(const std::map<std::string, std::string>& canonical);

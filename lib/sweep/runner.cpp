@@ -55,16 +55,25 @@ void check_chain_groups(const SweepConfig& config, int workers) {
   }
 }
 
+SessionOptions session_options(const RunOptions& options) {
+  SessionOptions so;
+  so.resume = options.resume;
+  so.force_config = options.force_config;
+  so.force_lock = options.force_lock;
+  so.host = options.host;
+  return so;
+}
+
 RunSummary run_sweep(const SweepConfig& config, const RunOptions& options) {
   check_chain_groups(config, 0);
-  SweepSession session(config, options.store_path, options.resume, options.force_config);
-  RunSummary summary;
-  summary.total = static_cast<std::int64_t>(session.grid().size());
-  summary.skipped = session.skipped();
-
+  // The backend first: a sweep that cannot run (no GPU for --backend cuda) creates no store.
   backend::BackendOptions bo = backend_options(config);
   bo.stop = options.stop;
   auto be = backend::make_backend(bo);
+  SweepSession session(config, options.store_path, session_options(options));
+  RunSummary summary;
+  summary.total = static_cast<std::int64_t>(session.grid().size());
+  summary.skipped = session.skipped();
 
   ProgressMeter meter(summary.total, summary.skipped, static_cast<std::int64_t>(session.todo().size()),
                       config.chains_per_job, options.on_progress);
@@ -74,7 +83,7 @@ RunSummary run_sweep(const SweepConfig& config, const RunOptions& options) {
                            std::size_t n) { session.record_chunk(j, chain, first, losses, n); };
   std::vector<const Job*> todo = session.todo();
   while (!todo.empty() && !summary.interrupted) {
-    if (options.stop && options.stop->load()) {
+    if ((options.stop && options.stop->load()) || !session.failed().empty()) {
       summary.interrupted = true;
       break;
     }
@@ -98,6 +107,8 @@ RunSummary run_sweep(const SweepConfig& config, const RunOptions& options) {
   }
   summary.done = meter.progress().done;
   summary.summary = session.finish();
+  summary.store_error = session.failed();
+  summary.interrupted |= !summary.store_error.empty();
   return summary;
 }
 

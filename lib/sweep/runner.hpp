@@ -22,6 +22,7 @@
 #include "lib/store/store.hpp"
 #include "lib/store/table.hpp"
 #include "lib/sweep/grid.hpp"
+#include "lib/sweep/session.hpp"
 
 namespace llcb::sweep {
 
@@ -44,6 +45,7 @@ struct RunOptions {
   std::string store_path;
   bool resume = false;
   bool force_config = false;
+  bool force_lock = false;
   const std::atomic<bool>* stop = nullptr;
   std::string host;
   std::function<void(const Progress&)> on_progress;
@@ -52,6 +54,7 @@ struct RunOptions {
 struct RunSummary {
   std::int64_t total = 0, done = 0, failed = 0, skipped = 0, ran = 0;
   bool interrupted = false;
+  std::string store_error;  // why the store could no longer be written (the run is interrupted)
   store::Table summary;
 };
 
@@ -64,6 +67,9 @@ backend::BackendOptions backend_options(const SweepConfig& config);
 void check_chain_groups(const SweepConfig& config, int workers);
 
 RunSummary run_sweep(const SweepConfig& config, const RunOptions& options);
+
+// The session options of a run's options.
+SessionOptions session_options(const RunOptions& options);
 
 // Progress bookkeeping shared by the single-process runner and the MPI scheduler.
 class ProgressMeter {

@@ -1,5 +1,7 @@
 #include "lib/sweep/session.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -10,97 +12,14 @@
 #include "lib/core/log.hpp"
 #include "lib/core/parse.hpp"
 #include "lib/reduce/reduce.hpp"
+#include "lib/sweep/repair.hpp"
 #include "lib/sweep/runner.hpp"
+#include "lib/sweep/tables.hpp"
 
 namespace llcb::sweep {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-store::Table problems_table(const std::vector<dln::Problem>& problems) {
-  std::vector<std::int64_t> index, seed, layers, rank, d, n, multiplicity, jrank;
-  std::vector<std::string> cls, widths, exact, teacher, layer_ranks, status;
-  std::vector<double> lambda, smooth, lower;
-  for (std::size_t i = 0; i < problems.size(); ++i) {
-    const dln::Problem& p = problems[i];
-    index.push_back(static_cast<std::int64_t>(i));
-    cls.push_back(p.class_name);
-    seed.push_back(static_cast<std::int64_t>(p.seed));
-    layers.push_back(p.layers());
-    widths.push_back(join_ints(p.widths));
-    rank.push_back(p.rank);
-    d.push_back(p.truth.d);
-    n.push_back(p.n);
-    lambda.push_back(p.truth.lambda.to_double());
-    exact.push_back(p.truth.lambda.to_string());
-    multiplicity.push_back(p.truth.multiplicity);
-    teacher.emplace_back(dln::to_string(p.teacher));
-    layer_ranks.push_back(join_ints(p.local.layer_ranks));
-    jrank.push_back(p.local.jacobian_rank);
-    smooth.push_back(p.local.lambda_smooth.to_double());
-    lower.push_back(p.local.lambda_lower.to_double());
-    status.emplace_back(dln::to_string(p.local.status));
-  }
-  store::Table t;
-  t.columns = {{"problem_index", index}, {"class", cls},     {"seed", seed},
-               {"layers", layers},       {"widths", widths}, {"rank", rank},
-               {"d", d},                 {"n", n},           {"lambda_true", lambda},
-               {"lambda_exact", exact},  {"multiplicity", multiplicity},
-               {"teacher", teacher},     {"layer_ranks", layer_ranks},
-               {"jacobian_rank", jrank}, {"lambda_smooth", smooth},
-               {"lambda_lower", lower},  {"truth_status", status}};
-  return t;
-}
-
-store::Table jobs_table(const SweepConfig& c, const std::vector<Job>& jobs,
-                        const std::vector<dln::Problem>& problems) {
-  const std::size_t n = jobs.size();
-  std::vector<std::int64_t> index, problem, pseed, group, chains(n, c.chains_per_job), steps(n, c.steps),
-      burn(n, c.burn_in), batch(n, c.batch_size), size_n, zero(n, 0), minus(n, -1);
-  std::vector<std::string> id, cls(n, c.model_class), sampler, pending(n, "pending"), empty(n),
-      teacher(n, dln::to_string(c.teacher)), status;
-  std::vector<double> step, gamma(n, c.gamma), nbeta, truth, smooth, lower, nan(n, kNaN);
-  for (const Job& j : jobs) {
-    const dln::Problem& p = problems[static_cast<std::size_t>(j.problem_index)];
-    index.push_back(j.index);
-    id.push_back(j.id);
-    problem.push_back(j.problem_index);
-    pseed.push_back(static_cast<std::int64_t>(j.problem_seed));
-    sampler.push_back(c.samplers[j.sampler_index].name);
-    step.push_back(j.step_size);
-    group.push_back(j.ranks_per_chain);
-    const double pn = static_cast<double>(p.n);
-    nbeta.push_back(c.nbeta > 0 ? c.nbeta : pn / std::log(pn));
-    size_n.push_back(p.n);
-    truth.push_back(p.truth.lambda.to_double());
-    smooth.push_back(p.local.lambda_smooth.to_double());
-    lower.push_back(p.local.lambda_lower.to_double());
-    status.emplace_back(dln::to_string(p.local.status));
-  }
-  store::Table t;
-  t.columns = {{"job_index", index},        {"job_id", id},
-               {"problem_index", problem},  {"class", cls},
-               {"problem_seed", pseed},     {"sampler", sampler},
-               {"step_size", step},         {"ranks_per_chain", group},
-               {"chains", chains},
-               {"steps", steps},            {"burn_in", burn},
-               {"batch_size", batch},       {"gamma", gamma},
-               {"nbeta", nbeta},            {"n", size_n},
-               {"lambda_true", truth},      {"teacher", teacher},
-               {"truth_status", status},    {"lambda_smooth", smooth},
-               {"lambda_lower", lower},     {"status", pending},
-               {"lambda_hat", nan},         {"rel_error", nan},
-               {"rel_error_lower", nan},    {"raw_estimate", nan},
-               {"estimate_se", nan},
-               {"diverged", zero},          {"diverged_chains", zero},
-               {"divergence_step", minus},  {"divergence_reason", empty},
-               {"mean_drift_noise_ratio", nan}, {"nonstationary", zero},
-               {"steps_per_second", nan},   {"seconds", nan},
-               {"host", empty},             {"backend", empty},
-               {"precision", empty},
-               {"finished", empty},         {"message", empty}};
-  return t;
-}
 
 // Combines the chains of a job into its row, and lays out its decimated traces (rows x chains).
 store::JobResult combine(const std::vector<estimator::ChainResult>& chains, const dln::Problem& problem,
@@ -310,17 +229,18 @@ std::vector<JobOutcome> run_jobs(const SweepConfig& config, const std::vector<co
   return out;
 }
 
-SweepSession::SweepSession(const SweepConfig& config, const std::string& store_path, bool resume,
-                           bool force_config)
-    : config_(config), grid_(make_grid(config)) {
+SweepSession::SweepSession(const SweepConfig& config, const std::string& store_path,
+                           const SessionOptions& options)
+    : config_(config), grid_(make_grid(config)), path_(store_path), host_(options.host) {
   const bool exists = std::filesystem::exists(store_path);
-  if (exists && !resume) {
+  if (exists && !options.resume) {
     throw UsageError("store '" + store_path +
                      "' already exists; use --resume to continue it (it is never overwritten)");
   }
+  lock_.emplace(store::StoreLock::acquire(store_path, "sweep", options.force_lock));
   if (exists) {
-    store_.emplace(store::Store::open(store_path, true));
-    check_store_matches(*store_, config, force_config);
+    recover();
+    check_store_matches(*store_, config, options.force_config);
   } else {
     std::vector<dln::Problem> all = make_problems(config);
     for (std::int64_t p = 0; p < config.problem_count; ++p) problems_.emplace(p, all[static_cast<std::size_t>(p)]);
@@ -332,7 +252,10 @@ SweepSession::SweepSession(const SweepConfig& config, const std::string& store_p
     store::StoreHeader h{config.text, format_canonical(config.canonical), config.hash, kSeedRecipe};
     store_.emplace(store::Store::create(store_path, h, problems_table(all),
                                         jobs_table(config, grid_, all), trace_shape(config)));
+    journal_.emplace(store::Journal::open(store_path, h));
   }
+  journal_->begin_session(host_, ::getpid());
+  if (config.test_write_pause > 0) store_->set_test_pause(config.test_write_pause);
   const store::Table jobs = store_->table("jobs");
   const auto& ids = jobs.get<std::string>("job_id");
   const auto& status = jobs.get<std::string>("status");
@@ -366,6 +289,74 @@ const dln::Problem& SweepSession::problem(std::int64_t index) {
   return it->second;
 }
 
+SweepSession::~SweepSession() = default;
+
+// A store whose last writer did not close it: every finished job must verify (its checksum), and
+// every job of the journal must be in the store. A job that does not verify, or that the journal
+// holds but the store does not (killed between the two writes), is written again from its latest
+// journal record; one that neither verifies nor is in the journal, or any HDF5 error, means the
+// store is damaged, and it is rebuilt from its config and journal (repair.hpp).
+void SweepSession::recover() {
+  std::string damage;
+  try {
+    store_.emplace(store::Store::open(path_, true));
+    journal_.emplace(store::Journal::open(path_, store_->header()));
+    if (!journal_->dirty()) return;
+    log::warn("store '{}' was not closed by its last writer: checking it against its journal ({} "
+              "finished jobs there)", path_, journal_->jobs());
+    const std::map<std::string, std::uint64_t> latest = journal_->latest_offsets();
+    const store::Table jobs = store_->table("jobs");
+    const auto& ids = jobs.get<std::string>("job_id");
+    const auto& status = jobs.get<std::string>("status");
+    std::int64_t verified = 0, rewritten = 0;
+    for (std::size_t r = 0; r < ids.size(); ++r) {
+      const bool finished = status[r] == "done" || status[r] == "failed";
+      if (finished && store_->read_job(jobs, static_cast<std::int64_t>(r)).verified) {
+        ++verified;
+        continue;
+      }
+      const auto it = latest.find(ids[r]);
+      if (it == latest.end()) {
+        if (finished) throw RuntimeError("job " + ids[r] + " fails its checksum and is not in the journal");
+        continue;  // pending, never finished
+      }
+      const store::JournalJob record = journal_->job_at(it->second);
+      store_->write_job(static_cast<std::int64_t>(r), record.job_id, record.result, record.trace);
+      ++rewritten;
+    }
+    store_->close();
+    store_.emplace(store::Store::open(path_, true));
+    log::info("store '{}' checked: {} finished jobs verify, {} written again from the journal", path_,
+              verified, rewritten);
+    return;
+  } catch (const Error& e) {
+    damage = e.what();
+  }
+  store_.reset();
+  journal_.reset();
+  if (!store::read_journal(path_).has_header) {
+    // Not a store this version wrote (or one from before journals): nothing to repair it from.
+    throw UsageError(damage);
+  }
+  log::warn("store '{}' is damaged ({}); rebuilding it from its config and journal", path_, damage);
+  const RepairReport report = repair_store(path_);
+  log::warn("{}", describe(report, path_));
+  store_.emplace(store::Store::open(path_, true));
+  journal_.emplace(store::Journal::open(path_, store_->header()));
+}
+
+void SweepSession::fail(const std::string& why) {
+  if (!failed_.empty()) return;
+  failed_ = why;
+  log::error("the store '{}' can no longer be written ({}); stopping the sweep: every finished job "
+             "is in its journal, and --resume repairs the store", path_, why);
+}
+
+std::string SweepSession::failed() const {
+  if (failed_.empty() && lock_ && lock_->lost()) return "another process took the store's lock over";
+  return failed_;
+}
+
 void SweepSession::record_chunk(const Job& job, std::size_t chain, std::int64_t first_step,
                                 const float* losses, std::size_t n) {
   const std::int64_t every = config_.trace_every;
@@ -374,14 +365,23 @@ void SweepSession::record_chunk(const Job& job, std::size_t chain, std::int64_t 
   for (; step < first_step + static_cast<std::int64_t>(n); step += every) {
     rows.push_back(losses[step - first_step]);
   }
-  if (!rows.empty()) {
-    store_->write_trace_rows(static_cast<std::int64_t>(row_of_.at(job.id)), chain,
-                             static_cast<std::size_t>(step / every) - rows.size(), rows);
-  }
-  const auto now = std::chrono::steady_clock::now();
-  if (std::chrono::duration<double>(now - last_flush_).count() >= 2.0) {
-    store_->flush();
-    last_flush_ = now;
+  if (!failed_.empty()) return;
+  const std::size_t row = row_of_.at(job.id);
+  try {
+    // The job's trace may be a chunk that a killed writer left half written: replace it whole
+    // before writing parts of it (which would make HDF5 decompress it).
+    if (reset_rows_.insert(row).second) store_->reset_trace(static_cast<std::int64_t>(row));
+    if (!rows.empty()) {
+      store_->write_trace_rows(static_cast<std::int64_t>(row), chain,
+                               static_cast<std::size_t>(step / every) - rows.size(), rows);
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (std::chrono::duration<double>(now - last_flush_).count() >= 2.0) {
+      store_->flush();
+      last_flush_ = now;
+    }
+  } catch (const Error& e) {
+    fail(std::string("writing live rows of job ") + job.id + ": " + e.what());
   }
 }
 
@@ -391,13 +391,35 @@ void SweepSession::record(const Job& job, store::JobResult result, const std::ve
   if (!backend.empty()) result.backend = backend;
   const double lower = truth(job).lambda_lower;
   result.rel_error_lower = (result.lambda_hat - lower) / lower;
-  store_->write_job(static_cast<std::int64_t>(row_of_.at(job.id)), job.id, result, trace);
+  const auto row = static_cast<std::int64_t>(row_of_.at(job.id));
+  try {
+    journal_->append_job({row, job.id, result, trace});
+  } catch (const Error& e) {  // a job not journaled stays pending: it runs again on resume
+    fail(std::string("journaling job ") + job.id + ": " + e.what());
+    return;
+  }
+  if (!failed_.empty()) return;  // once a write failed the HDF5 file is left alone; the resume writes the job
+  try {
+    store_->write_job(row, job.id, result, trace);
+  } catch (const Error& e) {
+    fail(std::string("writing job ") + job.id + ": " + e.what());
+    return;
+  }
   last_flush_ = std::chrono::steady_clock::now();
 }
 
 store::Table SweepSession::finish() {
-  store::Table summary = reduce::summarize(store_->table("jobs"));
-  store_->write_summary(summary);
+  store::Table summary;
+  try {
+    summary = reduce::summarize(store_->table("jobs"));
+    if (!failed_.empty()) return summary;
+    store_->write_summary(summary);
+    store_->close();
+    store_.reset();
+    journal_->mark_clean();
+  } catch (const Error& e) {
+    fail(std::string("closing the store: ") + e.what());
+  }
   return summary;
 }
 

@@ -1,8 +1,13 @@
 // The pieces of a sweep that the single-process runner and the MPI scheduler/worker share.
 //
-// SweepSession (the writer's side, one per sweep, on the process that owns the store): creates
-// the store (validating every setting first) or reopens it for --resume after checking the config,
-// lists the jobs still to run, records finished jobs and live trace chunks, and reduces at the end.
+// SweepSession (the writer's side, one per sweep, on the process that owns the store): takes the
+// store's lock, creates the store (validating every setting first) or reopens it for --resume
+// after checking the config (and, when its last writer did not close it cleanly, checking it
+// against its journal and repairing it if need be), lists the jobs still to run, records
+// finished jobs (journal first, then the HDF5 file) and live trace chunks, and reduces and closes
+// the store at the end. A failed HDF5 write does not throw: the session stops writing the file,
+// keeps journaling results, and failed() says why, so that the sweep stops its workers and exits
+// resumable; the next resume repairs the store (docs/store.md).
 // run_jobs (the worker's side, no store): runs the chains of one or more jobs of a problem on a
 // backend and combines each job's chains into the row and trace the store records. A job is a
 // pure function of (config, job): the same on any rank and in any bundle.
@@ -14,9 +19,11 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "lib/store/lock.hpp"
 #include "lib/store/store.hpp"
 #include "lib/sweep/grid.hpp"
 
@@ -56,10 +63,17 @@ std::vector<std::size_t> bundle_of(const std::vector<const Job*>& todo, std::siz
 
 store::TraceShape trace_shape(const SweepConfig& config);
 
+struct SessionOptions {
+  bool resume = false;
+  bool force_config = false;
+  bool force_lock = false;  // take the store's lock over from a live writer
+  std::string host;         // this process's host name, for the journal
+};
+
 class SweepSession {
  public:
-  SweepSession(const SweepConfig& config, const std::string& store_path, bool resume,
-               bool force_config);
+  SweepSession(const SweepConfig& config, const std::string& store_path, const SessionOptions& options);
+  ~SweepSession();
 
   const std::vector<Job>& grid() const { return grid_; }
   const std::vector<const Job*>& todo() const { return todo_; }
@@ -78,7 +92,12 @@ class SweepSession {
   // Records a finished job; its rel_error_lower is computed here from the store's lambda_lower.
   void record(const Job& job, store::JobResult result, const std::vector<float>& trace,
               const std::string& host, const std::string& backend);
-  store::Table finish();  // reduce, write /summary, return it
+  // Reduces, writes /summary and closes the store (the journal is then reset); returns the
+  // summary (empty when the store could not be read back).
+  store::Table finish();
+  // Why the store can no longer be written ("" while it can): an HDF5 or journal write failed, or
+  // another process took the lock over. The sweep then stops handing out work.
+  std::string failed() const;
 
  private:
   const SweepConfig& config_;
@@ -89,7 +108,14 @@ class SweepSession {
   std::vector<double> lambda_true_, lambda_lower_;  // by /jobs row
   std::vector<std::string> truth_status_;            // by /jobs row ("" for older stores)
   std::map<std::int64_t, dln::Problem> problems_;
+  void recover();
+  void fail(const std::string& why);
+  std::string path_, host_;
+  std::optional<store::StoreLock> lock_;
   std::optional<store::Store> store_;
+  std::optional<store::Journal> journal_;
+  std::set<std::size_t> reset_rows_;  // rows whose trace this session reset before its live rows
+  std::string failed_;
   std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
 };
 

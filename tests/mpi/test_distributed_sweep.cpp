@@ -432,4 +432,19 @@ TEST(ChainGroups, AGroupLargerThanTheWorkersIsAUsageError) {
   EXPECT_FALSE(fs::exists(p));  // refused before the store was made
 }
 
+TEST(DistributedSweep, ASweepWhoseWorkersCannotStartCreatesNoStoreAndSaysWhyOnce) {
+  // --backend cuda on a machine without a GPU (or a build without CUDA): every worker fails to
+  // make its backend; rank 0 reports the first failure once, and nothing is written.
+  const fs::path p = dir() / "no_gpu.h5";
+  fs::remove(p);
+  const fs::path log = dir() / "no_gpu.log";
+  EXPECT_EQ(wait_exit(start(mpi(3, sweep_args(p, false, {"--backend", "cuda", "--log-level", "error"})), log.string())), 2);
+  EXPECT_FALSE(fs::exists(p));
+  EXPECT_FALSE(fs::exists(p.string() + ".lock"));
+  std::ifstream in(log);
+  int errors = 0;
+  for (std::string line; std::getline(in, line);) errors += line.rfind("llcbench sweep: error: ", 0) == 0;
+  EXPECT_EQ(errors, 1);
+}
+
 }  // namespace

@@ -135,6 +135,35 @@ TEST(Store, ACreationLeftoverIsNoStoreAndIsReplaced) {
   fs::remove(p);
 }
 
+TEST(Store, AJobsChecksumCoversItsTraceAndResults) {
+  const fs::path p = temp("checksum.h5");
+  fs::remove(p);
+  Table jobs = small_jobs();  // with the columns that stores with checksums have
+  jobs.columns.push_back({"raw_estimate", std::vector<double>{NAN, NAN}});
+  jobs.columns.push_back({"estimate_se", std::vector<double>{NAN, NAN}});
+  jobs.columns.push_back({"checksum", std::vector<std::int64_t>{0, 0}});
+  Store s = Store::create(p, {"t", "c", "h", "r"}, Table{}, jobs, {2, 1, 1});
+  JobResult r;
+  r.status = "done";
+  r.lambda_hat = 4.25;
+  s.write_job(0, "a", r, {1.0f, 2.0f});
+  Table t = s.table("jobs");
+  Store::StoredJob j = s.read_job(t, 0);
+  EXPECT_TRUE(j.checksummed);
+  EXPECT_TRUE(j.verified);
+  EXPECT_EQ(j.trace, (std::vector<float>{1.0f, 2.0f}));
+  EXPECT_TRUE(s.unverified_rows().empty());
+  s.write_trace_rows(0, 0, 1, {9.0f});  // the trace changes behind the checksum's back
+  t = s.table("jobs");
+  EXPECT_FALSE(s.read_job(t, 0).verified);
+  EXPECT_EQ(s.unverified_rows(), (std::vector<std::int64_t>{0}));
+  s.reset_trace(0);
+  EXPECT_TRUE(std::isnan(s.read_job(s.table("jobs"), 0).trace[0]));
+  s.close();
+  EXPECT_NO_THROW(Store::open(p, false));
+  fs::remove(p);
+}
+
 TEST(Store, TruncatedStoreIsAUsageError) {
   const fs::path p = temp("truncated.h5");
   fs::remove(p);

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <algorithm>
 #include <chrono>
 #include <string>
@@ -53,9 +54,12 @@ inline fs::path sweep_dir(const char* config) {
 }
 
 // Starts argv (argv[0] is the program path) with stdout and stderr sent to `log` (or /dev/null).
-inline pid_t start(const std::vector<std::string>& argv, const std::string& log = "/dev/null") {
+// `in_child`, when given, runs in the child before exec (to set limits, say).
+inline pid_t start(const std::vector<std::string>& argv, const std::string& log = "/dev/null",
+                   const std::function<void()>& in_child = nullptr) {
   const pid_t pid = fork();
   if (pid == 0) {
+    if (in_child) in_child();
     setpgid(0, 0);  // its own process group, so a test can signal the whole launch
     std::FILE* f = std::fopen(log.c_str(), "w");
     if (f) {

@@ -3,6 +3,7 @@
 // SIGTERM exits 3 with a resumable store; the store can be queried while a sweep writes it.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -113,7 +114,8 @@ TEST(SweepProcess, StatusSaysFailedWhenNothingIsPendingButAJobFailed) {
   std::ifstream in(out);
   std::string json;
   std::getline(in, json);
-  EXPECT_EQ(json, R"({"jobs":15,"done":14,"failed":1,"pending":0,"exit_code":1})");
+  EXPECT_EQ(json.rfind(R"({"jobs":15,"done":14,"failed":1,"pending":0,"running":false,)", 0), 0u) << json;
+  EXPECT_NE(json.find(R"("closed_cleanly":true,"exit_code":1})"), std::string::npos) << json;
 }
 
 TEST(SweepProcess, BundledJobsGiveTheSameStoreBitForBit) {
@@ -179,6 +181,103 @@ TEST(SweepProcess, ForceConfigContinuesAStoreWhoseJobsAreUnchanged) {
   // A change that alters the jobs cannot be forced into this store.
   EXPECT_EQ(WEXITSTATUS(std::system((base + "--set chain.steps=100 --force-config >/dev/null 2>&1").c_str())), 2);
   expect_same_results(snapshot(p), reference());
+}
+
+// Runs argv with stdout and stderr to `log`, its files limited to `max_bytes` each (the store and
+// its journal cannot grow past it: writes fail with EFBIG, as they fail with ENOSPC on a full
+// disk); SIGXFSZ is ignored so that the write fails rather than the process dying.
+pid_t start_limited(const std::vector<std::string>& argv, rlim_t max_bytes, const fs::path& log) {
+  return llcb::testing::start(argv, log.string(), [max_bytes] {
+    const struct rlimit limit = {max_bytes, max_bytes};
+    setrlimit(RLIMIT_FSIZE, &limit);
+    signal(SIGXFSZ, SIG_IGN);
+  });
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+TEST(SweepProcess, AStoreThatCannotGrowStopsTheSweepAndTheResumeRepairsItLosingNothing) {
+  const Snapshot& ref = reference();
+  const fs::path p = dir() / "full_disk.h5";
+  fs::remove(p);
+  fs::remove(p.string() + ".journal");
+  // 60 kB: room for the new store (about 40 kB) and a few finished jobs, not for the whole sweep
+  // (about 105 kB).
+  const std::vector<std::string> argv = {LLCB_BINARY, "sweep", (dir() / "sweep.ini").string(), "--store",
+                                         p.string(), "--log-level", "error"};
+  EXPECT_EQ(wait_exit(start_limited(argv, 60 << 10, dir() / "full_disk.log")), 3);
+  const std::string err = slurp(dir() / "full_disk.log");
+  EXPECT_NE(err.find("the store could no longer be written"), std::string::npos) << err;
+  EXPECT_NE(err.find("rerun with --resume, which repairs it"), std::string::npos) << err;
+  EXPECT_EQ(status_code(p), 3);
+  EXPECT_EQ(wait_exit(start_sweep(p, true)), 0);
+  expect_same_results(snapshot(p), ref);  // every job that finished before the disk filled is kept
+}
+
+TEST(SweepProcess, ATruncatedStoreIsRebuiltFromItsJournal) {
+  const Snapshot& ref = reference();
+  const fs::path p = dir() / "cut.h5";
+  fs::remove(p);
+  const pid_t pid = start_sweep(p, false);
+  ASSERT_TRUE(llcb::testing::wait_for_a_finished_job(p));
+  kill(pid, SIGKILL);
+  wait_exit(pid);
+  fs::resize_file(p, fs::file_size(p) / 3);  // a file cut short
+  const std::string cmd = std::string(LLCB_BINARY) + " sweep " + (dir() / "sweep.ini").string() +
+                          " --store " + p.string() + " --resume --log-level warn > /dev/null 2> " +
+                          (dir() / "cut.log").string();
+  EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 0);
+  const std::string err = slurp(dir() / "cut.log");
+  EXPECT_NE(err.find("rebuilding it from its config and journal"), std::string::npos) << err;
+  expect_same_results(snapshot(p), ref);
+  int damaged = 0;
+  for (const auto& f : fs::directory_iterator(dir())) {
+    damaged += f.path().filename().string().rfind("cut.h5.damaged-", 0) == 0;
+  }
+  EXPECT_EQ(damaged, 1) << "the damaged file is kept beside the rebuilt store";
+}
+
+TEST(SweepProcess, ASecondWriterIsRefusedAndStatusTellsRunningFromInterrupted) {
+  const fs::path p = dir() / "busy.h5";
+  fs::remove(p);
+  const std::vector<std::string> slow = {LLCB_BINARY, "sweep", (dir() / "sweep.ini").string(), "--store",
+                                         p.string(), "--set", "chain.steps=30000", "--log-level", "error"};
+  const pid_t writer = llcb::testing::start(slow);
+  ASSERT_TRUE(llcb::testing::wait_for_a_finished_job(p));
+  const std::string base = std::string(LLCB_BINARY) + " ";
+  const auto run = [&](const std::string& args, const char* log) {
+    const std::string cmd = base + args + " > " + (dir() / log).string() + " 2>&1";
+    return WEXITSTATUS(std::system(cmd.c_str()));
+  };
+  const std::string pid = std::to_string(writer);
+  EXPECT_EQ(run("sweep " + (dir() / "sweep.ini").string() + " --store " + p.string() +
+                    " --resume --set chain.steps=30000 --log-level error", "second.log"), 2);
+  const std::string second = slurp(dir() / "second.log");
+  EXPECT_EQ(lines(second), 1) << second;
+  EXPECT_NE(second.find("is being written by pid " + pid + " on "), std::string::npos) << second;
+  EXPECT_EQ(run("reduce " + p.string(), "reduce.log"), 2);  // reduce writes: refused as well
+  EXPECT_NE(slurp(dir() / "reduce.log").find("is being written by pid " + pid), std::string::npos);
+  EXPECT_EQ(run("status " + p.string(), "status.log"), 3);
+  EXPECT_NE(slurp(dir() / "status.log").find("running: sweep by pid " + pid), std::string::npos)
+      << slurp(dir() / "status.log");
+  EXPECT_EQ(run("query " + p.string() + " summary --format csv --columns truth_status,count", "summary.log"), 0);
+  EXPECT_EQ(slurp(dir() / "summary.log").rfind("truth_status,count\nall,", 0), 0u) << slurp(dir() / "summary.log");
+  kill(writer, SIGKILL);
+  wait_exit(writer);
+  EXPECT_EQ(run("status " + p.string(), "status2.log"), 3);
+  const std::string interrupted = slurp(dir() / "status2.log");
+  EXPECT_NE(interrupted.find("interrupted: last written "), std::string::npos) << interrupted;
+  EXPECT_NE(interrupted.find("not closed cleanly"), std::string::npos) << interrupted;
+  // The writer is gone: its lock is stale, and the next writer takes it over and finishes.
+  EXPECT_EQ(run("sweep " + (dir() / "sweep.ini").string() + " --store " + p.string() +
+                    " --resume --set chain.steps=30000 --log-level error", "third.log"), 0)
+      << slurp(dir() / "third.log");
+  EXPECT_EQ(status_code(p), 0);
 }
 
 }  // namespace

@@ -1,0 +1,98 @@
+// The store's journal: FILE.journal beside the store FILE, the write-ahead log of its writers
+// (docs/store.md, "Durability and repair"). Every finished job is appended here, checksummed,
+// before it is written into the HDF5 file, and the journal keeps every job for the life of the
+// store: HDF5 does not promise that a file whose writer is killed keeps what an earlier flush
+// wrote (a later write may tear a block that other jobs' data hangs on), so a job that finished is
+// never lost whatever happens to the HDF5 file; the store can be rebuilt from its config and the
+// journal (lib/sweep/repair.hpp). It costs about the disk of the traces, uncompressed.
+//
+// Layout: the 8 bytes "LLCBJRN1", then records
+//   u32 0x4a52434c, u8 type, u64 payload length, payload, u64 fnv1a64(type byte + payload)
+// of types
+//   header   the store's StoreHeader (config text, canonical config, config hash, seed recipe)
+//   session  a writer opened the store (host, pid, unix time): the mark of a writer that has not
+//            closed it cleanly yet
+//   job      a finished job: its /jobs row, id, JobResult and trace (rows x chains, float32)
+//   clean    the writer closed the store cleanly
+// all little-endian (lib/core/bytes.hpp). Reading stops at the first record that is cut short or
+// fails its checksum (an append killed halfway): the records before it are the journal, and the
+// writer overwrites the torn tail. A session record after the last clean record marks a store
+// whose writer stopped without closing it, which the next writer checks (and repairs if need be)
+// before anything else.
+//
+// Appends use write(2) without fsync: they survive the death of the process, not of the machine.
+// Not thread-safe; one writer process (StoreLock).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lib/store/job_result.hpp"
+
+namespace llcb::store {
+
+struct StoreHeader {
+  std::string config_text, config_canonical, config_hash, seed_recipe;
+};
+
+struct JournalJob {
+  std::int64_t row = 0;
+  std::string job_id;
+  JobResult result;
+  std::vector<float> trace;  // rows x chains, row-major; empty for a failed job
+};
+
+class Journal {
+ public:
+  static std::string path_of(const std::string& store_path) { return store_path + ".journal"; }
+
+  // Opens FILE.journal for appending, creating it with `header` when there is none (a store made
+  // before journals existed, or killed between its creation and its journal's). A torn tail is
+  // cut off. RuntimeError when the file cannot be read or written.
+  static Journal open(const std::string& store_path, const StoreHeader& header);
+  Journal(Journal&&) noexcept;
+  Journal& operator=(Journal&&) noexcept;
+  ~Journal();
+
+  // The last writer did not close the store cleanly (a session record after the last clean one).
+  bool dirty() const { return dirty_; }
+  const StoreHeader& header() const { return header_; }
+  // The job records in the order they were written (a job rerun later appears again).
+  void for_each_job(const std::function<void(const JournalJob&)>& f) const;
+  std::int64_t jobs() const { return jobs_; }
+  // Where the latest record of each job is, by id (the record a repair uses), and that record.
+  std::map<std::string, std::uint64_t> latest_offsets() const;
+  JournalJob job_at(std::uint64_t offset) const;
+
+  // Appends a record; throws RuntimeError when the write fails (the record is then cut off).
+  void begin_session(const std::string& host, std::int64_t pid);
+  void append_job(const JournalJob& job);
+  void mark_clean();  // the writer closed the store cleanly
+
+ private:
+  Journal(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  void append(std::uint8_t type, const std::vector<char>& payload);
+  std::string path_;
+  int fd_ = -1;
+  StoreHeader header_;
+  std::uint64_t header_end_ = 0, end_ = 0;
+  std::int64_t jobs_ = 0;
+  bool dirty_ = false;
+};
+
+// What FILE.journal holds, read without opening it for writing (status, repair): `found` is false
+// when there is none. A quick look: only the header's checksum is checked (a writer's open checks
+// them all); the records after one that is cut short are not counted.
+struct JournalContents {
+  bool found = false;
+  bool has_header = false;
+  StoreHeader header;
+  std::int64_t jobs = 0;  // job records
+  bool dirty = false;
+};
+JournalContents read_journal(const std::string& store_path);
+
+}  // namespace llcb::store

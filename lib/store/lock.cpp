@@ -1,0 +1,217 @@
+#include "lib/store/lock.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+#include <sstream>
+
+#include "lib/core/error.hpp"
+#include "lib/core/log.hpp"
+#include "lib/core/utc.hpp"
+
+namespace llcb::store {
+namespace {
+
+std::string this_host() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+
+// Linux: the state letter and start time (clock ticks after boot) of a process from
+// /proc/PID/stat; false when there is no such process (or no /proc).
+bool proc_stat(std::int64_t pid, char& state, std::int64_t& start) {
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (!f) return false;
+  std::string text(1024, '\0');
+  text.resize(std::fread(text.data(), 1, text.size(), f));
+  std::fclose(f);
+  const auto paren = text.rfind(')');  // the command name may hold spaces and parentheses
+  if (paren == std::string::npos) return false;
+  std::istringstream in(text.substr(paren + 2));
+  in >> state;
+  std::string field;
+  for (int i = 4; i < 22 && in >> field; ++i) {
+  }
+  return static_cast<bool>(in >> start);
+}
+
+std::int64_t own_start() {
+  char state = 0;
+  std::int64_t start = 0;
+  return proc_stat(::getpid(), state, start) ? start : 0;
+}
+
+// A process of this host is gone when it does not exist, is a zombie nobody reaped (an orphan in
+// a container whose init does not reap), or its PID now names a later process.
+bool process_gone(std::int64_t pid, std::int64_t recorded_start) {
+  if (pid <= 0) return false;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return true;
+  char state = 0;
+  std::int64_t start = 0;
+  if (!proc_stat(pid, state, start)) return false;  // no /proc: trust kill()
+  return state == 'Z' || state == 'X' || (recorded_start > 0 && start != recorded_start);
+}
+
+std::string content(const std::string& host, std::int64_t pid, std::int64_t start, std::int64_t since,
+                    std::int64_t beat, const std::string& purpose) {
+  return "host=" + host + "\npid=" + std::to_string(pid) + "\nstart=" + std::to_string(start) +
+         "\nsince=" + std::to_string(since) + "\nheartbeat=" + std::to_string(beat) +
+         "\npurpose=" + purpose + "\n";
+}
+
+bool parse(const std::string& text, LockInfo& info) {
+  std::istringstream in(text);
+  std::string line;
+  int fields = 0;
+  while (std::getline(in, line)) {
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string key = line.substr(0, eq), value = line.substr(eq + 1);
+    try {
+      if (key == "host") info.host = value, ++fields;
+      if (key == "purpose") info.purpose = value, ++fields;
+      if (key == "pid") info.pid = std::stoll(value), ++fields;
+      if (key == "since") info.since = std::stoll(value), ++fields;
+      if (key == "heartbeat") info.heartbeat = std::stoll(value), ++fields;
+      if (key == "start") info.start = std::stoll(value);
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+  return fields == 5;
+}
+
+std::string describe(const LockInfo& l) {
+  char age[32];
+  std::snprintf(age, sizeof age, "%.0f", l.age);
+  return "pid " + std::to_string(l.pid) + " on " + l.host + " (" + l.purpose + ", since " + utc_iso(static_cast<std::time_t>(l.since)) +
+         ", last heartbeat " + age + " s ago)";
+}
+
+}  // namespace
+
+LockInfo read_lock(const std::string& store_path) {
+  LockInfo info;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    std::FILE* f = std::fopen(StoreLock::path_of(store_path).c_str(), "r");
+    if (!f) return info;  // no lock: no writer
+    std::string text(4096, '\0');
+    text.resize(std::fread(text.data(), 1, text.size(), f));
+    std::fclose(f);
+    LockInfo l;
+    if (parse(text, l)) {
+      l.found = true;
+      l.age = static_cast<double>(std::time(nullptr) - l.heartbeat);
+      const bool gone = l.host == this_host() && process_gone(l.pid, l.start);
+      l.stale = gone || l.age > kStaleSeconds;
+      return l;
+    }
+    ::usleep(50'000);  // caught in the middle of a heartbeat: read it again
+  }
+  // Unreadable: a lock file that is not one of ours, or one being written; treat it as held.
+  info.found = true;
+  info.host = "unknown";
+  info.purpose = "unknown";
+  return info;
+}
+
+struct StoreLock::State {
+  std::string path, host, purpose;
+  std::int64_t pid = 0, start = 0, since = 0;
+  int fd = -1;
+  ino_t inode = 0;
+  std::thread beat;
+  std::mutex m;
+  std::condition_variable cv;
+  bool stop = false;
+  std::atomic<bool> lost{false};
+
+  void write_now() {
+    const std::string c = content(host, pid, start, since, std::time(nullptr), purpose);
+    if (::pwrite(fd, c.data(), c.size(), 0) == static_cast<ssize_t>(c.size())) {
+      (void)::ftruncate(fd, static_cast<off_t>(c.size()));
+    }
+    struct stat mine {}, now {};
+    if (::fstat(fd, &mine) == 0 && (mine.st_nlink == 0 || ::stat(path.c_str(), &now) != 0 || now.st_ino != inode)) {
+      lost = true;
+    }
+  }
+};
+
+StoreLock::StoreLock(std::unique_ptr<State> s) : state_(std::move(s)) {}
+StoreLock::StoreLock(StoreLock&&) noexcept = default;
+StoreLock& StoreLock::operator=(StoreLock&&) noexcept = default;
+
+StoreLock StoreLock::acquire(const std::string& store_path, const std::string& purpose, bool force) {
+  auto s = std::make_unique<State>();
+  s->path = path_of(store_path);
+  s->host = this_host();
+  s->purpose = purpose;
+  s->pid = ::getpid();
+  s->start = own_start();
+  s->since = std::time(nullptr);
+  for (int attempt = 0; attempt < 5 && s->fd < 0; ++attempt) {
+    s->fd = ::open(s->path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+    if (s->fd >= 0) break;
+    if (errno != EEXIST) {
+      throw UsageError("cannot create store '" + store_path + "' (its lock file: " + std::strerror(errno) +
+                       "; is the directory there and writable?)");
+    }
+    const LockInfo held = read_lock(store_path);
+    if (!held.found) continue;  // released meanwhile
+    if (!held.stale && !force) {
+      throw UsageError("store '" + store_path + "' is being written by " + describe(held) +
+                       "; one writer at a time (read it with query or status; --force-lock takes "
+                       "it over if that writer is gone)");
+    }
+    // Move the old lock aside (atomic: of two contenders one wins), then create ours.
+    const std::string aside = s->path + ".stale." + std::to_string(s->pid);
+    if (::rename(s->path.c_str(), aside.c_str()) == 0) {
+      ::unlink(aside.c_str());
+      log::warn("taking over the store lock of {} ({})", describe(held),
+                !held.stale ? "--force-lock"
+                : held.age > kStaleSeconds ? "stale: no heartbeat for longer than the stale limit"
+                                           : "stale: that process is gone");
+    }
+  }
+  if (s->fd < 0) throw UsageError("cannot lock store '" + store_path + "': another writer keeps taking it");
+  struct stat st {};
+  if (::fstat(s->fd, &st) == 0) s->inode = st.st_ino;
+  s->write_now();
+  State* raw = s.get();
+  s->beat = std::thread([raw] {
+    std::unique_lock<std::mutex> lk(raw->m);
+    while (!raw->cv.wait_for(lk, std::chrono::duration<double>(kHeartbeatSeconds), [raw] { return raw->stop; })) {
+      raw->write_now();
+    }
+  });
+  return StoreLock(std::move(s));
+}
+
+bool StoreLock::lost() const { return state_ && state_->lost.load(); }
+
+StoreLock::~StoreLock() {
+  if (!state_) return;
+  {
+    std::lock_guard<std::mutex> lk(state_->m);
+    state_->stop = true;
+  }
+  state_->cv.notify_all();
+  if (state_->beat.joinable()) state_->beat.join();
+  struct stat now {};
+  if (::stat(state_->path.c_str(), &now) == 0 && now.st_ino == state_->inode) ::unlink(state_->path.c_str());
+  if (state_->fd >= 0) ::close(state_->fd);
+}
+
+}  // namespace llcb::store

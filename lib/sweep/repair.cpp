@@ -1,0 +1,137 @@
+#include "lib/sweep/repair.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <optional>
+
+#include "lib/core/error.hpp"
+#include "lib/core/log.hpp"
+#include "lib/core/utc.hpp"
+#include "lib/store/store.hpp"
+#include "lib/sweep/grid.hpp"
+#include "lib/sweep/session.hpp"
+#include "lib/sweep/tables.hpp"
+
+namespace llcb::sweep {
+namespace {
+
+// The old store, if HDF5 can open it and read its /jobs table.
+struct OldStore {
+  std::optional<store::Store> store;
+  store::Table jobs;
+  std::map<std::string, std::int64_t> row_of;  // job id -> row
+};
+
+OldStore open_old(const std::string& path) {
+  OldStore old;
+  try {
+    old.store.emplace(store::Store::open(path, false));
+    old.jobs = old.store->table("jobs");
+    const auto& ids = old.jobs.get<std::string>("job_id");
+    for (std::size_t r = 0; r < ids.size(); ++r) old.row_of[ids[r]] = static_cast<std::int64_t>(r);
+  } catch (const Error& e) {
+    log::warn("repair: the old store cannot be read as a whole ({}); keeping what the journal holds",
+              e.what());
+    old.store.reset();
+    old.row_of.clear();
+  }
+  return old;
+}
+
+}  // namespace
+
+RepairReport repair_store(const std::string& path) {
+  OldStore old = open_old(path);
+  const store::JournalContents found = store::read_journal(path);
+  store::StoreHeader header;
+  if (old.store) {
+    header = old.store->header();
+  } else if (found.has_header) {
+    header = found.header;
+  } else {
+    throw UsageError("store '" + path + "' cannot be read and has no journal to rebuild it from");
+  }
+  store::Journal journal = store::Journal::open(path, header);
+  const SweepConfig config = config_from_canonical(parse_canonical(header.config_canonical));
+  const std::vector<Job> grid = make_grid(config);
+  const std::vector<dln::Problem> problems = make_problems(config);
+
+  const std::map<std::string, std::uint64_t> latest = journal.latest_offsets();  // a rerun wins
+
+  const std::string rebuilt = path + ".repairing";
+  std::error_code ignored;
+  std::filesystem::remove(rebuilt, ignored);
+  RepairReport report;
+  report.jobs = static_cast<std::int64_t>(grid.size());
+  {
+    store::Store fresh = store::Store::create(rebuilt, header, problems_table(problems),
+                                              jobs_table(config, grid, problems), trace_shape(config));
+    for (const Job& job : grid) {
+      const double lower = problems[static_cast<std::size_t>(job.problem_index)].local.lambda_lower.to_double();
+      if (const auto it = latest.find(job.id); it != latest.end()) {
+        const store::JournalJob record = journal.job_at(it->second);
+        fresh.write_job(job.index, job.id, record.result, record.trace);
+        ++report.from_journal;
+        continue;
+      }
+      const auto old_row = old.row_of.find(job.id);
+      if (old_row == old.row_of.end()) {
+        ++report.pending;
+        continue;
+      }
+      try {
+        const store::Store::StoredJob s = old.store->read_job(old.jobs, old_row->second);
+        if (s.result.status != "done" && s.result.status != "failed") {
+          ++report.pending;
+          continue;
+        }
+        if (!s.verified) throw RuntimeError("its checksum does not hold");
+        store::JobResult result = s.result;  // a store of an earlier version may lack the column
+        result.rel_error_lower = (result.lambda_hat - lower) / lower;
+        fresh.write_job(job.index, job.id, result, s.trace);
+        ++report.from_store;
+        report.unverified += s.checksummed ? 0 : 1;
+      } catch (const Error& e) {
+        log::warn("repair: job {} (row {}) of the old store is lost: {}", job.id, old_row->second, e.what());
+        ++report.lost;
+        ++report.pending;
+      }
+    }
+    fresh.close();
+  }
+  old.store.reset();
+  if (std::filesystem::exists(path)) {
+    report.damaged_path = path + ".damaged-" + utc_compact();
+    // A hard link keeps the damaged file under its new name; the rename then replaces FILE in one
+    // step, so FILE is never missing. Where links are refused, rename the old file away first.
+    if (::link(path.c_str(), report.damaged_path.c_str()) != 0 &&
+        ::rename(path.c_str(), report.damaged_path.c_str()) != 0) {
+      throw RuntimeError("repair: cannot keep the damaged store as '" + report.damaged_path + "': " +
+                         std::strerror(errno));
+    }
+  }
+  if (::rename(rebuilt.c_str(), path.c_str()) != 0) {
+    throw RuntimeError("repair: cannot put the rebuilt store in place of '" + path + "': " +
+                       std::strerror(errno) + " (it is '" + rebuilt + "')");
+  }
+  journal.mark_clean();
+  return report;
+}
+
+std::string describe(const RepairReport& r, const std::string& path) {
+  std::string s = "rebuilt '" + path + "': " + std::to_string(r.from_journal + r.from_store) + " of " +
+                  std::to_string(r.jobs) + " jobs kept (" + std::to_string(r.from_journal) +
+                  " from the journal, " + std::to_string(r.from_store) + " from the store";
+  if (r.unverified > 0) s += ", " + std::to_string(r.unverified) + " of them without a checksum to verify";
+  s += "), " + std::to_string(r.pending) + " to run";
+  if (r.lost > 0) s += " (" + std::to_string(r.lost) + " of them finished before but lost)";
+  if (!r.damaged_path.empty()) s += "; the damaged file is '" + r.damaged_path + "'";
+  return s;
+}
+
+}  // namespace llcb::sweep

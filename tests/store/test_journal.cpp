@@ -1,0 +1,188 @@
+// The store's journal (write-ahead log of finished jobs), its lock, and the checksums that let a
+// writer tell a sound store from a damaged one.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "lib/core/error.hpp"
+#include "lib/store/journal.hpp"
+#include "lib/store/lock.hpp"
+#include "lib/store/store.hpp"
+
+namespace llcb::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string temp(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / ("llcb_journal_" + std::to_string(::getpid()) + "_" + name);
+  fs::remove(p);
+  fs::remove(Journal::path_of(p.string()));
+  fs::remove(StoreLock::path_of(p.string()));
+  return p.string();
+}
+
+JournalJob job(std::int64_t row, float first) {
+  JournalJob j;
+  j.row = row;
+  j.job_id = "job" + std::to_string(row);
+  j.result.status = "done";
+  j.result.lambda_hat = 1.5 * static_cast<double>(row);
+  j.result.host = "h";
+  j.trace = {first, first + 1, NAN};
+  return j;
+}
+
+std::vector<JournalJob> jobs_of(const Journal& j) {
+  std::vector<JournalJob> out;
+  j.for_each_job([&](const JournalJob& r) { out.push_back(r); });
+  return out;
+}
+
+TEST(Journal, RecordsSurviveAndATornTailIsCutOff) {
+  const std::string store = temp("torn.h5");
+  const StoreHeader header{"config text", "a=1\n", "hash", "recipe"};
+  {
+    Journal j = Journal::open(store, header);
+    EXPECT_FALSE(j.dirty());  // a new journal holds its header only
+    j.begin_session("h", 7);
+    EXPECT_TRUE(j.dirty());
+    j.append_job(job(3, 1.0f));
+    j.append_job(job(5, 2.0f));
+  }
+  const std::uintmax_t whole = fs::file_size(Journal::path_of(store));
+  // A writer killed in the middle of an append: the last record is cut short.
+  {
+    Journal j = Journal::open(store, header);
+    j.append_job(job(9, 3.0f));
+  }
+  fs::resize_file(Journal::path_of(store), fs::file_size(Journal::path_of(store)) - 5);
+  const JournalContents c = read_journal(store);
+  ASSERT_TRUE(c.has_header);
+  EXPECT_EQ(c.header.config_canonical, "a=1\n");
+  EXPECT_TRUE(c.dirty);
+  EXPECT_EQ(c.jobs, 2);  // the torn record is not read
+  // The next writer cuts the torn tail off and appends after the last whole record.
+  Journal j = Journal::open(store, header);
+  EXPECT_EQ(fs::file_size(Journal::path_of(store)), whole);
+  EXPECT_TRUE(j.dirty());
+  const std::vector<JournalJob> read = jobs_of(j);
+  ASSERT_EQ(read.size(), 2u);
+  EXPECT_EQ(read[1].row, 5);
+  EXPECT_EQ(read[1].job_id, "job5");
+  EXPECT_EQ(read[1].result.lambda_hat, 7.5);
+  EXPECT_EQ(read[1].result.host, "h");
+  EXPECT_EQ(read[1].trace[1], 3.0f);
+  EXPECT_TRUE(std::isnan(read[1].trace[2]));
+  j.append_job(job(11, 4.0f));
+  j.append_job(job(3, 8.0f));  // a job written again: its latest record is the one that counts
+  const auto latest = j.latest_offsets();
+  ASSERT_EQ(latest.size(), 3u);
+  EXPECT_EQ(j.job_at(latest.at("job3")).trace[0], 8.0f);
+  EXPECT_EQ(j.job_at(latest.at("job11")).row, 11);
+  EXPECT_THROW(j.job_at(3), RuntimeError);  // not the start of a job record
+  // A clean close marks it clean and keeps every record (the store's complete log).
+  j.mark_clean();
+  EXPECT_FALSE(j.dirty());
+  const JournalContents after = read_journal(store);
+  EXPECT_FALSE(after.dirty);
+  EXPECT_EQ(after.jobs, 4);
+  Journal reopened = Journal::open(store, header);
+  EXPECT_FALSE(reopened.dirty());
+  reopened.begin_session("h", 8);
+  EXPECT_TRUE(read_journal(store).dirty);  // a new writer that has not closed yet
+}
+
+TEST(Journal, ARecordWhoseBytesChangedEndsTheJournal) {
+  const std::string store = temp("flipped.h5");
+  const StoreHeader header{"t", "c", "h", "r"};
+  {
+    Journal j = Journal::open(store, header);
+    j.append_job(job(1, 1.0f));
+  }
+  const std::uintmax_t first_end = fs::file_size(Journal::path_of(store));
+  {
+    Journal j = Journal::open(store, header);
+    j.append_job(job(2, 2.0f));
+  }
+  {  // flip a byte inside the second record's payload
+    std::fstream f(Journal::path_of(store), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(first_end + 20));
+    f.put('\x5a');
+  }
+  EXPECT_EQ(read_journal(store).jobs, 2);  // the quick look checks no record's checksum
+  const Journal j = Journal::open(store, header);  // a writer checks them all
+  const std::vector<JournalJob> read = jobs_of(j);
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0].row, 1);
+}
+
+TEST(Journal, AJournalWithoutAWholeHeaderStartsAfresh) {
+  const std::string store = temp("headless.h5");
+  { std::ofstream(Journal::path_of(store)) << "LLCBJ"; }  // killed while writing its magic
+  Journal j = Journal::open(store, {"t", "c", "h", "r"});
+  EXPECT_FALSE(j.dirty());
+  EXPECT_EQ(read_journal(store).header.config_text, "t");
+}
+
+TEST(StoreLock, OneWriterAtATime) {
+  const std::string store = temp("locked.h5");
+  {
+    const StoreLock first = StoreLock::acquire(store, "sweep", false);
+    const LockInfo held = read_lock(store);
+    ASSERT_TRUE(held.found);
+    EXPECT_EQ(held.pid, ::getpid());
+    EXPECT_EQ(held.purpose, "sweep");
+    EXPECT_FALSE(held.stale);
+    try {
+      StoreLock::acquire(store, "reduce", false);
+      FAIL() << "a second writer was let in";
+    } catch (const UsageError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("is being written by pid " + std::to_string(::getpid())), std::string::npos) << what;
+      EXPECT_NE(what.find("(sweep, since "), std::string::npos) << what;
+    }
+    EXPECT_FALSE(first.lost());
+  }
+  EXPECT_FALSE(read_lock(store).found);  // released
+  const StoreLock again = StoreLock::acquire(store, "sweep", false);
+  EXPECT_TRUE(read_lock(store).found);
+}
+
+void write_lock(const std::string& store, const std::string& host, std::int64_t pid, std::int64_t heartbeat) {
+  std::ofstream(StoreLock::path_of(store)) << "host=" << host << "\npid=" << pid << "\nsince=" << heartbeat
+                                          << "\nheartbeat=" << heartbeat << "\npurpose=sweep\n";
+}
+
+TEST(StoreLock, AStaleWriterIsTakenOverAndALiveOneOnlyByForce) {
+  const std::string store = temp("stale.h5");
+  // A writer of this host that is gone (a child that has exited and been reaped).
+  const pid_t child = ::fork();
+  if (child == 0) _exit(0);
+  ::waitpid(child, nullptr, 0);
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  write_lock(store, host, child, std::time(nullptr));
+  EXPECT_TRUE(read_lock(store).stale);
+  { const StoreLock l = StoreLock::acquire(store, "sweep", false); }
+  // A writer on another host: live while its heartbeat is recent, stale once it is old.
+  write_lock(store, "elsewhere", 12345, std::time(nullptr));
+  EXPECT_FALSE(read_lock(store).stale);
+  EXPECT_THROW(StoreLock::acquire(store, "sweep", false), UsageError);
+  write_lock(store, "elsewhere", 12345, std::time(nullptr) - static_cast<std::int64_t>(kStaleSeconds) - 5);
+  EXPECT_TRUE(read_lock(store).stale);
+  { const StoreLock l = StoreLock::acquire(store, "sweep", false); }
+  // --force-lock takes a live one over, and the writer it was taken from learns it.
+  const StoreLock victim = StoreLock::acquire(store, "sweep", false);
+  const StoreLock thief = StoreLock::acquire(store, "repair", true);
+  EXPECT_EQ(read_lock(store).purpose, "repair");
+  for (int i = 0; i < 70 && !victim.lost(); ++i) ::usleep(100'000);  // its next heartbeat sees it
+  EXPECT_TRUE(victim.lost());
+}
+
+}  // namespace
+}  // namespace llcb::store
