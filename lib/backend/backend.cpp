@@ -44,15 +44,20 @@ std::vector<std::string> available_backends() {
 #endif
 }
 
+void check_available(const std::string& name) {
+  const auto known = available_backends();
+  if (std::find(known.begin(), known.end(), name) != known.end()) return;
+  std::string list;
+  for (const auto& b : known) list += (list.empty() ? "" : ", ") + b;
+  throw UsageError("backend '" + name + "' is not available in this build (available: " + list + ")");
+}
+
 std::unique_ptr<Backend> make_backend(const BackendOptions& options) {
-  if (options.name == "cpu") return std::make_unique<CpuBackend>(options.threads, options.stop);
+  check_available(options.name);
 #if LLCB_HAVE_CUDA
   if (options.name == "cuda") return make_cuda_backend(options);
 #endif
-  std::string known;
-  for (const auto& b : available_backends()) known += (known.empty() ? "" : ", ") + b;
-  throw UsageError("backend '" + options.name + "' is not available in this build (available: " +
-                   known + ")");
+  return std::make_unique<CpuBackend>(options.threads, options.stop);
 }
 
 namespace {

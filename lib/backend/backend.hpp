@@ -190,6 +190,8 @@ struct BackendOptions {
 // "cpu" (always) or a backend this build has; throws UsageError naming the available ones.
 std::unique_ptr<Backend> make_backend(const BackendOptions& options);
 std::vector<std::string> available_backends();
+// UsageError naming the available backends unless this build has `name`.
+void check_available(const std::string& name);
 
 // L_n(w*): exactly 0 when sigma = 0; otherwise the mean squared target noise over the whole
 // dataset (n * H_out draws, computed once per problem).
