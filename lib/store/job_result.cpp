@@ -35,8 +35,13 @@ JobResult get_job_result(ByteReader& rd) {
 
 std::int64_t job_checksum(const JobResult& r, const std::vector<float>& trace) {
   std::uint64_t h = fnv1a64_bytes(kFnv1a64Offset, trace.data(), trace.size() * sizeof(float));
-  for (const double d : {r.lambda_hat, r.rel_error, r.raw_estimate, r.estimate_se}) h = fnv1a64_bytes(h, &d, sizeof d);
-  for (const std::int64_t i : {r.diverged, r.diverged_chains, r.divergence_step}) h = fnv1a64_bytes(h, &i, sizeof i);
+  for (const double d : {r.lambda_hat, r.rel_error, r.raw_estimate, r.estimate_se, r.rel_error_lower,
+                         r.mean_drift_noise_ratio, r.steps_per_second, r.seconds}) {
+    h = fnv1a64_bytes(h, &d, sizeof d);
+  }
+  for (const std::int64_t i : {r.diverged, r.diverged_chains, r.divergence_step, r.nonstationary}) {
+    h = fnv1a64_bytes(h, &i, sizeof i);
+  }
   for (const std::string* s : {&r.status, &r.divergence_reason, &r.host, &r.backend, &r.precision, &r.finished,
                                &r.message}) {
     h = fnv1a64_bytes(h, s->c_str(), s->size() + 1);

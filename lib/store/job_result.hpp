@@ -25,10 +25,12 @@ void put_job_result(ByteWriter& w, const JobResult& r);
 JobResult get_job_result(ByteReader& r);
 
 // The /jobs `checksum` of a finished job: fnv1a64 over the bytes of its trace (float32, rows x
-// chains, row-major), then of its result cells lambda_hat, rel_error, raw_estimate, estimate_se
-// (IEEE doubles), diverged, diverged_chains, divergence_step (int64), all little-endian, then of
-// status, divergence_reason, host, backend, precision, finished and message (each followed by a
-// zero byte); as int64 (the same 64 bits).
+// chains, row-major), then of its result cells lambda_hat, rel_error, raw_estimate, estimate_se,
+// rel_error_lower, mean_drift_noise_ratio, steps_per_second, seconds (IEEE doubles), diverged,
+// diverged_chains, divergence_step, nonstationary (int64), all little-endian, then of status,
+// divergence_reason, host, backend, precision, finished and message (each followed by a zero
+// byte); as int64 (the same 64 bits). Every cell a finished job writes, so a cell torn by a
+// killed writer fails it.
 std::int64_t job_checksum(const JobResult& r, const std::vector<float>& trace);
 
 }  // namespace llcb::store

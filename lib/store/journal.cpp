@@ -1,14 +1,18 @@
 #include "lib/store/journal.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <functional>
 
 #include "lib/core/error.hpp"
 #include "lib/core/hash.hpp"
+#include "lib/core/log.hpp"
+#include "lib/core/utc.hpp"
 
 namespace llcb::store {
 namespace {
@@ -33,17 +37,47 @@ bool read_at(int fd, std::uint64_t offset, char* out, std::size_t n) {
   return true;
 }
 
+void write_at(int fd, std::uint64_t offset, const char* data, std::size_t n, const std::string& path) {
+  while (n > 0) {
+    const ssize_t put = ::pwrite(fd, data, n, static_cast<off_t>(offset));
+    if (put < 0 && errno == EINTR) continue;
+    if (put <= 0) {
+      throw RuntimeError("journal: writing '" + path + "' failed: " + (put < 0 ? errno_text() : "nothing written"));
+    }
+    data += put;
+    offset += static_cast<std::uint64_t>(put);
+    n -= static_cast<std::size_t>(put);
+  }
+}
+
+std::uint64_t file_size(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
 std::uint64_t checksum(std::uint8_t type, const std::vector<char>& payload) {
   return fnv1a64_bytes(fnv1a64_bytes(kFnv1a64Offset, &type, 1), payload.data(), payload.size());
 }
 
-// The record at `offset`, if it is whole and its checksum holds. Without `verify` only the header
-// record's payload is read and no checksum is checked (a quick look: status, dirty or not).
+std::vector<char> encode_record(std::uint8_t type, const std::vector<char>& payload) {
+  std::vector<char> record(kRecordHead + payload.size() + 8);
+  const std::uint64_t length = payload.size(), sum = checksum(type, payload);
+  std::memcpy(record.data(), &kRecordMagic, 4);
+  std::memcpy(record.data() + 4, &type, 1);
+  std::memcpy(record.data() + 5, &length, 8);
+  if (!payload.empty()) std::memcpy(record.data() + kRecordHead, payload.data(), payload.size());
+  std::memcpy(record.data() + kRecordHead + payload.size(), &sum, 8);
+  return record;
+}
+
 struct Record {
   std::uint8_t type = 0;
   std::vector<char> payload;
-  std::uint64_t end = 0;
+  std::uint64_t offset = 0, end = 0;
 };
+
+// The record at `offset`, if it is whole and its checksum holds. Without `verify`, only the header
+// record's payload is read and no checksum is checked (a quick look).
 bool read_record(int fd, std::uint64_t offset, Record& r, bool verify = true) {
   char head[kRecordHead];
   if (!read_at(fd, offset, head, kRecordHead)) return false;
@@ -57,6 +91,7 @@ bool read_record(int fd, std::uint64_t offset, Record& r, bool verify = true) {
   }
   std::uint64_t sum = 0;
   if (!read_at(fd, offset + kRecordHead + length, reinterpret_cast<char*>(&sum), 8)) return false;
+  r.offset = offset;
   r.end = offset + kRecordHead + length + 8;
   if (!verify && r.type != kHeader) {
     r.payload.clear();
@@ -64,6 +99,12 @@ bool read_record(int fd, std::uint64_t offset, Record& r, bool verify = true) {
   }
   r.payload.resize(length);
   return read_at(fd, offset + kRecordHead, r.payload.data(), length) && sum == checksum(r.type, r.payload);
+}
+
+std::vector<char> encode_header(const StoreHeader& h) {
+  ByteWriter w;
+  for (const std::string* s : {&h.config_text, &h.config_canonical, &h.config_hash, &h.seed_recipe}) w.put_string(*s);
+  return w.take();
 }
 
 StoreHeader decode_header(const std::vector<char>& payload) {
@@ -87,18 +128,50 @@ JournalJob decode_job(const std::vector<char>& payload) {
   return j;
 }
 
-// Scans the records after the file magic: calls on_record for each whole one and returns the end
-// of the last.
-std::uint64_t scan(int fd, const std::function<void(const Record&)>& on_record, bool verify = true) {
+bool has_magic(int fd) {
   char magic[8];
-  if (!read_at(fd, 0, magic, 8) || std::memcmp(magic, kFileMagic, 8) != 0) return 0;
+  return read_at(fd, 0, magic, 8) && std::memcmp(magic, kFileMagic, 8) == 0;
+}
+
+// Every record after the file magic that verifies, in order. A record that does not verify ends
+// the scan unless a later record verifies (found by looking for the record magic byte by byte):
+// then `gap` is set, the bad bytes are skipped, and the scan goes on.
+std::vector<Record> scan(int fd, bool& gap) {
+  std::vector<Record> out;
+  gap = false;
+  const std::uint64_t size = file_size(fd);
   std::uint64_t offset = 8;
   Record r;
-  while (read_record(fd, offset, r, verify)) {
-    on_record(r);
-    offset = r.end;
+  while (offset < size) {
+    if (read_record(fd, offset, r)) {
+      out.push_back(r);
+      offset = r.end;
+      continue;
+    }
+    std::uint64_t next = offset + 1;
+    for (; next + kRecordHead <= size; ++next) {
+      if (read_record(fd, next, r)) break;
+    }
+    if (next + kRecordHead > size) break;  // nothing verifies after it: a torn tail
+    gap = true;
+    offset = next;
   }
-  return offset;
+  return out;
+}
+
+// Moves a journal aside under a name that says why, and logs it.
+void set_aside(const std::string& path, const std::string& why, const std::string& suffix) {
+  const std::string aside = unused_timestamped_path(path + "." + suffix + "-");
+  if (::rename(path.c_str(), aside.c_str()) != 0) {
+    throw RuntimeError("journal: cannot set '" + path + "' aside: " + errno_text());
+  }
+  log::warn("journal '{}' {}: set aside as '{}'", path, why, aside);
+}
+
+int open_fd(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw RuntimeError("journal: cannot open '" + path + "': " + errno_text());
+  return fd;
 }
 
 }  // namespace
@@ -111,9 +184,9 @@ Journal& Journal::operator=(Journal&& o) noexcept {
     path_ = std::move(o.path_);
     fd_ = o.fd_;
     header_ = std::move(o.header_);
-    header_end_ = o.header_end_;
     end_ = o.end_;
     jobs_ = o.jobs_;
+    latest_ = std::move(o.latest_);
     dirty_ = o.dirty_;
     o.fd_ = -1;
   }
@@ -124,75 +197,87 @@ Journal::~Journal() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+void Journal::start(const StoreHeader& header) {
+  if (::ftruncate(fd_, 0) != 0) throw RuntimeError("journal: cannot start '" + path_ + "': " + errno_text());
+  write_at(fd_, 0, kFileMagic, 8, path_);
+  end_ = 8;
+  append(kHeader, encode_header(header));
+  header_ = header;
+}
+
+Journal Journal::create(const std::string& store_path, const StoreHeader& header) {
+  const std::string path = path_of(store_path);
+  if (::access(path.c_str(), F_OK) == 0) set_aside(path, "belongs to an earlier store of that name", "orphan");
+  Journal j(path, open_fd(path));
+  j.start(header);
+  return j;
+}
+
 Journal Journal::open(const std::string& store_path, const StoreHeader& header) {
   const std::string path = path_of(store_path);
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) throw RuntimeError("journal: cannot open '" + path + "': " + errno_text());
-  Journal j(path, fd);
-  bool first = true, has_header = false;
-  const std::uint64_t end = scan(fd, [&](const Record& r) {
-    if (first) {
-      has_header = r.type == kHeader;
-      if (has_header) {
-        j.header_ = decode_header(r.payload);
-        j.header_end_ = r.end;
-      }
-      first = false;
-      return;
-    }
-    if (r.type == kSession) j.dirty_ = true;
-    if (r.type == kClean) j.dirty_ = false;
-    j.jobs_ += r.type == kJob;
-  });
-  if (!has_header) {
-    // New, or cut short before its header was whole: nothing can follow, so start it afresh.
-    if (::ftruncate(fd, 0) != 0) throw RuntimeError("journal: cannot reset '" + path + "': " + errno_text());
-    j.dirty_ = false;
-    j.jobs_ = 0;
-    j.end_ = 0;
-    std::vector<char> magic(kFileMagic, kFileMagic + 8);
-    if (::pwrite(fd, magic.data(), magic.size(), 0) != 8) {
-      throw RuntimeError("journal: cannot write '" + path + "': " + errno_text());
-    }
-    j.end_ = 8;
-    ByteWriter w;
-    for (const std::string* s : {&header.config_text, &header.config_canonical, &header.config_hash,
-                                 &header.seed_recipe}) {
-      w.put_string(*s);
-    }
-    j.append(kHeader, w.bytes());
-    j.header_ = header;
-    j.header_end_ = j.end_;
+  Journal j(path, open_fd(path));
+  if (file_size(j.fd_) == 0) {  // new
+    j.start(header);
     return j;
   }
-  j.end_ = end;
-  if (::ftruncate(fd, static_cast<off_t>(end)) != 0) {  // drop a torn tail
+  bool gap = false;
+  std::vector<Record> records = has_magic(j.fd_) ? scan(j.fd_, gap) : std::vector<Record>{};
+  const bool headed = !records.empty() && records.front().type == kHeader;
+  std::string trouble;
+  if (!headed) {
+    trouble = "has no readable header";
+  } else if (decode_header(records.front().payload).config_hash != header.config_hash) {
+    trouble = "is another store's (another config hash)";
+  } else if (gap) {
+    trouble = "has records that fail their checksum";
+  }
+  if (!trouble.empty()) {
+    // Keep the file as it is; start a new journal with what verifies of it (nothing of another
+    // store's), and count the store as not closed cleanly, so that the next writer checks it.
+    ::close(j.fd_);
+    j.fd_ = -1;
+    set_aside(path, trouble, headed && trouble.find("another") == std::string::npos ? "damaged" : "orphan");
+    Journal fresh(path, open_fd(path));
+    fresh.start(header);
+    if (trouble.rfind("has records", 0) == 0) {
+      for (std::size_t i = 1; i < records.size(); ++i) {
+        const Record& r = records[i];
+        if (r.type == kJob) {
+          const JournalJob job = decode_job(r.payload);
+          fresh.append_job(job);
+        } else if (r.type == kSession) {
+          fresh.append(kSession, r.payload);
+        }
+      }
+    }
+    fresh.dirty_ = true;
+    return fresh;
+  }
+  j.header_ = decode_header(records.front().payload);
+  for (std::size_t i = 1; i < records.size(); ++i) {
+    const Record& r = records[i];
+    if (r.type == kSession) j.dirty_ = true;
+    if (r.type == kClean) j.dirty_ = false;
+    if (r.type == kJob) {
+      const JournalJob job = decode_job(r.payload);
+      j.latest_[job.job_id] = {r.offset, job_checksum(job.result, job.trace)};
+      ++j.jobs_;
+    }
+  }
+  j.end_ = records.back().end;
+  if (::ftruncate(j.fd_, static_cast<off_t>(j.end_)) != 0) {  // drop a torn tail
     throw RuntimeError("journal: cannot truncate '" + path + "': " + errno_text());
   }
   return j;
 }
 
 void Journal::append(std::uint8_t type, const std::vector<char>& payload) {
-  ByteWriter w;
-  w.put(kRecordMagic);
-  w.put(type);
-  w.put<std::uint64_t>(payload.size());
-  std::vector<char> record = w.take();
-  record.insert(record.end(), payload.begin(), payload.end());
-  const std::uint64_t sum = checksum(type, payload);
-  const auto* s = reinterpret_cast<const char*>(&sum);
-  record.insert(record.end(), s, s + 8);
-  std::size_t written = 0;
-  while (written < record.size()) {
-    const ssize_t n = ::pwrite(fd_, record.data() + written, record.size() - written,
-                               static_cast<off_t>(end_ + written));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const std::string why = n < 0 ? errno_text() : "no space written";
-      (void)::ftruncate(fd_, static_cast<off_t>(end_));  // a torn record would be skipped anyway
-      throw RuntimeError("journal: writing '" + path_ + "' failed: " + why);
-    }
-    written += static_cast<std::size_t>(n);
+  const std::vector<char> record = encode_record(type, payload);
+  try {
+    write_at(fd_, end_, record.data(), record.size(), path_);
+  } catch (const Error&) {
+    (void)::ftruncate(fd_, static_cast<off_t>(end_));  // a torn record would be cut off anyway
+    throw;
   }
   end_ += record.size();
 }
@@ -212,28 +297,11 @@ void Journal::append_job(const JournalJob& job) {
   w.put_string(job.job_id);
   put_job_result(w, job.result);
   w.put_array(job.trace);
+  const std::uint64_t offset = end_;
   append(kJob, w.bytes());
+  latest_[job.job_id] = {offset, job_checksum(job.result, job.trace)};
   ++jobs_;
   dirty_ = true;
-}
-
-void Journal::for_each_job(const std::function<void(const JournalJob&)>& f) const {
-  Record r;
-  for (std::uint64_t offset = header_end_; offset < end_ && read_record(fd_, offset, r); offset = r.end) {
-    if (r.type == kJob) f(decode_job(r.payload));
-  }
-}
-
-std::map<std::string, std::uint64_t> Journal::latest_offsets() const {
-  std::map<std::string, std::uint64_t> latest;
-  Record r;
-  for (std::uint64_t offset = header_end_; offset < end_ && read_record(fd_, offset, r); offset = r.end) {
-    if (r.type != kJob) continue;
-    ByteReader rd(r.payload, "journal");
-    rd.get<std::int64_t>();  // row
-    latest[rd.get_string()] = offset;
-  }
-  return latest;
 }
 
 JournalJob Journal::job_at(std::uint64_t offset) const {
@@ -253,20 +321,21 @@ JournalContents read_journal(const std::string& store_path) {
   JournalContents c;
   const int fd = ::open(Journal::path_of(store_path).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return c;
-  c.found = true;
-  bool first = true;
-  scan(fd, [&](const Record& r) {
-    if (first) {
-      first = false;
-      c.has_header = r.type == kHeader;
-      if (c.has_header) c.header = decode_header(r.payload);
-      return;
+  if (has_magic(fd)) {
+    std::uint64_t offset = 8;
+    Record r;
+    for (bool first = true; read_record(fd, offset, r, false); offset = r.end, first = false) {
+      if (first) {
+        c.has_header = r.type == kHeader;
+        if (!c.has_header) break;
+        c.header = decode_header(r.payload);
+        continue;
+      }
+      if (r.type == kSession) c.dirty = true;
+      if (r.type == kClean) c.dirty = false;
+      c.jobs += r.type == kJob;
     }
-    if (!c.has_header) return;
-    if (r.type == kSession) c.dirty = true;
-    if (r.type == kClean) c.dirty = false;
-    c.jobs += r.type == kJob;
-  }, false);
+  }
   ::close(fd);
   return c;
 }

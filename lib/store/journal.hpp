@@ -10,22 +10,24 @@
 //   u32 0x4a52434c, u8 type, u64 payload length, payload, u64 fnv1a64(type byte + payload)
 // of types
 //   header   the store's StoreHeader (config text, canonical config, config hash, seed recipe)
-//   session  a writer opened the store (host, pid, unix time): the mark of a writer that has not
-//            closed it cleanly yet
+//   session  a writer opened the store (host, pid, unix time)
 //   job      a finished job: its /jobs row, id, JobResult and trace (rows x chains, float32)
 //   clean    the writer closed the store cleanly
-// all little-endian (lib/core/bytes.hpp). Reading stops at the first record that is cut short or
-// fails its checksum (an append killed halfway): the records before it are the journal, and the
-// writer overwrites the torn tail. A session record after the last clean record marks a store
-// whose writer stopped without closing it, which the next writer checks (and repairs if need be)
-// before anything else.
+// all little-endian (lib/core/bytes.hpp). A session record after the last clean record marks a
+// store whose writer stopped without closing it, which the next writer checks (and repairs if
+// need be) before anything else.
+//
+// Damage: a record cut short at the end (an append killed halfway) is cut off; every record before
+// it holds. Anything else that fails its checksum (a changed byte, a header that cannot be read,
+// a journal of another store) is set aside whole as FILE.journal.damaged-TIME (or
+// .orphan-TIME), the records that verify are copied into a new journal, and the store counts as
+// not closed cleanly, so that the next writer checks it.
 //
 // Appends use write(2) without fsync: they survive the death of the process, not of the machine.
 // Not thread-safe; one writer process (StoreLock).
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -49,22 +51,28 @@ class Journal {
  public:
   static std::string path_of(const std::string& store_path) { return store_path + ".journal"; }
 
-  // Opens FILE.journal for appending, creating it with `header` when there is none (a store made
-  // before journals existed, or killed between its creation and its journal's). A torn tail is
-  // cut off. RuntimeError when the file cannot be read or written.
+  // The latest record of a job: where it is, and the checksum (job_checksum) of what it holds.
+  struct Entry {
+    std::uint64_t offset = 0;
+    std::int64_t checksum = 0;
+  };
+
+  // Opens FILE.journal for appending; `header` is the store's. A journal that does not exist is
+  // created with it; one whose header is another store's (another config hash) is set aside as an
+  // orphan and a new one started. RuntimeError when the file cannot be read or written.
   static Journal open(const std::string& store_path, const StoreHeader& header);
+  // A new store's journal: one left by an earlier store of the same name is set aside first.
+  static Journal create(const std::string& store_path, const StoreHeader& header);
   Journal(Journal&&) noexcept;
   Journal& operator=(Journal&&) noexcept;
   ~Journal();
 
-  // The last writer did not close the store cleanly (a session record after the last clean one).
+  // The last writer did not close the store cleanly (or the journal itself was damaged).
   bool dirty() const { return dirty_; }
   const StoreHeader& header() const { return header_; }
-  // The job records in the order they were written (a job rerun later appears again).
-  void for_each_job(const std::function<void(const JournalJob&)>& f) const;
   std::int64_t jobs() const { return jobs_; }
-  // Where the latest record of each job is, by id (the record a repair uses), and that record.
-  std::map<std::string, std::uint64_t> latest_offsets() const;
+  // The latest record of each job, by id (a job that ran again has a later record).
+  const std::map<std::string, Entry>& latest() const { return latest_; }
   JournalJob job_at(std::uint64_t offset) const;
 
   // Appends a record; throws RuntimeError when the write fails (the record is then cut off).
@@ -75,19 +83,20 @@ class Journal {
  private:
   Journal(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
   void append(std::uint8_t type, const std::vector<char>& payload);
+  void start(const StoreHeader& header);  // an empty file: magic and header
   std::string path_;
   int fd_ = -1;
   StoreHeader header_;
-  std::uint64_t header_end_ = 0, end_ = 0;
+  std::uint64_t end_ = 0;
   std::int64_t jobs_ = 0;
+  std::map<std::string, Entry> latest_;
   bool dirty_ = false;
 };
 
-// What FILE.journal holds, read without opening it for writing (status, repair): `found` is false
-// when there is none. A quick look: only the header's checksum is checked (a writer's open checks
-// them all); the records after one that is cut short are not counted.
+// What FILE.journal holds, read without opening it for writing (status, reduce, a resume deciding
+// what to do): a quick look that checks only the header's checksum and stops at the first record
+// that is cut short.
 struct JournalContents {
-  bool found = false;
   bool has_header = false;
   StoreHeader header;
   std::int64_t jobs = 0;  // job records

@@ -15,18 +15,12 @@
 #include <sstream>
 
 #include "lib/core/error.hpp"
+#include "lib/core/host.hpp"
 #include "lib/core/log.hpp"
 #include "lib/core/utc.hpp"
 
 namespace llcb::store {
 namespace {
-
-std::string this_host() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-  return buf;
-}
-
 
 // Linux: the state letter and start time (clock ticks after boot) of a process from
 // /proc/PID/stat; false when there is no such process (or no /proc).
@@ -95,6 +89,7 @@ bool parse(const std::string& text, LockInfo& info) {
 std::string describe(const LockInfo& l) {
   char age[32];
   std::snprintf(age, sizeof age, "%.0f", l.age);
+  if (l.pid == 0) return std::string("a writer whose lock file cannot be read (last modified ") + age + " s ago)";
   return "pid " + std::to_string(l.pid) + " on " + l.host + " (" + l.purpose + ", since " + utc_iso(static_cast<std::time_t>(l.since)) +
          ", last heartbeat " + age + " s ago)";
 }
@@ -103,8 +98,10 @@ std::string describe(const LockInfo& l) {
 
 LockInfo read_lock(const std::string& store_path) {
   LockInfo info;
+  const std::string path = StoreLock::path_of(store_path);
+  const std::string here = host_name();
   for (int attempt = 0; attempt < 3; ++attempt) {
-    std::FILE* f = std::fopen(StoreLock::path_of(store_path).c_str(), "r");
+    std::FILE* f = std::fopen(path.c_str(), "r");
     if (!f) return info;  // no lock: no writer
     std::string text(4096, '\0');
     text.resize(std::fread(text.data(), 1, text.size(), f));
@@ -113,16 +110,23 @@ LockInfo read_lock(const std::string& store_path) {
     if (parse(text, l)) {
       l.found = true;
       l.age = static_cast<double>(std::time(nullptr) - l.heartbeat);
-      const bool gone = l.host == this_host() && process_gone(l.pid, l.start);
-      l.stale = gone || l.age > kStaleSeconds;
+      // On this host the process itself says whether the writer lives (a live one whose heartbeat
+      // lags, stopped or starved, keeps its lock); elsewhere only the heartbeat can.
+      l.stale = l.host == here ? process_gone(l.pid, l.start) : l.age > kStaleSeconds;
       return l;
     }
     ::usleep(50'000);  // caught in the middle of a heartbeat: read it again
   }
-  // Unreadable: a lock file that is not one of ours, or one being written; treat it as held.
+  // Unreadable: a lock file being written, one whose writer died between creating and writing it,
+  // or not one of ours. Its modification time stands in for the heartbeat.
   info.found = true;
   info.host = "unknown";
   info.purpose = "unknown";
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return LockInfo{};  // removed meanwhile
+  info.since = info.heartbeat = static_cast<std::int64_t>(st.st_mtime);
+  info.age = static_cast<double>(std::time(nullptr) - info.heartbeat);
+  info.stale = info.age > kStaleSeconds;
   return info;
 }
 
@@ -135,28 +139,28 @@ struct StoreLock::State {
   std::mutex m;
   std::condition_variable cv;
   bool stop = false;
-  std::atomic<bool> lost{false};
 
   void write_now() {
     const std::string c = content(host, pid, start, since, std::time(nullptr), purpose);
     if (::pwrite(fd, c.data(), c.size(), 0) == static_cast<ssize_t>(c.size())) {
       (void)::ftruncate(fd, static_cast<off_t>(c.size()));
     }
+  }
+  // FILE.lock is still the file this writer created.
+  bool held() const {
     struct stat mine {}, now {};
-    if (::fstat(fd, &mine) == 0 && (mine.st_nlink == 0 || ::stat(path.c_str(), &now) != 0 || now.st_ino != inode)) {
-      lost = true;
-    }
+    return ::fstat(fd, &mine) == 0 && mine.st_nlink > 0 && ::stat(path.c_str(), &now) == 0 &&
+           now.st_ino == inode && now.st_dev == mine.st_dev;
   }
 };
 
 StoreLock::StoreLock(std::unique_ptr<State> s) : state_(std::move(s)) {}
 StoreLock::StoreLock(StoreLock&&) noexcept = default;
-StoreLock& StoreLock::operator=(StoreLock&&) noexcept = default;
 
 StoreLock StoreLock::acquire(const std::string& store_path, const std::string& purpose, bool force) {
   auto s = std::make_unique<State>();
   s->path = path_of(store_path);
-  s->host = this_host();
+  s->host = host_name();
   s->purpose = purpose;
   s->pid = ::getpid();
   s->start = own_start();
@@ -168,22 +172,33 @@ StoreLock StoreLock::acquire(const std::string& store_path, const std::string& p
       throw UsageError("cannot create store '" + store_path + "' (its lock file: " + std::strerror(errno) +
                        "; is the directory there and writable?)");
     }
+    struct stat judged {};
+    if (::stat(s->path.c_str(), &judged) != 0) continue;  // released meanwhile
     const LockInfo held = read_lock(store_path);
-    if (!held.found) continue;  // released meanwhile
+    if (!held.found) continue;
     if (!held.stale && !force) {
       throw UsageError("store '" + store_path + "' is being written by " + describe(held) +
                        "; one writer at a time (read it with query or status; --force-lock takes "
                        "it over if that writer is gone)");
     }
-    // Move the old lock aside (atomic: of two contenders one wins), then create ours.
+    // Move the old lock aside (atomic: of two contenders one wins), then create ours. If the file
+    // moved is not the one judged (a contender took the stale lock over in between and this is
+    // its new one), put it back and look again.
     const std::string aside = s->path + ".stale." + std::to_string(s->pid);
-    if (::rename(s->path.c_str(), aside.c_str()) == 0) {
+    if (::rename(s->path.c_str(), aside.c_str()) != 0) continue;
+    struct stat moved {};
+    if (::stat(aside.c_str(), &moved) == 0 && (moved.st_ino != judged.st_ino || moved.st_dev != judged.st_dev)) {
+      if (::link(aside.c_str(), s->path.c_str()) != 0) {
+        log::warn("store lock '{}': a contender's lock could not be put back ({})", s->path, std::strerror(errno));
+      }
       ::unlink(aside.c_str());
-      log::warn("taking over the store lock of {} ({})", describe(held),
-                !held.stale ? "--force-lock"
-                : held.age > kStaleSeconds ? "stale: no heartbeat for longer than the stale limit"
-                                           : "stale: that process is gone");
+      continue;
     }
+    ::unlink(aside.c_str());
+    log::warn("taking over the store lock of {} ({})", describe(held),
+              !held.stale ? "--force-lock"
+              : held.host == host_name() ? "stale: that process is gone"
+                                         : "stale: no heartbeat for longer than the stale limit");
   }
   if (s->fd < 0) throw UsageError("cannot lock store '" + store_path + "': another writer keeps taking it");
   struct stat st {};
@@ -199,7 +214,7 @@ StoreLock StoreLock::acquire(const std::string& store_path, const std::string& p
   return StoreLock(std::move(s));
 }
 
-bool StoreLock::lost() const { return state_ && state_->lost.load(); }
+bool StoreLock::lost() const { return state_ && !state_->held(); }
 
 StoreLock::~StoreLock() {
   if (!state_) return;

@@ -6,12 +6,14 @@
 // time), heartbeat (unix time, rewritten every kHeartbeatSeconds by a thread of the writer) and
 // purpose (sweep, reduce, repair). A holder is stale, and its lock is taken over with a warning,
 // when it is on this host and its process is gone (no such process, an unreaped zombie, or a later
-// process with its PID), or when its heartbeat is older than kStaleSeconds (clocks of the hosts sharing a store are assumed to agree
-// within that, as NTP keeps them); `force` takes any lock over. The writer removes its lock when
-// it is done; a writer killed leaves it, stale. Readers never take it.
+// process with its PID; a live process of this host keeps its lock however late its heartbeat),
+// or when it is on another host and its heartbeat is older than kStaleSeconds (clocks of the hosts
+// sharing a store are assumed to agree within that, as NTP keeps them). A lock file that cannot be
+// read (a writer killed between creating and writing it) is stale once its modification time is
+// older than kStaleSeconds. `force` takes any lock over. The writer removes its lock when it is
+// done; a writer killed leaves it, stale. Readers never take it.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -42,11 +44,12 @@ class StoreLock {
   // its last heartbeat) when a live writer holds it and `force` is off. Starts the heartbeat.
   static StoreLock acquire(const std::string& store_path, const std::string& purpose, bool force);
   StoreLock(StoreLock&&) noexcept;
-  StoreLock& operator=(StoreLock&&) noexcept;
+  StoreLock& operator=(StoreLock&&) = delete;
   ~StoreLock();  // stops the heartbeat and removes the lock file (if it is still this one)
 
-  // True once another process has removed or replaced this lock (a --force takeover): this
-  // writer must stop writing.
+  // True when FILE.lock is no longer the file this writer created (another process removed or
+  // replaced it: a --force takeover): the writer must stop writing. A stat(2), cheap enough to
+  // ask before every write.
   bool lost() const;
 
  private:

@@ -120,7 +120,7 @@ Table Store::table(const std::string& group) const {
 }
 
 void Store::write_job(std::int64_t row, const std::string& job_id, const JobResult& result,
-                      const std::vector<float>& trace) {
+                      const std::vector<float>& trace, bool flush) {
   JobResult r = result;  // as it is stored, which the checksum covers
   if (r.finished.empty()) r.finished = utc_iso();
   const h5::Handle traces = h5::open_group(id(), "traces");
@@ -153,7 +153,13 @@ void Store::write_job(std::int64_t row, const std::string& job_id, const JobResu
   pause_for_tests();
   for (const auto& [column, value] : cells) h5::write_cell(jobs.get(), column, at, value);
   // Stores made before these columns existed go on without them (their config holds
-  // chain.precision, which applied to their cuda jobs; CPU jobs always ran fp32).
+  // chain.precision, which applied to their cuda jobs; CPU jobs always ran fp32). The checksum
+  // covers the row as read_job reads it back, so a missing cell counts as its fallback.
+  if (!h5::exists(jobs.get(), "precision")) r.precision.clear();
+  for (const auto& [column, field] : {std::pair<const char*, double*>{"rel_error_lower", &r.rel_error_lower},
+                                      {"raw_estimate", &r.raw_estimate}, {"estimate_se", &r.estimate_se}}) {
+    if (!h5::exists(jobs.get(), column)) *field = std::numeric_limits<double>::quiet_NaN();
+  }
   const std::pair<const char*, Value> later_cells[] = {
       {"precision", r.precision},
       {"rel_error_lower", r.rel_error_lower},
@@ -166,7 +172,7 @@ void Store::write_job(std::int64_t row, const std::string& job_id, const JobResu
   }
   pause_for_tests();
   h5::write_cell(jobs.get(), "status", at, r.status);  // the commit marker, written last
-  flush();
+  if (flush) this->flush();
 }
 
 void Store::write_trace_rows(std::int64_t row, std::size_t chain, std::size_t first_row,
@@ -263,17 +269,6 @@ Store::StoredJob Store::read_job(const Table& jobs, std::int64_t row) const {
   out.checksummed = jobs.find("checksum") != nullptr;
   out.verified = !out.checksummed || integer("checksum", 0) == job_checksum(j, out.trace);
   return out;
-}
-
-std::vector<std::int64_t> Store::unverified_rows() const {
-  const Table jobs = table("jobs");
-  const auto& status = jobs.get<std::string>("status");
-  std::vector<std::int64_t> bad;
-  for (std::size_t r = 0; r < jobs.rows(); ++r) {
-    if (status[r] != "done" && status[r] != "failed") continue;
-    if (!read_job(jobs, static_cast<std::int64_t>(r)).verified) bad.push_back(static_cast<std::int64_t>(r));
-  }
-  return bad;
 }
 
 void Store::write_summary(const Table& summary) {

@@ -54,9 +54,10 @@ class Store {
 
   // Writes a finished job: its trace (TraceShape rows x chains, row-major; empty for a failed
   // job, whose trace is reset to NaN), then its results and their checksum (where the store has
-  // that column), then its status; flushes.
+  // that column), then its status; flushes unless `flush` is off (a repair writing many jobs
+  // into a file that replaces the store only once it is closed).
   void write_job(std::int64_t row, const std::string& job_id, const JobResult& result,
-                 const std::vector<float>& trace);
+                 const std::vector<float>& trace, bool flush = true);
   // Sets a job's whole trace to NaN, one write of whole chunks (HDF5 then reads nothing of the
   // old ones: a chunk left half written by a killed writer is replaced, not decompressed).
   void reset_trace(std::int64_t row);
@@ -70,8 +71,6 @@ class Store {
     bool checksummed = false;
   };
   StoredJob read_job(const Table& jobs, std::int64_t row) const;  // jobs = table("jobs")
-  // The rows of finished (done or failed) jobs whose checksum does not hold (reads every trace).
-  std::vector<std::int64_t> unverified_rows() const;
   // Test only: write_job pauses this long before its result cells and before its status cell, so
   // that a test's kills land inside a write more often.
   void set_test_pause(double seconds) { test_pause_ = seconds; }

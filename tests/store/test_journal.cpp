@@ -4,11 +4,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "lib/core/error.hpp"
+#include "lib/core/host.hpp"
 #include "lib/store/journal.hpp"
 #include "lib/store/lock.hpp"
 #include "lib/store/store.hpp"
@@ -37,10 +40,23 @@ JournalJob job(std::int64_t row, float first) {
   return j;
 }
 
+// The latest record of each job, in the order they were appended.
 std::vector<JournalJob> jobs_of(const Journal& j) {
+  std::map<std::uint64_t, std::string> by_offset;
+  for (const auto& [id, entry] : j.latest()) by_offset[entry.offset] = id;
   std::vector<JournalJob> out;
-  j.for_each_job([&](const JournalJob& r) { out.push_back(r); });
+  for (const auto& [offset, id] : by_offset) out.push_back(j.job_at(offset));
   return out;
+}
+
+// Files beside `store` whose name starts with FILE.journal.`kind`-.
+int set_aside(const std::string& store, const std::string& kind) {
+  int n = 0;
+  const std::string prefix = fs::path(Journal::path_of(store)).filename().string() + "." + kind + "-";
+  for (const auto& f : fs::directory_iterator(fs::path(store).parent_path())) {
+    n += f.path().filename().string().rfind(prefix, 0) == 0;
+  }
+  return n;
 }
 
 TEST(Journal, RecordsSurviveAndATornTailIsCutOff) {
@@ -80,10 +96,11 @@ TEST(Journal, RecordsSurviveAndATornTailIsCutOff) {
   EXPECT_TRUE(std::isnan(read[1].trace[2]));
   j.append_job(job(11, 4.0f));
   j.append_job(job(3, 8.0f));  // a job written again: its latest record is the one that counts
-  const auto latest = j.latest_offsets();
+  const auto& latest = j.latest();
   ASSERT_EQ(latest.size(), 3u);
-  EXPECT_EQ(j.job_at(latest.at("job3")).trace[0], 8.0f);
-  EXPECT_EQ(j.job_at(latest.at("job11")).row, 11);
+  EXPECT_EQ(j.job_at(latest.at("job3").offset).trace[0], 8.0f);
+  EXPECT_EQ(latest.at("job3").checksum, job_checksum(job(3, 8.0f).result, job(3, 8.0f).trace));
+  EXPECT_EQ(j.job_at(latest.at("job11").offset).row, 11);
   EXPECT_THROW(j.job_at(3), RuntimeError);  // not the start of a job record
   // A clean close marks it clean and keeps every record (the store's complete log).
   j.mark_clean();
@@ -97,36 +114,73 @@ TEST(Journal, RecordsSurviveAndATornTailIsCutOff) {
   EXPECT_TRUE(read_journal(store).dirty);  // a new writer that has not closed yet
 }
 
-TEST(Journal, ARecordWhoseBytesChangedEndsTheJournal) {
+TEST(Journal, ARecordWhoseBytesChangedIsSkippedAndTheJournalSetAside) {
   const std::string store = temp("flipped.h5");
   const StoreHeader header{"t", "c", "h", "r"};
   {
-    Journal j = Journal::open(store, header);
+    Journal j = Journal::create(store, header);
     j.append_job(job(1, 1.0f));
   }
   const std::uintmax_t first_end = fs::file_size(Journal::path_of(store));
   {
     Journal j = Journal::open(store, header);
     j.append_job(job(2, 2.0f));
+    j.append_job(job(3, 3.0f));
+    j.mark_clean();
   }
   {  // flip a byte inside the second record's payload
     std::fstream f(Journal::path_of(store), std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(static_cast<std::streamoff>(first_end + 20));
     f.put('\x5a');
   }
-  EXPECT_EQ(read_journal(store).jobs, 2);  // the quick look checks no record's checksum
+  EXPECT_EQ(read_journal(store).jobs, 3);  // the quick look checks no record's checksum
+  const int before = set_aside(store, "damaged");
   const Journal j = Journal::open(store, header);  // a writer checks them all
   const std::vector<JournalJob> read = jobs_of(j);
-  ASSERT_EQ(read.size(), 1u);
+  ASSERT_EQ(read.size(), 2u);  // the records after the damaged one still count
   EXPECT_EQ(read[0].row, 1);
+  EXPECT_EQ(read[1].row, 3);
+  EXPECT_TRUE(j.dirty()) << "a damaged journal makes the next writer check the store";
+  EXPECT_EQ(set_aside(store, "damaged"), before + 1) << "the damaged journal is kept";
+  EXPECT_EQ(read_journal(store).jobs, 2);
 }
 
-TEST(Journal, AJournalWithoutAWholeHeaderStartsAfresh) {
+TEST(Journal, AnotherStoresJournalIsSetAsideAndNotUsed) {
+  const std::string store = temp("other.h5");
+  {
+    Journal j = Journal::create(store, {"t", "c", "hash-A", "r"});
+    j.append_job(job(1, 1.0f));
+    j.mark_clean();
+  }
+  const int before = set_aside(store, "orphan");
+  const Journal j = Journal::open(store, {"t", "c", "hash-B", "r"});
+  EXPECT_TRUE(j.latest().empty());
+  EXPECT_TRUE(j.dirty());
+  EXPECT_EQ(j.header().config_hash, "hash-B");
+  EXPECT_EQ(set_aside(store, "orphan"), before + 1);
+  // A new store of the same name does not inherit an earlier store's journal either.
+  const Journal fresh = Journal::create(store, {"t", "c", "hash-B", "r"});
+  EXPECT_FALSE(fresh.dirty());
+  EXPECT_EQ(set_aside(store, "orphan"), before + 2);
+}
+
+TEST(Journal, AJournalWithoutAWholeHeaderIsSetAsideAndTheStoreChecked) {
   const std::string store = temp("headless.h5");
   { std::ofstream(Journal::path_of(store)) << "LLCBJ"; }  // killed while writing its magic
+  const int before = set_aside(store, "orphan");
   Journal j = Journal::open(store, {"t", "c", "h", "r"});
-  EXPECT_FALSE(j.dirty());
+  EXPECT_TRUE(j.dirty());
+  EXPECT_EQ(set_aside(store, "orphan"), before + 1);
   EXPECT_EQ(read_journal(store).header.config_text, "t");
+  // A header whose bytes changed: the same.
+  {
+    std::fstream f(Journal::path_of(store), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(8 + 13 + 4);  // inside the header record's payload
+    f.put('\x5a');
+  }
+  const Journal again = Journal::open(store, {"t", "c", "h", "r"});
+  EXPECT_TRUE(again.dirty());
+  EXPECT_EQ(set_aside(store, "orphan"), before + 2);
 }
 
 TEST(StoreLock, OneWriterAtATime) {
@@ -164,9 +218,7 @@ TEST(StoreLock, AStaleWriterIsTakenOverAndALiveOneOnlyByForce) {
   const pid_t child = ::fork();
   if (child == 0) _exit(0);
   ::waitpid(child, nullptr, 0);
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  write_lock(store, host, child, std::time(nullptr));
+  write_lock(store, host_name(), child, std::time(nullptr));
   EXPECT_TRUE(read_lock(store).stale);
   { const StoreLock l = StoreLock::acquire(store, "sweep", false); }
   // A writer on another host: live while its heartbeat is recent, stale once it is old.
@@ -176,12 +228,39 @@ TEST(StoreLock, AStaleWriterIsTakenOverAndALiveOneOnlyByForce) {
   write_lock(store, "elsewhere", 12345, std::time(nullptr) - static_cast<std::int64_t>(kStaleSeconds) - 5);
   EXPECT_TRUE(read_lock(store).stale);
   { const StoreLock l = StoreLock::acquire(store, "sweep", false); }
-  // --force-lock takes a live one over, and the writer it was taken from learns it.
+  // --force-lock takes a live one over, and the writer it was taken from learns it at once.
   const StoreLock victim = StoreLock::acquire(store, "sweep", false);
+  EXPECT_FALSE(victim.lost());
   const StoreLock thief = StoreLock::acquire(store, "repair", true);
   EXPECT_EQ(read_lock(store).purpose, "repair");
-  for (int i = 0; i < 70 && !victim.lost(); ++i) ::usleep(100'000);  // its next heartbeat sees it
   EXPECT_TRUE(victim.lost());
+  EXPECT_FALSE(thief.lost());
+}
+
+TEST(StoreLock, ALiveWriterOfThisHostKeepsItsLockHoweverLateItsHeartbeat) {
+  const std::string store = temp("late.h5");
+  // This very process, as a writer whose heartbeat stopped an hour ago (stopped, or starved).
+  write_lock(store, host_name(), ::getpid(), std::time(nullptr) - 3600);
+  const LockInfo l = read_lock(store);
+  EXPECT_TRUE(l.found);
+  EXPECT_FALSE(l.stale);
+  EXPECT_THROW(StoreLock::acquire(store, "sweep", false), UsageError);
+  fs::remove(StoreLock::path_of(store));
+}
+
+TEST(StoreLock, ALockFileLeftEmptyIsStaleOnceItIsOld) {
+  const std::string store = temp("empty.h5");
+  { std::ofstream(StoreLock::path_of(store)); }  // a writer killed between creating and writing it
+  LockInfo l = read_lock(store);
+  EXPECT_TRUE(l.found);
+  EXPECT_FALSE(l.stale) << "it may be a writer about to write it";
+  EXPECT_THROW(StoreLock::acquire(store, "sweep", false), UsageError);
+  const auto old = fs::file_time_type::clock::now() - std::chrono::seconds(static_cast<int>(kStaleSeconds) + 10);
+  fs::last_write_time(StoreLock::path_of(store), old);
+  l = read_lock(store);
+  EXPECT_TRUE(l.stale);
+  const StoreLock taken = StoreLock::acquire(store, "sweep", false);
+  EXPECT_EQ(read_lock(store).pid, ::getpid());
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "lib/core/error.hpp"
 #include "lib/store/store.hpp"
@@ -138,7 +139,7 @@ TEST(Store, ACreationLeftoverIsNoStoreAndIsReplaced) {
 TEST(Store, AJobsChecksumCoversItsTraceAndResults) {
   const fs::path p = temp("checksum.h5");
   fs::remove(p);
-  Table jobs = small_jobs();  // with the columns that stores with checksums have
+  Table jobs = small_jobs();  // without rel_error_lower and precision: the checksum covers the row as read back
   jobs.columns.push_back({"raw_estimate", std::vector<double>{NAN, NAN}});
   jobs.columns.push_back({"estimate_se", std::vector<double>{NAN, NAN}});
   jobs.columns.push_back({"checksum", std::vector<std::int64_t>{0, 0}});
@@ -152,16 +153,41 @@ TEST(Store, AJobsChecksumCoversItsTraceAndResults) {
   EXPECT_TRUE(j.checksummed);
   EXPECT_TRUE(j.verified);
   EXPECT_EQ(j.trace, (std::vector<float>{1.0f, 2.0f}));
-  EXPECT_TRUE(s.unverified_rows().empty());
   s.write_trace_rows(0, 0, 1, {9.0f});  // the trace changes behind the checksum's back
   t = s.table("jobs");
   EXPECT_FALSE(s.read_job(t, 0).verified);
-  EXPECT_EQ(s.unverified_rows(), (std::vector<std::int64_t>{0}));
   s.reset_trace(0);
   EXPECT_TRUE(std::isnan(s.read_job(s.table("jobs"), 0).trace[0]));
   s.close();
   EXPECT_NO_THROW(Store::open(p, false));
   fs::remove(p);
+}
+
+// Every cell a finished job writes is covered: a killed writer that tore any one of them leaves a
+// row that fails its checksum.
+TEST(Store, TheChecksumCoversEveryCellOfAFinishedJob) {
+  JobResult base;
+  base.status = "done";
+  const std::vector<float> trace = {1.0f, 2.0f};
+  const std::int64_t sum = job_checksum(base, trace);
+  const std::vector<std::function<void(JobResult&)>> changes = {
+      [](JobResult& r) { r.lambda_hat = 1; },          [](JobResult& r) { r.rel_error = 1; },
+      [](JobResult& r) { r.raw_estimate = 1; },        [](JobResult& r) { r.estimate_se = 1; },
+      [](JobResult& r) { r.rel_error_lower = 1; },     [](JobResult& r) { r.mean_drift_noise_ratio = 1; },
+      [](JobResult& r) { r.steps_per_second = 1; },    [](JobResult& r) { r.seconds = 1; },
+      [](JobResult& r) { r.diverged = 1; },            [](JobResult& r) { r.diverged_chains = 1; },
+      [](JobResult& r) { r.divergence_step = 7; },     [](JobResult& r) { r.nonstationary = 1; },
+      [](JobResult& r) { r.status = "failed"; },       [](JobResult& r) { r.divergence_reason = "x"; },
+      [](JobResult& r) { r.host = "x"; },              [](JobResult& r) { r.backend = "x"; },
+      [](JobResult& r) { r.precision = "x"; },         [](JobResult& r) { r.finished = "x"; },
+      [](JobResult& r) { r.message = "x"; },
+  };
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    JobResult r = base;
+    changes[i](r);
+    EXPECT_NE(job_checksum(r, trace), sum) << "change " << i;
+  }
+  EXPECT_NE(job_checksum(base, {1.0f, 2.5f}), sum);
 }
 
 TEST(Store, TruncatedStoreIsAUsageError) {
