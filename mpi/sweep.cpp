@@ -130,7 +130,22 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
       assign(bundle, {r});
     }
   };
+  Clock::time_point checked = Clock::now();  // when can_record() was last asked (a stat of the lock)
   while (active > 0) {
+    if (Clock::now() - checked > std::chrono::seconds(1)) {
+      checked = Clock::now();
+      if (!session.can_record()) {
+        // Nothing that finishes now could be recorded: stop waiting for the running jobs (rank 0
+        // then ends the run, their workers with it); they run again on resume.
+        for (const auto& [rank, w] : workers) summary.abandoned += static_cast<std::int64_t>(w.jobs.size());
+        if (summary.abandoned > 0) {
+          log::error("the store can no longer record results: not waiting for the {} running jobs "
+                     "(they run again on resume)", summary.abandoned);
+          summary.interrupted = true;
+          break;
+        }
+      }
+    }
     int flag = 0;
     MPI_Status status;
     LLCB_MPI_CHECK(MPI_Iprobe(MPI_ANY_SOURCE, kTag, MPI_COMM_WORLD, &flag, &status));
@@ -175,11 +190,14 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
       case MsgType::kResult: {
         const sweep::Job* job = w.running(m.job);
         if (!job) throw RuntimeError("protocol: result for a job not assigned");
-        session.record(*job, m.result, m.floats, w.host, m.result.backend);
+        w.jobs.erase(std::find(w.jobs.begin(), w.jobs.end(), job));
+        if (!session.record(*job, m.result, m.floats, w.host, m.result.backend)) {
+          summary.interrupted = true;  // not recorded anywhere: it runs again on resume
+          break;
+        }
         ++summary.ran;
         summary.failed += m.result.status == "failed";
         meter.finished(*job, m.result, session.truth(*job));
-        w.jobs.erase(std::find(w.jobs.begin(), w.jobs.end(), job));
         break;
       }
       case MsgType::kInterrupted:
@@ -223,7 +241,7 @@ std::string first_error(const Environment& env, const std::string& host, const s
   return text;
 }
 
-bool work(const Environment& env, const sweep::SweepConfig& config, const WorkerOptions& options,
+bool work(const Environment& /*env*/, const sweep::SweepConfig& config, const WorkerOptions& options,
           backend::Backend& backend) {
   backend::Backend* be = &backend;
   const std::vector<sweep::Job> grid = sweep::make_grid(config);

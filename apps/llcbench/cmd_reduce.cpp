@@ -2,12 +2,15 @@
 // takes the store's lock: refused while a sweep writes the store (query FILE summary computes a
 // live summary without writing), and on a store that was not closed cleanly (resume the sweep, or
 // llcbench repair, first).
+#include <unistd.h>
+
 #include <iostream>
 
 #include "apps/llcbench/cli.hpp"
 #include "apps/llcbench/table_output.hpp"
 #include "lib/reduce/reduce.hpp"
 #include "lib/core/error.hpp"
+#include "lib/core/host.hpp"
 #include "lib/store/lock.hpp"
 #include "lib/store/store.hpp"
 
@@ -17,23 +20,29 @@ int cmd_reduce(const std::vector<std::string>& args) {
   return guarded("reduce", [&] {
     po::options_description desc("options");
     desc.add_options()("store", po::value<std::string>(), "the sweep's HDF5 store")(
-        "format", po::value<std::string>()->default_value("table"), "table, csv or json");
+        "format", po::value<std::string>()->default_value("table"), "table, csv or json")(
+        "force-lock", po::bool_switch(), "take the store's lock over from a writer that is still heartbeating");
     add_common_options(desc);
     po::positional_options_description pos;
     pos.add("store", 1);
     po::variables_map vm;
-    if (!parse(args, desc, "usage: llcbench reduce FILE [--format table|csv|json]", vm, &pos)) return 0;
+    if (!parse(args, desc, "usage: llcbench reduce FILE [--format table|csv|json] [--force-lock]", vm, &pos)) return 0;
     const TableFormat format = parse_table_format(vm["format"].as<std::string>());
     const std::string& path = required(vm, "store", "demo.h5");
-    const store::StoreLock lock = store::StoreLock::acquire(path, "reduce", false);
+    const store::StoreLock lock = store::StoreLock::acquire(path, "reduce", vm["force-lock"].as<bool>());
     if (store::read_journal(path).dirty) {
       throw UsageError("store '" + path + "' was not closed cleanly by its last writer: resume its sweep "
                        "(or run llcbench repair " + path + ") before reducing it");
     }
     store::Store st = store::Store::open(path, true);
+    // A writer like any other: its session is journaled, so a reduce killed while it writes
+    // /summary leaves a store the next writer checks.
+    store::Journal journal = store::Journal::open(path, st.header());
+    journal.begin_session(host_name(), ::getpid());
     const store::Table summary = reduce::summarize(st.table("jobs"));
     st.write_summary(summary);
     st.close();
+    journal.mark_clean();
     print_summary(std::cout, summary, format, path);
     return 0;
   });

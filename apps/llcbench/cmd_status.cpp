@@ -45,19 +45,24 @@ int cmd_status(const std::vector<std::string>& args) {
     po::variables_map vm;
     if (!parse(args, desc, "usage: llcbench status FILE [--json]", vm, &pos)) return 0;
     const std::string& path = required(vm, "store", "demo.h5");
+    const bool json = vm["json"].as<bool>();
+    // The writer first: a store being created or rebuilt cannot be read yet, and is not damaged.
+    const store::LockInfo writer = store::read_lock(path);
+    const bool running = writer.found && !writer.stale;
+    const std::string writer_text = running ? writer.purpose + " by pid " + std::to_string(writer.pid) + " on " +
+                                                  writer.host + ", last heartbeat " + ago(writer.age)
+                                            : std::string();
+    const double last_write = seconds_since_last_write(path);
+    const store::JournalContents journal = store::read_journal(path);
     std::vector<std::string> status;
+    std::string unreadable;
     try {
       read_store_retrying([&] {
         status = store::Store::open(path, false).table("jobs").get<std::string>("status");
       });
     } catch (const Error& e) {
-      const store::JournalContents journal = store::read_journal(path);
-      if (!journal.has_header) throw;
-      // A store its writer left damaged: say so, and how it is rebuilt.
-      std::cout << "state: damaged (" << e.what() << "); llcbench sweep CONFIG --store " << path
-                << " --resume, or llcbench repair " << path << ", rebuilds it from its journal ("
-                << journal.jobs << " finished jobs there)\n";
-      return static_cast<int>(kExitInterrupted);
+      if (!journal.has_header && !running) throw;
+      unreadable = e.what();
     }
     std::int64_t done = 0, failed = 0, pending = 0;
     for (const auto& s : status) {
@@ -69,26 +74,38 @@ int cmd_status(const std::vector<std::string>& args) {
         ++pending;  // "pending": never run, running, or cut off mid-chain
       }
     }
-    const int code = pending > 0 ? kExitInterrupted : failed > 0 ? kExitFailure : kExitOk;
-    const store::LockInfo writer = store::read_lock(path);
-    const bool running = writer.found && !writer.stale;
-    const double last_write = seconds_since_last_write(path);
-    const bool unclean = store::read_journal(path).dirty;
-    std::string verdict;
+    const bool unclean = journal.dirty;
+    int code = pending > 0 ? kExitInterrupted : failed > 0 ? kExitFailure : kExitOk;
+    std::string state, verdict;
     if (running) {
-      verdict = "running: " + writer.purpose + " by pid " + std::to_string(writer.pid) + " on " + writer.host +
-                ", last heartbeat " + ago(writer.age) + " (do not start a second writer)";
+      state = "running";
+      verdict = writer_text + " (do not start a second writer)";
+      if (!unreadable.empty()) code = kExitInterrupted;
+    } else if (!unreadable.empty()) {
+      // A store its writer left damaged (or deleted): say so, and how it is rebuilt.
+      state = "damaged";
+      code = kExitInterrupted;
+      verdict = unreadable + "; llcbench sweep CONFIG --store " + path + " --resume, or llcbench repair " +
+                path + ", rebuilds it from its journal (" + std::to_string(journal.jobs) +
+                " finished jobs there)";
     } else if (pending > 0) {
-      verdict = "interrupted: last written " + ago(last_write) +
+      state = "interrupted";
+      verdict = "last written " + ago(last_write) +
                 (unclean ? ", not closed cleanly (the resume checks it against its journal)" : "") +
                 "; continue it with llcbench sweep CONFIG --store " + path + " --resume";
     } else {
-      verdict = failed > 0 ? "finished, some jobs failed (llcbench query " + path + " jobs --where status=failed)"
-                           : "finished";
+      state = "finished";
+      verdict = failed > 0 ? "some jobs failed (llcbench query " + path + " jobs --where status=failed)" : "";
+      if (unclean) {
+        verdict += std::string(verdict.empty() ? "" : "; ") +
+                   "not closed cleanly by its last writer (llcbench repair " + path +
+                   " checks it; reduce refuses it until then)";
+      }
     }
-    if (vm["json"].as<bool>()) {
+    if (json) {
       JsonWriter w;
       w.begin_object()
+          .field("state", state)
           .field("jobs", static_cast<std::int64_t>(status.size()))
           .field("done", done)
           .field("failed", failed)
@@ -98,13 +115,17 @@ int cmd_status(const std::vector<std::string>& args) {
           .field("writer_pid", running ? writer.pid : std::int64_t{0})
           .field("seconds_since_last_write", last_write)
           .field("closed_cleanly", !unclean)
-          .field("exit_code", code)
+          .field("damage", running ? std::string() : unreadable)
+          .field("journal_jobs", journal.jobs)
+          .field("exit_code", static_cast<std::int64_t>(code))
           .end_object();
       std::cout << w.str() << "\n";
     } else {
-      std::cout << "jobs: " << status.size() << " (done " << done << ", failed " << failed
-                << ", pending " << pending << ")\n"
-                << "state: " << verdict << "\n";
+      if (unreadable.empty()) {
+        std::cout << "jobs: " << status.size() << " (done " << done << ", failed " << failed << ", pending "
+                  << pending << ")\n";
+      }
+      std::cout << "state: " << state << (verdict.empty() ? "" : ": " + verdict) << "\n";
     }
     return code;
   });

@@ -14,7 +14,9 @@
 
 #include "apps/llcbench/cli.hpp"
 #include "apps/llcbench/table_output.hpp"
+#include "lib/backend/backend.hpp"
 #include "lib/core/error.hpp"
+#include "lib/core/host.hpp"
 #include "lib/core/log.hpp"
 #include "lib/sweep/runner.hpp"
 #include "lib/sweep/session.hpp"
@@ -28,13 +30,6 @@ namespace {
 std::atomic<bool> g_stop{false};
 
 extern "C" void request_stop(int) { g_stop.store(true); }
-
-std::string hostname() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-  return buf;
-}
-
 
 // "true 16.5, exact", "Aoyagi 35, above: at least 41", "Aoyagi 16.5, global: a lower bound", or
 // "true 16.5" for stores without statuses (docs/truth.md).
@@ -72,7 +67,8 @@ void report(const sweep::Progress& p, const sweep::SweepConfig& c, bool bar) {
 int finish(const sweep::RunSummary& s, const std::string& store, TableFormat format) {
   if (!s.store_error.empty()) {
     std::cerr << "llcbench sweep: the store could no longer be written (" << s.store_error
-              << "); every finished job is in its journal: rerun with --resume, which repairs it\n";
+              << "); every job that finished before that is in the store or its journal: rerun with "
+                 "--resume, which repairs the store\n";
     return static_cast<int>(kExitInterrupted);
   }
   print_summary(std::cout, s.summary, format, store);
@@ -131,6 +127,7 @@ int run_distributed(const mpi::Environment& env, const std::function<sweep::Swee
     try {
       config.emplace(load());
       sweep::check_chain_groups(*config, env.size() - 1);
+      backend::check_available(config->backend);
       packed = pack(&*config);
     } catch (...) {
       packed = pack(nullptr);
@@ -156,7 +153,13 @@ int run_distributed(const mpi::Environment& env, const std::function<sweep::Swee
     so.heartbeat_timeout = config->heartbeat_timeout;
     so.stop = options.stop;
     so.on_progress = [&](const sweep::Progress& p) { report(p, *config, bar); };
-    return abort_on_error([&] { return finish(mpi::schedule(env, *config, *session, so), options.store_path, format); });
+    return abort_on_error([&] {
+      const sweep::RunSummary s = mpi::schedule(env, *config, *session, so);
+      session.reset();  // releases the store's lock before any abort
+      const int code = finish(s, options.store_path, format);
+      if (s.abandoned > 0) mpi::abort_world(code);  // the workers still run jobs nobody can record
+      return code;
+    });
   }
   std::string packed;
   mpi::broadcast(packed);
@@ -168,15 +171,16 @@ int run_distributed(const mpi::Environment& env, const std::function<sweep::Swee
     overrides.push_back(packed.substr(pos, end - pos));
     pos = end + 1;
   }
-  const sweep::SweepConfig config = sweep::parse_config(packed.substr(pos + 1), overrides);
+  std::optional<sweep::SweepConfig> config;
   mpi::WorkerOptions wo;
   wo.host = options.host;
   wo.stop = options.stop;
-  wo.chunk_seconds = config.chunk_seconds;
   std::unique_ptr<backend::Backend> be;
   std::string error;
   try {
-    be = mpi::make_worker_backend(env, config, wo);
+    config.emplace(sweep::parse_config(packed.substr(pos + 1), overrides));
+    wo.chunk_seconds = config->chunk_seconds;
+    be = mpi::make_worker_backend(env, *config, wo);
   } catch (const std::exception& e) {
     error = e.what();
   }
@@ -184,7 +188,7 @@ int run_distributed(const mpi::Environment& env, const std::function<sweep::Swee
   std::string verdict;
   mpi::broadcast(verdict);
   if (verdict != "ok") return static_cast<int>(kExitUsage);  // rank 0 reports it
-  return abort_on_error([&] { return mpi::work(env, config, wo, *be) ? static_cast<int>(kExitInterrupted) : 0; });
+  return abort_on_error([&] { return mpi::work(env, *config, wo, *be) ? static_cast<int>(kExitInterrupted) : 0; });
 }
 #endif
 
@@ -227,7 +231,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
     if (vm.count("backend")) overrides.push_back("sweep.backend=" + vm["backend"].as<std::string>());
     if (vm.count("threads")) overrides.push_back("sweep.threads=" + vm["threads"].as<std::string>());
     const auto load = [&] { return sweep::load_config(config_path, overrides); };
-    options.host = hostname();
+    options.host = host_name();
     options.stop = &g_stop;
     std::signal(SIGINT, request_stop);
     std::signal(SIGTERM, request_stop);

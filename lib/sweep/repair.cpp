@@ -20,17 +20,23 @@
 namespace llcb::sweep {
 namespace {
 
-// The old store, if HDF5 can open it and read its /jobs table.
+// The old store, if HDF5 can open it and read its header and /jobs table.
 struct OldStore {
   std::optional<store::Store> store;
+  store::StoreHeader header;
   store::Table jobs;
   std::map<std::string, std::int64_t> row_of;  // job id -> row
 };
 
 OldStore open_old(const std::string& path) {
   OldStore old;
+  if (!std::filesystem::exists(path)) {
+    log::warn("repair: store '{}' is missing; rebuilding it from its journal", path);
+    return old;
+  }
   try {
     old.store.emplace(store::Store::open(path, false));
+    old.header = old.store->header();
     old.jobs = old.store->table("jobs");
     const auto& ids = old.jobs.get<std::string>("job_id");
     for (std::size_t r = 0; r < ids.size(); ++r) old.row_of[ids[r]] = static_cast<std::int64_t>(r);
@@ -43,25 +49,38 @@ OldStore open_old(const std::string& path) {
   return old;
 }
 
+// Copies a finished job of the old store into the rebuilt one if its checksum holds; false when
+// the job is not finished there.
+bool copy_old_job(const OldStore& old, std::int64_t old_row, const Job& job, double lambda_lower,
+                  store::Store& fresh, RepairReport& report) {
+  const store::Store::StoredJob s = old.store->read_job(old.jobs, old_row);
+  if (s.result.status != "done" && s.result.status != "failed") return false;
+  if (!s.verified) throw RuntimeError("its checksum does not hold");
+  store::JobResult result = s.result;  // a store of an earlier version may lack the column
+  if (!s.checksummed) result.rel_error_lower = (result.lambda_hat - lambda_lower) / lambda_lower;
+  fresh.write_job(job.index, job.id, result, s.trace, false);
+  ++report.from_store;
+  report.unverified += s.checksummed ? 0 : 1;
+  return true;
+}
+
 }  // namespace
 
 RepairReport repair_store(const std::string& path) {
   OldStore old = open_old(path);
-  const store::JournalContents found = store::read_journal(path);
-  store::StoreHeader header;
-  if (old.store) {
-    header = old.store->header();
-  } else if (found.has_header) {
+  store::StoreHeader header = old.header;
+  if (!old.store) {
+    const store::JournalContents found = store::read_journal(path);
+    if (!found.has_header) {
+      throw UsageError("store '" + path + "' cannot be read and has no journal to rebuild it from");
+    }
     header = found.header;
-  } else {
-    throw UsageError("store '" + path + "' cannot be read and has no journal to rebuild it from");
   }
   store::Journal journal = store::Journal::open(path, header);
   const SweepConfig config = config_from_canonical(parse_canonical(header.config_canonical));
   const std::vector<Job> grid = make_grid(config);
   const std::vector<dln::Problem> problems = make_problems(config);
-
-  const std::map<std::string, std::uint64_t> latest = journal.latest_offsets();  // a rerun wins
+  const auto& latest = journal.latest();  // a job that ran again: its latest record
 
   const std::string rebuilt = path + ".repairing";
   std::error_code ignored;
@@ -74,39 +93,31 @@ RepairReport repair_store(const std::string& path) {
     for (const Job& job : grid) {
       const double lower = problems[static_cast<std::size_t>(job.problem_index)].local.lambda_lower.to_double();
       if (const auto it = latest.find(job.id); it != latest.end()) {
-        const store::JournalJob record = journal.job_at(it->second);
-        fresh.write_job(job.index, job.id, record.result, record.trace);
-        ++report.from_journal;
-        continue;
+        try {
+          const store::JournalJob record = journal.job_at(it->second.offset);
+          fresh.write_job(job.index, job.id, record.result, record.trace, false);
+          ++report.from_journal;
+          continue;
+        } catch (const Error& e) {  // a record that verifies but does not fit this grid
+          log::warn("repair: the journal's record of job {} cannot be used: {}", job.id, e.what());
+        }
       }
       const auto old_row = old.row_of.find(job.id);
-      if (old_row == old.row_of.end()) {
-        ++report.pending;
-        continue;
-      }
       try {
-        const store::Store::StoredJob s = old.store->read_job(old.jobs, old_row->second);
-        if (s.result.status != "done" && s.result.status != "failed") {
-          ++report.pending;
-          continue;
-        }
-        if (!s.verified) throw RuntimeError("its checksum does not hold");
-        store::JobResult result = s.result;  // a store of an earlier version may lack the column
-        result.rel_error_lower = (result.lambda_hat - lower) / lower;
-        fresh.write_job(job.index, job.id, result, s.trace);
-        ++report.from_store;
-        report.unverified += s.checksummed ? 0 : 1;
+        if (old_row != old.row_of.end() && copy_old_job(old, old_row->second, job, lower, fresh, report)) continue;
+        if (latest.count(job.id)) ++report.lost;  // finished (the journal says so), now unreadable
       } catch (const Error& e) {
         log::warn("repair: job {} (row {}) of the old store is lost: {}", job.id, old_row->second, e.what());
         ++report.lost;
-        ++report.pending;
       }
+      ++report.pending;
     }
+    fresh.flush();
     fresh.close();
   }
   old.store.reset();
   if (std::filesystem::exists(path)) {
-    report.damaged_path = path + ".damaged-" + utc_compact();
+    report.damaged_path = unused_timestamped_path(path + ".damaged-");
     // A hard link keeps the damaged file under its new name; the rename then replaces FILE in one
     // step, so FILE is never missing. Where links are refused, rename the old file away first.
     if (::link(path.c_str(), report.damaged_path.c_str()) != 0 &&

@@ -1,9 +1,10 @@
 // Rebuilding a damaged store (docs/store.md, "Durability and repair"): from its config (read from
-// the store's header, or from its journal's when the store cannot be opened) a new store is made
-// with every job pending; then every job recorded in the journal is written into it (the journal
-// checksums every record), and every other finished job of the old store whose checksum holds
-// (or that predates checksums) is copied. The rebuilt store replaces FILE atomically; the old
-// file stays beside it as FILE.damaged-YYYYmmddTHHMMSSZ; the journal is reset.
+// the store's header, or from its journal's when the store cannot be opened or is gone) a new
+// store is made with every job pending; then every job recorded in the journal is written into
+// it as its latest record has it (the journal checksums every record), and every other finished
+// job of the old store whose checksum holds (or that predates checksums) is copied. The rebuilt
+// store replaces FILE atomically; the old file stays beside it as FILE.damaged-YYYYmmddTHHMMSSZ;
+// the journal, which keeps every record, is marked clean.
 //
 // The caller holds the store's lock. UsageError when there is nothing to rebuild from (neither
 // the store nor a journal has a readable header) or the config is not one this version accepts.
@@ -21,7 +22,7 @@ struct RepairReport {
   std::int64_t from_journal = 0;    // finished jobs written from the journal
   std::int64_t from_store = 0;      // finished jobs copied from the old store, checksum verified
   std::int64_t unverified = 0;      // of those, copied from a store without checksums
-  std::int64_t lost = 0;            // finished in the old store but unreadable or failing their checksum
+  std::int64_t lost = 0;            // finished before, but neither the journal nor the store holds them readably
   std::int64_t pending = 0;         // to run (again) on resume
   std::string damaged_path;         // where the old file now is ("" when there was none)
 };

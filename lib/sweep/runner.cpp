@@ -99,7 +99,10 @@ RunSummary run_sweep(const SweepConfig& config, const RunOptions& options) {
         summary.interrupted = true;
         continue;
       }
-      session.record(*bundle[i], outcomes[i].result, outcomes[i].trace, options.host, be->name());
+      if (!session.record(*bundle[i], outcomes[i].result, outcomes[i].trace, options.host, be->name())) {
+        summary.interrupted = true;  // not recorded anywhere: it runs again on resume
+        continue;
+      }
       ++summary.ran;
       summary.failed += outcomes[i].result.status == "failed";
       meter.finished(*bundle[i], outcomes[i].result, session.truth(*bundle[i]));

@@ -55,6 +55,9 @@ struct RunSummary {
   std::int64_t total = 0, done = 0, failed = 0, skipped = 0, ran = 0;
   bool interrupted = false;
   std::string store_error;  // why the store could no longer be written (the run is interrupted)
+  // Running jobs the MPI scheduler stopped waiting for: the store could no longer record them, so
+  // rank 0 ends the run (their workers with it) rather than wait; they run again on resume.
+  std::int64_t abandoned = 0;
   store::Table summary;
 };
 

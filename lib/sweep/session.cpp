@@ -11,6 +11,7 @@
 #include "lib/core/error.hpp"
 #include "lib/core/log.hpp"
 #include "lib/core/parse.hpp"
+#include "lib/core/utc.hpp"
 #include "lib/reduce/reduce.hpp"
 #include "lib/sweep/repair.hpp"
 #include "lib/sweep/runner.hpp"
@@ -85,8 +86,7 @@ constexpr const char* kEarlierSeedRecipes[] = {
 
 // Refuses to continue a store whose remaining jobs this version would seed differently from the
 // jobs already in it (--force-config does not change that: the chains would not be the same).
-void check_seed_recipe(const store::Store& s) {
-  const store::StoreHeader h = s.header();
+void check_seed_recipe(const store::StoreHeader& h, const std::string& path) {
   if (h.seed_recipe == kSeedRecipe) return;
   const bool earlier = std::find(std::begin(kEarlierSeedRecipes), std::end(kEarlierSeedRecipes),
                                  h.seed_recipe) != std::end(kEarlierSeedRecipes);
@@ -94,28 +94,40 @@ void check_seed_recipe(const store::Store& s) {
   const auto factor = stored.find("chain.estimate_bound_factor");
   const std::string bound = factor == stored.end() ? "1" : factor->second;
   if (earlier && bound == "1") return;
-  throw UsageError("store '" + s.path() + "' was made by an llcbench that seeds chains differently" +
+  throw UsageError("store '" + path + "' was made by an llcbench that seeds chains differently" +
                    (earlier ? " when chain.estimate_bound_factor is not 1 (it is " + bound + " here)" : "") +
                    ": its pending jobs cannot be run with the same chains; finish it with the "
                    "version that made it, or start a new store");
 }
 
-void check_store_matches(const store::Store& s, const SweepConfig& config, bool force) {
-  check_seed_recipe(s);
-  const auto diff = config_differences(parse_canonical(s.header().config_canonical), config.canonical);
+void check_store_matches(const store::StoreHeader& h, const std::string& path, const SweepConfig& config,
+                         bool force) {
+  check_seed_recipe(h, path);
+  const auto diff = config_differences(parse_canonical(h.config_canonical), config.canonical);
   if (diff.empty()) return;
   std::string keys;
   for (const auto& d : diff) keys += (keys.empty() ? "" : "; ") + d;
   if (!force) {
     // The bound's default changed in 0.2: a store made with another bound has other job ids.
     const bool bound = keys.find("chain.estimate_bound_factor: '") != std::string::npos;
-    throw UsageError("store '" + s.path() + "' was made by a different config (" + keys + "); " +
+    throw UsageError("store '" + path + "' was made by a different config (" + keys + "); " +
                      (bound ? "--set chain.estimate_bound_factor=" +
-                                  parse_canonical(s.header().config_canonical)["chain.estimate_bound_factor"] +
+                                  parse_canonical(h.config_canonical)["chain.estimate_bound_factor"] +
                                   " continues it under the bound it was made with"
                             : "use --force-config to continue it anyway"));
   }
   log::warn("continuing a store made by a different config: {}", keys);
+}
+
+// The header of the store at `path`, or of its journal when the store cannot be read (or is gone).
+store::StoreHeader stored_header(const std::string& path) {
+  try {
+    return store::Store::open(path, false).header();
+  } catch (const Error& e) {
+    const store::JournalContents journal = store::read_journal(path);
+    if (!journal.has_header) throw UsageError(e.what());
+    return journal.header;
+  }
 }
 
 }  // namespace
@@ -238,9 +250,12 @@ SweepSession::SweepSession(const SweepConfig& config, const std::string& store_p
                      "' already exists; use --resume to continue it (it is never overwritten)");
   }
   lock_.emplace(store::StoreLock::acquire(store_path, "sweep", options.force_lock));
-  if (exists) {
-    recover();
-    check_store_matches(*store_, config, options.force_config);
+  // A store deleted (or lost) while its journal lives is rebuilt from the journal by --resume.
+  const bool rebuild = !exists && options.resume && store::read_journal(store_path).has_header;
+  if (exists || rebuild) {
+    // The config first: a store that this config may not continue is not touched, not even repaired.
+    check_store_matches(stored_header(store_path), store_path, config, options.force_config);
+    recover(exists);
   } else {
     std::vector<dln::Problem> all = make_problems(config);
     for (std::int64_t p = 0; p < config.problem_count; ++p) problems_.emplace(p, all[static_cast<std::size_t>(p)]);
@@ -252,7 +267,7 @@ SweepSession::SweepSession(const SweepConfig& config, const std::string& store_p
     store::StoreHeader h{config.text, format_canonical(config.canonical), config.hash, kSeedRecipe};
     store_.emplace(store::Store::create(store_path, h, problems_table(all),
                                         jobs_table(config, grid_, all), trace_shape(config)));
-    journal_.emplace(store::Journal::open(store_path, h));
+    journal_.emplace(store::Journal::create(store_path, h));
   }
   journal_->begin_session(host_, ::getpid());
   if (config.test_write_pause > 0) store_->set_test_pause(config.test_write_pause);
@@ -291,46 +306,26 @@ const dln::Problem& SweepSession::problem(std::int64_t index) {
 
 SweepSession::~SweepSession() = default;
 
-// A store whose last writer did not close it: every finished job must verify (its checksum), and
-// every job of the journal must be in the store. A job that does not verify, or that the journal
-// holds but the store does not (killed between the two writes), is written again from its latest
-// journal record; one that neither verifies nor is in the journal, or any HDF5 error, means the
-// store is damaged, and it is rebuilt from its config and journal (repair.hpp).
-void SweepSession::recover() {
-  std::string damage;
-  try {
-    store_.emplace(store::Store::open(path_, true));
-    journal_.emplace(store::Journal::open(path_, store_->header()));
-    if (!journal_->dirty()) return;
-    log::warn("store '{}' was not closed by its last writer: checking it against its journal ({} "
-              "finished jobs there)", path_, journal_->jobs());
-    const std::map<std::string, std::uint64_t> latest = journal_->latest_offsets();
-    const store::Table jobs = store_->table("jobs");
-    const auto& ids = jobs.get<std::string>("job_id");
-    const auto& status = jobs.get<std::string>("status");
-    std::int64_t verified = 0, rewritten = 0;
-    for (std::size_t r = 0; r < ids.size(); ++r) {
-      const bool finished = status[r] == "done" || status[r] == "failed";
-      if (finished && store_->read_job(jobs, static_cast<std::int64_t>(r)).verified) {
-        ++verified;
-        continue;
-      }
-      const auto it = latest.find(ids[r]);
-      if (it == latest.end()) {
-        if (finished) throw RuntimeError("job " + ids[r] + " fails its checksum and is not in the journal");
-        continue;  // pending, never finished
-      }
-      const store::JournalJob record = journal_->job_at(it->second);
-      store_->write_job(static_cast<std::int64_t>(r), record.job_id, record.result, record.trace);
-      ++rewritten;
+// A store whose last writer did not close it: every job of the journal must be in the store as
+// its latest journal record has it (the same checksum), and every other finished job must verify.
+// A job whose row differs from its latest record (killed between the two writes, or a torn row)
+// is written again from that record; a finished job that neither verifies nor is in the journal,
+// a journal job the store has no row for, or any HDF5 error means the store is damaged, and it is
+// rebuilt from its config and journal (repair.hpp). So is a store that is gone (`exists` false).
+void SweepSession::recover(bool exists) {
+  std::string damage = "the file is missing";
+  if (exists) {
+    try {
+      store_.emplace(store::Store::open(path_, true));
+      journal_.emplace(store::Journal::open(path_, store_->header()));
+      if (!journal_->dirty()) return;
+      log::warn("store '{}' was not closed by its last writer: checking it against its journal ({} "
+                "finished jobs there)", path_, journal_->latest().size());
+      check_against_journal();
+      return;
+    } catch (const Error& e) {
+      damage = e.what();
     }
-    store_->close();
-    store_.emplace(store::Store::open(path_, true));
-    log::info("store '{}' checked: {} finished jobs verify, {} written again from the journal", path_,
-              verified, rewritten);
-    return;
-  } catch (const Error& e) {
-    damage = e.what();
   }
   store_.reset();
   journal_.reset();
@@ -338,24 +333,71 @@ void SweepSession::recover() {
     // Not a store this version wrote (or one from before journals): nothing to repair it from.
     throw UsageError(damage);
   }
-  log::warn("store '{}' is damaged ({}); rebuilding it from its config and journal", path_, damage);
+  if (exists) log::warn("store '{}' is damaged ({}); rebuilding it from its config and journal", path_, damage);
   const RepairReport report = repair_store(path_);
   log::warn("{}", describe(report, path_));
   store_.emplace(store::Store::open(path_, true));
   journal_.emplace(store::Journal::open(path_, store_->header()));
 }
 
-void SweepSession::fail(const std::string& why) {
-  if (!failed_.empty()) return;
-  failed_ = why;
-  log::error("the store '{}' can no longer be written ({}); stopping the sweep: every finished job "
-             "is in its journal, and --resume repairs the store", path_, why);
+void SweepSession::check_against_journal() {
+  const auto& latest = journal_->latest();
+  const store::Table jobs = store_->table("jobs");
+  const auto& ids = jobs.get<std::string>("job_id");
+  const auto& status = jobs.get<std::string>("status");
+  const auto* sums = jobs.find("checksum") ? &jobs.get<std::int64_t>("checksum") : nullptr;
+  std::int64_t verified = 0, rewritten = 0;
+  std::set<std::string> rows;
+  for (std::size_t r = 0; r < ids.size(); ++r) {
+    rows.insert(ids[r]);
+    const bool finished = status[r] == "done" || status[r] == "failed";
+    const bool sound = finished && store_->read_job(jobs, static_cast<std::int64_t>(r)).verified;
+    const auto it = latest.find(ids[r]);
+    if (it == latest.end()) {
+      // Finished before the store had a journal (an earlier version), or never finished.
+      if (finished && !sound) throw RuntimeError("job " + ids[r] + " fails its checksum and is not in the journal");
+      verified += sound ? 1 : 0;
+      continue;
+    }
+    if (sound && sums && (*sums)[r] == it->second.checksum) {
+      ++verified;
+      continue;
+    }
+    const store::JournalJob record = journal_->job_at(it->second.offset);
+    store_->write_job(static_cast<std::int64_t>(r), record.job_id, record.result, record.trace);
+    ++rewritten;
+  }
+  for (const auto& [id, entry] : latest) {
+    if (!rows.count(id)) throw RuntimeError("job " + id + " of the journal has no row in the store's /jobs");
+  }
+  store_->close();
+  store_.emplace(store::Store::open(path_, true));
+  log::info("store '{}' checked: {} finished jobs verify, {} written again from the journal", path_, verified,
+            rewritten);
 }
 
-std::string SweepSession::failed() const {
-  if (failed_.empty() && lock_ && lock_->lost()) return "another process took the store's lock over";
-  return failed_;
+void SweepSession::fail(const std::string& why, bool journal) {
+  journal_ok_ = journal_ok_ && !journal;
+  if (!failed_.empty()) return;
+  failed_ = why;
+  log::error("the store '{}' can no longer be written ({}); stopping the sweep: every job that "
+             "finished before this is in the store or its journal, and --resume repairs the store",
+             path_, why);
 }
+
+bool SweepSession::lock_held() {
+  if (!lock_ || !lock_->lost()) return true;
+  hdf5_ok_ = false;
+  fail("another process took the store's lock over", true);
+  return false;
+}
+
+bool SweepSession::can_record() {
+  lock_held();
+  return journal_ok_ || hdf5_ok_;
+}
+
+std::string SweepSession::failed() const { return failed_; }
 
 void SweepSession::record_chunk(const Job& job, std::size_t chain, std::int64_t first_step,
                                 const float* losses, std::size_t n) {
@@ -365,7 +407,7 @@ void SweepSession::record_chunk(const Job& job, std::size_t chain, std::int64_t 
   for (; step < first_step + static_cast<std::int64_t>(n); step += every) {
     rows.push_back(losses[step - first_step]);
   }
-  if (!failed_.empty()) return;
+  if (!failed_.empty() || !lock_held()) return;
   const std::size_t row = row_of_.at(job.id);
   try {
     // The job's trace may be a chunk that a killed writer left half written: replace it whole
@@ -381,38 +423,48 @@ void SweepSession::record_chunk(const Job& job, std::size_t chain, std::int64_t 
       last_flush_ = now;
     }
   } catch (const Error& e) {
+    hdf5_ok_ = false;
     fail(std::string("writing live rows of job ") + job.id + ": " + e.what());
   }
 }
 
-void SweepSession::record(const Job& job, store::JobResult result, const std::vector<float>& trace,
+bool SweepSession::record(const Job& job, store::JobResult result, const std::vector<float>& trace,
                           const std::string& host, const std::string& backend) {
   result.host = host;
   if (!backend.empty()) result.backend = backend;
+  result.finished = utc_iso();  // here, so that the journal and the store hold the same row
   const double lower = truth(job).lambda_lower;
   result.rel_error_lower = (result.lambda_hat - lower) / lower;
   const auto row = static_cast<std::int64_t>(row_of_.at(job.id));
-  try {
-    journal_->append_job({row, job.id, result, trace});
-  } catch (const Error& e) {  // a job not journaled stays pending: it runs again on resume
-    fail(std::string("journaling job ") + job.id + ": " + e.what());
-    return;
+  if (!lock_held()) return false;
+  bool journaled = false;
+  if (journal_ok_) {
+    try {
+      journal_->append_job({row, job.id, result, trace});
+      journaled = true;
+    } catch (const Error& e) {
+      fail(std::string("journaling job ") + job.id + ": " + e.what(), true);
+    }
   }
-  if (!failed_.empty()) return;  // once a write failed the HDF5 file is left alone; the resume writes the job
+  // After a failed HDF5 write the file is left alone (the resume writes the job from the
+  // journal); after a failed journal write the HDF5 file may still take the job.
+  if (!hdf5_ok_) return journaled;
   try {
     store_->write_job(row, job.id, result, trace);
   } catch (const Error& e) {
+    hdf5_ok_ = false;
     fail(std::string("writing job ") + job.id + ": " + e.what());
-    return;
+    return journaled;
   }
   last_flush_ = std::chrono::steady_clock::now();
+  return true;
 }
 
 store::Table SweepSession::finish() {
   store::Table summary;
   try {
     summary = reduce::summarize(store_->table("jobs"));
-    if (!failed_.empty()) return summary;
+    if (!failed_.empty() || !lock_held()) return summary;
     store_->write_summary(summary);
     store_->close();
     store_.reset();

@@ -3,11 +3,12 @@
 // SweepSession (the writer's side, one per sweep, on the process that owns the store): takes the
 // store's lock, creates the store (validating every setting first) or reopens it for --resume
 // after checking the config (and, when its last writer did not close it cleanly, checking it
-// against its journal and repairing it if need be), lists the jobs still to run, records
-// finished jobs (journal first, then the HDF5 file) and live trace chunks, and reduces and closes
-// the store at the end. A failed HDF5 write does not throw: the session stops writing the file,
-// keeps journaling results, and failed() says why, so that the sweep stops its workers and exits
-// resumable; the next resume repairs the store (docs/store.md).
+// against its journal and repairing it if need be; a store that is gone but whose journal lives
+// is rebuilt from it), lists the jobs still to run, records finished jobs (journal first, then
+// the HDF5 file) and live trace chunks, and reduces and closes the store at the end. A failed
+// write does not throw: the session stops writing what failed (it checks its lock before every
+// write and stops writing anything once the lock is lost), and failed() says why, so that the
+// sweep stops its workers and exits resumable; the next resume repairs the store (docs/store.md).
 // run_jobs (the worker's side, no store): runs the chains of one or more jobs of a problem on a
 // backend and combines each job's chains into the row and trace the store records. A job is a
 // pure function of (config, job): the same on any rank and in any bundle.
@@ -89,15 +90,22 @@ class SweepSession {
   // store is flushed at most every 2 s for them, so readers see running jobs advance.
   void record_chunk(const Job& job, std::size_t chain, std::int64_t first_step, const float* losses,
                     std::size_t n);
-  // Records a finished job; its rel_error_lower is computed here from the store's lambda_lower.
-  void record(const Job& job, store::JobResult result, const std::vector<float>& trace,
+  // Records a finished job (its finished time and rel_error_lower are set here): into the journal,
+  // then the HDF5 file. True when it is recorded in at least one of them (a job that is not runs
+  // again on resume); after a failure only in what still takes writes.
+  bool record(const Job& job, store::JobResult result, const std::vector<float>& trace,
               const std::string& host, const std::string& backend);
-  // Reduces, writes /summary and closes the store (the journal is then reset); returns the
-  // summary (empty when the store could not be read back).
+  // Reduces, writes /summary, closes the store and marks the journal clean; returns the summary
+  // (empty when the store could not be read back).
   store::Table finish();
   // Why the store can no longer be written ("" while it can): an HDF5 or journal write failed, or
-  // another process took the lock over. The sweep then stops handing out work.
+  // another process took the lock over (found at the next write or can_record()). The sweep then
+  // stops handing out work.
   std::string failed() const;
+  // Whether a job finishing now could still be recorded (false once neither the journal nor the
+  // HDF5 file takes writes, or the lock is lost; checks the lock, a stat(2)): the MPI scheduler
+  // then stops waiting for running jobs.
+  bool can_record();
 
  private:
   const SweepConfig& config_;
@@ -108,14 +116,19 @@ class SweepSession {
   std::vector<double> lambda_true_, lambda_lower_;  // by /jobs row
   std::vector<std::string> truth_status_;            // by /jobs row ("" for older stores)
   std::map<std::int64_t, dln::Problem> problems_;
-  void recover();
-  void fail(const std::string& why);
+  void recover(bool exists);
+  void check_against_journal();
+  // Records why the store can no longer be written (the first reason wins); `journal`: the
+  // journal can no longer be written either.
+  void fail(const std::string& why, bool journal = false);
+  bool lock_held();  // false (and failed) once the lock is lost
   std::string path_, host_;
   std::optional<store::StoreLock> lock_;
   std::optional<store::Store> store_;
   std::optional<store::Journal> journal_;
   std::set<std::size_t> reset_rows_;  // rows whose trace this session reset before its live rows
   std::string failed_;
+  bool hdf5_ok_ = true, journal_ok_ = true;  // whether the HDF5 file and the journal take writes
   std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
 };
 

@@ -447,4 +447,29 @@ TEST(DistributedSweep, ASweepWhoseWorkersCannotStartCreatesNoStoreAndSaysWhyOnce
   EXPECT_EQ(errors, 1);
 }
 
+// Rank 0 loses the store's lock (another process forced it) while two workers run long jobs:
+// nothing they finish could be recorded, so rank 0 does not wait for them: it says so and ends
+// the run (exit 3), the workers with it, and the store stays resumable.
+TEST(DistributedSweep, ALostStoreLockEndsTheRunWithoutWaitingForRunningJobs) {
+  const fs::path p = dir() / "lost_lock.h5";
+  fs::remove(p);
+  const fs::path log = dir() / "lost_lock.log";
+  // 200000 steps: a job runs for many seconds, so both workers are inside one when the lock goes.
+  const pid_t launcher = start(mpi(3, sweep_args(p, false, {"--set", "chain.steps=200000", "--log-level", "warn"})),
+                               log.string());
+  for (int i = 0; i < 600 && !fs::exists(p); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(fs::exists(p));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the workers have their jobs
+  const std::string reduce = std::string(LLCB_BINARY) + " reduce " + p.string() + " --force-lock > /dev/null 2>&1";
+  EXPECT_EQ(WEXITSTATUS(std::system(reduce.c_str())), 2);  // it takes the lock, then refuses an unclosed store
+  EXPECT_EQ(wait_exit(launcher), 3);
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(text.find("not waiting for the 2 running jobs"), std::string::npos) << text;
+  EXPECT_NE(text.find("took the store's lock over"), std::string::npos) << text;
+  const Snapshot s = snapshot(p);
+  EXPECT_EQ(std::count(s.status.begin(), s.status.end(), "done"), 0) << "no job finished: the run did not wait";
+  EXPECT_EQ(wait_exit(start({LLCB_BINARY, "status", p.string()})), 3);
+}
+
 }  // namespace

@@ -114,8 +114,10 @@ TEST(SweepProcess, StatusSaysFailedWhenNothingIsPendingButAJobFailed) {
   std::ifstream in(out);
   std::string json;
   std::getline(in, json);
-  EXPECT_EQ(json.rfind(R"({"jobs":15,"done":14,"failed":1,"pending":0,"running":false,)", 0), 0u) << json;
-  EXPECT_NE(json.find(R"("closed_cleanly":true,"exit_code":1})"), std::string::npos) << json;
+  EXPECT_EQ(json.rfind(R"({"state":"finished","jobs":15,"done":14,"failed":1,"pending":0,"running":false,)", 0), 0u)
+      << json;
+  EXPECT_NE(json.find(R"("closed_cleanly":true,"damage":"","journal_jobs":15,"exit_code":1})"), std::string::npos)
+      << json;
 }
 
 TEST(SweepProcess, BundledJobsGiveTheSameStoreBitForBit) {
@@ -213,10 +215,12 @@ TEST(SweepProcess, AStoreThatCannotGrowStopsTheSweepAndTheResumeRepairsItLosingN
   EXPECT_EQ(wait_exit(start_limited(argv, 60 << 10, dir() / "full_disk.log")), 3);
   const std::string err = slurp(dir() / "full_disk.log");
   EXPECT_NE(err.find("the store could no longer be written"), std::string::npos) << err;
-  EXPECT_NE(err.find("rerun with --resume, which repairs it"), std::string::npos) << err;
+  EXPECT_NE(err.find("rerun with --resume, which repairs the store"), std::string::npos) << err;
   EXPECT_EQ(status_code(p), 3);
   EXPECT_EQ(wait_exit(start_sweep(p, true)), 0);
   expect_same_results(snapshot(p), ref);  // every job that finished before the disk filled is kept
+  // Each job journaled once: none that was recorded ran again.
+  EXPECT_EQ(llcb::store::read_journal(p.string()).jobs, 15);
 }
 
 TEST(SweepProcess, ATruncatedStoreIsRebuiltFromItsJournal) {
@@ -240,6 +244,8 @@ TEST(SweepProcess, ATruncatedStoreIsRebuiltFromItsJournal) {
     damaged += f.path().filename().string().rfind("cut.h5.damaged-", 0) == 0;
   }
   EXPECT_EQ(damaged, 1) << "the damaged file is kept beside the rebuilt store";
+  // Each job journaled once: none that finished before the kill ran again.
+  EXPECT_EQ(llcb::store::read_journal(p.string()).jobs, 15);
 }
 
 TEST(SweepProcess, ASecondWriterIsRefusedAndStatusTellsRunningFromInterrupted) {
