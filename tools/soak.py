@@ -14,8 +14,8 @@ A completed job is lost when it has to run again: its id then appears twice amon
 records of the store's journal (FILE.journal, docs/store.md), which gets one record per job that
 finishes. Between rounds the soak also reads the killed store as it was left (before any resume
 has checked it) and counts the finished jobs whose rows there differ from when they were first
-seen: damage that the next resume finds and writes again from the journal. Every resume must proceed (a resume may exit 0, 3 or be killed; any other exit code is a
-failure).
+seen: damage that the next resume finds and writes again from the journal. Every resume must
+proceed (a resume may exit 0, 3 or be killed; any other exit code is a failure).
 
 `--write-pause S` sets the test-only key test.write_pause: the store pauses S seconds inside each
 job's write, so kills land in the middle of writes far more often.
@@ -130,19 +130,34 @@ def descendants(pid):
     return found
 
 
+def alive(pid):
+    """Whether pid is a running process (not gone, not a zombie nobody reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
 def run_round(args, store, resume, rng, log):
+    """Starts the sweep and SIGKILLs it (under mpirun: one of its ranks) after a random delay.
+    Returns (exit code, whether a kill landed); returns once every process of the round is gone."""
     proc = subprocess.Popen(sweep_command(args, store, resume), stdout=subprocess.DEVNULL, stderr=log,
                             env={**os.environ, **MPI_ENV})
     deadline = time.monotonic() + rng.uniform(args.min_delay, args.max_delay)
-    while time.monotonic() < deadline and proc.poll() is None:
+    victims = []
+    while proc.poll() is None and (time.monotonic() < deadline or not victims):
         time.sleep(0.02)
+        # Under mpirun the ranks appear a moment after the launcher: the kill waits for them.
+        victims = [p for p in descendants(proc.pid) if alive(p)] if args.mpi > 1 else [proc.pid]
+        if time.monotonic() > deadline + 30:
+            raise RuntimeError("mpirun started no llcbench ranks within 30 s")
     if proc.poll() is not None:
         return proc.returncode, False
-    victims = descendants(proc.pid) if args.mpi > 1 else [proc.pid]
-    if victims:
-        os.kill(rng.choice(victims), signal.SIGKILL)
+    os.kill(rng.choice(victims), signal.SIGKILL)
     proc.wait()
-    while descendants(proc.pid) if args.mpi > 1 else False:
+    # mpirun may return before the ranks it killed are gone; the next round must not race them.
+    while any(alive(p) for p in victims):
         time.sleep(0.05)
     return proc.returncode, True
 
