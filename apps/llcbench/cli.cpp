@@ -27,9 +27,9 @@ const std::vector<Command>& commands() {
   return list;
 }
 
-void add_common_options(po::options_description& desc) {
+void add_common_options(po::options_description& desc, const char* default_level) {
   desc.add_options()("help,h", "show this help and exit")(
-      "log-level", po::value<std::string>()->default_value("warn"),
+      "log-level", po::value<std::string>()->default_value(default_level),
       "trace, debug, info, warn, error or off (logs go to stderr)");
 }
 

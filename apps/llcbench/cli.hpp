@@ -32,8 +32,8 @@ int cmd_query(const std::vector<std::string>& args);
 int cmd_status(const std::vector<std::string>& args);
 int cmd_repair(const std::vector<std::string>& args);
 
-// Adds the options every command has (--help, --log-level).
-void add_common_options(po::options_description& desc);
+// Adds the options every command has (--help, --log-level, whose default is `default_level`).
+void add_common_options(po::options_description& desc, const char* default_level = "warn");
 
 // Parses args into a variables map. Returns false when --help was given (help already printed to
 // stdout with `usage` as its first line). Throws UsageError for unknown or malformed options.

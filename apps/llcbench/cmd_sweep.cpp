@@ -85,12 +85,34 @@ int finish(const sweep::RunSummary& s, const std::string& store, TableFormat for
   return 0;
 }
 
-#if LLCB_HAVE_MPI
-// Under mpirun or srun the launcher sets one of these; a plain run never pays for MPI_Init.
+// Under mpirun or srun with MPI the launcher sets one of these; a plain run never pays for MPI_Init.
 bool launched_by_mpi() {
   return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMIX_RANK") || std::getenv("PMI_RANK");
 }
 
+// A task of a Slurm step of several tasks that srun started without MPI (Slurm's default
+// MpiDefault=none) would run the whole sweep on its own: several writers of one store.
+// SLURM_STEP_NUM_TASKS is the step's task count (a batch script, a task of its own, has only the
+// allocation's SLURM_NTASKS, and a single-process sweep there is fine). Returns 0, or exit code 2
+// after task 0 said why in one line (the other tasks exit quietly: one line, not one a task).
+int refuse_slurm_step_without_mpi() {
+  const char* tasks = std::getenv("SLURM_STEP_NUM_TASKS");
+  const char* task = std::getenv("SLURM_PROCID");
+  if (!tasks || !task || std::atol(tasks) <= 1 || launched_by_mpi()) return 0;
+  if (std::atol(task) == 0) {
+    std::cerr << "llcbench sweep: error: this is one of " << tasks
+              << " tasks of a Slurm step started without MPI, so each would run the whole sweep: "
+#if LLCB_HAVE_MPI
+                 "launch it with `srun --mpi=pmix` (or MpiDefault=pmix) or with mpirun inside the "
+                 "allocation (tools/slurm/)\n";
+#else
+                 "this build has no MPI, so run one task (srun -n 1)\n";
+#endif
+  }
+  return static_cast<int>(kExitUsage);
+}
+
+#if LLCB_HAVE_MPI
 // Config text and overrides in one string for the broadcast: "ok" or "fail", the overrides one a
 // line, an empty line, then the file.
 std::string pack(const sweep::SweepConfig* c) {
@@ -207,18 +229,15 @@ int cmd_sweep(const std::vector<std::string>& args) {
         "backend", po::value<std::string>(), "same as --set sweep.backend=...")(
         "threads", po::value<std::string>(), "same as --set sweep.threads=...")(
         "format", po::value<std::string>()->default_value("table"), "summary: table, csv or json");
-    add_common_options(desc);
+    add_common_options(desc, "info");  // progress lines are the point of a sweep
     po::positional_options_description pos;
     pos.add("config", 1);
     po::variables_map vm;
-    std::vector<std::string> a = args;
-    const bool explicit_level = std::find(a.begin(), a.end(), "--log-level") != a.end();
-    if (!explicit_level) {
-      a.insert(a.begin(), {"--log-level", "info"});  // progress lines are the point of a sweep
-    }
-    if (!parse(a, desc, "usage: llcbench sweep CONFIG --store FILE [--resume] [--set key=value ...]", vm, &pos)) {
+    if (!parse(args, desc, "usage: llcbench sweep CONFIG --store FILE [--resume] [--set key=value ...]", vm, &pos)) {
       return 0;
     }
+    if (const int refused = refuse_slurm_step_without_mpi()) return refused;
+    const bool explicit_level = !vm["log-level"].defaulted();
     const std::string& config_path = required(vm, "config", "configs/demo.ini");
     sweep::RunOptions options;
     options.store_path = required(vm, "store", "demo.h5");

@@ -24,12 +24,13 @@ std::string slurp(const std::filesystem::path& p) {
   return ss.str();
 }
 
-Result run(const std::string& args) {
+// Runs llcbench ARGS with `env` (NAME=VALUE ...) set for that command only.
+Result run_with_env(const std::string& env, const std::string& args) {
   const auto dir = std::filesystem::temp_directory_path();
   const auto out = dir / ("llcb_cli_out_" + std::to_string(::getpid()));
   const auto err = dir / ("llcb_cli_err_" + std::to_string(::getpid()));
-  const std::string cmd = std::string(LLCB_BINARY) + " " + args + " >" + out.string() + " 2>" +
-                          err.string();
+  const std::string cmd = (env.empty() ? "" : "env " + env + " ") + std::string(LLCB_BINARY) + " " + args +
+                          " >" + out.string() + " 2>" + err.string();
   const int status = std::system(cmd.c_str());
   Result r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -39,6 +40,8 @@ Result run(const std::string& args) {
   std::filesystem::remove(err);
   return r;
 }
+
+Result run(const std::string& args) { return run_with_env("", args); }
 
 std::string last_line(const std::string& s) {
   std::string t = s;
@@ -349,6 +352,40 @@ TEST(Cli, SweepQueryAndReduceRejectBadInput) {
   EXPECT_EQ(st.code, 0) << st.err;
   EXPECT_EQ(st.out, "jobs: 1 (done 1, failed 0, pending 0)\nstate: finished\n");
   std::filesystem::remove_all(tmp);
+}
+
+// srun without MPI starts every task as a sweep of its own: task 0 refuses in one line, the others
+// quietly, all with exit 2, before the store exists. A batch script (no SLURM_STEP_NUM_TASKS) and a
+// one-task step run the sweep as usual.
+TEST(Cli, ASlurmStepOfSeveralTasksWithoutMpiIsRefused) {
+  const auto tmp = std::filesystem::temp_directory_path() / ("llcb_cli_slurm_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(tmp);
+  const std::string cfg = (tmp / "c.ini").string(), store = (tmp / "s.h5").string();
+  std::ofstream(cfg) << "[sweep]\nsamplers = sgld\nthreads = 1\n[problems]\nclass = tiny\n[chain]\nsteps = 50\n"
+                        "batch_size = 10\n[sgld]\nstep_sizes = 1e-7\n";
+  const std::string sweep = "sweep " + cfg + " --store " + store + " --log-level=warn";
+  const Result task0 = run_with_env("SLURM_STEP_NUM_TASKS=3 SLURM_PROCID=0", sweep);
+  EXPECT_EQ(task0.code, 2);
+  EXPECT_EQ(lines(task0.err), 1) << task0.err;
+  EXPECT_NE(task0.err.find("srun --mpi=pmix"), std::string::npos) << task0.err;
+  const Result task2 = run_with_env("SLURM_STEP_NUM_TASKS=3 SLURM_PROCID=2", sweep);
+  EXPECT_EQ(task2.code, 2);
+  EXPECT_EQ(task2.err, "");
+  EXPECT_FALSE(std::filesystem::exists(store));
+  EXPECT_FALSE(std::filesystem::exists(store + ".journal"));
+  EXPECT_EQ(run_with_env("SLURM_NTASKS=3 SLURM_PROCID=0", sweep).code, 0);  // the batch script's own shell
+  EXPECT_TRUE(std::filesystem::exists(store));
+  const std::string again = "sweep " + cfg + " --store " + store + " --resume --log-level warn";
+  EXPECT_EQ(run_with_env("SLURM_STEP_NUM_TASKS=1 SLURM_PROCID=0", again).code, 0);
+  std::filesystem::remove_all(tmp);
+}
+
+// sweep's log level defaults to info (its progress lines) and takes both spellings of the option.
+TEST(Cli, SweepLogLevelDefaultsToInfoAndTakesEitherSpelling) {
+  const Result help = run("sweep --help");
+  EXPECT_NE(help.out.find("--log-level arg (=info)"), std::string::npos) << help.out;
+  expect_usage_error("sweep /nonexistent.ini --store x.h5 --log-level=warn", "cannot read config file");
+  expect_usage_error("sweep /nonexistent.ini --store x.h5 --log-level error", "cannot read config file");
 }
 
 TEST(Cli, TopLevelUsageVersionAndHelp) {
