@@ -8,7 +8,8 @@
 # to the ranks, which stop cleanly (running jobs stay pending, the store resumes), but Open MPI's
 # mpirun then reports its own status (1), not the ranks' exit code 3. This wrapper forwards those
 # signals to mpirun, and when it had to, asks the store (`llcbench status`) and exits 3 if jobs
-# are pending. Any other outcome passes mpirun's exit code through unchanged.
+# are pending. Any other outcome passes mpirun's exit code through unchanged. As root it adds
+# --allow-run-as-root (unless OMPI_ALLOW_RUN_AS_ROOT is set).
 # Environment: MPIRUN (default mpirun), LLCBENCH (default build/bin/llcbench beside this script).
 set -uo pipefail
 
@@ -39,6 +40,11 @@ if [[ -z "$store" ]]; then
   exit 2
 fi
 
+# Open MPI refuses to run as root without this (containers, some batch systems).
+if ((EUID == 0)) && [[ -z "${OMPI_ALLOW_RUN_AS_ROOT:-}" && " ${mpi_opts[*]} " != *" --allow-run-as-root "* ]]; then
+  mpi_opts=(--allow-run-as-root "${mpi_opts[@]}")
+fi
+
 signalled=0
 "$mpirun_cmd" "${mpi_opts[@]}" "$llcbench" sweep "${sweep_args[@]}" &
 launcher=$!
@@ -56,6 +62,11 @@ while true; do
 done
 
 if ((rc != 0 && signalled)) && [[ -f "$store" ]]; then
+  # Read the store only once its writer is gone: rank 0 may outlive mpirun by a moment.
+  for _ in $(seq 1 60); do
+    "$llcbench" status "$store" --json 2>/dev/null | grep -q '"running":true' || break
+    sleep 1
+  done
   "$llcbench" status "$store" >&2
   if (($? == 3)); then exit 3; fi
 fi
