@@ -28,3 +28,8 @@ echo
 echo "== llcbench query $store jobs --where sampler=sgld --where problem_index=0"
 "$llcbench" query "$store" jobs --where sampler=sgld --where problem_index=0 \
   --columns job_id,step_size,status,truth_status,lambda_hat,lambda_true,lambda_lower,rel_error,diverged,divergence_reason
+echo
+report="${store%.h5}-report"
+echo "== llcbench report $store --out $report"
+"$llcbench" report "$store" --out "$report"
+echo "open $report/index.html in a browser: the figures, the summary and the config of this sweep"

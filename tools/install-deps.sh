@@ -15,7 +15,7 @@ packages=(
   libopenblas-dev libopenblas-openmp-dev  # BLAS + LAPACK; the OpenMP build is the one linked
 )
 if [[ "${LLCB_WITH_PYTHON:-1}" != 0 ]]; then
-  packages+=(python3 python3-numpy python3-h5py python3-pandas python3-xarray python3-h5netcdf)
+  packages+=(python3 python3-numpy python3-h5py python3-pandas python3-xarray python3-h5netcdf python3-matplotlib)
 fi
 
 missing=()

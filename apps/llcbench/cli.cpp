@@ -22,6 +22,7 @@ const std::vector<Command>& commands() {
       {"query", "print a store's summary, jobs, problems or a trace", cmd_query},
       {"status", "count a store's done, failed and pending jobs; exit code 0, 1 or 3", cmd_status},
       {"repair", "rebuild a damaged store from its config and journal", cmd_repair},
+      {"report", "figures, CSVs and an HTML page of a store (matplotlib)", cmd_report},
 #endif
   };
   return list;

@@ -31,6 +31,7 @@ int cmd_reduce(const std::vector<std::string>& args);
 int cmd_query(const std::vector<std::string>& args);
 int cmd_status(const std::vector<std::string>& args);
 int cmd_repair(const std::vector<std::string>& args);
+int cmd_report(const std::vector<std::string>& args);
 
 // Adds the options every command has (--help, --log-level, whose default is `default_level`).
 void add_common_options(po::options_description& desc, const char* default_level = "warn");

@@ -1,0 +1,144 @@
+#!/usr/bin/python3
+"""`llcbench report` as a user meets it (docs/report.md).
+
+    test_report.py LLCBENCH WORK_DIR
+
+A small sweep (tiny class, all five samplers, a failed job injected) makes a store; its report
+must have every figure as PNG and SVG with its CSV, a self-contained index.html (the figures
+inline, no network), a summary.csv equal to `query summary`'s, and figure CSVs with the summary's
+numbers. A store interrupted by SIGTERM (pending jobs) reports them as pending, not as zeros. A
+file that is not a store is a one-line error, exit 2, and nothing is written.
+"""
+import csv
+import io
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+FIGURES = ["rel_error_vs_step", "mean_vs_std", "order_preservation", "divergence", "lambda_vs_truth", "traces",
+           "throughput"]
+failures = []
+
+
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what, flush=True)
+    if not ok:
+        failures.append(what)
+
+
+def run(*args, **kw):
+    return subprocess.run([LLCBENCH, *args], capture_output=True, text=True, **kw)
+
+
+def rows(text):
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def number(v):
+    return float("nan") if v in ("", "nan") else float(v)
+
+
+def same_number(a, b):
+    a, b = number(a), number(b)
+    return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+def report_of(store, name):
+    out = os.path.join(WORK, name)
+    r = run("report", store, "--out", out)
+    check(r.returncode == 0, f"report of {name} exits 0 ({r.returncode}: {r.stderr.strip()})")
+    return out
+
+
+def check_files(out, name):
+    for f in FIGURES:
+        for ext in ("png", "svg", "csv"):
+            p = os.path.join(out, f"{f}.{ext}")
+            check(os.path.isfile(p) and os.path.getsize(p) > 0, f"{name}: {f}.{ext} written")
+    page = open(os.path.join(out, "index.html")).read()
+    check(page.count("data:image/png;base64,") == len(FIGURES), f"{name}: index.html holds every figure inline")
+    check("http://" not in page and "https://" not in page, f"{name}: index.html needs no network")
+    check("<h2>Config</h2>" in page and "[sweep]" in page, f"{name}: index.html shows the config")
+    return page
+
+
+def figure_matches_summary(out, summary, name):
+    """The mean relative error, pending count and divergence of every drawn point are the summary's."""
+    by_key = {(r["class"], r["truth_status"], r["sampler"], r["step_size"]): r for r in summary}
+    drawn = rows(open(os.path.join(out, "rel_error_vs_step.csv")).read())
+    ok = len(drawn) == len(summary) and all(
+        same_number(d[c], by_key[(d["class"], d["truth_status"], d["sampler"], d["step_size"])][c])
+        for d in drawn for c in ("mean_rel_error", "std_rel_error", "pending", "divergence_fraction"))
+    check(ok, f"{name}: rel_error_vs_step.csv has the summary's numbers at every point ({len(drawn)} points)")
+
+
+def main():
+    os.makedirs(WORK, exist_ok=True)
+    cfg = os.path.join(WORK, "report.ini")
+    with open(cfg, "w") as f:
+        f.write("[sweep]\nsamplers = sgld, rmsprop_sgld, adam_sgld, sghmc, sgnht\nthreads = 1\n"
+                "[problems]\nclass = tiny\ncount = 3\n[chain]\nsteps = 3000\nbatch_size = 50\ntrace_every = 10\n"
+                "[sgld]\nstep_sizes = 1e-7, 1e-6, 1e-3\n[rmsprop_sgld]\nstep_sizes = 1e-9, 1e-8\n"
+                "[adam_sgld]\nstep_sizes = 1e-9, 1e-8\n[sghmc]\nstep_sizes = 1e-9, 1e-8\n"
+                "[sgnht]\nstep_sizes = 1e-9, 1e-8\n")
+
+    # A finished store with one failed job (test.fail_job: grid index 4).
+    full = os.path.join(WORK, "full.h5")
+    r = run("sweep", cfg, "--store", full, "--log-level", "warn", "--set", "test.fail_job=4")
+    check(r.returncode == 1, f"the sweep with an injected failure exits 1 ({r.returncode})")
+    out = report_of(full, "full")
+    check_files(out, "full")
+    summary_text = run("query", full, "summary", "--format", "csv").stdout
+    check(open(os.path.join(out, "summary.csv")).read() == summary_text, "full: summary.csv is query summary's, byte for byte")
+    summary = rows(summary_text)
+    check(any(int(s["failed"]) > 0 for s in summary), "full: the summary counts the failed job")
+    figure_matches_summary(out, summary, "full")
+
+    # An interrupted store: SIGTERM once a few jobs are done.
+    part = os.path.join(WORK, "partial.h5")
+    p = subprocess.Popen([LLCBENCH, "sweep", cfg, "--store", part, "--log-level", "warn", "--set", "chain.steps=30000"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        st = run("status", part, "--json")
+        if st.stdout.startswith("{") and json.loads(st.stdout)["done"] >= 3:
+            break
+        time.sleep(0.1)
+    p.send_signal(signal.SIGTERM)
+    check(p.wait(timeout=120) == 3, "the interrupted sweep exits 3")
+    out = report_of(part, "partial")
+    page = check_files(out, "partial")
+    summary = rows(run("query", part, "summary", "--format", "csv").stdout)
+    check(any(int(s["pending"]) > 0 for s in summary), "partial: the summary has pending jobs")
+    figure_matches_summary(out, summary, "partial")
+    drawn = rows(open(os.path.join(out, "rel_error_vs_step.csv")).read())
+    nothing_done = [d for d in drawn if int(d["count"]) == 0]  # count: done jobs
+    check(nothing_done and all(d["mean_rel_error"] in ("", "nan") for d in nothing_done),
+          f"partial: points with nothing done have no value, never 0 ({len(nothing_done)} such points)")
+    check("interrupted" in page and "pending of" in page, "partial: the page says the store is interrupted")
+
+    # Not a store: one line, exit 2, nothing written.
+    text = os.path.join(WORK, "notes.h5")
+    with open(text, "w") as f:
+        f.write("not a store\n")
+    bad_out = os.path.join(WORK, "bad")
+    r = run("report", text, "--out", bad_out)
+    check(r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, f"not a store: one line, exit 2 ({r.stderr!r})")
+    check(not os.path.exists(bad_out), "not a store: nothing written")
+    r = run("report", "/nonexistent/s.h5", "--out", bad_out)
+    check(r.returncode == 2 and "does not exist" in r.stderr, "a missing store: exit 2")
+    r = run("report", full)
+    check(r.returncode == 2 and "--out is required" in r.stderr, "--out is required")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    LLCBENCH, WORK = sys.argv[1], sys.argv[2]
+    shutil.rmtree(WORK, ignore_errors=True)
+    sys.exit(main())
