@@ -460,9 +460,42 @@ bool SweepSession::record(const Job& job, store::JobResult result, const std::ve
   return true;
 }
 
+// Every journal job's row as its latest record has it, before the store is called clean: a store
+// once left unclosed can hand a variable-length string's heap slot that a row points at to a later
+// write (seen once: a finished row's divergence_reason read another job's "loss" after a resume),
+// which only a comparison with the journal shows. Rows that differ are written again, until none
+// does (a few passes at most); a store that will not settle is left unclean for the resume.
+void SweepSession::settle_rows() {
+  // Only a store with every column of this version stores a row exactly as its journal record
+  // has it (an older store drops the cells it lacks, so their checksums differ by design).
+  const store::Table columns = store_->table("jobs");
+  for (const char* c : {"checksum", "precision", "rel_error_lower", "raw_estimate", "estimate_se"}) {
+    if (!columns.find(c)) return;
+  }
+  for (int pass = 0; pass < 3; ++pass) {
+    const store::Table jobs = store_->table("jobs");
+    const auto& ids = jobs.get<std::string>("job_id");
+    const auto* sums = &jobs.get<std::int64_t>("checksum");
+    std::int64_t rewritten = 0;
+    for (std::size_t r = 0; r < ids.size(); ++r) {
+      const auto it = journal_->latest().find(ids[r]);
+      if (it == journal_->latest().end()) continue;
+      const auto row = static_cast<std::int64_t>(r);
+      if ((*sums)[r] == it->second.checksum && store_->read_job(jobs, row).verified) continue;
+      const store::JournalJob record = journal_->job_at(it->second.offset);
+      store_->write_job(row, record.job_id, record.result, record.trace);
+      ++rewritten;
+    }
+    if (rewritten == 0) return;
+    log::warn("store '{}': {} finished rows differed from the journal and were written again", path_, rewritten);
+  }
+  throw RuntimeError("rows keep differing from the journal; the store is left for --resume to repair");
+}
+
 store::Table SweepSession::finish() {
   store::Table summary;
   try {
+    if (failed_.empty() && lock_held()) settle_rows();
     summary = reduce::summarize(store_->table("jobs"));
     if (!failed_.empty() || !lock_held()) return summary;
     store_->write_summary(summary);

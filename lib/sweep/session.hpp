@@ -117,6 +117,7 @@ class SweepSession {
   std::vector<std::string> truth_status_;            // by /jobs row ("" for older stores)
   std::map<std::int64_t, dln::Problem> problems_;
   void recover(bool exists);
+  void settle_rows();
   void check_against_journal();
   // Records why the store can no longer be written (the first reason wins); `journal`: the
   // journal can no longer be written either.
