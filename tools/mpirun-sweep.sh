@@ -5,10 +5,10 @@
 #   e.g. tools/mpirun-sweep.sh -np 4 -- configs/demo.ini --store run.h5
 #
 # Why: SIGTERM or SIGINT sent to mpirun itself (a batch system's time limit, Ctrl-C) is forwarded
-# to the ranks, which stop cleanly (running jobs stay pending, the store resumes), but Open MPI's
-# mpirun then reports its own status (1), not the ranks' exit code 3. This wrapper forwards those
-# signals to mpirun, and when it had to, asks the store (`llcbench status`) and exits 3 if jobs
-# are pending. Any other outcome passes mpirun's exit code through unchanged. As root it adds
+# to the ranks, but Open MPI's mpirun then kills them 1 s later and reports its own status (1),
+# not the ranks' exit code 3. This wrapper sends such a signal to the local ranks instead, so
+# that they stop cleanly (running jobs stay pending, the store resumes), and when it had to,
+# asks the store (`llcbench status`) and exits 3 if jobs are pending. Any other outcome passes mpirun's exit code through unchanged. As root it adds
 # --allow-run-as-root (unless OMPI_ALLOW_RUN_AS_ROOT is set).
 # Environment: MPIRUN (default mpirun), LLCBENCH (default build/bin/llcbench beside this script).
 set -uo pipefail
@@ -45,20 +45,46 @@ if ((EUID == 0)) && [[ -z "${OMPI_ALLOW_RUN_AS_ROOT:-}" && " ${mpi_opts[*]} " !=
   mpi_opts=(--allow-run-as-root "${mpi_opts[@]}")
 fi
 
+# The traps come first: a signal that arrives while mpirun starts is kept and forwarded.
 signalled=0
-"$mpirun_cmd" "${mpi_opts[@]}" "$llcbench" sweep "${sweep_args[@]}" &
-launcher=$!
+pending_signal=""
+launcher=""
+# The signal goes to the ranks on this node (mpirun's children, rank 0 among them), not to mpirun:
+# mpirun answers a SIGTERM by killing its ranks 1 s later (Open MPI's odls_base_sigkill_timeout),
+# too soon for rank 0 to finish its write and close the store. Rank 0 then hands out no more
+# work, and mpirun exits when the ranks do. Ranks on other nodes finish the job they run.
 forward() {
   signalled=1
-  kill -"$1" "$launcher" 2>/dev/null
+  if [[ -z "$launcher" ]]; then
+    pending_signal="$1"
+    return
+  fi
+  local ranks
+  ranks="$(pgrep -P "$launcher" | tr '\n' ' ')"
+  if [[ -n "${ranks// /}" ]]; then
+    # shellcheck disable=SC2086
+    kill -"$1" $ranks 2>/dev/null
+  else
+    kill -"$1" "$launcher" 2>/dev/null
+  fi
 }
 trap 'forward TERM' TERM
 trap 'forward INT' INT
-# wait returns early (above 128) when a trapped signal arrives: wait again until mpirun is gone.
+"$mpirun_cmd" "${mpi_opts[@]}" "$llcbench" sweep "${sweep_args[@]}" &
+launcher=$!
+[[ -n "$pending_signal" ]] && kill -"$pending_signal" "$launcher" 2>/dev/null  # ranks not started yet
+# wait returns early (above 128) when a trapped signal arrives: wait again until mpirun is gone,
+# and once it is, once more for its own status if a signal had cut the last wait short.
 while true; do
   wait "$launcher"
   rc=$?
-  kill -0 "$launcher" 2>/dev/null || break
+  kill -0 "$launcher" 2>/dev/null && continue
+  if ((rc > 128)); then
+    wait "$launcher" 2>/dev/null
+    last=$?
+    ((last != 127)) && rc=$last
+  fi
+  break
 done
 
 if ((rc != 0 && signalled)) && [[ -f "$store" ]]; then

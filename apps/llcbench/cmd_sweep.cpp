@@ -85,31 +85,44 @@ int finish(const sweep::RunSummary& s, const std::string& store, TableFormat for
   return 0;
 }
 
-// Under mpirun or srun with MPI the launcher sets one of these; a plain run never pays for MPI_Init.
+// Under mpirun or srun with MPI the launcher sets one of these (PALS_RANKID: HPE Cray's PALS); a
+// plain run never pays for MPI_Init.
 bool launched_by_mpi() {
-  return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMIX_RANK") || std::getenv("PMI_RANK");
+  return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMIX_RANK") || std::getenv("PMI_RANK") ||
+         std::getenv("PALS_RANKID");
+}
+
+// The task count of the Slurm step this process is a task of (0 outside a step; a batch script,
+// a task of its own, has only the allocation's SLURM_NTASKS).
+long slurm_step_tasks() {
+  const char* tasks = std::getenv("SLURM_STEP_NUM_TASKS");
+  return tasks && std::getenv("SLURM_PROCID") ? std::atol(tasks) : 0;
+}
+
+// One line from the step's task 0 (the others exit quietly: one line, not one a task); exit 2.
+int refuse_slurm_step(const std::string& why) {
+  const char* task = std::getenv("SLURM_PROCID");
+  if (!task || std::atol(task) == 0) std::cerr << "llcbench sweep: error: " << why << "\n";
+  return static_cast<int>(kExitUsage);
 }
 
 // A task of a Slurm step of several tasks that srun started without MPI (Slurm's default
-// MpiDefault=none) would run the whole sweep on its own: several writers of one store.
-// SLURM_STEP_NUM_TASKS is the step's task count (a batch script, a task of its own, has only the
-// allocation's SLURM_NTASKS, and a single-process sweep there is fine). Returns 0, or exit code 2
-// after task 0 said why in one line (the other tasks exit quietly: one line, not one a task).
+// MpiDefault=none) would run the whole sweep on its own: several writers of one store. Returns 0,
+// or exit code 2 after task 0 said why.
 int refuse_slurm_step_without_mpi() {
-  const char* tasks = std::getenv("SLURM_STEP_NUM_TASKS");
-  const char* task = std::getenv("SLURM_PROCID");
-  if (!tasks || !task || std::atol(tasks) <= 1 || launched_by_mpi()) return 0;
-  if (std::atol(task) == 0) {
-    std::cerr << "llcbench sweep: error: this is one of " << tasks
-              << " tasks of a Slurm step started without MPI, so each would run the whole sweep: "
+  const long tasks = slurm_step_tasks();
 #if LLCB_HAVE_MPI
-                 "launch it with `srun --mpi=pmix` (or MpiDefault=pmix) or with mpirun inside the "
-                 "allocation (tools/slurm/)\n";
+  if (tasks <= 1 || launched_by_mpi()) return 0;
+  return refuse_slurm_step("this is one of " + std::to_string(tasks) +
+                           " tasks of a Slurm step started without MPI, so each would run the whole sweep: "
+                           "launch it with `srun --mpi=pmix` (or MpiDefault=pmix) or with mpirun inside the "
+                           "allocation (tools/slurm/)");
 #else
-                 "this build has no MPI, so run one task (srun -n 1)\n";
+  if (tasks <= 1) return 0;
+  return refuse_slurm_step("this is one of " + std::to_string(tasks) +
+                           " tasks of a Slurm step, and this build has no MPI, so each would run the whole "
+                           "sweep: run one task (srun -n 1)");
 #endif
-  }
-  return static_cast<int>(kExitUsage);
 }
 
 #if LLCB_HAVE_MPI
@@ -258,6 +271,12 @@ int cmd_sweep(const std::vector<std::string>& args) {
 #if LLCB_HAVE_MPI
     if (launched_by_mpi()) {
       mpi::Environment env(nullptr, nullptr);
+      if (env.size() == 1 && slurm_step_tasks() > 1 && !std::getenv("OMPI_COMM_WORLD_SIZE")) {
+        // The launcher's PMI is not one this MPI library speaks: every task is a world of one.
+        return refuse_slurm_step("this is one of " + std::to_string(slurm_step_tasks()) +
+                                 " tasks of a Slurm step, but MPI sees a world of one (the launcher's PMI is "
+                                 "not one this Open MPI speaks): launch it with `srun --mpi=pmix` or mpirun");
+      }
       if (env.size() > 1) {
         if (env.rank() > 0 && !explicit_level) log::set_level(log::Level::kWarn);
         return run_distributed(env, load, options, format, bar);

@@ -6,23 +6,27 @@
 Installs Slurm from Debian packages, starts it under WORK_DIR/slurm, and checks:
   1. `srun -n 3 llcbench sweep ...` (no MPI) is refused with one line and exit 2, and writes nothing;
   2. tools/slurm/sweep-srun.sbatch and sweep-mpirun.sbatch complete a sweep equal to one process's;
-  3. a two-minute time limit (signalled 90 s before) stops the srun job cleanly (exit 3), which requeues itself until the
+  3. a two-minute time limit (signalled 30 s before) stops the srun job cleanly (exit 3), which requeues itself until the
      sweep is done, equal job by job (estimates and traces, bit for bit) to an uninterrupted run,
      no finished job run twice;
   4. `scancel --batch --signal=TERM` stops the mpirun job cleanly: exit 3, no requeue, /summary
-     written, `status` says interrupted; resubmitted with a two-minute limit it finishes through
-     requeues, equal to the uninterrupted run.
+     written, `status` says interrupted; resubmitted, a plain `scancel` ends it, its store
+     interrupted; resubmitted with a two-minute limit it finishes through requeues,
+     equal to the uninterrupted run.
 Exits 0 when all pass, 1 on a failure, 77 (ctest: skipped) with the reason when Slurm cannot be
 installed or started here (not root, no apt, no network namespace) or h5py is missing.
 """
+import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
 
 SKIP = 77
+DEADLINE = time.time() + 1500  # below ctest's TIMEOUT, so that the daemons are always stopped
 
 
 def skip(why):
@@ -35,6 +39,7 @@ if len(sys.argv) != 4:
 LLCBENCH, SOURCE, WORK = (os.path.abspath(a) for a in sys.argv[1:])
 sys.path.insert(0, os.path.join(SOURCE, "tools"))
 try:
+    import h5py
     import soak  # read_jobs, same, journal_job_ids: the soak's comparison of stores
 except ImportError as e:
     skip(f"the comparison needs h5py and numpy ({e})")
@@ -42,6 +47,11 @@ except ImportError as e:
 LOCAL = os.path.join(SOURCE, "tools", "slurm", "local-slurm.sh")
 SHORT = os.path.join(SOURCE, "tests", "data", "soak.ini")     # 15 jobs, a few seconds
 LONG = os.path.join(SOURCE, "tests", "data", "slurm.ini")     # 24 jobs, about a minute
+# A two-minute job signalled 30 s before its limit gets the signal 30 to 90 s after it starts
+# (Slurm sends it up to 60 s early). Rank 0 pauses 2 s twice in each job's write (test.write_pause,
+# not part of a job's identity), so the 24 jobs of LONG take at least 96 s however fast the
+# machine: the limit always interrupts them, and every run makes progress.
+PACED = ["--set", "test.write_pause=2"]
 ENV = dict(os.environ, LLCB_SLURM_DIR=os.path.join(WORK, "slurm"), LLCBENCH=LLCBENCH, LLCBENCH_HOME=SOURCE)
 failures = []
 
@@ -64,12 +74,12 @@ def job_field(job, field):
 
 
 # The job scripts signal 300 s before the limit: a shorter limit needs its own --signal.
-def submit(script, config, store, *options, time_limit="10"):
-    """Submits tools/slurm/SCRIPT CONFIG STORE on 3 tasks of one core with sbatch OPTIONS; returns
-    the job id and its output file."""
+def submit(script, config, store, sbatch=(), sweep=(), time_limit="10"):
+    """Submits tools/slurm/SCRIPT CONFIG STORE [SWEEP OPTIONS] on 3 tasks of one core with extra
+    sbatch options; returns the job id and its output file."""
     log = os.path.join(WORK, os.path.basename(store) + ".out")
     r = slurm("sbatch", "--parsable", "--ntasks=3", "--cpus-per-task=1", f"--time={time_limit}",
-              f"--output={log}", *options, os.path.join(SOURCE, "tools", "slurm", script), config, store)
+              f"--output={log}", *sbatch, os.path.join(SOURCE, "tools", "slurm", script), config, store, *sweep)
     if r.returncode != 0:
         raise RuntimeError(f"sbatch failed: {r.stderr.strip()}")
     return int(r.stdout.strip().split(";")[0]), log
@@ -77,7 +87,7 @@ def submit(script, config, store, *options, time_limit="10"):
 
 def wait_job(job, timeout):
     """Waits until the job has ended for good (requeues included); returns (state, exit code)."""
-    end = time.time() + timeout
+    end = min(time.time() + timeout, DEADLINE)
     while time.time() < end:
         state = job_field(job, "JobState")
         if state in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY"):
@@ -125,7 +135,7 @@ def test_scripts_complete(ref):
 
 def test_time_limit_requeues_srun(ref):
     store = os.path.join(WORK, "limit-srun.h5")
-    job, log = submit("sweep-srun.sbatch", LONG, store, "--signal=B:USR1@90", time_limit="2")
+    job, log = submit("sweep-srun.sbatch", LONG, store, ["--signal=B:USR1@30"], PACED, time_limit="2")
     state, code = wait_job(job, 900)
     text = open(log).read()
     runs = len(re.findall(r"sweep-job: job \d+, run \d+", text))
@@ -135,24 +145,42 @@ def test_time_limit_requeues_srun(ref):
     equal_to(store, ref, "time-limited srun job")
 
 
+def wait_done(store, n):
+    """Waits until the store has at least n done jobs."""
+    while time.time() < DEADLINE:
+        st = subprocess.run([LLCBENCH, "status", store, "--json"], capture_output=True, text=True)
+        if st.stdout.startswith("{") and json.loads(st.stdout)["done"] >= n:
+            return
+        time.sleep(0.5)
+
+
 def test_cancel_then_time_limit_mpirun(ref):
     store = os.path.join(WORK, "cancel-mpirun.h5")
-    job, log = submit("sweep-mpirun.sbatch", LONG, store)
-    for _ in range(120):
-        if job_field(job, "JobState") == "RUNNING":
-            break
-        time.sleep(1)
-    time.sleep(12)
+    job, log = submit("sweep-mpirun.sbatch", LONG, store, sweep=PACED)
+    wait_done(store, 2)
     slurm("scancel", "--batch", "--signal=TERM", str(job))
     state, code = wait_job(job, 120)
     check(state == "FAILED" and code == "3:0" and job_field(job, "Restarts") == "0",
           f"scancel --batch --signal=TERM ends the mpirun job with exit 3, not requeued ({state}, {code})")
     status = subprocess.run([LLCBENCH, "status", store], capture_output=True, text=True)
     check(status.returncode == 3 and "interrupted" in status.stdout, f"status says interrupted: {status.stdout!r}")
-    import h5py
     with h5py.File(store, "r") as f:
         check("summary" in f, "rank 0 wrote /summary before the job ended")
-    job, log = submit("sweep-mpirun.sbatch", LONG, store, "--signal=B:USR1@90", time_limit="2")
+
+    # A plain scancel signals every process of the job, mpirun included.
+    done = json.loads(subprocess.run([LLCBENCH, "status", store, "--json"], capture_output=True, text=True).stdout)["done"]
+    job, log = submit("sweep-mpirun.sbatch", LONG, store, sweep=PACED)
+    wait_done(store, done + 2)
+    slurm("scancel", str(job))
+    state, code = wait_job(job, 120)
+    st = json.loads(subprocess.run([LLCBENCH, "status", store, "--json"], capture_output=True, text=True).stdout)
+    # mpirun kills its ranks 1 s after Slurm's SIGTERM, so the store may be left unclosed; the
+    # next run checks it against its journal, and the end of this test compares it job by job.
+    check(state == "CANCELLED" and st["state"] == "interrupted",
+          f"a plain scancel ends the mpirun job, its store interrupted ({state}; store {st['state']}, "
+          f"closed cleanly {st['closed_cleanly']})")
+
+    job, log = submit("sweep-mpirun.sbatch", LONG, store, ["--signal=B:USR1@30"], PACED, time_limit="2")
     state, code = wait_job(job, 900)
     check(state == "COMPLETED" and code == "0:0", f"resubmitted with a time limit it ends done ({state}, {code})")
     equal_to(store, ref, "cancelled, then time-limited mpirun job")
@@ -163,14 +191,11 @@ def main():
         skip("the local Slurm's daemons run as root; run as root to test the job scripts")
     if subprocess.run([LOCAL, "install"], capture_output=True).returncode != 0:
         skip("Slurm could not be installed from Debian packages (tools/slurm/local-slurm.sh install)")
+    subprocess.run([LOCAL, "stop"], env=ENV)  # whatever an earlier, killed run left behind
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
-    start = subprocess.run([LOCAL, "start"], env=ENV, capture_output=True, text=True)
-    if start.returncode == SKIP:
-        skip(start.stderr.strip())
-    if start.returncode != 0:
-        print(start.stdout, start.stderr)
-        return 1
+    # ctest kills at its TIMEOUT (1800 s) with SIGKILL, which no cleanup survives: stop earlier.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
     t0 = time.time()
 
     def timed(what, f, *args):
@@ -179,6 +204,12 @@ def main():
         print(f"     ({what}: {time.time() - t:.0f} s)", flush=True)
         return out
     try:
+        start = subprocess.run([LOCAL, "start"], env=ENV, capture_output=True, text=True)
+        if start.returncode == SKIP:
+            skip(start.stderr.strip())
+        if start.returncode != 0:
+            print(start.stdout, start.stderr)
+            return 1
         timed("plain srun", test_plain_srun_is_refused)
         short = timed("reference", reference, SHORT, "reference-short.h5")
         timed("complete", test_scripts_complete, short)

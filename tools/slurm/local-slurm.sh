@@ -6,7 +6,8 @@
 #                                               what the node offers, whatever the machine has
 #   tools/slurm/local-slurm.sh run CMD [ARG...] runs CMD beside the daemons (sbatch, srun, squeue,
 #                                               scontrol, sacct ...)
-#   tools/slurm/local-slurm.sh stop             stops the daemons by PID and removes nothing else
+#   tools/slurm/local-slurm.sh stop             ends its jobs, stops the daemons and whatever
+#                                               still runs in its namespace, by PID
 #   tools/slurm/local-slurm.sh status           exit 0 while the daemons run
 # Exit codes: 0, 2 (an error, said in one line), 77 (start: this machine cannot make the private
 # network namespace, e.g. an unprivileged container).
@@ -27,7 +28,10 @@ die() {
   exit 2
 }
 
-pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# Whether PID runs (a zombie, which nobody may reap in a container, does not).
+running() { [[ -e "/proc/$1" ]] && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null; }
+
+pid_alive() { [[ -f "$1" ]] && running "$(cat "$1")"; }
 
 netns() { echo "/proc/$(cat "$dir/netns.pid")/ns/net"; }
 
@@ -109,10 +113,18 @@ cmd_start() {
   # The namespace lives as long as this sleeper; its loopback is the only interface.
   unshare -n sleep infinity </dev/null >/dev/null 2>&1 &
   echo $! >"$dir/netns.pid"
-  sleep 0.2
+  # Until unshare has run, the sleeper's namespace is this one: wait until it is not.
+  local _ own
+  own="$(readlink /proc/self/ns/net)"
+  for _ in $(seq 1 100); do
+    [[ "$(readlink "$(netns)" 2>/dev/null)" != "$own" && -e "$(netns)" ]] && break
+    sleep 0.1
+  done
   # Slurm resolves its listening address with AI_ADDRCONFIG, which ignores loopback addresses:
   # a private address on the same loopback interface satisfies it and reaches nothing outside.
-  if ! kill -0 "$(cat "$dir/netns.pid")" 2>/dev/null || ! nsenter --net="$(netns)" -- ip link set lo up; then
+  if ! kill -0 "$(cat "$dir/netns.pid")" 2>/dev/null || [[ "$(readlink "$(netns)")" == "$own" ]] ||
+    ! nsenter --net="$(netns)" -- ip link set lo up; then
+    kill "$(cat "$dir/netns.pid")" 2>/dev/null
     rm -f "$dir/netns.pid"
     echo "local-slurm: cannot make a private network namespace here (unshare -n)" >&2
     exit 77
@@ -120,7 +132,7 @@ cmd_start() {
   nsenter --net="$(netns)" -- ip addr add 10.253.0.1/32 dev lo
   munged --force --num-threads=10 --socket="$dir/munge/munge.socket" --key-file="$dir/key/munge.key" \
     --pid-file="$dir/munge/munged.pid" --log-file="$dir/log/munged.log" --seed-file="$dir/key/seed"
-  in_ns slurmctld -f "$conf" -i
+  in_ns slurmctld -f "$conf" -c  # a clean start: no jobs of an earlier run
   in_ns slurmd -f "$conf"
   for _ in $(seq 1 60); do
     if in_ns sinfo -h -o '%t' 2>/dev/null | grep -qx 'idle'; then
@@ -132,21 +144,40 @@ cmd_start() {
   die "the node did not become idle in 30 s (see $dir/log)"
 }
 
+kill_and_wait() {  # kill_and_wait PID...: SIGTERM, up to 5 s, then SIGKILL what is left
+  local pid _ left
+  kill "$@" 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    left=0
+    for pid in "$@"; do running "$pid" && left=1; done
+    ((left)) || return 0
+    sleep 0.1
+  done
+  for pid in "$@"; do running "$pid" && kill -9 "$pid" 2>/dev/null; done
+  return 0
+}
+
+# Stops the jobs, the daemons and every process left in the private namespace (job steps,
+# slurmstepd), by PID.
 cmd_stop() {
-  local f
-  for f in "$dir/slurmd.pid" "$dir/slurmctld.pid" "$dir/munge/munged.pid" "$dir/netns.pid"; do
-    if pid_alive "$f"; then
-      local pid
-      pid="$(cat "$f")"
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-      done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
+  local f ns pids=() p
+  if pid_alive "$dir/netns.pid"; then
+    in_ns scancel --full --signal=KILL --user="$(id -un)" >/dev/null 2>&1 || true
+    ns="$(readlink "$(netns)")"
+  fi
+  for f in "$dir/slurmd.pid" "$dir/slurmctld.pid" "$dir/munge/munged.pid"; do
+    pid_alive "$f" && kill_and_wait "$(cat "$f")"
     rm -f "$f"
   done
+  if [[ -n "${ns:-}" ]]; then
+    for p in /proc/[0-9]*; do
+      [[ "${p#/proc/}" != "$(cat "$dir/netns.pid")" && "$(readlink "$p/ns/net" 2>/dev/null)" == "$ns" ]] &&
+        pids+=("${p#/proc/}")
+    done
+    ((${#pids[@]})) && kill_and_wait "${pids[@]}"
+    kill_and_wait "$(cat "$dir/netns.pid")"
+  fi
+  rm -f "$dir/netns.pid"
 }
 
 case "${1:-}" in
