@@ -321,6 +321,7 @@ void SweepSession::recover(bool exists) {
       if (!journal_->dirty()) return;
       log::warn("store '{}' was not closed by its last writer: checking it against its journal ({} "
                 "finished jobs there)", path_, journal_->latest().size());
+      recovered_ = true;
       check_against_journal();
       return;
     } catch (const Error& e) {
@@ -334,6 +335,7 @@ void SweepSession::recover(bool exists) {
     throw UsageError(damage);
   }
   if (exists) log::warn("store '{}' is damaged ({}); rebuilding it from its config and journal", path_, damage);
+  recovered_ = true;
   const RepairReport report = repair_store(path_);
   log::warn("{}", describe(report, path_));
   store_.emplace(store::Store::open(path_, true));
@@ -460,11 +462,12 @@ bool SweepSession::record(const Job& job, store::JobResult result, const std::ve
   return true;
 }
 
-// Every journal job's row as its latest record has it, before the store is called clean: a store
-// once left unclosed can hand a variable-length string's heap slot that a row points at to a later
-// write (seen once: a finished row's divergence_reason read another job's "loss" after a resume),
-// which only a comparison with the journal shows. Rows that differ are written again, until none
-// does (a few passes at most); a store that will not settle is left unclean for the resume.
+// Every journal job's row as its latest record has it, before a store that this session found
+// unclosed is called clean: a store once left unclosed can hand a variable-length string's heap
+// slot that a row points at to a later write (seen once: a finished row's divergence_reason read
+// another job's "loss" after such a resume), which only a comparison with the journal shows.
+// Rows that differ are written again, until none does; every journal job must still have its
+// row. A store that will not settle is left unclosed for the next resume to repair.
 void SweepSession::settle_rows() {
   // Only a store with every column of this version stores a row exactly as its journal record
   // has it (an older store drops the cells it lacks, so their checksums differ by design).
@@ -472,38 +475,46 @@ void SweepSession::settle_rows() {
   for (const char* c : {"checksum", "precision", "rel_error_lower", "raw_estimate", "estimate_se"}) {
     if (!columns.find(c)) return;
   }
-  for (int pass = 0; pass < 3; ++pass) {
+  for (int pass = 0;; ++pass) {
     const store::Table jobs = store_->table("jobs");
     const auto& ids = jobs.get<std::string>("job_id");
-    const auto* sums = &jobs.get<std::int64_t>("checksum");
-    std::int64_t rewritten = 0;
+    const auto& sums = jobs.get<std::int64_t>("checksum");
+    std::int64_t rewritten = 0, seen = 0;
     for (std::size_t r = 0; r < ids.size(); ++r) {
       const auto it = journal_->latest().find(ids[r]);
       if (it == journal_->latest().end()) continue;
+      ++seen;
       const auto row = static_cast<std::int64_t>(r);
-      if ((*sums)[r] == it->second.checksum && store_->read_job(jobs, row).verified) continue;
+      if (sums[r] == it->second.checksum && store_->read_job(jobs, row).verified) continue;
+      if (pass == 3) throw RuntimeError("rows keep differing from the journal");
       const store::JournalJob record = journal_->job_at(it->second.offset);
-      store_->write_job(row, record.job_id, record.result, record.trace);
+      store_->write_job(row, record.job_id, record.result, record.trace, false);
       ++rewritten;
     }
+    if (seen != static_cast<std::int64_t>(journal_->latest().size())) {
+      throw RuntimeError("jobs of the journal have no row in /jobs");
+    }
     if (rewritten == 0) return;
+    store_->flush();
     log::warn("store '{}': {} finished rows differed from the journal and were written again", path_, rewritten);
   }
-  throw RuntimeError("rows keep differing from the journal; the store is left for --resume to repair");
 }
 
 store::Table SweepSession::finish() {
   store::Table summary;
   try {
-    if (failed_.empty() && lock_held()) settle_rows();
     summary = reduce::summarize(store_->table("jobs"));
     if (!failed_.empty() || !lock_held()) return summary;
+    if (recovered_) {
+      settle_rows();
+      summary = reduce::summarize(store_->table("jobs"));
+    }
     store_->write_summary(summary);
     store_->close();
     store_.reset();
     journal_->mark_clean();
-  } catch (const Error& e) {
-    fail(std::string("closing the store: ") + e.what());
+  } catch (const std::exception& e) {
+    fail(std::string("closing the store: ") + e.what() + " (the store is left for --resume to check)");
   }
   return summary;
 }

@@ -130,6 +130,7 @@ class SweepSession {
   std::set<std::size_t> reset_rows_;  // rows whose trace this session reset before its live rows
   std::string failed_;
   bool hdf5_ok_ = true, journal_ok_ = true;  // whether the HDF5 file and the journal take writes
+  bool recovered_ = false;  // this session opened a store its last writer had not closed
   std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
 };
 
