@@ -43,6 +43,7 @@ STATUS_TITLE = {"all": "all problems, against Aoyagi's value", "exact": "exact t
                 "above": "truth above Aoyagi's value (a lower bound)",
                 "global": "Aoyagi's value (a lower bound of the local truth)"}
 PENDING_GREY = "#9a9a9a"
+FAILED_RED = "#c00000"
 
 
 def fail(message):
@@ -115,17 +116,23 @@ def sampler_handles(order):
             [name(s) for s in order])
 
 
+def waiting(r):
+    """Jobs of a summary row not run yet (the summary's `pending` counts failed jobs too)."""
+    return r["pending"] - r["failed"]
+
+
 def pending_marks(ax, rows, y_of):
-    """Hollow markers where a point has pending jobs; a grey 'pending' tick at the bottom where
-    nothing of that point is done yet (a point of no data is never drawn as zero)."""
+    """Hollow grey markers where a point has jobs not run yet, red ones where some failed; a grey
+    tick at the bottom where nothing of that point is done (a point of no data is never a zero)."""
     for _, r in rows.iterrows():  # count: the done jobs of the point
-        if r["pending"] > 0 and r["count"] > 0:
-            y = y_of(r)
-            if np.isfinite(y):
-                ax.plot(r["step_size"], y, marker="o", ms=11, mfc="none", mec=PENDING_GREY, ls="none", zorder=1)
+        y = y_of(r) if r["count"] > 0 else float("nan")
+        if waiting(r) > 0 and np.isfinite(y):
+            ax.plot(r["step_size"], y, marker="o", ms=11, mfc="none", mec=PENDING_GREY, ls="none", zorder=1)
+        if r["failed"] > 0 and np.isfinite(y):
+            ax.plot(r["step_size"], y, marker="s", ms=12, mfc="none", mec=FAILED_RED, ls="none", zorder=1)
         if r["count"] == 0 and r["pending"] > 0:
-            ax.plot(r["step_size"], 0.02, marker="|", ms=12, color=PENDING_GREY, ls="none",
-                    transform=ax.get_xaxis_transform())
+            ax.plot(r["step_size"], 0.02, marker="|", ms=12, color=FAILED_RED if waiting(r) == 0 else PENDING_GREY,
+                    ls="none", transform=ax.get_xaxis_transform())
 
 
 def fig_rel_error(summary, out):
@@ -149,6 +156,7 @@ def fig_rel_error(summary, out):
             for _, r in g.iterrows():
                 rows.append({"class": c, "truth_status": st, "sampler": s, "step_size": r["step_size"],
                              "count": r["count"], "pending": r["pending"], "failed": r["failed"],
+                             "not_run_yet": waiting(r),
                              "mean_rel_error": r["mean_rel_error"], "std_rel_error": r["std_rel_error"],
                              "divergence_fraction": r["divergence_fraction"]})
         ax.axhline(0, color="black", lw=0.6)
@@ -158,8 +166,9 @@ def fig_rel_error(summary, out):
         ax.set_ylabel("relative error of lambda_hat (1 = 100 %)")
         ax.grid(alpha=0.3)
     h, l = sampler_handles(order)
-    extra = [(plt.Line2D([], [], marker="X", color="white", mfc="#777777", mec="black", ms=9), "some chains diverged"),
+    extra = [(plt.Line2D([], [], marker="X", color="white", mfc="#777777", mec="black", ms=9), "jobs with a diverged chain"),
              (plt.Line2D([], [], marker="o", mfc="none", mec=PENDING_GREY, ls="none", ms=10), "jobs still pending"),
+             (plt.Line2D([], [], marker="s", mfc="none", mec=FAILED_RED, ls="none", ms=10), "some jobs failed"),
              (plt.Line2D([], [], marker="|", color=PENDING_GREY, ls="none", ms=12), "nothing done yet")]
     legend_right(fig, h, l, extra)
     return save(fig, out, "rel_error_vs_step", pd.DataFrame(rows))
@@ -174,6 +183,7 @@ def fig_mean_std(summary, out):
             ax.scatter(g["mean_rel_error"], g["std_rel_error"], color=colour(s), marker=MARKERS.get(s, "o"), s=22)
             for _, r in g.iterrows():
                 rows.append({"class": c, "truth_status": st, "sampler": s, "step_size": r["step_size"],
+                             "count": r["count"], "not_run_yet": waiting(r),
                              "mean_rel_error": r["mean_rel_error"], "std_rel_error": r["std_rel_error"]})
         if not any(r["class"] == c and r["truth_status"] == st for r in rows):
             ax.text(0.5, 0.5, "no spread to show:\nfewer than two problems per point", ha="center",
@@ -198,7 +208,8 @@ def fig_by_step(summary, out, column, stem, ylabel, ylim):
             pending_marks(ax, g, lambda r: r[column])
             for _, r in g.iterrows():
                 rows.append({"class": c, "truth_status": st, "sampler": s, "step_size": r["step_size"],
-                             "count": r["count"], "pending": r["pending"], column: r[column]})
+                             "count": r["count"], "pending": r["pending"], "failed": r["failed"],
+                             "not_run_yet": waiting(r), column: r[column]})
         if not np.isfinite(part[column].astype(float)).any():
             ax.text(0.5, 0.5, "no value yet" if (part["count"] == 0).all() else
                     "no value: fewer than two problems per point", ha="center", va="center",
@@ -211,7 +222,9 @@ def fig_by_step(summary, out, column, stem, ylabel, ylim):
         ax.grid(alpha=0.3)
     h, l = sampler_handles(order)
     legend_right(fig, h, l, [(plt.Line2D([], [], marker="o", mfc="none", mec=PENDING_GREY, ls="none", ms=10),
-                              "jobs still pending")])
+                              "jobs still pending"),
+                             (plt.Line2D([], [], marker="s", mfc="none", mec=FAILED_RED, ls="none", ms=10),
+                              "some jobs failed")])
     return save(fig, out, stem, pd.DataFrame(rows))
 
 
@@ -272,8 +285,12 @@ def fig_lambda_vs_truth(summary, jobs, out):
 def running_mean(values, window):
     if window <= 1 or len(values) < window:
         return values
-    c = np.cumsum(np.insert(values, 0, 0.0))
-    return np.concatenate([np.full(window - 1, np.nan), (c[window:] - c[:-window]) / window])
+    ok = np.isfinite(values)
+    c = np.cumsum(np.insert(np.where(ok, values, 0.0), 0, 0.0))
+    n = np.cumsum(np.insert(ok.astype(float), 0, 0.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (c[window:] - c[:-window]) / (n[window:] - n[:-window])  # over the finite values only
+    return np.concatenate([np.full(window - 1, np.nan), mean])
 
 
 def fig_traces(summary, jobs, store, out):
@@ -288,7 +305,7 @@ def fig_traces(summary, jobs, store, out):
     for ax in axes.flat[len(order):]:
         ax.set_visible(False)
     rows = []
-    with h5py.File(store, "r") as f:
+    with h5py.File(store, "r", locking=False) as f:
         loss = f["traces"]["loss"]
         every = int(loss.attrs["trace_every"])
         for ax, s in zip(axes.flat, order):
@@ -306,9 +323,11 @@ def fig_traces(summary, jobs, store, out):
                 steps = np.arange(len(mean)) * every
                 ok = np.isfinite(smooth)
                 ax.plot(steps[ok], smooth[ok], color=colour(s), ls=style, lw=1.3, alpha=alpha,
-                        label=f"{label}: problem seed {int(r['problem_seed'])}, error {r['rel_error']:+.0%}")
+                        label=f"{label}: problem seed {int(r['problem_seed'])}, error {r['rel_error']:+.0%} against "
+                              + ("the exact truth" if r["truth_status"] == "exact" else "a lower bound"))
                 stride = max(1, int(ok.sum()) // 400)
-                rows.extend({"sampler": s, "pick": label, "job_id": r["job_id"], "step": int(t), "loss": float(v),
+                rows.extend({"sampler": s, "pick": label, "job_id": r["job_id"], "truth_status": r["truth_status"],
+                             "rel_error": r["rel_error"], "step": int(t), "chain_mean_loss": float(v),
                              "running_mean": float(m)}
                             for t, v, m in zip(steps[::stride], mean[::stride], smooth[::stride]))
             burn = int(g.iloc[0]["burn_in"])
@@ -337,11 +356,11 @@ def fig_throughput(jobs, out):
     fig, axes = plt.subplots(1, 2, figsize=(max(8.0, 2.2 * len(groups) * 2 + 2.6), 3.8))
     width = 0.8 / max(1, len(order))
     for ax, column, label in ((axes[0], "steps_per_second", "steps per second (one chain)"),
-                              (axes[1], "chains_per_hour", "chains per hour (one rank)")):
+                              (axes[1], "chains_per_hour", "chains per hour (back to back)")):
         for k, s in enumerate(order):
             vals = [table[(table["backend"] == b) & (table["class"] == c) & (table["sampler"] == s)][column]
                     for b, c in groups]
-            ys = [v.iloc[0] if len(v) else 0 for v in vals]
+            ys = [v.iloc[0] if len(v) else np.nan for v in vals]  # no job: no bar, never a zero
             ax.bar(np.arange(len(groups)) + (k - (len(order) - 1) / 2) * width, ys, width, color=colour(s))
         ax.set_xticks(np.arange(len(groups)), [f"{c}\n{b}" for b, c in groups])
         ax.set_ylabel(label)
@@ -362,23 +381,29 @@ def save(fig, out, stem, data):
 CAPTIONS = {
     "rel_error_vs_step": "Mean relative error of lambda_hat against the step size, one line per sampler; the "
                          "band is one standard deviation over problems. Read it for the range of step sizes where a "
-                         "sampler's line stays near 0. An X marks a step size where some chains diverged (the mean "
-                         "is over the others; an X at the top: all diverged). In a panel of lower-bound truths, an "
+                         "sampler's line stays near 0. An X marks a step size where some jobs had a diverged chain "
+                         "(the mean is over the jobs without one; an X at the top: every job diverged). Grey rings: "
+                         "jobs not run yet; red squares: jobs that failed. In a panel of lower-bound truths, an "
                          "error above 0 may be right.",
-    "mean_vs_std": "Mean against standard deviation of the relative error, one point per (sampler, step size): the "
-                   "closer to the bottom of the V around 0, the better the trade-off between bias and spread.",
-    "order_preservation": "Order preservation: the fraction of problem pairs whose lambda_hat order matches their "
-                          "true LLCs' order, against the step size. 1 means the estimates rank the problems right.",
-    "divergence": "Fraction of chains that diverged, against the step size: where a sampler stops being usable.",
+    "mean_vs_std": "Mean against standard deviation of the relative error over problems, one point per (sampler, "
+                   "step size): the closer to (0, 0), the better the trade-off between bias and spread.",
+    "order_preservation": "Order preservation: the fraction of problem pairs whose lambda_hat order matches the order "
+                          "of their Aoyagi values, against the step size. 1 means the estimates rank the problems "
+                          "as those values do; in the above and global panels those values are lower bounds of "
+                          "the local truth, so the ranking they give is itself uncertain.",
+    "divergence": "Fraction of finished jobs with a diverged chain, against the step size: where a sampler stops "
+                  "being usable.",
     "lambda_vs_truth": "lambda_hat against the true LLC of every problem, each sampler at its best step size (the "
                        "smallest |mean relative error| with no divergence, in the legend). Filled markers: the truth "
                        "is certified exact; hollow: it is a lower bound, so the truth lies at or right of the point.",
     "traces": "Loss traces of the best, median and worst job (by |relative error|) of each sampler at its best step "
-              "size, as a running mean over 1 % of the trace (the CSV has the raw values); lambda_hat averages the "
+              "size, as a running mean over 1 % of the trace (the CSV has the mean over chains beside it, thinned "
+              "to about 400 points); the legend says whether each error is against the exact truth or a lower "
+              "bound. lambda_hat averages the "
               "loss after the burn-in line. A trace still drifting after the burn-in means the chain had not "
               "settled.",
     "throughput": "Throughput of the jobs in the store: steps per second of one chain and chains per hour of one "
-                  "rank at the chain length of the store's jobs (3600 x steps per second / steps), by backend "
+                  "chain run back to back at the store's chain length (3600 x steps per second / steps), by backend "
                   "and model class: means over the jobs that finished without diverging (the CSV has the counts).",
 }
 
@@ -448,9 +473,15 @@ def main():
     llcbench, store, out = sys.argv[1:]
     summary_text, summary = query(llcbench, store, "summary")
     _, jobs = query(llcbench, store, "jobs")
+    # Stores of earlier versions lack these columns: the reducer's defaults.
+    for column, default in (("truth_status", ""), ("ranks_per_chain", 1), ("precision", ""), ("teacher", "")):
+        if column not in jobs.columns:
+            jobs[column] = default
+    if "lambda_lower" not in jobs.columns:
+        jobs["lambda_lower"] = jobs["lambda_true"]
     st = subprocess.run([llcbench, "status", store, "--json"], capture_output=True, text=True)
     status = json.loads(st.stdout) if st.stdout.strip().startswith("{") else {}
-    with h5py.File(store, "r") as f:
+    with h5py.File(store, "r", locking=False) as f:
         attrs = {k: (v.decode() if isinstance(v, bytes) else str(v)) for k, v in f.attrs.items()}
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "summary.csv"), "w") as f:
@@ -459,7 +490,7 @@ def main():
     figures = [fig_rel_error(summary, out), fig_mean_std(summary, out),
                fig_by_step(summary, out, "order_preservation", "order_preservation", "order preservation (fraction)",
                            (-0.05, 1.05)),
-               fig_by_step(summary, out, "divergence_fraction", "divergence", "diverged chains (fraction)",
+               fig_by_step(summary, out, "divergence_fraction", "divergence", "jobs with a diverged chain (fraction)",
                            (-0.05, 1.05)),
                fig_lambda_vs_truth(summary, jobs, out), fig_traces(summary, jobs, store, out), fig_throughput(jobs, out)]
     page(out, store, attrs, status, summary, jobs, figures)
@@ -467,4 +498,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except Exception as e:  # one line, as every llcbench error
+        fail(f"{type(e).__name__}: {e}")

@@ -6,7 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -40,6 +42,7 @@ int run_and_wait(const std::vector<std::string>& argv) {
   }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw RuntimeError("lost track of " + argv[0] + ": " + std::strerror(errno));
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
     throw RuntimeError("cannot run " + argv[0] + " (set LLCB_PYTHON to a python3 with matplotlib)");

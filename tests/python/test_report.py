@@ -98,6 +98,9 @@ def main():
     summary = rows(summary_text)
     check(any(int(s["failed"]) > 0 for s in summary), "full: the summary counts the failed job")
     figure_matches_summary(out, summary, "full")
+    drawn = [d for d in rows(open(os.path.join(out, "rel_error_vs_step.csv")).read()) if d["truth_status"] == "all"]
+    check(sum(int(d["failed"]) for d in drawn) == 1 and all(int(d["not_run_yet"]) == 0 for d in drawn),
+          "full: the failed job is drawn as failed, nothing as not run yet")
 
     # An interrupted store: SIGTERM once a few jobs are done.
     part = os.path.join(WORK, "partial.h5")
@@ -119,7 +122,7 @@ def main():
     nothing_done = [d for d in drawn if int(d["count"]) == 0]  # count: done jobs
     check(nothing_done and all(d["mean_rel_error"] in ("", "nan") for d in nothing_done),
           f"partial: points with nothing done have no value, never 0 ({len(nothing_done)} such points)")
-    check("interrupted" in page and "pending of" in page, "partial: the page says the store is interrupted")
+    check("state</th><td>interrupted" in page, "partial: the page says the store is interrupted")
 
     # Not a store: one line, exit 2, nothing written.
     text = os.path.join(WORK, "notes.h5")
