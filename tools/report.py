@@ -44,6 +44,7 @@ STATUS_TITLE = {"all": "all problems, against Aoyagi's value", "exact": "exact t
                 "global": "Aoyagi's value (a lower bound of the local truth)"}
 PENDING_GREY = "#9a9a9a"
 FAILED_RED = "#c00000"
+Y_CUT = 3.0  # relative error axes stop here
 
 
 def fail(message):
@@ -160,6 +161,13 @@ def fig_rel_error(summary, out):
                              "mean_rel_error": r["mean_rel_error"], "std_rel_error": r["std_rel_error"],
                              "divergence_fraction": r["divergence_fraction"]})
         ax.axhline(0, color="black", lw=0.6)
+        # Far past its range a sampler's error grows to many times the truth; the axis stops at
+        # +300 % so that the accurate range stays readable (the CSV has every value).
+        finite = part["mean_rel_error"].replace([np.inf, -np.inf], np.nan).dropna()
+        if not finite.empty and finite.max() > Y_CUT:
+            ax.set_ylim(max(-1.05, finite.min() - 0.1), Y_CUT)
+            ax.text(0.01, 0.98, f"axis cut at +{Y_CUT:.0%}", transform=ax.transAxes, fontsize=7, va="top",
+                    color="#666666")
         ax.set_xscale("log")
         ax.set_title(f"{c}: {STATUS_TITLE.get(st, st)}", fontsize=9)
         ax.set_xlabel("step size epsilon")
@@ -189,6 +197,12 @@ def fig_mean_std(summary, out):
             ax.text(0.5, 0.5, "no spread to show:\nfewer than two problems per point", ha="center",
                     va="center", transform=ax.transAxes, color="#666666")
         ax.axvline(0, color="black", lw=0.6)
+        pts = pd.DataFrame([r for r in rows if r["class"] == c and r["truth_status"] == st])
+        if not pts.empty and (pts["mean_rel_error"].max() > Y_CUT or pts["std_rel_error"].max() > Y_CUT):
+            ax.set_xlim(max(-1.05, pts["mean_rel_error"].min() - 0.1), Y_CUT)
+            ax.set_ylim(-0.02, Y_CUT)
+            ax.text(0.99, 0.98, f"axes cut at {Y_CUT:.0%}", transform=ax.transAxes, fontsize=7, va="top",
+                    ha="right", color="#666666")
         ax.set_title(f"{c}: {STATUS_TITLE.get(st, st)}", fontsize=9)
         ax.set_xlabel("mean relative error")
         ax.set_ylabel("std of the relative error")
@@ -325,7 +339,7 @@ def fig_traces(summary, jobs, store, out):
                 ax.plot(steps[ok], smooth[ok], color=colour(s), ls=style, lw=1.3, alpha=alpha,
                         label=f"{label}: problem seed {int(r['problem_seed'])}, error {r['rel_error']:+.0%} against "
                               + ("the exact truth" if r["truth_status"] == "exact" else "a lower bound"))
-                stride = max(1, int(ok.sum()) // 400)
+                stride = max(1, int(ok.sum()) // 150)
                 rows.extend({"sampler": s, "pick": label, "job_id": r["job_id"], "truth_status": r["truth_status"],
                              "rel_error": r["rel_error"], "step": int(t), "chain_mean_loss": float(v),
                              "running_mean": float(m)}
@@ -339,7 +353,7 @@ def fig_traces(summary, jobs, store, out):
             ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
             ax.grid(alpha=0.3)
     fig.tight_layout()
-    return save(fig, out, "traces", pd.DataFrame(rows))
+    return save(fig, out, "traces", pd.DataFrame(rows), float_format="%.7g")
 
 
 def fig_throughput(jobs, out):
@@ -370,11 +384,11 @@ def fig_throughput(jobs, out):
     return save(fig, out, "throughput", table)
 
 
-def save(fig, out, stem, data):
+def save(fig, out, stem, data, float_format=None):
     fig.savefig(os.path.join(out, stem + ".png"), dpi=110)
     fig.savefig(os.path.join(out, stem + ".svg"))
     plt.close(fig)
-    data.to_csv(os.path.join(out, stem + ".csv"), index=False)
+    data.to_csv(os.path.join(out, stem + ".csv"), index=False, float_format=float_format)
     return stem
 
 
@@ -384,7 +398,7 @@ CAPTIONS = {
                          "sampler's line stays near 0. An X marks a step size where some jobs had a diverged chain "
                          "(the mean is over the jobs without one; an X at the top: every job diverged). Grey rings: "
                          "jobs not run yet; red squares: jobs that failed. In a panel of lower-bound truths, an "
-                         "error above 0 may be right.",
+                         "error above 0 may be right. The axis stops at +300 %; the CSV has every value.",
     "mean_vs_std": "Mean against standard deviation of the relative error over problems, one point per (sampler, "
                    "step size): the closer to (0, 0), the better the trade-off between bias and spread.",
     "order_preservation": "Order preservation: the fraction of problem pairs whose lambda_hat order matches the order "
@@ -398,7 +412,7 @@ CAPTIONS = {
                        "is certified exact; hollow: it is a lower bound, so the truth lies at or right of the point.",
     "traces": "Loss traces of the best, median and worst job (by |relative error|) of each sampler at its best step "
               "size, as a running mean over 1 % of the trace (the CSV has the mean over chains beside it, thinned "
-              "to about 400 points); the legend says whether each error is against the exact truth or a lower "
+              "to about 150 points); the legend says whether each error is against the exact truth or a lower "
               "bound. lambda_hat averages the "
               "loss after the burn-in line. A trace still drifting after the burn-in means the chain had not "
               "settled.",
