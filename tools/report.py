@@ -253,6 +253,12 @@ def best_steps(summary):
     return best
 
 
+def best_jobs(jobs, best, c, s):
+    """The done jobs of sampler s in class c at its best step size."""
+    return jobs[(jobs["class"] == c) & (jobs["sampler"] == s) & (jobs["step_size"] == best[(c, s)]) &
+                (jobs["status"] == "done")]
+
+
 def fig_lambda_vs_truth(summary, jobs, out):
     best = best_steps(summary)
     classes = list(dict.fromkeys(summary["class"]))
@@ -265,8 +271,7 @@ def fig_lambda_vs_truth(summary, jobs, out):
         for s in order:
             if (c, s) not in best:
                 continue
-            g = jobs[(jobs["class"] == c) & (jobs["sampler"] == s) & (jobs["step_size"] == best[(c, s)]) &
-                     (jobs["status"] == "done")]
+            g = best_jobs(jobs, best, c, s)
             exact = g["truth_status"] == "exact"
             for sel, filled in ((exact, True), (~exact, False)):
                 h = g[sel]
@@ -324,8 +329,7 @@ def fig_traces(summary, jobs, store, out):
         every = int(loss.attrs["trace_every"])
         for ax, s in zip(axes.flat, order):
             c = next(k[0] for k in best if k[1] == s)
-            g = jobs[(jobs["class"] == c) & (jobs["sampler"] == s) & (jobs["step_size"] == best[(c, s)]) &
-                     (jobs["status"] == "done")].dropna(subset=["rel_error"])
+            g = best_jobs(jobs, best, c, s).dropna(subset=["rel_error"])
             if g.empty:
                 continue
             g = g.assign(abs_error=g["rel_error"].abs()).sort_values("abs_error")

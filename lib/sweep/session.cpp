@@ -342,13 +342,18 @@ void SweepSession::recover(bool exists) {
   journal_.emplace(store::Journal::open(path_, store_->header()));
 }
 
-void SweepSession::check_against_journal() {
+// One pass over /jobs against the journal: every journal job whose row differs from its latest
+// record (another checksum, or a row that fails its own) is written again from that record. A
+// finished job outside the journal must verify, and every journal job must have a row; otherwise
+// the store is damaged (RuntimeError). Returns the rows written again (flushed once); `verified`
+// counts the finished rows that hold.
+std::int64_t SweepSession::rewrite_rows_from_journal(std::int64_t& verified) {
   const auto& latest = journal_->latest();
   const store::Table jobs = store_->table("jobs");
   const auto& ids = jobs.get<std::string>("job_id");
   const auto& status = jobs.get<std::string>("status");
   const auto* sums = jobs.find("checksum") ? &jobs.get<std::int64_t>("checksum") : nullptr;
-  std::int64_t verified = 0, rewritten = 0;
+  std::int64_t rewritten = 0;
   std::set<std::string> rows;
   for (std::size_t r = 0; r < ids.size(); ++r) {
     rows.insert(ids[r]);
@@ -366,12 +371,19 @@ void SweepSession::check_against_journal() {
       continue;
     }
     const store::JournalJob record = journal_->job_at(it->second.offset);
-    store_->write_job(static_cast<std::int64_t>(r), record.job_id, record.result, record.trace);
+    store_->write_job(static_cast<std::int64_t>(r), record.job_id, record.result, record.trace, false);
     ++rewritten;
   }
   for (const auto& [id, entry] : latest) {
     if (!rows.count(id)) throw RuntimeError("job " + id + " of the journal has no row in the store's /jobs");
   }
+  if (rewritten > 0) store_->flush();
+  return rewritten;
+}
+
+void SweepSession::check_against_journal() {
+  std::int64_t verified = 0;
+  const std::int64_t rewritten = rewrite_rows_from_journal(verified);
   store_->close();
   store_.emplace(store::Store::open(path_, true));
   log::info("store '{}' checked: {} finished jobs verify, {} written again from the journal", path_, verified,
@@ -475,29 +487,13 @@ void SweepSession::settle_rows() {
   for (const char* c : {"checksum", "precision", "rel_error_lower", "raw_estimate", "estimate_se"}) {
     if (!columns.find(c)) return;
   }
-  for (int pass = 0;; ++pass) {
-    const store::Table jobs = store_->table("jobs");
-    const auto& ids = jobs.get<std::string>("job_id");
-    const auto& sums = jobs.get<std::int64_t>("checksum");
-    std::int64_t rewritten = 0, seen = 0;
-    for (std::size_t r = 0; r < ids.size(); ++r) {
-      const auto it = journal_->latest().find(ids[r]);
-      if (it == journal_->latest().end()) continue;
-      ++seen;
-      const auto row = static_cast<std::int64_t>(r);
-      if (sums[r] == it->second.checksum && store_->read_job(jobs, row).verified) continue;
-      if (pass == 3) throw RuntimeError("rows keep differing from the journal");
-      const store::JournalJob record = journal_->job_at(it->second.offset);
-      store_->write_job(row, record.job_id, record.result, record.trace, false);
-      ++rewritten;
-    }
-    if (seen != static_cast<std::int64_t>(journal_->latest().size())) {
-      throw RuntimeError("jobs of the journal have no row in /jobs");
-    }
+  for (int pass = 0; pass < 4; ++pass) {
+    std::int64_t verified = 0;
+    const std::int64_t rewritten = rewrite_rows_from_journal(verified);
     if (rewritten == 0) return;
-    store_->flush();
     log::warn("store '{}': {} finished rows differed from the journal and were written again", path_, rewritten);
   }
+  throw RuntimeError("rows keep differing from the journal");
 }
 
 store::Table SweepSession::finish() {

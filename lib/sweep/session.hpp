@@ -118,6 +118,7 @@ class SweepSession {
   std::map<std::int64_t, dln::Problem> problems_;
   void recover(bool exists);
   void settle_rows();
+  std::int64_t rewrite_rows_from_journal(std::int64_t& verified);
   void check_against_journal();
   // Records why the store can no longer be written (the first reason wins); `journal`: the
   // journal can no longer be written either.

@@ -145,11 +145,16 @@ def test_time_limit_requeues_srun(ref):
     equal_to(store, ref, "time-limited srun job")
 
 
+def status_json(store):
+    """`llcbench status STORE --json` as a dict ({} while the store cannot be read yet)."""
+    st = subprocess.run([LLCBENCH, "status", store, "--json"], capture_output=True, text=True)
+    return json.loads(st.stdout) if st.stdout.startswith("{") else {}
+
+
 def wait_done(store, n):
     """Waits until the store has at least n done jobs."""
     while time.time() < DEADLINE:
-        st = subprocess.run([LLCBENCH, "status", store, "--json"], capture_output=True, text=True)
-        if st.stdout.startswith("{") and json.loads(st.stdout)["done"] >= n:
+        if status_json(store).get("done", 0) >= n:
             return
         time.sleep(0.5)
 
@@ -168,12 +173,12 @@ def test_cancel_then_time_limit_mpirun(ref):
         check("summary" in f, "rank 0 wrote /summary before the job ended")
 
     # A plain scancel signals every process of the job, mpirun included.
-    done = json.loads(subprocess.run([LLCBENCH, "status", store, "--json"], capture_output=True, text=True).stdout)["done"]
+    done = status_json(store)["done"]
     job, log = submit("sweep-mpirun.sbatch", LONG, store, sweep=PACED)
     wait_done(store, done + 2)
     slurm("scancel", str(job))
     state, code = wait_job(job, 120)
-    st = json.loads(subprocess.run([LLCBENCH, "status", store, "--json"], capture_output=True, text=True).stdout)
+    st = status_json(store)
     # mpirun kills its ranks 1 s after Slurm's SIGTERM, so the store may be left unclosed; the
     # next run checks it against its journal, and the end of this test compares it job by job.
     check(state == "CANCELLED" and st["state"] == "interrupted",
