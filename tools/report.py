@@ -42,6 +42,10 @@ STATUS_ORDER = ["all", "exact", "above", "global"]
 STATUS_TITLE = {"all": "all problems, against Aoyagi's value", "exact": "exact truth (certified)",
                 "above": "truth above Aoyagi's value (a lower bound)",
                 "global": "Aoyagi's value (a lower bound of the local truth)"}
+# Chain groups (chain.ranks_per_chain = G): one line style per G, solid for the smallest; a store
+# with one G draws every line solid and says nothing of G.
+G_STYLES = ["-", "--", ":", "-."]
+GS = [1]
 PENDING_GREY = "#9a9a9a"
 FAILED_RED = "#c00000"
 Y_CUT = 3.0  # relative error axes stop here
@@ -99,17 +103,40 @@ def panel_figure(summary):
 
 
 def by_sampler(part, order):
-    """(sampler, its rows by step size) for each sampler of `order` that the rows have."""
+    """(sampler, G, its rows by step size) for each sampler of `order` and chain group size G
+    that the rows have."""
     for s in order:
-        g = part[part["sampler"] == s].sort_values("step_size")
-        if not g.empty:
-            yield s, g
+        for G in GS:
+            g = part[(part["sampler"] == s) & (part["ranks_per_chain"] == G)].sort_values("step_size")
+            if not g.empty:
+                yield s, G, g
+
+
+def g_style(G):
+    return G_STYLES[GS.index(G) % len(G_STYLES)] if G in GS else "-"
+
+
+def g_label(G):
+    return f"G = {G} rank{'s' if G > 1 else ''} per chain"
+
+
+def g_suffix(G):
+    return f", G = {G}" if len(GS) > 1 else ""
+
+
+def g_handles():
+    """Legend entries for the line styles of chain group sizes (none when the store has one G)."""
+    if len(GS) < 2:
+        return []
+    return [(plt.Line2D([], [], color="#555555", ls=g_style(G), lw=1.4), g_label(G)) for G in GS]
 
 
 def legend_right(fig, handles, labels, extra=()):
     items = list(zip(handles, labels)) + list(extra)
-    fig.legend([h for h, _ in items], [l for _, l in items], loc="center right", frameon=False, fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1 - 2.0 / fig.get_figwidth(), 1))
+    legend = fig.legend([h for h, _ in items], [l for _, l in items], loc="center right", frameon=False, fontsize=9)
+    # The panels end where the legend starts: its width as drawn, so that it never covers data.
+    width = legend.get_window_extent(fig.canvas.get_renderer()).width / fig.dpi
+    fig.tight_layout(rect=(0, 0, max(0.3, 1 - (width + 0.15) / fig.get_figwidth()), 1))
 
 
 def sampler_handles(order):
@@ -140,9 +167,9 @@ def fig_rel_error(summary, out):
     fig, order, cells = panel_figure(summary)
     rows = []
     for ax, c, st, part in cells:
-        for s, g in by_sampler(part, order):
+        for s, G, g in by_sampler(part, order):
             x, m, sd = g["step_size"].values, g["mean_rel_error"].values, g["std_rel_error"].values
-            ax.plot(x, m, color=colour(s), marker=MARKERS.get(s, "o"), ms=4, lw=1.4)
+            ax.plot(x, m, color=colour(s), marker=MARKERS.get(s, "o"), ms=4, lw=1.4, ls=g_style(G))
             band = np.where(np.isfinite(sd), sd, 0.0)
             ax.fill_between(x, m - band, m + band, color=colour(s), alpha=0.15, lw=0)
             div = g[g["divergence_fraction"] > 0]
@@ -155,7 +182,8 @@ def fig_rel_error(summary, out):
                     ax.plot(r["step_size"], y, marker="X", ms=9, color=colour(s), mec="black", mew=0.6, ls="none")
             pending_marks(ax, g, lambda r: r["mean_rel_error"])
             for _, r in g.iterrows():
-                rows.append({"class": c, "truth_status": st, "sampler": s, "step_size": r["step_size"],
+                rows.append({"class": c, "truth_status": st, "sampler": s, "ranks_per_chain": G,
+                             "step_size": r["step_size"],
                              "count": r["count"], "pending": r["pending"], "failed": r["failed"],
                              "not_run_yet": waiting(r),
                              "mean_rel_error": r["mean_rel_error"], "std_rel_error": r["std_rel_error"],
@@ -178,7 +206,7 @@ def fig_rel_error(summary, out):
              (plt.Line2D([], [], marker="o", mfc="none", mec=PENDING_GREY, ls="none", ms=10), "jobs still pending"),
              (plt.Line2D([], [], marker="s", mfc="none", mec=FAILED_RED, ls="none", ms=10), "some jobs failed"),
              (plt.Line2D([], [], marker="|", color=PENDING_GREY, ls="none", ms=12), "nothing done yet")]
-    legend_right(fig, h, l, extra)
+    legend_right(fig, h, l, g_handles() + extra)
     return save(fig, out, "rel_error_vs_step", pd.DataFrame(rows))
 
 
@@ -186,11 +214,17 @@ def fig_mean_std(summary, out):
     fig, order, cells = panel_figure(summary)
     rows = []
     for ax, c, st, part in cells:
-        for s, g in by_sampler(part, order):
+        for s, G, g in by_sampler(part, order):
             g = g.dropna(subset=["mean_rel_error", "std_rel_error"])
-            ax.scatter(g["mean_rel_error"], g["std_rel_error"], color=colour(s), marker=MARKERS.get(s, "o"), s=22)
+            first = G == GS[0]  # the smallest G filled, every other hollow and labelled
+            ax.scatter(g["mean_rel_error"], g["std_rel_error"], color=colour(s) if first else "none",
+                       edgecolors=colour(s), marker=MARKERS.get(s, "o"), s=22)
             for _, r in g.iterrows():
-                rows.append({"class": c, "truth_status": st, "sampler": s, "step_size": r["step_size"],
+                if not first:
+                    ax.annotate(f"G{G}", (r["mean_rel_error"], r["std_rel_error"]), fontsize=6, color=colour(s),
+                                xytext=(3, 3), textcoords="offset points")
+                rows.append({"class": c, "truth_status": st, "sampler": s, "ranks_per_chain": G,
+                             "step_size": r["step_size"],
                              "count": r["count"], "not_run_yet": waiting(r),
                              "mean_rel_error": r["mean_rel_error"], "std_rel_error": r["std_rel_error"]})
         if not any(r["class"] == c and r["truth_status"] == st for r in rows):
@@ -209,7 +243,9 @@ def fig_mean_std(summary, out):
         ax.grid(alpha=0.3)
         ax.tick_params(labelbottom=True)
     h, l = sampler_handles(order)
-    legend_right(fig, h, l)
+    extra = [(plt.Line2D([], [], marker="o", mfc="none", mec="#555555", ls="none"),
+              f"hollow, labelled Gn: G = n > {GS[0]} ranks per chain")] if len(GS) > 1 else []
+    legend_right(fig, h, l, extra)
     return save(fig, out, "mean_vs_std", pd.DataFrame(rows))
 
 
@@ -217,11 +253,13 @@ def fig_by_step(summary, out, column, stem, ylabel, ylim):
     fig, order, cells = panel_figure(summary)
     rows = []
     for ax, c, st, part in cells:
-        for s, g in by_sampler(part, order):
-            ax.plot(g["step_size"], g[column], color=colour(s), marker=MARKERS.get(s, "o"), ms=4, lw=1.4)
+        for s, G, g in by_sampler(part, order):
+            ax.plot(g["step_size"], g[column], color=colour(s), marker=MARKERS.get(s, "o"), ms=4, lw=1.4,
+                    ls=g_style(G))
             pending_marks(ax, g, lambda r: r[column])
             for _, r in g.iterrows():
-                rows.append({"class": c, "truth_status": st, "sampler": s, "step_size": r["step_size"],
+                rows.append({"class": c, "truth_status": st, "sampler": s, "ranks_per_chain": G,
+                             "step_size": r["step_size"],
                              "count": r["count"], "pending": r["pending"], "failed": r["failed"],
                              "not_run_yet": waiting(r), column: r[column]})
         if not np.isfinite(part[column].astype(float)).any():
@@ -235,7 +273,7 @@ def fig_by_step(summary, out, column, stem, ylabel, ylim):
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
     h, l = sampler_handles(order)
-    legend_right(fig, h, l, [(plt.Line2D([], [], marker="o", mfc="none", mec=PENDING_GREY, ls="none", ms=10),
+    legend_right(fig, h, l, g_handles() + [(plt.Line2D([], [], marker="o", mfc="none", mec=PENDING_GREY, ls="none", ms=10),
                               "jobs still pending"),
                              (plt.Line2D([], [], marker="s", mfc="none", mec=FAILED_RED, ls="none", ms=10),
                               "some jobs failed")])
@@ -243,42 +281,44 @@ def fig_by_step(summary, out, column, stem, ylabel, ylim):
 
 
 def best_steps(summary):
-    """{(class, sampler): step size}: the step size of the smallest |mean relative error| (against
-    Aoyagi's value, all problems) among those where no chain diverged."""
+    """{(class, sampler, G): step size}: the step size of the smallest |mean relative error|
+    (against Aoyagi's value, all problems) among those where no chain diverged."""
     best = {}
     part = summary[(summary["truth_status"] == "all") & (summary["divergence_fraction"] == 0)]
     part = part.dropna(subset=["mean_rel_error"])
-    for (c, s), g in part.groupby(["class", "sampler"]):
-        best[(c, s)] = g.loc[g["mean_rel_error"].abs().idxmin(), "step_size"]
+    for (c, s, G), g in part.groupby(["class", "sampler", "ranks_per_chain"]):
+        best[(c, s, G)] = g.loc[g["mean_rel_error"].abs().idxmin(), "step_size"]
     return best
 
 
-def best_jobs(jobs, best, c, s):
-    """The done jobs of sampler s in class c at its best step size."""
-    return jobs[(jobs["class"] == c) & (jobs["sampler"] == s) & (jobs["step_size"] == best[(c, s)]) &
-                (jobs["status"] == "done")]
+def best_jobs(jobs, best, c, s, G):
+    """The done jobs of sampler s with chain groups of G in class c at its best step size."""
+    return jobs[(jobs["class"] == c) & (jobs["sampler"] == s) & (jobs["ranks_per_chain"] == G) &
+                (jobs["step_size"] == best[(c, s, G)]) & (jobs["status"] == "done")]
 
 
 def fig_lambda_vs_truth(summary, jobs, out):
     best = best_steps(summary)
     classes = list(dict.fromkeys(summary["class"]))
     order = sampler_order(summary)
-    fig, axes = plt.subplots(1, len(classes), figsize=(5.2 * len(classes) + 2.6, 4.4), squeeze=False)
+    cells = [(c, G) for c in classes for G in GS]  # a panel per class and chain group size
+    fig, axes = plt.subplots(1, len(cells), figsize=(5.2 * len(cells) + 2.6, 4.4), squeeze=False)
     rows = []
-    for i, c in enumerate(classes):
+    for i, (c, G) in enumerate(cells):
         ax = axes[0][i]
         lo, hi = np.inf, -np.inf
         for s in order:
-            if (c, s) not in best:
+            if (c, s, G) not in best:
                 continue
-            g = best_jobs(jobs, best, c, s)
+            g = best_jobs(jobs, best, c, s, G)
             exact = g["truth_status"] == "exact"
             for sel, filled in ((exact, True), (~exact, False)):
                 h = g[sel]
                 ax.scatter(h["lambda_lower"], h["lambda_hat"], s=26, marker=MARKERS.get(s, "o"),
                            color=colour(s) if filled else "none", edgecolors=colour(s), linewidths=1.2)
             for _, r in g.iterrows():
-                rows.append({"class": c, "sampler": s, "step_size": r["step_size"], "job_id": r["job_id"],
+                rows.append({"class": c, "sampler": s, "ranks_per_chain": G, "step_size": r["step_size"],
+                             "job_id": r["job_id"],
                              "truth_status": r["truth_status"], "lambda_lower": r["lambda_lower"],
                              "lambda_true": r["lambda_true"], "lambda_hat": r["lambda_hat"]})
             finite = pd.concat([g["lambda_lower"], g["lambda_hat"]]).replace([np.inf, -np.inf], np.nan).dropna()
@@ -287,7 +327,7 @@ def fig_lambda_vs_truth(summary, jobs, out):
         if np.isfinite(lo):
             pad = 0.05 * (hi - lo + 1)
             ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="black", lw=0.8, ls="--")
-        ax.set_title(f"{c}: each sampler at its best step size", fontsize=9)
+        ax.set_title(f"{c}{g_suffix(G)}: each sampler at its best step size", fontsize=9)
         ax.set_xlabel("true LLC: exact (filled) or a lower bound (hollow)")
         ax.set_ylabel("lambda_hat")
         ax.grid(alpha=0.3)
@@ -295,8 +335,9 @@ def fig_lambda_vs_truth(summary, jobs, out):
     extra = [(plt.Line2D([], [], marker="o", color="#555555", ls="none"), "exact truth"),
              (plt.Line2D([], [], marker="o", mfc="none", mec="#555555", ls="none"), "truth is at least x"),
              (plt.Line2D([], [], color="black", ls="--", lw=0.8), "lambda_hat = truth")]
-    one = len(classes) == 1  # with several classes each panel's best step sizes are in the CSV
-    legend_right(fig, h, [f"{name(s)} (eps {best[(classes[0], s)]:.3g})" if one and (classes[0], s) in best else name(s)
+    one = len(cells) == 1  # with several panels each panel's best step sizes are in the CSV
+    c0, g0 = cells[0]
+    legend_right(fig, h, [f"{name(s)} (eps {best[(c0, s, g0)]:.3g})" if one and (c0, s, g0) in best else name(s)
                           for s in order], extra)
     return save(fig, out, "lambda_vs_truth", pd.DataFrame(rows))
 
@@ -315,7 +356,8 @@ def running_mean(values, window):
 def fig_traces(summary, jobs, store, out):
     """Best, median and worst job (|relative error|) of each sampler at its best step size."""
     best = best_steps(summary)
-    order = [s for s in sampler_order(summary) if any(k[1] == s for k in best)]
+    # A panel per sampler and chain group size, each at the first class that has a best step size.
+    order = [(s, G) for s in sampler_order(summary) for G in GS if any(k[1:] == (s, G) for k in best)]
     if not order:
         return None
     cols = min(3, len(order))
@@ -327,9 +369,9 @@ def fig_traces(summary, jobs, store, out):
     with h5py.File(store, "r", locking=False) as f:
         loss = f["traces"]["loss"]
         every = int(loss.attrs["trace_every"])
-        for ax, s in zip(axes.flat, order):
-            c = next(k[0] for k in best if k[1] == s)
-            g = best_jobs(jobs, best, c, s).dropna(subset=["rel_error"])
+        for ax, (s, G) in zip(axes.flat, order):
+            c = next(k[0] for k in best if k[1:] == (s, G))
+            g = best_jobs(jobs, best, c, s, G).dropna(subset=["rel_error"])
             if g.empty:
                 continue
             g = g.assign(abs_error=g["rel_error"].abs()).sort_values("abs_error")
@@ -344,14 +386,14 @@ def fig_traces(summary, jobs, store, out):
                         label=f"{label}: problem seed {int(r['problem_seed'])}, error {r['rel_error']:+.0%} against "
                               + ("the exact truth" if r["truth_status"] == "exact" else "a lower bound"))
                 stride = max(1, int(ok.sum()) // 150)
-                rows.extend({"sampler": s, "pick": label, "job_id": r["job_id"], "truth_status": r["truth_status"],
+                rows.extend({"sampler": s, "ranks_per_chain": G, "pick": label, "job_id": r["job_id"], "truth_status": r["truth_status"],
                              "rel_error": r["rel_error"], "step": int(t), "chain_mean_loss": float(v),
                              "running_mean": float(m)}
                             for t, v, m in zip(steps[::stride], mean[::stride], smooth[::stride]))
             burn = int(g.iloc[0]["burn_in"])
             ax.axvline(burn, color="black", lw=0.8, ls="-.")
             ax.text(burn, 0.02, " burn-in ends", transform=ax.get_xaxis_transform(), fontsize=8, va="bottom")
-            ax.set_title(f"{name(s)}, {c}, eps {best[(c, s)]:.3g}", fontsize=9)
+            ax.set_title(f"{name(s)}, {c}{g_suffix(G)}, eps {best[(c, s, G)]:.3g}", fontsize=9)
             ax.set_xlabel("step t")
             ax.set_ylabel("loss (running mean over 1 % of the trace)")
             ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
@@ -366,21 +408,22 @@ def fig_throughput(jobs, out):
     if done.empty:
         return None
     done = done.assign(chains_per_hour=3600.0 * done["steps_per_second"] / done["steps"])
-    table = done.groupby(["backend", "class", "sampler"], as_index=False).agg(
+    table = done.groupby(["backend", "class", "ranks_per_chain", "sampler"], as_index=False).agg(
         jobs=("job_id", "count"), steps_per_second=("steps_per_second", "mean"),
         chains_per_hour=("chains_per_hour", "mean"))
-    groups = list(dict.fromkeys(zip(table["backend"], table["class"])))
+    groups = list(dict.fromkeys(zip(table["backend"], table["class"], table["ranks_per_chain"])))
     order = sampler_order(table)
     fig, axes = plt.subplots(1, 2, figsize=(max(8.0, 2.2 * len(groups) * 2 + 2.6), 3.8))
     width = 0.8 / max(1, len(order))
     for ax, column, label in ((axes[0], "steps_per_second", "steps per second (one chain)"),
                               (axes[1], "chains_per_hour", "chains per hour (back to back)")):
         for k, s in enumerate(order):
-            vals = [table[(table["backend"] == b) & (table["class"] == c) & (table["sampler"] == s)][column]
-                    for b, c in groups]
+            vals = [table[(table["backend"] == b) & (table["class"] == c) & (table["ranks_per_chain"] == G) &
+                          (table["sampler"] == s)][column] for b, c, G in groups]
             ys = [v.iloc[0] if len(v) else np.nan for v in vals]  # no job: no bar, never a zero
             ax.bar(np.arange(len(groups)) + (k - (len(order) - 1) / 2) * width, ys, width, color=colour(s))
-        ax.set_xticks(np.arange(len(groups)), [f"{c}\n{b}" for b, c in groups])
+        ax.set_xticks(np.arange(len(groups)), [f"{c}\n{b}" + (f"\nG = {G}" if len(GS) > 1 else "")
+                                               for b, c, G in groups])
         ax.set_ylabel(label)
         ax.grid(alpha=0.3, axis="y")
     h, l = sampler_handles(order)
@@ -402,7 +445,8 @@ CAPTIONS = {
                          "sampler's line stays near 0. An X marks a step size where some jobs had a diverged chain "
                          "(the mean is over the jobs without one; an X at the top: every job diverged). Grey rings: "
                          "jobs not run yet; red squares: jobs that failed. In a panel of lower-bound truths, an "
-                         "error above 0 may be right. The axis stops at +300 %; the CSV has every value.",
+                         "error above 0 may be right. The axis stops at +300 %; the CSV has every value. Where the store has "
+                         "chain groups of several sizes (G ranks per chain), each G has its own line style.",
     "mean_vs_std": "Mean against standard deviation of the relative error over problems, one point per (sampler, "
                    "step size): the closer to (0, 0), the better the trade-off between bias and spread.",
     "order_preservation": "Order preservation: the fraction of problem pairs whose lambda_hat order matches the order "
@@ -410,7 +454,7 @@ CAPTIONS = {
                           "as those values do; in the above and global panels those values are lower bounds of "
                           "the local truth, so the ranking they give is itself uncertain.",
     "divergence": "Fraction of finished jobs with a diverged chain, against the step size: where a sampler stops "
-                  "being usable.",
+                  "being usable. Line styles, where there are several, are chain group sizes G.",
     "lambda_vs_truth": "lambda_hat against the true LLC of every problem, each sampler at its best step size (the "
                        "smallest |mean relative error| with no divergence, in the legend). Filled markers: the truth "
                        "is certified exact; hollow: it is a lower bound, so the truth lies at or right of the point.",
@@ -444,7 +488,18 @@ def table_html(frame, float_digits=4):
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def world_sizes(sessions):
+    """The rank counts of the sweep sessions that wrote the store (its `sessions` attribute)."""
+    ranks = [tok.split("=", 1)[1] for line in sessions if " sweep " in line
+             for tok in line.split() if tok.startswith("ranks=")]
+    if not ranks:
+        return "not recorded (a store of an earlier version)"
+    counts = {r: ranks.count(r) for r in dict.fromkeys(ranks)}
+    return "; ".join(f"{r} ({n} sweep session{'s' if n > 1 else ''})" for r, n in counts.items())
+
+
 def page(out, store, attrs, status, summary, jobs, figures):
+    sessions = [line for line in attrs.get("sessions", "").splitlines() if line.strip()]
     finished = jobs["finished"].dropna()
     finished = finished[finished != ""]
     prov = [
@@ -457,7 +512,9 @@ def page(out, store, attrs, status, summary, jobs, figures):
         ("backend, precision", ", ".join(sorted({f"{b}, {p}" for b, p in zip(jobs["backend"], jobs["precision"])
                                                  if isinstance(b, str) and b}) or ["none yet"])),
         ("hosts", ", ".join(sorted({h for h in jobs["host"] if isinstance(h, str) and h}) or ["none yet"])),
-        ("ranks per chain", ", ".join(str(v) for v in sorted(jobs["ranks_per_chain"].unique()))),
+        ("ranks (MPI world size)", world_sizes(sessions)),
+        ("ranks per chain (G)", ", ".join(str(v) for v in GS)),
+        ("sessions", "\n".join(sessions) or "not recorded (a store of an earlier version)"),
         ("report written", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")),
     ]
     shown = summary[[c for c in ("class", "sampler", "step_size", "truth_status", "count", "pending", "failed",
@@ -467,7 +524,7 @@ def page(out, store, attrs, status, summary, jobs, figures):
            "figure{margin:1.5em 0}img{max-width:100%}figcaption{font-size:.9em;color:#444;max-width:70em}"
            "table{border-collapse:collapse;font-size:.8em}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
            "th{background:#f2f2f2}pre{background:#f6f6f6;padding:.8em;overflow:auto;font-size:.85em}"
-           ".prov td{text-align:left}")
+           ".prov td{text-align:left;white-space:pre-line}")
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>llcbench report: {html.escape(os.path.basename(store))}"
              f"</title><style>{css}</style></head><body>",
              f"<h1>llcbench report: {html.escape(os.path.basename(store))}</h1>",
@@ -497,6 +554,9 @@ def main():
             jobs[column] = default
     if "lambda_lower" not in jobs.columns:
         jobs["lambda_lower"] = jobs["lambda_true"]
+    if "ranks_per_chain" not in summary.columns:
+        summary["ranks_per_chain"] = 1
+    GS[:] = sorted(int(g) for g in set(summary["ranks_per_chain"]) | set(jobs["ranks_per_chain"]))
     st = subprocess.run([llcbench, "status", store, "--json"], capture_output=True, text=True)
     status = json.loads(st.stdout) if st.stdout.strip().startswith("{") else {}
     with h5py.File(store, "r", locking=False) as f:

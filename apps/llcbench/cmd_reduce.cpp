@@ -38,7 +38,8 @@ int cmd_reduce(const std::vector<std::string>& args) {
     // A writer like any other: its session is journaled, so a reduce killed while it writes
     // /summary leaves a store the next writer checks.
     store::Journal journal = store::Journal::open(path, st.header());
-    journal.begin_session(host_name(), ::getpid());
+    journal.begin_session("reduce", host_name(), ::getpid(), 1);
+    st.write_sessions(store::session_lines(journal.sessions()));
     const store::Table summary = reduce::summarize(st.table("jobs"));
     st.write_summary(summary);
     st.close();

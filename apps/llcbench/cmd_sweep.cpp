@@ -175,6 +175,7 @@ int run_distributed(const mpi::Environment& env, const std::function<sweep::Swee
     std::string verdict = "ok";
     try {
       if (!worker_error.empty()) throw UsageError(worker_error);
+      options.ranks = env.size();
       session.emplace(*config, options.store_path, sweep::session_options(options));
     } catch (...) {
       verdict = "fail";

@@ -70,6 +70,7 @@ class ByteReader {
     pos_ += n * sizeof(T);
     return v;
   }
+  bool at_end() const { return pos_ == size_; }
   // Throws unless every byte was read.
   void done() const {
     if (pos_ != size_) throw RuntimeError(what_ + ": trailing bytes");

@@ -128,6 +128,21 @@ JournalJob decode_job(const std::vector<char>& payload) {
   return j;
 }
 
+// Records written before sessions kept the rank count end after the time (ranks 0: unknown).
+JournalSession decode_session(const std::vector<char>& payload) {
+  ByteReader rd(payload, "journal");
+  JournalSession s;
+  s.host = rd.get_string();
+  s.pid = rd.get<std::int64_t>();
+  s.unix_time = rd.get<std::int64_t>();
+  if (!rd.at_end()) {
+    s.ranks = rd.get<std::int64_t>();
+    s.what = rd.get_string();
+  }
+  rd.done();
+  return s;
+}
+
 bool has_magic(int fd) {
   char magic[8];
   return read_at(fd, 0, magic, 8) && std::memcmp(magic, kFileMagic, 8) == 0;
@@ -187,6 +202,7 @@ Journal& Journal::operator=(Journal&& o) noexcept {
     end_ = o.end_;
     jobs_ = o.jobs_;
     latest_ = std::move(o.latest_);
+    sessions_ = std::move(o.sessions_);
     dirty_ = o.dirty_;
     o.fd_ = -1;
   }
@@ -247,6 +263,7 @@ Journal Journal::open(const std::string& store_path, const StoreHeader& header) 
           fresh.append_job(job);
         } else if (r.type == kSession) {
           fresh.append(kSession, r.payload);
+          fresh.sessions_.push_back(decode_session(r.payload));
         }
       }
     }
@@ -256,7 +273,10 @@ Journal Journal::open(const std::string& store_path, const StoreHeader& header) 
   j.header_ = decode_header(records.front().payload);
   for (std::size_t i = 1; i < records.size(); ++i) {
     const Record& r = records[i];
-    if (r.type == kSession) j.dirty_ = true;
+    if (r.type == kSession) {
+      j.dirty_ = true;
+      j.sessions_.push_back(decode_session(r.payload));
+    }
     if (r.type == kClean) j.dirty_ = false;
     if (r.type == kJob) {
       const JournalJob job = decode_job(r.payload);
@@ -282,12 +302,17 @@ void Journal::append(std::uint8_t type, const std::vector<char>& payload) {
   end_ += record.size();
 }
 
-void Journal::begin_session(const std::string& host, std::int64_t pid) {
+void Journal::begin_session(const std::string& what, const std::string& host, std::int64_t pid,
+                            std::int64_t ranks) {
+  const JournalSession s{host, pid, static_cast<std::int64_t>(std::time(nullptr)), ranks, what};
   ByteWriter w;
-  w.put_string(host);
-  w.put(pid);
-  w.put(static_cast<std::int64_t>(std::time(nullptr)));
+  w.put_string(s.host);
+  w.put(s.pid);
+  w.put(s.unix_time);
+  w.put(s.ranks);
+  w.put_string(s.what);
   append(kSession, w.bytes());
+  sessions_.push_back(s);
   dirty_ = true;
 }
 
@@ -338,6 +363,20 @@ JournalContents read_journal(const std::string& store_path) {
   }
   ::close(fd);
   return c;
+}
+
+std::string session_lines(const std::vector<JournalSession>& sessions) {
+  constexpr std::size_t kShown = 200;  // an HDF5 attribute stays well under its 64 KiB
+  std::string out;
+  const std::size_t first = sessions.size() > kShown ? sessions.size() - kShown : 0;
+  if (first > 0) out = std::to_string(first) + " earlier sessions not listed\n";
+  for (std::size_t i = first; i < sessions.size(); ++i) {
+    const JournalSession& s = sessions[i];
+    out += utc_iso(static_cast<std::time_t>(s.unix_time)) + (s.what.empty() ? "" : " " + s.what) +
+           " ranks=" + (s.ranks > 0 ? std::to_string(s.ranks) : "?") + " host=" + s.host +
+           " pid=" + std::to_string(s.pid) + "\n";
+  }
+  return out;
 }
 
 }  // namespace llcb::store

@@ -10,7 +10,8 @@
 //   u32 0x4a52434c, u8 type, u64 payload length, payload, u64 fnv1a64(type byte + payload)
 // of types
 //   header   the store's StoreHeader (config text, canonical config, config hash, seed recipe)
-//   session  a writer opened the store (host, pid, unix time)
+//   session  a writer opened the store (host, pid, unix time, then its rank count and what it
+//            was, "sweep" or "reduce", which journals of earlier versions lack)
 //   job      a finished job: its /jobs row, id, JobResult and trace (rows x chains, float32)
 //   clean    the writer closed the store cleanly
 // all little-endian (lib/core/bytes.hpp). A session record after the last clean record marks a
@@ -38,6 +39,14 @@ namespace llcb::store {
 
 struct StoreHeader {
   std::string config_text, config_canonical, config_hash, seed_recipe;
+};
+
+// A writer's session as its journal record has it: ranks is the MPI world size of a sweep (1
+// without mpirun), what is "sweep" or "reduce"; 0 and "" where the record predates them.
+struct JournalSession {
+  std::string host;
+  std::int64_t pid = 0, unix_time = 0, ranks = 0;
+  std::string what;
 };
 
 struct JournalJob {
@@ -74,9 +83,12 @@ class Journal {
   // The latest record of each job, by id (a job that ran again has a later record).
   const std::map<std::string, Entry>& latest() const { return latest_; }
   JournalJob job_at(std::uint64_t offset) const;
+  // Every session record, oldest first (this writer's last, once begin_session ran).
+  const std::vector<JournalSession>& sessions() const { return sessions_; }
 
   // Appends a record; throws RuntimeError when the write fails (the record is then cut off).
-  void begin_session(const std::string& host, std::int64_t pid);
+  // A writer opened the store: what it is ("sweep", "reduce"), host, pid, now, and its rank count.
+  void begin_session(const std::string& what, const std::string& host, std::int64_t pid, std::int64_t ranks);
   void append_job(const JournalJob& job);
   void mark_clean();  // the writer closed the store cleanly
 
@@ -90,6 +102,7 @@ class Journal {
   std::uint64_t end_ = 0;
   std::int64_t jobs_ = 0;
   std::map<std::string, Entry> latest_;
+  std::vector<JournalSession> sessions_;
   bool dirty_ = false;
 };
 
@@ -103,5 +116,10 @@ struct JournalContents {
   bool dirty = false;
 };
 JournalContents read_journal(const std::string& store_path);
+
+// The store's `sessions` attribute (docs/store.md): a line per session, oldest first, as
+// "2026-12-06T21:50:00Z sweep ranks=3 host=node1 pid=4242" (ranks=? and no kind for records of
+// earlier versions); past 200 sessions the oldest are left out and a first line says how many.
+std::string session_lines(const std::vector<JournalSession>& sessions);
 
 }  // namespace llcb::store

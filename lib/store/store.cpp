@@ -277,6 +277,15 @@ void Store::write_summary(const Table& summary) {
   flush();
 }
 
+void Store::write_sessions(const std::string& lines) {
+  h5::write_attr(id(), "sessions", lines);
+  flush();
+}
+
+std::string Store::sessions() const {
+  return h5::has_attr(id(), "sessions") ? h5::read_string_attr(id(), "sessions") : std::string();
+}
+
 void Store::flush() { h5::check(H5Fflush(id(), H5F_SCOPE_GLOBAL), "flushing " + path_); }
 
 void Store::close() {

@@ -1,7 +1,7 @@
 // The HDF5 result store of a sweep (schema: docs/store.md). Only this class touches HDF5.
 //
 // Layout: root attributes (format_version, llcbench_version, git_commit, config_text,
-// config_canonical, config_hash, created, seed_recipe); /problems and /jobs as column groups
+// config_canonical, config_hash, created, seed_recipe, sessions); /problems and /jobs as column groups
 // (one 1-D dataset per column, same length, strings UTF-8); /traces/loss float32
 // (job, step, chain), one chunk per job, with the dimension scales /traces/job, /traces/step and
 // /traces/chain; /summary written by the reducer.
@@ -87,6 +87,10 @@ class Store {
   std::vector<float> trace(const std::string& job_id, std::size_t& rows, std::size_t& chains,
                            std::int64_t& trace_every) const;
   void write_summary(const Table& summary);
+  // Replaces the root attribute `sessions` (session_lines of the journal: who wrote the store,
+  // when, with how many ranks) and flushes.
+  void write_sessions(const std::string& lines);
+  std::string sessions() const;  // "" for a store written before sessions were recorded
   void flush();
   // Closes the file; RuntimeError when HDF5 cannot (the store must then be repaired). The Store
   // is unusable afterwards.

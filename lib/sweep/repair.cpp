@@ -112,7 +112,7 @@ RepairReport repair_store(const std::string& path) {
       }
       ++report.pending;
     }
-    fresh.flush();
+    fresh.write_sessions(store::session_lines(journal.sessions()));  // flushes
     fresh.close();
   }
   old.store.reset();

@@ -61,6 +61,7 @@ SessionOptions session_options(const RunOptions& options) {
   so.force_config = options.force_config;
   so.force_lock = options.force_lock;
   so.host = options.host;
+  so.ranks = options.ranks;
   return so;
 }
 

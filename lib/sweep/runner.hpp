@@ -48,6 +48,7 @@ struct RunOptions {
   bool force_lock = false;
   const std::atomic<bool>* stop = nullptr;
   std::string host;
+  std::int64_t ranks = 1;  // the MPI world size (rank 0 and the workers), recorded in the store
   std::function<void(const Progress&)> on_progress;
 };
 

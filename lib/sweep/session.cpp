@@ -269,7 +269,8 @@ SweepSession::SweepSession(const SweepConfig& config, const std::string& store_p
                                         jobs_table(config, grid_, all), trace_shape(config)));
     journal_.emplace(store::Journal::create(store_path, h));
   }
-  journal_->begin_session(host_, ::getpid());
+  journal_->begin_session("sweep", host_, ::getpid(), options.ranks);
+  store_->write_sessions(store::session_lines(journal_->sessions()));
   if (config.test_write_pause > 0) store_->set_test_pause(config.test_write_pause);
   const store::Table jobs = store_->table("jobs");
   const auto& ids = jobs.get<std::string>("job_id");

@@ -69,6 +69,7 @@ struct SessionOptions {
   bool force_config = false;
   bool force_lock = false;  // take the store's lock over from a live writer
   std::string host;         // this process's host name, for the journal
+  std::int64_t ranks = 1;   // the sweep's MPI world size, for the store's `sessions`
 };
 
 class SweepSession {

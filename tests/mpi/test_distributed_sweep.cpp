@@ -106,6 +106,10 @@ TEST(DistributedSweep, SameResultsWithOneToFourRanks) {
     fs::remove(p);
     EXPECT_EQ(wait_exit(start(mpi(np, sweep_args(p, false)))), 0) << np << " ranks";
     expect_same_results(snapshot(p), ref);
+    // The store says how many ranks wrote it (a sweep, then its reduce inside the same session).
+    const std::string sessions = llcb::store::Store::open(p, false).sessions();
+    EXPECT_NE(sessions.find(" sweep ranks=" + std::to_string(np) + " host="), std::string::npos) << sessions;
+    EXPECT_EQ(std::count(sessions.begin(), sessions.end(), '\n'), 1) << sessions;
   }
 }
 

@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """`llcbench report` as a user meets it (docs/report.md).
 
-    test_report.py LLCBENCH WORK_DIR
+    test_report.py LLCBENCH WORK_DIR [MPIEXEC]
 
 A small sweep (tiny class, all five samplers, a failed job injected) makes a store; its report
 must have every figure as PNG and SVG with its CSV, a self-contained index.html (the figures
 inline, no network), a summary.csv equal to `query summary`'s, and figure CSVs with the summary's
 numbers. A store interrupted by SIGTERM (pending jobs) reports them as pending, not as zeros. A
-file that is not a store is a one-line error, exit 2, and nothing is written.
+file that is not a store is a one-line error, exit 2, and nothing is written. A sweep under
+`mpirun -np 3` with chain groups of 1 and 2 ranks draws each G apart and says it ran on 3 ranks
+(skipped, and said so, in a build without MPI: no MPIEXEC given).
 """
 import csv
 import io
@@ -69,12 +71,34 @@ def check_files(out, name):
 
 def figure_matches_summary(out, summary, name):
     """The mean relative error, pending count and divergence of every drawn point are the summary's."""
-    by_key = {(r["class"], r["truth_status"], r["sampler"], r["step_size"]): r for r in summary}
+    def key(r):
+        return r["class"], r["truth_status"], r["sampler"], r["ranks_per_chain"], r["step_size"]
+    by_key = {key(r): r for r in summary}
     drawn = rows(open(os.path.join(out, "rel_error_vs_step.csv")).read())
-    ok = len(drawn) == len(summary) and all(
-        same_number(d[c], by_key[(d["class"], d["truth_status"], d["sampler"], d["step_size"])][c])
+    ok = len(drawn) == len(summary) and len(by_key) == len(summary) and all(
+        same_number(d[c], by_key[key(d)][c])
         for d in drawn for c in ("mean_rel_error", "std_rel_error", "pending", "divergence_fraction"))
     check(ok, f"{name}: rel_error_vs_step.csv has the summary's numbers at every point ({len(drawn)} points)")
+
+
+def chain_groups(cfg):
+    groups = os.path.join(WORK, "groups.h5")
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_pml="ob1", OMPI_MCA_btl="self,vader",
+               OPENBLAS_NUM_THREADS="1")
+    r = subprocess.run([MPIEXEC, "-np", "3", LLCBENCH, "sweep", cfg, "--store", groups, "--log-level", "warn",
+                        "--set", "sweep.samplers=sgld", "--set", "sgld.step_sizes=1e-7,1e-6",
+                        "--set", "chain.ranks_per_chain=1,2"], capture_output=True, text=True, env=env, timeout=240)
+    check(r.returncode == 0, f"the chain-group sweep under mpirun -np 3 exits 0 ({r.returncode}: {r.stderr[-300:]})")
+    out = report_of(groups, "groups")
+    page = check_files(out, "groups")
+    summary = rows(run("query", groups, "summary", "--format", "csv").stdout)
+    figure_matches_summary(out, summary, "groups")
+    for f in ("rel_error_vs_step", "divergence", "lambda_vs_truth", "traces", "throughput"):
+        gs = {d["ranks_per_chain"] for d in rows(open(os.path.join(out, f + ".csv")).read())}
+        check(gs == {"1", "2"}, f"groups: {f}.csv draws G = 1 and G = 2 apart ({sorted(gs)})")
+    check("ranks (MPI world size)</th><td>3 (1 sweep session)" in page, "groups: the page says it ran on 3 ranks")
+    check("ranks per chain (G)</th><td>1, 2" in page, "groups: the page lists both chain group sizes")
 
 
 def main():
@@ -98,6 +122,9 @@ def main():
     summary = rows(summary_text)
     check(any(int(s["failed"]) > 0 for s in summary), "full: the summary counts the failed job")
     figure_matches_summary(out, summary, "full")
+    page = open(os.path.join(out, "index.html")).read()
+    check("ranks (MPI world size)</th><td>1 (1 sweep session)" in page,
+          "full: the page says one sweep session ran on one rank")
     drawn = [d for d in rows(open(os.path.join(out, "rel_error_vs_step.csv")).read()) if d["truth_status"] == "all"]
     check(sum(int(d["failed"]) for d in drawn) == 1 and all(int(d["not_run_yet"]) == 0 for d in drawn),
           "full: the failed job is drawn as failed, nothing as not run yet")
@@ -124,6 +151,12 @@ def main():
           f"partial: points with nothing done have no value, never 0 ({len(nothing_done)} such points)")
     check("state</th><td>interrupted" in page, "partial: the page says the store is interrupted")
 
+    # Chain groups: mpirun -np 3 (rank 0 schedules, two workers), G = 1 and G = 2 in one store.
+    if MPIEXEC:
+        chain_groups(cfg)
+    else:
+        print("skip chain groups: a build without MPI (no MPIEXEC given)")
+
     # Not a store: one line, exit 2, nothing written.
     text = os.path.join(WORK, "notes.h5")
     with open(text, "w") as f:
@@ -140,8 +173,9 @@ def main():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4):
         sys.exit(__doc__)
     LLCBENCH, WORK = sys.argv[1], sys.argv[2]
+    MPIEXEC = sys.argv[3] if len(sys.argv) == 4 else ""
     shutil.rmtree(WORK, ignore_errors=True)
     sys.exit(main())

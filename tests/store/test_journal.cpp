@@ -4,13 +4,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
 
+#include "lib/core/bytes.hpp"
 #include "lib/core/error.hpp"
+#include "lib/core/hash.hpp"
 #include "lib/core/host.hpp"
 #include "lib/store/journal.hpp"
 #include "lib/store/lock.hpp"
@@ -65,7 +68,7 @@ TEST(Journal, RecordsSurviveAndATornTailIsCutOff) {
   {
     Journal j = Journal::open(store, header);
     EXPECT_FALSE(j.dirty());  // a new journal holds its header only
-    j.begin_session("h", 7);
+    j.begin_session("sweep", "h", 7, 3);
     EXPECT_TRUE(j.dirty());
     j.append_job(job(3, 1.0f));
     j.append_job(job(5, 2.0f));
@@ -110,8 +113,63 @@ TEST(Journal, RecordsSurviveAndATornTailIsCutOff) {
   EXPECT_EQ(after.jobs, 4);
   Journal reopened = Journal::open(store, header);
   EXPECT_FALSE(reopened.dirty());
-  reopened.begin_session("h", 8);
+  reopened.begin_session("reduce", "h", 8, 1);
   EXPECT_TRUE(read_journal(store).dirty);  // a new writer that has not closed yet
+}
+
+// A session record as journals of earlier versions wrote it: host, pid, time and nothing else.
+void append_old_session(const std::string& store, const std::string& host, std::int64_t pid, std::int64_t time) {
+  ByteWriter w;
+  w.put_string(host);
+  w.put(pid);
+  w.put(time);
+  const std::vector<char> payload = w.take();
+  const std::uint8_t type = 2;  // session
+  const std::uint32_t magic = 0x4a52434cu;
+  const std::uint64_t length = payload.size();
+  const std::uint64_t sum = fnv1a64_bytes(fnv1a64_bytes(kFnv1a64Offset, &type, 1), payload.data(), payload.size());
+  std::ofstream f(Journal::path_of(store), std::ios::binary | std::ios::app);
+  f.write(reinterpret_cast<const char*>(&magic), 4);
+  f.write(reinterpret_cast<const char*>(&type), 1);
+  f.write(reinterpret_cast<const char*>(&length), 8);
+  f.write(payload.data(), static_cast<std::streamsize>(payload.size()));
+  f.write(reinterpret_cast<const char*>(&sum), 8);
+}
+
+TEST(Journal, SessionsKeepTheirRankCountAndOldRecordsStillRead) {
+  const std::string store = temp("sessions.h5");
+  const StoreHeader header{"t", "c", "h", "r"};
+  {
+    Journal j = Journal::create(store, header);
+    j.mark_clean();
+  }
+  append_old_session(store, "old-host", 11, 1796515200);  // 2026-12-06T00:00:00Z
+  {
+    Journal j = Journal::open(store, header);
+    EXPECT_TRUE(j.dirty());  // an old session record still marks an unclosed store
+    j.begin_session("sweep", "node1", 42, 3);
+    j.mark_clean();
+  }
+  Journal j = Journal::open(store, header);
+  j.begin_session("reduce", "node2", 43, 1);
+  const auto& s = j.sessions();
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_EQ(s[0].host, "old-host");
+  EXPECT_EQ(s[0].pid, 11);
+  EXPECT_EQ(s[0].ranks, 0);  // not recorded then
+  EXPECT_EQ(s[0].what, "");
+  EXPECT_EQ(s[1].ranks, 3);
+  EXPECT_EQ(s[1].what, "sweep");
+  EXPECT_EQ(s[2].host, "node2");
+  const std::string lines = session_lines(s);
+  EXPECT_EQ(lines.substr(0, lines.find('\n')), "2026-12-06T00:00:00Z ranks=? host=old-host pid=11");
+  EXPECT_NE(lines.find(" sweep ranks=3 host=node1 pid=42\n"), std::string::npos);
+  EXPECT_NE(lines.find(" reduce ranks=1 host=node2 pid=43\n"), std::string::npos);
+  // Past 200 sessions the oldest are left out, and the first line says how many.
+  std::vector<JournalSession> many(205, JournalSession{"h", 1, 0, 2, "sweep"});
+  const std::string capped = session_lines(many);
+  EXPECT_EQ(capped.substr(0, capped.find('\n')), "5 earlier sessions not listed");
+  EXPECT_EQ(std::count(capped.begin(), capped.end(), '\n'), 201);
 }
 
 TEST(Journal, ARecordWhoseBytesChangedIsSkippedAndTheJournalSetAside) {

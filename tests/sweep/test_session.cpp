@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -131,6 +132,10 @@ TEST(SweepSession, AJournalOutlivesItsStore) {
     s.finish();
   }
   EXPECT_EQ(status_of(path, 1), "done");
+  // The rebuilt store lists both sessions: the journal keeps them, not the lost file.
+  const std::string sessions = store::Store::open(path, false).sessions();
+  EXPECT_EQ(std::count(sessions.begin(), sessions.end(), '\n'), 2) << sessions;
+  EXPECT_NE(sessions.find(" sweep ranks=1 host=test-host pid="), std::string::npos) << sessions;
   fs::remove(path);
   SweepSession fresh(c, path, options(false));
   EXPECT_EQ(fresh.skipped(), 0);
