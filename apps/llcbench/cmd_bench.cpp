@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <iostream>
 
 #include "apps/llcbench/chain_options.hpp"
@@ -86,7 +87,12 @@ int cmd_bench(const std::vector<std::string>& args) {
     const backend::HardwareFloor hw = be->measure_floor(gemm, copy_mib, 1.0);
     const double floor = hw.sgemm_gflops;
     const double step_ms = 1e3 / median;
-    const double floor_ms = 1e3 * backend::step_floor_seconds(problem, spec.batch_size, spec.sampler.kind, hw);
+    // The step floor needs both measurements (--gemm-size 0 or --copy-mib 0 skips one): NaN, and
+    // null in the JSON, where one was skipped, like every other figure not measured.
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const double floor_ms = floor > 0 && hw.bandwidth_gbs > 0
+                                ? 1e3 * backend::step_floor_seconds(problem, spec.batch_size, spec.sampler.kind, hw)
+                                : nan;
     constexpr double kPaperSteps = 50'000;  // the published chain length (benchmark.md)
     // With several chains per call, the throughput of the call (wall clock, setup included).
     const double chains_per_hour = 3600.0 * (chains > 1 ? chain_steps : median) / kPaperSteps;
@@ -110,9 +116,9 @@ int cmd_bench(const std::vector<std::string>& args) {
       w.field("flops_per_step", flops);
       w.field("gflops", gflops);
       w.field("gflops_best", flops * best / 1e9);
-      w.field("sgemm_gflops", floor);
-      w.field("fraction_of_sgemm", floor > 0 ? gflops / floor : 0.0);
-      w.field("bandwidth_gbs", hw.bandwidth_gbs);
+      w.field("sgemm_gflops", floor > 0 ? floor : nan);
+      w.field("fraction_of_sgemm", floor > 0 ? gflops / floor : nan);
+      w.field("bandwidth_gbs", hw.bandwidth_gbs > 0 ? hw.bandwidth_gbs : nan);
       w.field("ms_per_step", step_ms);
       w.field("floor_ms_per_step", floor_ms);
       w.field("chains", static_cast<std::int64_t>(chains));
@@ -139,11 +145,19 @@ int cmd_bench(const std::vector<std::string>& args) {
     if (floor > 0) {
       std::cout << "sgemm floor: " << floor << " GFLOP/s (" << gemm << "^3); achieved "
                 << 100.0 * gflops / floor << "% of it\n";
+    } else {
+      std::cout << "sgemm floor: not measured (--gemm-size 0)\n";
     }
-    if (hw.bandwidth_gbs > 0) std::cout << "copy bandwidth: " << hw.bandwidth_gbs << " GB/s\n";
-    if (floor_ms > 0) {
+    if (hw.bandwidth_gbs > 0) {
+      std::cout << "copy bandwidth: " << hw.bandwidth_gbs << " GB/s\n";
+    } else {
+      std::cout << "copy bandwidth: not measured (--copy-mib 0)\n";
+    }
+    if (std::isfinite(floor_ms)) {
       std::cout << "step floor: " << floor_ms << " ms (GEMMs at the sgemm rate + update bytes at the "
                    "bandwidth); achieved " << step_ms / floor_ms << "x of it\n";
+    } else {
+      std::cout << "step floor: not computed (it needs the sgemm rate and the bandwidth)\n";
     }
     return 0;
   });

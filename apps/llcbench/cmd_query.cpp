@@ -1,7 +1,9 @@
 // llcbench query FILE summary|jobs|problems|trace [--job ID] [--where key=value ...]
 //                [--columns a,b,...] [--format table|csv|json]
 // Reads a store (also while a sweep is writing it) and prints one of its tables.
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <iostream>
 #include <sstream>
 
@@ -15,10 +17,36 @@
 namespace llcb::cli {
 namespace {
 
+// Significant digits of a number as typed ("1e-07": 1, "16.1222": 6, "0.0500": 3).
+int significant_digits(const std::string& typed) {
+  const std::string mantissa = typed.substr(0, typed.find_first_of("eE"));
+  int digits = 0;
+  bool leading = true;
+  for (const char c : mantissa) {
+    if (c < '0' || c > '9') continue;
+    if (c != '0') leading = false;
+    digits += leading ? 0 : 1;
+  }
+  return digits;
+}
+
+std::string shown(double d) {  // as the text table prints a number
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", d);
+  return buf;
+}
+
+// Numbers match the way llcbench shows them (docs/cli.md, query): within a relative 1e-9 of the
+// number typed (a log-spaced grid holds 1.0000000000000001e-07, which every table shows as 1e-07),
+// or, typed with at most the 6 significant digits of the text table, when the value prints as
+// that number there (lambda_hat=16.1222 finds 16.12219...). Integers and text match exactly.
 bool matches(const store::Value& v, const std::string& want, const std::string& key) {
   if (const auto* d = std::get_if<double>(&v)) {
     if (want == "nan") return std::isnan(*d);
-    return *d == parse_double(want, "--where " + key, -1e308, 1e308);
+    const double w = parse_double(want, "--where " + key, -1e308, 1e308);
+    if (std::isnan(*d)) return false;
+    if (std::fabs(*d - w) <= 1e-9 * std::max(std::fabs(*d), std::fabs(w))) return true;
+    return significant_digits(want) <= 6 && shown(*d) == shown(w);
   }
   return store::to_text(v) == want;
 }

@@ -54,6 +54,10 @@ void check_available(const std::string& name) {
 
 std::unique_ptr<Backend> make_backend(const BackendOptions& options) {
   check_available(options.name);
+  if (options.precision != "fp32" && options.precision != "tf32") {
+    throw UsageError("precision '" + options.precision + "' is not one llcbench has: fp32 or tf32 (tf32 changes "
+                     "only the cuda backend's GEMMs)");
+  }
 #if LLCB_HAVE_CUDA
   if (options.name == "cuda") return make_cuda_backend(options);
 #endif

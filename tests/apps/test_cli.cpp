@@ -283,6 +283,33 @@ TEST(Cli, BenchReportsSpeedAgainstTheGemmFloor) {
   }
 }
 
+// A skipped measurement is null in the JSON and "not measured" in the text, never a 0 and
+// never a step floor computed without it.
+TEST(Cli, BenchSaysWhatItDidNotMeasure) {
+  const std::string base = "bench --class tiny --seed 2 --steps 50 --threads 1 ";
+  const Result j = run(base + "--gemm-size 64 --copy-mib 0 --json");
+  EXPECT_EQ(j.code, 0) << j.err;
+  EXPECT_NE(j.out.find("\"bandwidth_gbs\":null"), std::string::npos) << j.out;
+  EXPECT_NE(j.out.find("\"floor_ms_per_step\":null"), std::string::npos) << j.out;
+  EXPECT_EQ(j.out.find("\"sgemm_gflops\":null"), std::string::npos) << j.out;
+  const Result t = run(base + "--gemm-size 0 --copy-mib 0");
+  EXPECT_EQ(t.code, 0) << t.err;
+  EXPECT_NE(t.out.find("sgemm floor: not measured (--gemm-size 0)"), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("copy bandwidth: not measured (--copy-mib 0)"), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("step floor: not computed"), std::string::npos) << t.out;
+  EXPECT_EQ(t.out.find("update bytes at the bandwidth"), std::string::npos) << t.out;
+}
+
+TEST(Cli, APrecisionLlcbenchDoesNotHaveIsRefusedEverywhere) {
+  for (const char* cmd : {"run --class tiny --seed 1 --sampler sgld --step-size 1e-7 --steps 100",
+                          "bench --class tiny --seed 1 --steps 10 --gemm-size 0 --copy-mib 0"}) {
+    const Result r = run(std::string(cmd) + " --precision fp16");
+    EXPECT_EQ(r.code, 2) << cmd;
+    EXPECT_NE(r.err.find("precision 'fp16' is not one llcbench has: fp32 or tf32"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "") << cmd;
+  }
+}
+
 TEST(Cli, SweepStoresTheTruthStatusOfEveryProblemAndJob) {
   const auto tmp = std::filesystem::temp_directory_path() / ("llcb_cli_truth_" + std::to_string(::getpid()));
   std::filesystem::create_directories(tmp);
@@ -308,6 +335,37 @@ TEST(Cli, SweepStoresTheTruthStatusOfEveryProblemAndJob) {
   ASSERT_EQ(run("sweep " + cfg + " --store " + minimal + " --set problems.teacher=minimal --log-level warn").code, 0);
   EXPECT_EQ(run("query " + minimal + " summary --format csv --columns truth_status,count,teacher").out,
             "truth_status,count,teacher\nall,4,minimal\nexact,4,minimal\n");
+  std::filesystem::remove_all(tmp);
+}
+
+// A log-spaced grid stores 1.0000000000000001e-07 where every table shows 1e-07: --where finds
+// numbers as they are shown (a relative 1e-9, or the text table's 6 digits), and no neighbour.
+TEST(Cli, QueryWhereMatchesNumbersAsTheyAreShown) {
+  const auto tmp = std::filesystem::temp_directory_path() / ("llcb_cli_where_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(tmp);
+  const std::string cfg = (tmp / "c.ini").string(), store = (tmp / "w.h5").string();
+  std::ofstream(cfg) << "[sweep]\nsamplers = sgld\nthreads = 1\n[problems]\nclass = tiny\ncount = 2\n"
+                        "[chain]\nsteps = 200\nbatch_size = 10\n"
+                        "[sgld]\nstep_sizes = 1.0000000000000001e-07, 1.0000001e-07, 1.2e-07\n";
+  ASSERT_EQ(run("sweep " + cfg + " --store " + store + " --log-level warn").code, 0);
+  const std::string q = "query " + store + " jobs --format csv --columns step_size,lambda_hat ";
+  // Both 1.0000000000000001e-07 and 1.0000001e-07 show as 1e-07 in the text table.
+  EXPECT_EQ(lines(run(q + "--where step_size=1e-7").out), 5);
+  // More digits tell them apart: a relative 1e-9 only.
+  const Result one = run(q + "--where step_size=1.0000000000000001e-07");
+  EXPECT_EQ(lines(one.out), 3) << one.out;  // header + the two problems
+  EXPECT_NE(one.out.find("1.0000000000000001e-07,"), std::string::npos) << one.out;
+  EXPECT_EQ(lines(run(q + "--where step_size=1.0000001e-07").out), 3);
+  EXPECT_EQ(lines(run(q + "--where step_size=1.00000000000e-07").out), 3);  // 12 digits: the same value
+  EXPECT_EQ(lines(run(q + "--where step_size=1.2e-7").out), 3);
+  // A value copied from the text table (6 significant digits) finds its row.
+  const std::string row = one.out.substr(one.out.find('\n') + 1);
+  const double lambda = std::stod(row.substr(row.find(',') + 1));
+  char shown[32];
+  std::snprintf(shown, sizeof shown, "%.6g", lambda);
+  const Result by_lambda = run(q + "--where lambda_hat=" + shown + " --where step_size=1.0000000000000001e-07");
+  EXPECT_EQ(lines(by_lambda.out), 2) << shown << "\n" << by_lambda.out;
+  EXPECT_EQ(lines(run(q + "--where step_size=2e-7").out), 1);  // the header only
   std::filesystem::remove_all(tmp);
 }
 
