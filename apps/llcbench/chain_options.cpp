@@ -24,7 +24,7 @@ const std::string& text(const po::variables_map& vm, const char* name) {
 
 void add_problem_options(po::options_description& desc) {
   desc.add_options()("class", po::value<std::string>(),
-                     "model class: tiny, 1K, 100K, 1M, 10M, 100M or custom:LMIN,LMAX,HMIN,HMAX")(
+                     "model class: tiny, 1K, 100K, 1M, 10M, 100M, 1B or custom:LMIN,LMAX,HMIN,HMAX")(
       "seed", po::value<std::string>(), "problem seed (default 1)")(
       "widths", po::value<std::string>(), "explicit architecture H1,...,H_{M+1} instead of --class")(
       "rank", po::value<std::string>(), "teacher product rank with --widths")(

@@ -35,7 +35,7 @@ std::vector<KeySpec> build_keys() {
       {"sweep.cuda_graphs", "on", "cuda backend: replay steps as CUDA graphs (on) or not (off)", false},
       {"sweep.heartbeat_timeout", "600", "seconds a worker may stay silent under MPI", false},
       {"sweep.chunk_seconds", "1", "seconds between live trace chunks of a running chain", false},
-      {"problems.class", "", "model class: tiny, 1K, 100K, 1M, 10M, 100M, custom:LMIN,LMAX,HMIN,HMAX"},
+      {"problems.class", "", "model class: tiny, 1K, 100K, 1M, 10M, 100M, 1B or custom:LMIN,LMAX,HMIN,HMAX"},
       {"problems.count", "1", "number of problems"},
       {"problems.first_seed", "1", "problem seeds are first_seed .. first_seed + count - 1"},
       {"problems.n", "0", "dataset size; 0 = the class default"},
