@@ -6,7 +6,12 @@
 # registry. That is how GPU benchmark machines are often handed out.
 #
 #   bash tools/bundle-device.sh [OUT [BIN]]  (default OUT: out/device-bundle; BIN: the folder with
-#                                             the built binaries, default build/bin, built if missing)
+#                                             the built binaries; default: a portable build of its
+#                                             own in build-device/, made or updated here)
+#
+# The default build is for any x86-64 machine (LLCB_NATIVE=OFF): the GPU machine's CPU may lack
+# the build machine's AVX-512 or AMX, which -march=native would use. Results do not change with
+# it (-ffp-contract=off everywhere, fixed summation lanes: docs/performance.md).
 #
 # OUT holds bin/ (llcbench-bench, test_cuda), lib/ (every non-system library they load, found with
 # ldd), configs/, and run.sh, which sets LD_LIBRARY_PATH and runs its arguments, e.g.
@@ -22,8 +27,13 @@ bin="${2:-}"
 limit_mib=60
 
 if [[ -z "$bin" ]]; then
-  bin=build/bin
-  [[ -x $bin/llcbench-bench && -x $bin/test_cuda ]] || bash tools/build.sh >/dev/null
+  if ! command -v nvcc >/dev/null && [[ -x /usr/local/cuda/bin/nvcc ]]; then
+    export PATH="/usr/local/cuda/bin:$PATH"
+  fi
+  cmake -S . -B build-device -DCMAKE_BUILD_TYPE=Release -DLLCB_NATIVE=OFF -DLLCB_BUILD_TESTS=ON \
+        -DLLCB_WITH_MPI=OFF >/dev/null
+  cmake --build build-device -j "$(nproc)" --target llcbench-bench test_cuda >/dev/null
+  bin=build-device/bin
 fi
 [[ -x $bin/test_cuda ]] || { echo "bundle-device: $bin/test_cuda missing (no CUDA in this build)" >&2; exit 1; }
 

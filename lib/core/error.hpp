@@ -2,6 +2,7 @@
 //
 //   UsageError    bad usage or bad input (arguments, configs, sizes, store files)  -> exit 2
 //   RuntimeError  the input was fine but something failed at run time            -> exit 1
+//   DeviceLostError a RuntimeError after which the device runs nothing more        -> exit 1
 //   InternalError an invariant of llcbench itself is broken (a bug)               -> exit 1
 //
 // Messages are one line: what is wrong and where, never a stack trace.
@@ -36,6 +37,14 @@ class UsageError : public Error {
 class RuntimeError : public Error {
  public:
   explicit RuntimeError(std::string message) : Error(std::move(message), kExitFailure) {}
+};
+
+// A device that can run nothing more (a sticky CUDA error: illegal address, launch failure, ...):
+// not a failure of the job that met it, so a sweep ends the worker with this message instead of
+// failing every later job on the same dead context (exit 1; the jobs stay pending for a resume).
+class DeviceLostError : public RuntimeError {
+ public:
+  explicit DeviceLostError(std::string message) : RuntimeError(std::move(message)) {}
 };
 
 class InternalError : public Error {

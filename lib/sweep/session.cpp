@@ -211,6 +211,8 @@ std::vector<JobOutcome> run_jobs(const SweepConfig& config, const std::vector<co
                            raw.on_losses ? &raw : nullptr, group);
     } catch (const UsageError&) {
       throw;
+    } catch (const DeviceLostError&) {
+      throw;  // the device runs nothing more: end this worker, not fail every later job
     } catch (const std::exception& e) {
       error = e.what();
     }

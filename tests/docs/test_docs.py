@@ -180,6 +180,8 @@ def run_examples(src, llcbench, work, only):
                 continue
             cmds = commands(lines)
             check(bool(cmds), f"{where}: the block has a `$ ` command")
+            if "skip" not in attrs and not shutil.which("mpirun") and any("mpirun" in c for c, _ in cmds):
+                attrs["skip"] = "no mpirun on this machine (a build without MPI)"
             if "skip" in attrs:
                 skipped.append(f"{where}: {cmds[0][0] if cmds else ''}  ({attrs['skip']})")
                 continue

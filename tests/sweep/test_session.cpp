@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <limits>
 
+#include "lib/backend/backend.hpp"
+#include "lib/core/error.hpp"
 #include "lib/store/journal.hpp"
 #include "lib/store/lock.hpp"
 #include "lib/store/store.hpp"
@@ -145,6 +147,40 @@ TEST(SweepSession, AJournalOutlivesItsStore) {
     aside += f.path().filename().string().rfind("s.h5.journal.orphan-", 0) == 0;
   }
   EXPECT_EQ(aside, 1);
+}
+
+// A backend whose every run throws `E`: what run_jobs makes of a backend's failure.
+template <class E>
+class ThrowingBackend final : public backend::Backend {
+ public:
+  std::string name() const override { return "throwing"; }
+  backend::HardwareFloor measure_floor(int, int, double) override { return {}; }
+  std::string hardware() const override { return "none"; }
+  std::vector<estimator::ChainResult> run(const dln::Problem&, const backend::DataSpec&,
+                                          std::span<const backend::ChainSpec>, const backend::TraceListener*,
+                                          backend::ChainGroup*) override {
+    ++runs;
+    throw E("the device said no");
+  }
+  int runs = 0;
+};
+
+// A job's failure is data (a failed row, the sweep goes on); a device that can run nothing more
+// is not the job's failure: run_jobs lets DeviceLostError through, so the worker ends instead of
+// failing every later job on a dead device.
+TEST(RunJobs, AFailingRunFailsItsJobsButALostDeviceEndsTheWorker) {
+  const SweepConfig c = parse_config(kTiny, {});
+  const std::vector<Job> grid = make_grid(c);
+  const dln::Problem problem = make_problem(c, 0);
+  const std::vector<const Job*> jobs{&grid[0]};
+  ThrowingBackend<RuntimeError> failing;
+  const std::vector<JobOutcome> out = run_jobs(c, jobs, problem, failing);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].result.status, "failed");
+  EXPECT_NE(out[0].result.message.find("the device said no"), std::string::npos) << out[0].result.message;
+  ThrowingBackend<DeviceLostError> lost;
+  EXPECT_THROW(run_jobs(c, jobs, problem, lost), DeviceLostError);
+  EXPECT_EQ(lost.runs, 1);
 }
 
 }  // namespace

@@ -55,9 +55,10 @@ class CudaBackend final : public Backend {
  public:
   explicit CudaBackend(const BackendOptions& o)
       : stop_(o.stop), graphs_(o.graphs), precision_(o.precision) {
-    const int count = cuda::device_count();
-    if (count == 0) {
-      throw UsageError("backend 'cuda': no usable CUDA device (no driver, or none visible)");
+    std::string why;
+    const int count = cuda::device_count(&why);
+    if (count == 0) {  // why: e.g. cudaErrorInsufficientDriver, a driver older than this toolkit
+      throw UsageError("backend 'cuda': no usable CUDA device (" + why + ")");
     }
     device_ = o.device >= 0 ? o.device : o.local_rank % count;
     if (device_ >= count) {

@@ -1,14 +1,20 @@
+#include <cstdio>
+#include <string>
+
 #include "lib/backend/cuda/check.cuh"
 #include "lib/backend/cuda/device.hpp"
 
 namespace llcb::cuda {
 
-int device_count() {
+int device_count(std::string* why) {
   int count = 0;  // left untouched by cudaGetDeviceCount when there is no driver
-  if (cudaGetDeviceCount(&count) != cudaSuccess) {
-    cudaGetLastError();  // clear the sticky error so later calls are not confused by it
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) {
+    cudaGetLastError();  // clear it so later calls are not confused by it
+    if (why) *why = "cudaGetDeviceCount: " + describe_cuda(e);
     return 0;
   }
+  if (why) *why = count == 0 ? "cudaGetDeviceCount: 0 devices" : "";
   return count;
 }
 
@@ -37,8 +43,18 @@ void require_kernels() {
 
 void* device_alloc(std::size_t bytes) {
   void* ptr = nullptr;
-  if (bytes > 0) LLCB_CUDA_CHECK(cudaMalloc(&ptr, bytes));
-  return ptr;
+  if (bytes == 0) return ptr;
+  const cudaError_t e = cudaMalloc(&ptr, bytes);
+  if (e == cudaSuccess) return ptr;
+  std::size_t free = 0, total = 0;
+  const bool known = !is_sticky(e) && cudaMemGetInfo(&free, &total) == cudaSuccess;
+  const auto mib = [](std::size_t b) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(b) / (1024.0 * 1024.0));
+    return std::string(buf);
+  };
+  throw_cuda_error(e, "cudaMalloc of " + std::to_string(bytes) + " bytes (" + mib(bytes) + ") failed" +
+                          (known ? "; the device has " + mib(free) + " free of " + mib(total) : std::string()));
 }
 
 void device_free(void* ptr) noexcept {

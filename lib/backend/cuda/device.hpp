@@ -1,7 +1,8 @@
 // CUDA devices and device memory, behind a header that needs no CUDA headers (so host code and
 // tests include it freely). All functions throw RuntimeError on a CUDA failure.
 //
-//   device_count()       visible devices; 0 when there is no driver or no device (never throws).
+//   device_count(why)    visible devices; 0 when there is no driver or no device (never throws);
+//                        `why`, when given, gets what cudaGetDeviceCount said when it is 0.
 //   require_kernels()    UsageError when this build holds no kernels that run on the current
 //                        device (it was built for other compute capabilities), naming the fix.
 //   DeviceBuffer<T>      RAII device allocation of `size` elements (move-only); copies are
@@ -9,12 +10,13 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <utility>
 #include <vector>
 
 namespace llcb::cuda {
 
-int device_count();
+int device_count(std::string* why = nullptr);
 void set_device(int device);
 void require_kernels();
 

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "lib/backend/backend.hpp"
+#include "lib/backend/cuda/check.cuh"
 #include "lib/backend/cuda/device.hpp"
 #include "lib/core/error.hpp"
 #include "lib/samplers/registry.hpp"
@@ -56,10 +57,38 @@ TEST(CudaBackend, WithoutAUsableDeviceIsAUsageError) {
   BackendOptions o;
   o.name = "cuda";
   if (cuda::device_count() == 0) {
-    EXPECT_THROW(make_backend(o), UsageError);
+    // The message says what the runtime said (no driver, a driver too old for this toolkit, ...).
+    try {
+      make_backend(o);
+      ADD_FAILURE() << "no exception";
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("no usable CUDA device (cudaGetDeviceCount: "), std::string::npos)
+          << e.what();
+    }
   } else {
     o.device = cuda::device_count();  // one past the last
     EXPECT_THROW(make_backend(o), UsageError);
+  }
+}
+
+// Host side, no device needed: sticky errors end the worker (DeviceLostError), the others are
+// job failures (RuntimeError) whose error is cleared from the runtime first.
+TEST(CudaErrors, StickyErrorsAreALostDeviceAndTheOthersAJobFailure) {
+  for (const cudaError_t e : {cudaErrorIllegalAddress, cudaErrorLaunchFailure, cudaErrorMisalignedAddress,
+                              cudaErrorIllegalInstruction, cudaErrorAssert}) {
+    EXPECT_TRUE(cuda::is_sticky(e)) << cudaGetErrorName(e);
+    EXPECT_THROW(cuda::throw_cuda_error(e, "a kernel"), DeviceLostError) << cudaGetErrorName(e);
+  }
+  for (const cudaError_t e : {cudaErrorMemoryAllocation, cudaErrorInvalidValue, cudaErrorInvalidConfiguration}) {
+    EXPECT_FALSE(cuda::is_sticky(e)) << cudaGetErrorName(e);
+    try {
+      cuda::throw_cuda_error(e, "cudaMalloc of 12 bytes (0.0 MiB) failed");
+      ADD_FAILURE() << "no exception";
+    } catch (const DeviceLostError&) {
+      ADD_FAILURE() << cudaGetErrorName(e) << " is not sticky";
+    } catch (const RuntimeError& err) {
+      EXPECT_NE(std::string(err.what()).find(cudaGetErrorName(e)), std::string::npos) << err.what();
+    }
   }
 }
 
