@@ -40,6 +40,15 @@ fi
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/lib"
 cp "$bin/llcbench-bench" "$bin/test_cuda" "$out/bin/"
+if [[ $bin == build-device/bin ]] && command -v objdump >/dev/null; then
+  # The portable build must not carry AVX-512 (zmm) code the GPU machine's CPU may lack.
+  for exe in "$out"/bin/*; do
+    if objdump -d --no-show-raw-insn "$exe" | grep -q '%zmm'; then
+      echo "bundle-device: $exe has AVX-512 instructions although built with LLCB_NATIVE=OFF" >&2
+      exit 1
+    fi
+  done
+fi
 cp -r configs "$out/"
 cp tools/gpu-campaign.sh "$out/campaign.sh"
 

@@ -8,7 +8,9 @@
 #      (libcuda) and the CUDA libraries (cudart, cuBLAS, cuBLASLt). Nothing from OpenMPI, HDF5,
 #      Boost, OpenBLAS, spdlog or the compiler's runtime may come from this machine's system;
 #   3. the bundled CLI runs a CPU bench, and the bundled CUDA tests start;
-#   4. without a GPU, --backend cuda is a one-line error with exit code 2.
+#   4. the campaign's dry run lists its bounded steps, tests first, memcheck last;
+#   5. without a GPU, --backend cuda is a one-line error with exit code 2, and the campaign stops
+#      at once with exit code 2, saying why.
 #
 #   test_device_bundle.sh SOURCE_DIR BIN_DIR WORK_DIR
 set -euo pipefail
@@ -52,7 +54,24 @@ cat "$work"/loader.* | sed -n 's/.*calling init: //p' | sort -u | check_paths "b
 "$bundle/run.sh" bin/test_cuda --gtest_list_tests > "$work/tests.txt" || fail "bundled test_cuda does not start"
 grep -q "Conformance" "$work/tests.txt" || fail "bundled test_cuda lists no conformance tests"
 
+# The campaign's dry run lists every step with its bound, in the order of value.
+"$bundle/campaign.sh" --dry-run > "$work/dry.txt" || fail "campaign --dry-run exited $?"
+[[ $(cut -c1-8 "$work/dry.txt" | tr -d ' ' | uniq | head -3 | paste -sd,) == tests,bench,memcheck ]] ||
+  fail "campaign steps out of order: $(cat "$work/dry.txt")"
+grep -q "^at most [0-9]*s in all$" "$work/dry.txt" || fail "campaign --dry-run gives no total: $(cat "$work/dry.txt")"
+(( $(grep -c "^bench    <= 60s" "$work/dry.txt") >= 10 )) || fail "bench steps unbounded: $(cat "$work/dry.txt")"
+
 if ! command -v nvidia-smi > /dev/null || ! nvidia-smi -L > /dev/null 2>&1; then
+  # Without a GPU the campaign stops at once, says so, and runs nothing.
+  set +e
+  start=$SECONDS
+  "$bundle/campaign.sh" "$work/campaign" > /dev/null 2> "$work/campaign.err"
+  code=$?
+  set -e
+  (( code == 2 )) || fail "the campaign without a GPU exited $code, expected 2"
+  (( SECONDS - start < 10 )) || fail "the campaign without a GPU took $((SECONDS - start)) s"
+  grep -q "no GPU visible" "$work/campaign/campaign.log" || fail "campaign.log: $(cat "$work/campaign/campaign.log")"
+  [[ ! -e $work/campaign/tests.log ]] || fail "the campaign without a GPU ran the tests"
   set +e
   "$bundle/run.sh" bin/llcbench-bench run --backend cuda --class tiny --seed 1 --sampler sgld \
     --step-size 1e-4 --steps 10 > "$work/cuda.out" 2> "$work/cuda.err"
