@@ -125,6 +125,7 @@ int cmd_bench(const std::vector<std::string>& args) {
       w.field("chain_steps_per_second", chain_steps);
       w.field("chains_per_hour", chains_per_hour);
       w.field("hardware", be->hardware());
+      w.field("graph_replays", be->graph_replays());
       w.end_object();
       std::cout << w.str() << "\n";
       return 0;
@@ -152,6 +153,10 @@ int cmd_bench(const std::vector<std::string>& args) {
       std::cout << "copy bandwidth: " << hw.bandwidth_gbs << " GB/s\n";
     } else {
       std::cout << "copy bandwidth: not measured (--copy-mib 0)\n";
+    }
+    if (be->name() == "cuda") {
+      std::cout << "graphs: " << be->graph_replays() << " steps replayed as CUDA graphs"
+                << (be->graph_replays() == 0 ? " (each step launched directly)" : "") << "\n";
     }
     if (std::isfinite(floor_ms)) {
       std::cout << "step floor: " << floor_ms << " ms (GEMMs at the sgemm rate + update bytes at the "

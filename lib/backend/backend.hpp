@@ -160,6 +160,9 @@ class Backend {
   virtual std::string hardware() const = 0;
   // The precision its GEMMs compute in: "fp32" (the CPU backend, and CUDA by default) or "tf32".
   virtual std::string precision() const { return "fp32"; }
+  // Steps replayed as CUDA graphs since the backend was made (0 where there are none: the CPU,
+  // graphs off, or every capture failed and the steps were launched directly).
+  virtual std::int64_t graph_replays() const { return 0; }
   // With a group of size > 1, every member calls run() with the same arguments and gets the same
   // results; a group whose members drifted apart throws RuntimeError on every member.
   virtual std::vector<estimator::ChainResult> run(const dln::Problem& problem, const DataSpec& data,

@@ -19,23 +19,25 @@ ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backen
       group_ ? backend::group_rows(batch_, group_->rank(), group_->size()) : backend::RowShare{0, batch_};
   first_ = share.first;
   rows_ = share.count;
-  for (std::size_t l = 0; l + 1 < widths_.size(); ++l) {
-    offsets_.push_back(d_);
-    d_ += widths_[l] * widths_[l + 1];
-  }
+  layout_ = ChainLayout(widths_, rows_);
+  d_ = layout_.d;
   for (auto h : widths_) hmax_ = std::max(hmax_, h);
   const auto c = static_cast<std::size_t>(chains_);
   const auto d = static_cast<std::size_t>(d_);
-  w_ = DeviceBuffer<float>(c * d);
-  grad_ = DeviceBuffer<float>(c * d);
+  const auto pd = static_cast<std::size_t>(layout_.params);  // a chain's stride: d and padding
+  w_ = DeviceBuffer<float>(c * pd);
+  grad_ = DeviceBuffer<float>(c * pd);
   center_ = DeviceBuffer<float>(d);
   product_ = DeviceBuffer<float>(teacher.product.size());
-  s0_ = DeviceBuffer<float>(Rule::kStates > 0 ? c * d : 0);
-  s1_ = DeviceBuffer<float>(Rule::kStates > 1 ? c * d : 0);
-  for (auto h : widths_) acts_.emplace_back(c * static_cast<std::size_t>(rows_ * h));
-  targets_ = DeviceBuffer<float>(c * static_cast<std::size_t>(rows_ * widths_.back()));
-  g_a_ = DeviceBuffer<float>(c * static_cast<std::size_t>(rows_ * hmax_));
-  g_b_ = DeviceBuffer<float>(c * static_cast<std::size_t>(rows_ * hmax_));
+  s0_ = DeviceBuffer<float>(Rule::kStates > 0 ? c * pd : 0);
+  s1_ = DeviceBuffer<float>(Rule::kStates > 1 ? c * pd : 0);
+  for (const std::int64_t stride : layout_.acts) acts_.emplace_back(c * static_cast<std::size_t>(stride));
+  targets_ = DeviceBuffer<float>(c * static_cast<std::size_t>(layout_.targets));
+  g_a_ = DeviceBuffer<float>(c * static_cast<std::size_t>(layout_.grads));
+  g_b_ = DeviceBuffer<float>(c * static_cast<std::size_t>(layout_.grads));
+  // The padding of the gradients is never written: zero, so that a chain group's sums over the
+  // whole buffer add zeros there.
+  LLCB_CUDA_CHECK(cudaMemset(grad_.data(), 0, c * pd * sizeof(float)));
   idx_ = DeviceBuffer<std::uint64_t>(c * static_cast<std::size_t>(batch_));
   // Shares differ by at least one row when the group does not divide B; the widest is share 0.
   const std::int64_t widest = group_ ? backend::group_rows(batch_, 0, group_->size()).count : batch_;
@@ -45,7 +47,8 @@ ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backen
   ring_ = DeviceBuffer<double>(c * static_cast<std::size_t>(4 * ring_len_));
 
   // Host images of the per-chain state, then one upload each.
-  std::vector<float> w(c * d), s0(Rule::kStates > 0 ? c * d : 0), s1(Rule::kStates > 1 ? c * d : 0);
+  // Zero in the padding between chains (chain_layout.hpp).
+  std::vector<float> w(c * pd), s0(Rule::kStates > 0 ? c * pd : 0), s1(Rule::kStates > 1 ? c * pd : 0);
   std::vector<std::uint64_t> seeds;
   std::vector<dln::MinibatchStream> streams;
   std::vector<std::int64_t> t(c, 0);
@@ -54,9 +57,9 @@ ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backen
   std::vector<samplers::SamplerConfig> configs;
   for (std::size_t i = 0; i < c; ++i) {
     const backend::ChainSpec& s = specs[i];
-    std::copy(teacher.center.begin(), teacher.center.end(), w.begin() + static_cast<std::ptrdiff_t>(i * d));
-    if (Rule::kStates > 0) std::fill_n(s0.begin() + static_cast<std::ptrdiff_t>(i * d), d, Rule::initial_state(s.sampler, 0));
-    if (Rule::kStates > 1) std::fill_n(s1.begin() + static_cast<std::ptrdiff_t>(i * d), d, Rule::initial_state(s.sampler, 1));
+    std::copy(teacher.center.begin(), teacher.center.end(), w.begin() + static_cast<std::ptrdiff_t>(i * pd));
+    if (Rule::kStates > 0) std::fill_n(s0.begin() + static_cast<std::ptrdiff_t>(i * pd), d, Rule::initial_state(s.sampler, 0));
+    if (Rule::kStates > 1) std::fill_n(s1.begin() + static_cast<std::ptrdiff_t>(i * pd), d, Rule::initial_state(s.sampler, 1));
     seeds.push_back(s.chain_seed);
     streams.emplace_back(static_cast<std::uint64_t>(problem.n), batch_, s.chain_seed, s.sampling);
     scalars.push_back(samplers::initial_scalars(s.sampler));
@@ -94,7 +97,8 @@ void ChainBatch<Rule>::launch_step(const GemmLanes& lanes) {
   const std::size_t m = widths_.size() - 1;
   const std::int64_t h_in = widths_.front(), h_out = widths_.back();
   const std::int64_t c = chains_, b = rows_;
-  const std::int64_t gstride = b * hmax_;  // per-chain stride of the backpropagated gradients
+  const ChainLayout& L = layout_;
+  const std::int64_t gstride = L.grads;  // per-chain stride of the backpropagated gradients
   cudaStream_t stream = lanes.streams.front();
   const std::size_t used = std::min({lanes.streams.size(), static_cast<std::size_t>(c), events_.size()});
   // Lanes 1.. wait for the main stream here (fork), and the main stream for them (join).
@@ -113,48 +117,48 @@ void ChainBatch<Rule>::launch_step(const GemmLanes& lanes) {
   const auto handle = [&](std::int64_t chain) { return lanes.handles[static_cast<std::size_t>(chain) % used]; };
 
   minibatch_on_device(streams_.data(), c, batch_, t_.data(), idx_.data(), stream);
-  inputs_on_device(problem_.seed, idx_.data(), c, batch_, first_, b, h_in, acts_[0].data(), stream);
+  inputs_on_device(problem_.seed, idx_.data(), c, batch_, first_, b, h_in, acts_[0].data(), L.acts[0], stream);
   fork();
   const auto active = [&](std::int64_t k) { return active_[static_cast<std::size_t>(k)] != 0; };
   for (std::int64_t k = 0; k < c; ++k) {  // Y = X P^T
     if (!active(k)) continue;
-    gemm(handle(k), false, true, b, h_out, h_in, acts_[0].data() + k * b * h_in, h_in,
-         product_.data(), h_in, targets_.data() + k * b * h_out, h_out);
+    gemm(handle(k), false, true, b, h_out, h_in, acts_[0].data() + k * L.acts[0], h_in,
+         product_.data(), h_in, targets_.data() + k * L.targets, h_out);
   }
   join();
   if (sigma_ != 0) {
     target_noise_on_device(problem_.seed, idx_.data(), c, batch_, first_, b, h_out, sigma_,
-                           targets_.data(), stream);
+                           targets_.data(), L.targets, stream);
   }
   fork();
   for (std::int64_t k = 0; k < c; ++k) {
     if (!active(k)) continue;
-    const float* w = w_.data() + k * d_;
+    const float* w = w_.data() + k * L.params;
     for (std::size_t s = 0; s < m; ++s) {  // A_{s+1} = A_s W_s^T
-      gemm(handle(k), false, true, b, widths_[s + 1], widths_[s], acts_[s].data() + k * b * widths_[s],
-           widths_[s], w + offsets_[s], widths_[s], acts_[s + 1].data() + k * b * widths_[s + 1],
+      gemm(handle(k), false, true, b, widths_[s + 1], widths_[s], acts_[s].data() + k * L.acts[s],
+           widths_[s], w + L.offsets[s], widths_[s], acts_[s + 1].data() + k * L.acts[s + 1],
            widths_[s + 1]);
     }
   }
   join();
   const std::int64_t count = b * h_out;  // this share's outputs of one chain
   const double normaliser = static_cast<double>(batch_) * static_cast<double>(h_out);
-  residual_on_device(acts_[m].data(), targets_.data(), g_a_.data(), c, count, gstride,
+  residual_on_device(acts_[m].data(), targets_.data(), g_a_.data(), c, count, L.targets, gstride,
                      static_cast<float>(2.0 / normaliser), loss_partial_.data(), loss_blocks_, stream);
   fork();
   for (std::int64_t k = 0; k < c; ++k) {
     if (!active(k)) continue;
-    const float* w = w_.data() + k * d_;
-    float* grad = grad_.data() + k * d_;
+    const float* w = w_.data() + k * L.params;
+    float* grad = grad_.data() + k * L.params;
     float* g = g_a_.data() + k * gstride;
     float* g_next = g_b_.data() + k * gstride;
     for (std::size_t s = m; s-- > 0;) {
       // dL/dW_s = G_{s+1}^T A_s, then G_s = G_{s+1} W_s
       gemm(handle(k), true, false, widths_[s + 1], widths_[s], b, g, widths_[s + 1],
-           acts_[s].data() + k * b * widths_[s], widths_[s], grad + offsets_[s], widths_[s]);
+           acts_[s].data() + k * L.acts[s], widths_[s], grad + L.offsets[s], widths_[s]);
       if (s > 0) {
         gemm(handle(k), false, false, b, widths_[s], widths_[s + 1], g, widths_[s + 1],
-             w + offsets_[s], widths_[s], g_next, widths_[s]);
+             w + L.offsets[s], widths_[s], g_next, widths_[s]);
         std::swap(g, g_next);
       }
     }
@@ -162,11 +166,12 @@ void ChainBatch<Rule>::launch_step(const GemmLanes& lanes) {
   join();
   const std::int64_t loss_blocks = loss_blocks_;
   if (group_) {  // the members' partial gradients and loss sums, added up (NCCL)
-    group_->sum_device(grad_.data(), static_cast<std::size_t>(c * d_), stream);
+    group_->sum_device(grad_.data(), static_cast<std::size_t>(c * L.params), stream);
     group_->sum_device(loss_partial_.data(), static_cast<std::size_t>(c * loss_blocks), stream);
   }
   update_on_device<Rule>(coeffs_.data(), t_.data(), seeds_.data(), c, w_.data(), grad_.data(),
-                         center_.data(), s0_.data(), s1_.data(), d_, update_partial_.data(), stream);
+                         center_.data(), s0_.data(), s1_.data(), d_, L.params, update_partial_.data(),
+                         stream);
   ChainState<Rule> state;
   state.t = t_.data();
   state.scalars = scalars_.data();

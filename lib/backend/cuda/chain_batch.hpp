@@ -1,9 +1,10 @@
 // The device memory of C chains of one problem and one sampler that advance together, and the
 // launches of one of their steps (host code; only the CUDA backend includes it).
 //
-// Layout: chain-major. Parameters, gradients and states: C x d; activations of layer s:
-// C x rows x H_s; targets C x rows x H_out; backpropagated gradients C x rows x max H; minibatch
-// indices C x B; the ring of per-step records C x ring_len x 4 doubles (loss, drift^2, noise^2,
+// Layout: chain-major, every chain's block at a multiple of 256 bytes (chain_layout.hpp: a
+// chain's pointers have the same alignment in every slot). Parameters, gradients and states:
+// C x layout.params (d used); activations of layer s: C x layout.acts[s] (rows x H_s used);
+// targets C x layout.targets; backpropagated gradients C x layout.grads; minibatch indices C x B; the ring of per-step records C x ring_len x 4 doubles (loss, drift^2, noise^2,
 // ||w - w*||^2). The teacher w* and the target map P are shared. rows = B alone, or this
 // member's share of the B rows in a chain group.
 //
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "lib/backend/backend.hpp"
+#include "lib/backend/cuda/chain_layout.hpp"
 #include "lib/backend/cuda/cuda_handles.hpp"
 #include "lib/backend/cuda/device.hpp"
 #include "lib/backend/cuda/step_kernels.hpp"
@@ -60,14 +62,16 @@ class ChainBatch {
 
   std::int64_t chains() const { return chains_; }
   std::int64_t d() const { return d_; }
+  const ChainLayout& layout() const { return layout_; }
   const double* ring() const { return ring_.data(); }  // device
-  float* parameters() { return w_.data(); }           // device, C x d
+  float* parameters() { return w_.data(); }           // device, C x layout().params
 
  private:
   const dln::Problem& problem_;
   backend::ChainGroup* group_;
   float sigma_;
-  std::vector<std::int64_t> widths_, offsets_;
+  std::vector<std::int64_t> widths_;
+  ChainLayout layout_;
   std::int64_t chains_ = 0, d_ = 0, batch_ = 0, first_ = 0, rows_ = 0, hmax_ = 0, ring_len_ = 0;
   // Loss partial sums per chain: the blocks of the largest member share, the same on every member
   // (the group sums these arrays element by element); blocks past this member's rows stay zero.

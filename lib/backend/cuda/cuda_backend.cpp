@@ -100,6 +100,7 @@ class CudaBackend final : public Backend {
     return "GPU " + std::to_string(device_) + " (" + device_name_ + ")";
   }
   std::string precision() const override { return precision_; }
+  std::int64_t graph_replays() const override { return graph_replays_; }
   HardwareFloor measure_floor(int n, int copy_mib, double seconds) override;
 
   std::vector<estimator::ChainResult> run(const dln::Problem& problem, const DataSpec& data,
@@ -144,6 +145,7 @@ class CudaBackend final : public Backend {
   const std::atomic<bool>* stop_;
   bool graphs_ = true;
   bool capture_warned_ = false;
+  std::int64_t graph_replays_ = 0;
   std::string precision_;
   int device_ = 0;
   std::string device_name_;
@@ -245,6 +247,7 @@ std::vector<estimator::ChainResult> CudaBackend::run_batch(const dln::Problem& p
     }
     if (graph) {
       LLCB_CUDA_CHECK(cudaGraphLaunch(graph->exec, stream_));
+      ++graph_replays_;
     } else {
       dev.launch_step(lanes_);
       stepped = true;
@@ -313,7 +316,7 @@ std::vector<estimator::ChainResult> CudaBackend::run_batch(const dln::Problem& p
         LLCB_CUDA_CHECK(cudaMemcpyAsync(dev.parameters(), &w0, sizeof w0, cudaMemcpyHostToDevice, stream_));
       }
       unsigned long long sum = 0;
-      cuda::checksum_on_device(dev.parameters(), dev.chains() * dev.d(), checksum.data(), stream_);
+      cuda::checksum_on_device(dev.parameters(), dev.chains() * dev.layout().params, checksum.data(), stream_);
       LLCB_CUDA_CHECK(cudaMemcpyAsync(&sum, checksum.data(), sizeof sum, cudaMemcpyDeviceToHost, stream_));
       LLCB_CUDA_CHECK(cudaStreamSynchronize(stream_));
       if (!group->agree(sum)) {

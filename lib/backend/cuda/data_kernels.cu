@@ -14,7 +14,8 @@ __global__ void minibatch_kernel(const dln::MinibatchStream* streams, std::int64
 }
 
 __global__ void inputs_kernel(std::uint64_t problem_seed, const std::uint64_t* idx, std::int64_t batch,
-                              std::int64_t first, std::int64_t rows, std::int64_t h_in, float* x) {
+                              std::int64_t first, std::int64_t rows, std::int64_t h_in, float* x,
+                              std::int64_t x_stride) {
   const std::int64_t c = blockIdx.y;
   const std::int64_t blocks_per_row = (h_in + 3) / 4;
   const std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
@@ -24,18 +25,18 @@ __global__ void inputs_kernel(std::uint64_t problem_seed, const std::uint64_t* i
   const std::uint64_t sample = idx[c * batch + first + row];
   const PhiloxBlock blk =
       draw_block(problem_seed, Stream::kInput, sample, static_cast<std::uint32_t>(j0 / 4));
-  float* out = x + (c * rows + row) * h_in;
+  float* out = x + c * x_stride + row * h_in;
   for (int k = 0; k < 4 && j0 + k < h_in; ++k) out[j0 + k] = mul_rn(20.0f, u01f(blk.v[k])) - 10.0f;
 }
 
 __global__ void target_noise_kernel(std::uint64_t problem_seed, const std::uint64_t* idx,
                                     std::int64_t batch, std::int64_t first, std::int64_t rows,
-                                    std::int64_t h_out, float sigma, float* y) {
+                                    std::int64_t h_out, float sigma, float* y, std::int64_t y_stride) {
   const std::int64_t c = blockIdx.y;
   const std::int64_t r = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
   if (r < rows) {
     dln::add_target_noise(problem_seed, idx[c * batch + first + r], h_out, sigma,
-                          y + (c * rows + r) * h_out);
+                          y + c * y_stride + r * h_out);
   }
 }
 
@@ -56,21 +57,23 @@ void minibatch_on_device(const dln::MinibatchStream* streams, std::int64_t chain
 
 void inputs_on_device(std::uint64_t problem_seed, const std::uint64_t* idx, std::int64_t chains,
                       std::int64_t batch, std::int64_t first, std::int64_t rows, std::int64_t h_in,
-                      float* x, void* stream) {
+                      float* x, std::int64_t x_stride, void* stream) {
   const std::int64_t items = rows * ((h_in + 3) / 4);
   if (items <= 0 || chains <= 0) return;
+  if (x_stride < rows * h_in) throw InternalError("inputs_on_device: a chain stride below rows x h_in");
   inputs_kernel<<<grid(items, chains), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-      problem_seed, idx, batch, first, rows, h_in, x);
+      problem_seed, idx, batch, first, rows, h_in, x, x_stride);
   LLCB_CUDA_CHECK(cudaGetLastError());
 }
 
 void target_noise_on_device(std::uint64_t problem_seed, const std::uint64_t* idx,
                             std::int64_t chains, std::int64_t batch, std::int64_t first,
                             std::int64_t rows, std::int64_t h_out, float sigma, float* y,
-                            void* stream) {
+                            std::int64_t y_stride, void* stream) {
   if (rows <= 0 || chains <= 0) return;
+  if (y_stride < rows * h_out) throw InternalError("target_noise_on_device: a chain stride below rows x h_out");
   target_noise_kernel<<<grid(rows, chains), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-      problem_seed, idx, batch, first, rows, h_out, sigma, y);
+      problem_seed, idx, batch, first, rows, h_out, sigma, y, y_stride);
   LLCB_CUDA_CHECK(cudaGetLastError());
 }
 

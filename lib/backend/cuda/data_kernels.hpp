@@ -4,7 +4,8 @@
 //
 // Chain c has its own minibatch stream (its chain seed) and step counter t[c] (read from device
 // memory when the kernel runs, so a captured CUDA graph replays correctly). Buffers are
-// chain-major: chain c's indices at idx + c * batch, its rows at x + c * rows * h.
+// chain-major: chain c's indices at idx + c * batch, its rows at x + c * stride (stride >=
+// rows * h, ChainLayout), row r at + r * h.
 //
 // minibatch_on_device: grid (samples / 256, C), one thread a sample (each builds its epoch's
 //   Feistel keys from one Philox block); idx[c][b] = streams[c].index(t[c], b), b < batch.
@@ -27,10 +28,10 @@ void minibatch_on_device(const dln::MinibatchStream* streams, std::int64_t chain
                          void* stream = nullptr);
 void inputs_on_device(std::uint64_t problem_seed, const std::uint64_t* idx, std::int64_t chains,
                       std::int64_t batch, std::int64_t first, std::int64_t rows, std::int64_t h_in,
-                      float* x, void* stream = nullptr);
+                      float* x, std::int64_t x_stride, void* stream = nullptr);
 void target_noise_on_device(std::uint64_t problem_seed, const std::uint64_t* idx,
                             std::int64_t chains, std::int64_t batch, std::int64_t first,
                             std::int64_t rows, std::int64_t h_out, float sigma, float* y,
-                            void* stream = nullptr);
+                            std::int64_t y_stride, void* stream = nullptr);
 
 }  // namespace llcb::cuda

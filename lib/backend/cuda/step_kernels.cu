@@ -12,11 +12,11 @@ constexpr int kThreads = 256;
 constexpr int kPerThread = 4;
 
 __global__ void residual_kernel(const float* out, const float* y, float* g, std::int64_t count,
-                                std::int64_t gstride, float scale, double* partial) {
+                                std::int64_t ostride, std::int64_t gstride, float scale, double* partial) {
   __shared__ double sums[1][kThreads];
   const std::int64_t c = blockIdx.y;
-  out += c * count;
-  y += c * count;
+  out += c * ostride;
+  y += c * ostride;
   g += c * gstride;
   const std::int64_t first =
       (blockIdx.x * static_cast<std::int64_t>(kThreads) + threadIdx.x) * kPerThread;
@@ -81,16 +81,17 @@ std::int64_t residual_blocks(std::int64_t count) {
 }
 
 void residual_on_device(const float* out, const float* y, float* g, std::int64_t chains,
-                        std::int64_t count, std::int64_t gstride, float scale, double* partial,
-                        std::int64_t blocks, void* stream) {
+                        std::int64_t count, std::int64_t ostride, std::int64_t gstride, float scale,
+                        double* partial, std::int64_t blocks, void* stream) {
+  if (ostride < count || gstride < count) throw InternalError("residual_on_device: a chain stride below count");
   if (blocks < residual_blocks(count)) {
     throw RuntimeError("residual_on_device: " + std::to_string(blocks) + " blocks for " +
                        std::to_string(count) + " elements");
   }
   if (blocks <= 0 || chains <= 0) return;
   const dim3 grid(static_cast<unsigned>(blocks), static_cast<unsigned>(chains));
-  residual_kernel<<<grid, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(out, y, g, count, gstride,
-                                                                           scale, partial);
+  residual_kernel<<<grid, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(out, y, g, count, ostride,
+                                                                           gstride, scale, partial);
   LLCB_CUDA_CHECK(cudaGetLastError());
 }
 

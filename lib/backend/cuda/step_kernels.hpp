@@ -1,8 +1,8 @@
 // The per-step kernels of C CUDA chains besides the GEMMs, the data and the sampler update.
 //
 // residual_on_device: for each chain c (grid (blocks, C), 256 threads, 4 elements a thread):
-//   g = (out - y) * scale over its `count` elements (at c * gstride in g, at c * count in out
-//   and y), and per-block sums of (out - y)^2 in double into partial[c * blocks + block].
+//   g = (out - y) * scale over its `count` elements (at c * gstride in g, at c * ostride in out
+//   and y; both strides >= count, ChainLayout), and per-block sums of (out - y)^2 in double into partial[c * blocks + block].
 //   blocks >= residual_blocks(count); the blocks past the elements write 0, so the members of a
 //   chain group, whose row shares may differ by one row, all write arrays of one length that the
 //   group adds element by element. fp32 residual, double squares.
@@ -42,8 +42,8 @@ struct ChainState {
 std::int64_t residual_blocks(std::int64_t count);
 
 void residual_on_device(const float* out, const float* y, float* g, std::int64_t chains,
-                        std::int64_t count, std::int64_t gstride, float scale, double* partial,
-                        std::int64_t blocks, void* stream = nullptr);
+                        std::int64_t count, std::int64_t ostride, std::int64_t gstride, float scale,
+                        double* partial, std::int64_t blocks, void* stream = nullptr);
 
 template <class Rule>
 void step_end_on_device(const ChainState<Rule>& state, std::int64_t chains,

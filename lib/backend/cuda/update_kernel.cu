@@ -13,13 +13,13 @@ template <class Rule>
 __global__ void update_kernel(const typename Rule::Coeffs* kp, const std::int64_t* tp,
                               const std::uint64_t* seeds, float* w, const float* g,
                               const float* w0, float* s0, float* s1, std::int64_t d,
-                              double* partial) {
+                              std::int64_t stride, double* partial) {
   __shared__ float sums[4][kThreads];
   const std::int64_t c = blockIdx.y;
   const typename Rule::Coeffs k = kp[c];
   const std::int64_t t = tp[c];
   const std::uint64_t chain_seed = seeds[c];
-  const std::int64_t offset = c * d;
+  const std::int64_t offset = c * stride;
   w += offset;
   g += offset;
   if (Rule::kStates > 0) s0 += offset;
@@ -65,19 +65,20 @@ std::int64_t update_blocks(std::int64_t d) {
 template <class Rule>
 void update_on_device(const typename Rule::Coeffs* k, const std::int64_t* t,
                       const std::uint64_t* seeds, std::int64_t chains, float* w, const float* g,
-                      const float* w0, float* s0, float* s1, std::int64_t d, double* partial,
-                      void* stream) {
+                      const float* w0, float* s0, float* s1, std::int64_t d, std::int64_t stride,
+                      double* partial, void* stream) {
   if (d <= 0 || chains <= 0) return;
+  if (stride < d) throw InternalError("update_on_device: a chain stride below d");
   const dim3 grid(static_cast<unsigned>(update_blocks(d)), static_cast<unsigned>(chains));
   update_kernel<Rule><<<grid, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-      k, t, seeds, w, g, w0, s0, s1, d, partial);
+      k, t, seeds, w, g, w0, s0, s1, d, stride, partial);
   LLCB_CUDA_CHECK(cudaGetLastError());
 }
 
 #define LLCB_INSTANTIATE_UPDATE(Rule)                                                          \
   template void update_on_device<samplers::Rule>(                                              \
       const samplers::Rule::Coeffs*, const std::int64_t*, const std::uint64_t*, std::int64_t,  \
-      float*, const float*, const float*, float*, float*, std::int64_t, double*, void*);
+      float*, const float*, const float*, float*, float*, std::int64_t, std::int64_t, double*, void*);
 LLCB_INSTANTIATE_UPDATE(SgldRule)
 LLCB_INSTANTIATE_UPDATE(RmspropSgldRule)
 LLCB_INSTANTIATE_UPDATE(AdamSgldRule)

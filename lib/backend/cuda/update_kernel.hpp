@@ -5,7 +5,7 @@
 // same rule function the CPU calls (lib/samplers).
 //
 // Launch shape: grid (update_blocks(d), C), 256 threads a block, 4 parameters a thread (one
-// Philox block). Chain c's arrays start at c * d (w, g, s0, s1); its coefficients k[c], step t[c]
+// Philox block). Chain c's arrays start at c * stride (w, g, s0, s1; stride >= d, ChainLayout); its coefficients k[c], step t[c]
 // and seed seeds[c] are read from device memory when the kernel runs (CUDA graphs replay it).
 // Precision: fp32 updates; the step's sums (drift^2, noise^2, aux, ||w - w*||^2) are reduced per
 // block in float and written as doubles to partial[(c * update_blocks(d) + block) * 4 + k]; the
@@ -24,7 +24,7 @@ std::int64_t update_blocks(std::int64_t d);
 template <class Rule>
 void update_on_device(const typename Rule::Coeffs* k, const std::int64_t* t,
                       const std::uint64_t* seeds, std::int64_t chains, float* w, const float* g,
-                      const float* w0, float* s0, float* s1, std::int64_t d, double* partial,
-                      void* stream = nullptr);
+                      const float* w0, float* s0, float* s1, std::int64_t d, std::int64_t stride,
+                      double* partial, void* stream = nullptr);
 
 }  // namespace llcb::cuda

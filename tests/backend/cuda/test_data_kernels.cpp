@@ -30,10 +30,10 @@ TEST(CudaData, MinibatchesAndInputsAreBitIdenticalToTheHost) {
         const std::int64_t ts[2] = {t, t};
         copy_to_device(dt.data(), ts, sizeof ts);
         minibatch_on_device(streams.data(), 2, batch, dt.data(), idx.data());
-        inputs_on_device(9, idx.data(), 2, batch, first, rows, h_in, x.data());
+        inputs_on_device(9, idx.data(), 2, batch, first, rows, h_in, x.data(), rows * h_in);
         std::vector<float> zeros(static_cast<std::size_t>(2 * rows * h_out), 0.0f);
         copy_to_device(y.data(), zeros.data(), 4 * zeros.size());
-        target_noise_on_device(9, idx.data(), 2, batch, first, rows, h_out, 0.5f, y.data());
+        target_noise_on_device(9, idx.data(), 2, batch, first, rows, h_out, 0.5f, y.data(), rows * h_out);
         std::vector<std::uint64_t> want(2 * batch);
         host[0].fill(t, want.data());
         host[1].fill(t, want.data() + batch);
