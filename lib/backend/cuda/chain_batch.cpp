@@ -21,13 +21,11 @@ ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backen
   rows_ = share.count;
   layout_ = ChainLayout(widths_, rows_);
   d_ = layout_.d;
-  for (auto h : widths_) hmax_ = std::max(hmax_, h);
   const auto c = static_cast<std::size_t>(chains_);
-  const auto d = static_cast<std::size_t>(d_);
   const auto pd = static_cast<std::size_t>(layout_.params);  // a chain's stride: d and padding
   w_ = DeviceBuffer<float>(c * pd);
   grad_ = DeviceBuffer<float>(c * pd);
-  center_ = DeviceBuffer<float>(d);
+  center_ = DeviceBuffer<float>(pd);
   product_ = DeviceBuffer<float>(teacher.product.size());
   s0_ = DeviceBuffer<float>(Rule::kStates > 0 ? c * pd : 0);
   s1_ = DeviceBuffer<float>(Rule::kStates > 1 ? c * pd : 0);
@@ -47,7 +45,12 @@ ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backen
   ring_ = DeviceBuffer<double>(c * static_cast<std::size_t>(4 * ring_len_));
 
   // Host images of the per-chain state, then one upload each.
-  // Zero in the padding between chains (chain_layout.hpp).
+  // The chains' blocks in the device layout, zero in the padding (chain_layout.hpp).
+  std::vector<float> center(pd, 0.0f);
+  for (std::size_t s = 0; s < layout_.sizes.size(); ++s) {
+    std::copy_n(teacher.center.begin() + layout_.logical[s], layout_.sizes[s],
+                center.begin() + layout_.physical[s]);
+  }
   std::vector<float> w(c * pd), s0(Rule::kStates > 0 ? c * pd : 0), s1(Rule::kStates > 1 ? c * pd : 0);
   std::vector<std::uint64_t> seeds;
   std::vector<dln::MinibatchStream> streams;
@@ -57,9 +60,12 @@ ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backen
   std::vector<samplers::SamplerConfig> configs;
   for (std::size_t i = 0; i < c; ++i) {
     const backend::ChainSpec& s = specs[i];
-    std::copy(teacher.center.begin(), teacher.center.end(), w.begin() + static_cast<std::ptrdiff_t>(i * pd));
-    if (Rule::kStates > 0) std::fill_n(s0.begin() + static_cast<std::ptrdiff_t>(i * pd), d, Rule::initial_state(s.sampler, 0));
-    if (Rule::kStates > 1) std::fill_n(s1.begin() + static_cast<std::ptrdiff_t>(i * pd), d, Rule::initial_state(s.sampler, 1));
+    std::copy(center.begin(), center.end(), w.begin() + static_cast<std::ptrdiff_t>(i * pd));
+    for (std::size_t l = 0; l < layout_.sizes.size(); ++l) {
+      const auto at = static_cast<std::ptrdiff_t>(i * pd) + layout_.physical[l];
+      if (Rule::kStates > 0) std::fill_n(s0.begin() + at, layout_.sizes[l], Rule::initial_state(s.sampler, 0));
+      if (Rule::kStates > 1) std::fill_n(s1.begin() + at, layout_.sizes[l], Rule::initial_state(s.sampler, 1));
+    }
     seeds.push_back(s.chain_seed);
     streams.emplace_back(static_cast<std::uint64_t>(problem.n), batch_, s.chain_seed, s.sampling);
     scalars.push_back(samplers::initial_scalars(s.sampler));
@@ -73,7 +79,12 @@ ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backen
   coeffs_ = DeviceBuffer<typename Rule::Coeffs>(c);
   configs_ = DeviceBuffer<samplers::SamplerConfig>(c);
   copy_to_device(w_.data(), w.data(), w.size() * sizeof(float));
-  copy_to_device(center_.data(), teacher.center.data(), d * sizeof(float));
+  copy_to_device(center_.data(), center.data(), pd * sizeof(float));
+  // The update kernel's map of flat parameter indices to the layout: logical, then physical offsets.
+  std::vector<std::int64_t> map = layout_.logical;
+  map.insert(map.end(), layout_.physical.begin(), layout_.physical.end());
+  layer_map_ = DeviceBuffer<std::int64_t>(map.size());
+  copy_to_device(layer_map_.data(), map.data(), map.size() * sizeof(std::int64_t));
   copy_to_device(product_.data(), teacher.product.data(), teacher.product.size() * sizeof(float));
   copy_to_device(s0_.data(), s0.data(), s0.size() * sizeof(float));
   copy_to_device(s1_.data(), s1.data(), s1.size() * sizeof(float));
@@ -136,7 +147,7 @@ void ChainBatch<Rule>::launch_step(const GemmLanes& lanes) {
     const float* w = w_.data() + k * L.params;
     for (std::size_t s = 0; s < m; ++s) {  // A_{s+1} = A_s W_s^T
       gemm(handle(k), false, true, b, widths_[s + 1], widths_[s], acts_[s].data() + k * L.acts[s],
-           widths_[s], w + L.offsets[s], widths_[s], acts_[s + 1].data() + k * L.acts[s + 1],
+           widths_[s], w + L.physical[s], widths_[s], acts_[s + 1].data() + k * L.acts[s + 1],
            widths_[s + 1]);
     }
   }
@@ -155,10 +166,10 @@ void ChainBatch<Rule>::launch_step(const GemmLanes& lanes) {
     for (std::size_t s = m; s-- > 0;) {
       // dL/dW_s = G_{s+1}^T A_s, then G_s = G_{s+1} W_s
       gemm(handle(k), true, false, widths_[s + 1], widths_[s], b, g, widths_[s + 1],
-           acts_[s].data() + k * L.acts[s], widths_[s], grad + L.offsets[s], widths_[s]);
+           acts_[s].data() + k * L.acts[s], widths_[s], grad + L.physical[s], widths_[s]);
       if (s > 0) {
         gemm(handle(k), false, false, b, widths_[s], widths_[s + 1], g, widths_[s + 1],
-             w + L.offsets[s], widths_[s], g_next, widths_[s]);
+             w + L.physical[s], widths_[s], g_next, widths_[s]);
         std::swap(g, g_next);
       }
     }
@@ -170,8 +181,8 @@ void ChainBatch<Rule>::launch_step(const GemmLanes& lanes) {
     group_->sum_device(loss_partial_.data(), static_cast<std::size_t>(c * loss_blocks), stream);
   }
   update_on_device<Rule>(coeffs_.data(), t_.data(), seeds_.data(), c, w_.data(), grad_.data(),
-                         center_.data(), s0_.data(), s1_.data(), d_, L.params, update_partial_.data(),
-                         stream);
+                         center_.data(), s0_.data(), s1_.data(), d_, L.params, layer_map_.data(),
+                         static_cast<std::int64_t>(L.sizes.size()), update_partial_.data(), stream);
   ChainState<Rule> state;
   state.t = t_.data();
   state.scalars = scalars_.data();

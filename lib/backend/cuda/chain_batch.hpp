@@ -1,9 +1,10 @@
 // The device memory of C chains of one problem and one sampler that advance together, and the
 // launches of one of their steps (host code; only the CUDA backend includes it).
 //
-// Layout: chain-major, every chain's block at a multiple of 256 bytes (chain_layout.hpp: a
-// chain's pointers have the same alignment in every slot). Parameters, gradients and states:
-// C x layout.params (d used); activations of layer s: C x layout.acts[s] (rows x H_s used);
+// Layout: chain-major, every chain's block and every layer's matrix in it at a multiple of 256
+// bytes (chain_layout.hpp: a chain's pointers have the same alignment in every slot; the centre
+// w* is laid out like one chain's parameters). Parameters, gradients and states:
+// C x layout.params (d used, layer s at layout.physical[s]); activations of layer s: C x layout.acts[s] (rows x H_s used);
 // targets C x layout.targets; backpropagated gradients C x layout.grads; minibatch indices C x B; the ring of per-step records C x ring_len x 4 doubles (loss, drift^2, noise^2,
 // ||w - w*||^2). The teacher w* and the target map P are shared. rows = B alone, or this
 // member's share of the B rows in a chain group.
@@ -72,7 +73,7 @@ class ChainBatch {
   float sigma_;
   std::vector<std::int64_t> widths_;
   ChainLayout layout_;
-  std::int64_t chains_ = 0, d_ = 0, batch_ = 0, first_ = 0, rows_ = 0, hmax_ = 0, ring_len_ = 0;
+  std::int64_t chains_ = 0, d_ = 0, batch_ = 0, first_ = 0, rows_ = 0, ring_len_ = 0;
   // Loss partial sums per chain: the blocks of the largest member share, the same on every member
   // (the group sums these arrays element by element); blocks past this member's rows stay zero.
   std::int64_t loss_blocks_ = 0;
@@ -82,6 +83,7 @@ class ChainBatch {
   DeviceBuffer<dln::MinibatchStream> streams_;
   DeviceBuffer<double> loss_partial_, update_partial_, ring_;
   DeviceBuffer<std::int64_t> t_;
+  DeviceBuffer<std::int64_t> layer_map_;  // the layout's logical then physical layer offsets
   DeviceBuffer<samplers::ChainScalars> scalars_;
   DeviceBuffer<typename Rule::Coeffs> coeffs_;
   DeviceBuffer<samplers::SamplerConfig> configs_;

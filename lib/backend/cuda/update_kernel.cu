@@ -13,7 +13,8 @@ template <class Rule>
 __global__ void update_kernel(const typename Rule::Coeffs* kp, const std::int64_t* tp,
                               const std::uint64_t* seeds, float* w, const float* g,
                               const float* w0, float* s0, float* s1, std::int64_t d,
-                              std::int64_t stride, double* partial) {
+                              std::int64_t stride, const std::int64_t* layer_map, std::int64_t layers,
+                              double* partial) {
   __shared__ float sums[4][kThreads];
   const std::int64_t c = blockIdx.y;
   const typename Rule::Coeffs k = kp[c];
@@ -32,17 +33,23 @@ __global__ void update_kernel(const typename Rule::Coeffs* kp, const std::int64_
     const Normal4f z = normal4f(draw_block(chain_seed, Stream::kLangevin,
                                            static_cast<std::uint64_t>(t),
                                            static_cast<std::uint32_t>(block4)));
+    std::int64_t layer = 0;  // of parameter e (flat index, which addresses its noise)
     for (int q = 0; q < kPerThread; ++q) {
       const std::int64_t e = first + q;
       if (e >= d) break;
-      float s[2] = {Rule::kStates > 0 ? s0[e] : 0.0f, Rule::kStates > 1 ? s1[e] : 0.0f};
+      std::int64_t p = e;  // where it sits (chain_layout.hpp)
+      if (layer_map) {
+        while (layer + 1 < layers && e >= layer_map[layer + 1]) ++layer;
+        p = layer_map[layers + layer] + (e - layer_map[layer]);
+      }
+      float s[2] = {Rule::kStates > 0 ? s0[p] : 0.0f, Rule::kStates > 1 ? s1[p] : 0.0f};
       samplers::StepSums step;
-      float we = w[e];
-      Rule::apply(k, we, g[e], w0[e], z.z[q], s, step);
-      w[e] = we;
-      if (Rule::kStates > 0) s0[e] = s[0];
-      if (Rule::kStates > 1) s1[e] = s[1];
-      const float delta = we - w0[e];
+      float we = w[p];
+      Rule::apply(k, we, g[p], w0[p], z.z[q], s, step);
+      w[p] = we;
+      if (Rule::kStates > 0) s0[p] = s[0];
+      if (Rule::kStates > 1) s1[p] = s[1];
+      const float delta = we - w0[p];
       acc[0] += step.drift2;
       acc[1] += step.noise2;
       acc[2] += step.aux;
@@ -66,19 +73,20 @@ template <class Rule>
 void update_on_device(const typename Rule::Coeffs* k, const std::int64_t* t,
                       const std::uint64_t* seeds, std::int64_t chains, float* w, const float* g,
                       const float* w0, float* s0, float* s1, std::int64_t d, std::int64_t stride,
-                      double* partial, void* stream) {
+                      const std::int64_t* layer_map, std::int64_t layers, double* partial, void* stream) {
   if (d <= 0 || chains <= 0) return;
   if (stride < d) throw InternalError("update_on_device: a chain stride below d");
   const dim3 grid(static_cast<unsigned>(update_blocks(d)), static_cast<unsigned>(chains));
   update_kernel<Rule><<<grid, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-      k, t, seeds, w, g, w0, s0, s1, d, stride, partial);
+      k, t, seeds, w, g, w0, s0, s1, d, stride, layer_map, layers, partial);
   LLCB_CUDA_CHECK(cudaGetLastError());
 }
 
 #define LLCB_INSTANTIATE_UPDATE(Rule)                                                          \
   template void update_on_device<samplers::Rule>(                                              \
       const samplers::Rule::Coeffs*, const std::int64_t*, const std::uint64_t*, std::int64_t,  \
-      float*, const float*, const float*, float*, float*, std::int64_t, std::int64_t, double*, void*);
+      float*, const float*, const float*, float*, float*, std::int64_t, std::int64_t, const std::int64_t*, \
+      std::int64_t, double*, void*);
 LLCB_INSTANTIATE_UPDATE(SgldRule)
 LLCB_INSTANTIATE_UPDATE(RmspropSgldRule)
 LLCB_INSTANTIATE_UPDATE(AdamSgldRule)

@@ -59,7 +59,7 @@ void compare(samplers::SamplerKind kind) {
   copy_to_device(dt.data(), ts, sizeof ts);
   copy_to_device(dseeds.data(), seeds, sizeof seeds);
   update_on_device<Rule>(dk.data(), dt.data(), dseeds.data(), 2, dw.data(), dg.data(), dw0.data(),
-                         ds0.data(), ds1.data(), d, d, partial.data());
+                         ds0.data(), ds1.data(), d, d, nullptr, 0, partial.data());
   const auto gw = dw.to_host();
   const auto gs0 = ds0.to_host();
   const auto p = partial.to_host();
