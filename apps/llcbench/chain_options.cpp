@@ -1,6 +1,7 @@
 #include "apps/llcbench/chain_options.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "lib/core/error.hpp"
@@ -58,12 +59,15 @@ dln::Problem resolve_problem(const po::variables_map& vm) {
   return p;
 }
 
-void add_chain_options(po::options_description& desc) {
-  desc.add_options()("sampler", po::value<std::string>(),
-                     "sgld, rmsprop_sgld, adam_sgld, sghmc or sgnht")(
-      "step-size", po::value<std::string>(), "step size eps (> 0)")(
-      "steps", po::value<std::string>()->default_value("50000"), "chain length T")(
-      "burn-in", po::value<std::string>(), "losses of steps t >= burn-in are kept (default 0.9 T)")(
+void add_chain_options(po::options_description& desc, const ChainDefaults& defaults) {
+  desc.add_options()("sampler", po::value<std::string>(), "sgld, rmsprop_sgld, adam_sgld, sghmc or sgnht");
+  if (defaults.step_size_option) desc.add_options()("step-size", po::value<std::string>(), "step size eps (> 0)");
+  char burn_in_help[80];
+  std::snprintf(burn_in_help, sizeof burn_in_help, "losses of steps t >= burn-in are kept (default %g T)",
+                defaults.burn_in_fraction);
+  desc.add_options()(
+      "steps", po::value<std::string>()->default_value(defaults.steps), "chain length T")(
+      "burn-in", po::value<std::string>(), burn_in_help)(
       "batch-size", po::value<std::string>()->default_value("500"), "minibatch size m")(
       "nbeta", po::value<std::string>(), "n * beta (default n / ln n)")(
       "gamma", po::value<std::string>()->default_value("1"), "localisation strength")(
@@ -88,14 +92,16 @@ void add_chain_options(po::options_description& desc) {
       "diagnostic decimation in steps (0: steps / 1000)");
 }
 
-backend::ChainSpec resolve_chain(const po::variables_map& vm, const dln::Problem& problem) {
+backend::ChainSpec resolve_chain(const po::variables_map& vm, const dln::Problem& problem,
+                                 const ChainDefaults& defaults, double step_size) {
   backend::ChainSpec s;
   s.sampler.kind = samplers::find_sampler(required(vm, "sampler", "sgld")).kind;
-  s.sampler.step_size = parse_double(required(vm, "step-size", "1e-6"), "--step-size",
-                                     std::numeric_limits<double>::min(), kHuge);
+  s.sampler.step_size = step_size > 0 ? step_size
+                                      : parse_double(required(vm, "step-size", "1e-6"), "--step-size",
+                                                     std::numeric_limits<double>::min(), kHuge);
   s.steps = parse_int(text(vm, "steps"), "--steps", 1, kMaxInt / 4);
   s.burn_in = has(vm, "burn-in") ? parse_int(text(vm, "burn-in"), "--burn-in", 0, kMaxInt)
-                                 : static_cast<std::int64_t>(0.9 * static_cast<double>(s.steps));
+                                 : static_cast<std::int64_t>(defaults.burn_in_fraction * static_cast<double>(s.steps));
   s.batch_size = parse_int(text(vm, "batch-size"), "--batch-size", 1, kMaxInt);
   const double n = static_cast<double>(problem.n);
   s.sampler.nbeta = has(vm, "nbeta") ? parse_double(text(vm, "nbeta"), "--nbeta", 0, kHuge)

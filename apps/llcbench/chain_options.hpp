@@ -15,9 +15,17 @@ namespace llcb::cli {
 void add_problem_options(po::options_description& desc);
 dln::Problem resolve_problem(const po::variables_map& vm);
 
-// Sampler, chain and data options.
-void add_chain_options(po::options_description& desc);
-backend::ChainSpec resolve_chain(const po::variables_map& vm, const dln::Problem& problem);
+// Sampler, chain and data options. A command's own defaults: without a --step-size (calibrate
+// sets it per grid point: resolve_chain's `step_size`), --steps, and the burn-in as a fraction
+// of T.
+struct ChainDefaults {
+  bool step_size_option = true;
+  const char* steps = "50000";
+  double burn_in_fraction = 0.9;
+};
+void add_chain_options(po::options_description& desc, const ChainDefaults& defaults = {});
+backend::ChainSpec resolve_chain(const po::variables_map& vm, const dln::Problem& problem,
+                                 const ChainDefaults& defaults = {}, double step_size = 0);
 backend::DataSpec resolve_data(const po::variables_map& vm);
 
 // --backend and --threads.

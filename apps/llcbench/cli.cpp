@@ -16,6 +16,7 @@ const std::vector<Command>& commands() {
       {"problem", "draw a learning problem from a model class and seed", cmd_problem},
       {"run", "run one SGMCMC chain and estimate the LLC", cmd_run},
       {"bench", "steps/s and GFLOP/s of chains against the sgemm floor", cmd_bench},
+      {"calibrate", "recommend a sampler's step size from short chains, without the truth", cmd_calibrate},
 #if LLCB_STORE_COMMANDS
       {"sweep", "run or resume a sweep of jobs into an HDF5 store", cmd_sweep},
       {"reduce", "recompute a store's summary table", cmd_reduce},

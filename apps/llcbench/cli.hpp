@@ -26,6 +26,7 @@ int cmd_truth(const std::vector<std::string>& args);
 int cmd_problem(const std::vector<std::string>& args);
 int cmd_run(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
+int cmd_calibrate(const std::vector<std::string>& args);
 int cmd_sweep(const std::vector<std::string>& args);
 int cmd_reduce(const std::vector<std::string>& args);
 int cmd_query(const std::vector<std::string>& args);

@@ -6,17 +6,14 @@
 #include <map>
 #include <tuple>
 
+#include "lib/core/median.hpp"
+
 namespace llcb::reduce {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-double median(std::vector<double> v) {
-  if (v.empty()) return kNaN;
-  std::sort(v.begin(), v.end());
-  const std::size_t m = v.size() / 2;
-  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
+using llcb::median;
 
 double mean(const std::vector<double>& v) {
   if (v.empty()) return kNaN;

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "lib/core/error.hpp"
+#include "lib/core/log_grid.hpp"
 #include "lib/core/hash.hpp"
 #include "lib/core/parse.hpp"
 #include "lib/dln/model_class.hpp"
@@ -120,8 +121,8 @@ std::vector<double> step_grid(const Values& v, const std::string& s) {
   const std::string p = s + ".";
   std::vector<double> steps;
   const bool explicit_list = v.set(p + "step_sizes");
-  const bool log_grid = v.set(p + "step_start") || v.set(p + "step_stop") || v.set(p + "per_decade");
-  if (explicit_list == log_grid) {
+  const bool log_spaced = v.set(p + "step_start") || v.set(p + "step_stop") || v.set(p + "per_decade");
+  if (explicit_list == log_spaced) {
     throw UsageError("sampler " + s + " needs exactly one grid: " + p + "step_sizes, or " + p +
                      "step_start, " + p + "step_stop and " + p + "per_decade");
   }
@@ -135,11 +136,7 @@ std::vector<double> step_grid(const Values& v, const std::string& s) {
     const double stop = v.real(p + "step_stop", tiny, kHuge);
     const std::int64_t per = v.integer(p + "per_decade", 1, 1000);
     if (stop < start) throw UsageError(p + "step_stop is below " + p + "step_start");
-    const double decades = std::log10(stop / start);
-    const auto count = static_cast<std::int64_t>(std::floor(decades * static_cast<double>(per) + 1e-9));
-    for (std::int64_t k = 0; k <= count; ++k) {
-      steps.push_back(start * std::pow(10.0, static_cast<double>(k) / static_cast<double>(per)));
-    }
+    steps = log_grid(start, stop, per);
   }
   std::sort(steps.begin(), steps.end());
   if (std::adjacent_find(steps.begin(), steps.end()) != steps.end()) {

@@ -310,6 +310,58 @@ TEST(Cli, APrecisionLlcbenchDoesNotHaveIsRefusedEverywhere) {
   }
 }
 
+// calibrate: the rule on synthetic chains (--replay runs nothing), a real calibration that is
+// deterministic, and the refusals.
+TEST(Cli, CalibrateRecommendsFromAPlateauAndRefusesWithoutOne) {
+  const auto tmp = std::filesystem::temp_directory_path() / ("llcb_cli_cal_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(tmp);
+  const auto csv = [&](const std::string& name, const std::string& rows) {
+    const std::string path = (tmp / name).string();
+    std::ofstream(path) << "step_size,chain,lambda_hat,diverged,nonstationary,drift_noise,estimate_se,nbeta_drift\n" << rows;
+    return path;
+  };
+  // lambda_hat 5, 8, 10, 10.4, 10.6 then diverged: at 10% a grid point the plateau is 1e-8..1e-6,
+  // its middle 1e-7; at the default 30%, 8 -> 10 joins it.
+  const std::string plateau = csv("plateau.csv",
+      "1e-10,1,5,false,false,0.01,0.1,0\n1e-10,2,5.1,false,false,0.01,0.1,0\n1e-9,1,8,false,false,0.02,0.1,0\n"
+      "1e-9,2,8,false,false,0.02,0.1,0\n1e-8,1,10,false,false,0.05,0.1,0\n1e-8,2,10,false,false,0.05,0.1,0\n"
+      "1e-7,1,10.4,false,false,0.1,0.1,0\n1e-7,2,10.4,false,false,0.1,0.1,0\n1e-6,1,10.6,false,false,0.3,0.1,0\n"
+      "1e-6,2,10.6,false,false,0.3,0.1,0\n1e-5,1,nan,true,false,nan,0.1,0\n1e-5,2,nan,true,false,nan,0.1,0\n");
+  const Result r = run("calibrate --replay " + plateau + " --tolerance 0.1");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("recommended: 1e-07 (accepted 1e-08..1e-06)"), std::string::npos) << r.out;
+  EXPECT_NE(run("calibrate --replay " + plateau + " --tolerance 0.1 --pick upper").out.find("recommended: 1e-06"), std::string::npos);
+  EXPECT_NE(run("calibrate --replay " + plateau).out.find("(accepted 1e-09..1e-06)"), std::string::npos);
+  const Result j = run("calibrate --replay " + plateau + " --tolerance 0.1 --json");
+  EXPECT_NE(j.out.find("\"recommended\":1e-07"), std::string::npos) << j.out;
+  // No plateau, and every chain diverged: no pick, exit 1, one line saying why; the table is printed.
+  const Result none = run("calibrate --replay " + csv("none.csv",
+      "1e-9,1,1,false,false,0,0.1,0\n1e-8,1,2,false,false,0,0.1,0\n1e-7,1,4,false,false,0,0.1,0\n"));
+  EXPECT_EQ(none.code, 1);
+  EXPECT_EQ(lines(none.err), 1) << none.err;
+  EXPECT_NE(none.err.find("no step size to recommend: no plateau"), std::string::npos) << none.err;
+  EXPECT_EQ(none.out.find("recommended"), std::string::npos) << none.out;
+  const Result dead = run("calibrate --replay " + csv("dead.csv", "1e-7,1,nan,true,false,nan,0.1,0\n1e-6,1,nan,true,false,nan,0.1,0\n"));
+  EXPECT_EQ(dead.code, 1);
+  EXPECT_NE(dead.err.find("every chain diverged at every step size (down to 1e-07)"), std::string::npos) << dead.err;
+  // Bad input: exit 2, one line.
+  expect_usage_error("calibrate --replay " + csv("bad.csv", "1e-7,1,x,false,false,0,0.1,0\n"), "lambda_hat");
+  expect_usage_error("calibrate --replay /nonexistent.csv", "cannot read");
+  expect_usage_error("calibrate --class tiny --sampler sgld --grid 1e-5:1e-7:2", "below the start");
+  expect_usage_error("calibrate --class tiny --sampler sgld --grid 1e-7", "START:STOP:PER_DECADE");
+  expect_usage_error("calibrate --class tiny --sampler sgld --tolerance 0", "tolerance");
+  expect_usage_error("calibrate --class tiny --sampler sgld --pick lowest", "pick");
+  expect_usage_error("calibrate --replay " + plateau + " --show-truth", "--show-truth");
+  // A real calibration, twice: the same output (chains seeded 1..K), and it stops at divergence.
+  const std::string cal = "calibrate --class tiny --seed 2 --sampler sgld --steps 2000 --chains 2 --threads 1 "
+                          "--grid 1e-8:1e2:1 --json --show-truth";
+  const Result a = run(cal), b2 = run(cal);
+  EXPECT_EQ(a.out, b2.out);
+  EXPECT_NE(a.out.find("\"lambda_true\":9"), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find("\"run\":false"), std::string::npos) << "huge step sizes are not run: " << a.out;
+  std::filesystem::remove_all(tmp);
+}
+
 TEST(Cli, SweepStoresTheTruthStatusOfEveryProblemAndJob) {
   const auto tmp = std::filesystem::temp_directory_path() / ("llcb_cli_truth_" + std::to_string(::getpid()));
   std::filesystem::create_directories(tmp);
