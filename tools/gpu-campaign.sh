@@ -15,7 +15,9 @@
 #
 # Writes LOGDIR/campaign.log (each step: "# ok", "# failed: exit N" or "# timed out after S s"),
 # LOGDIR/tests.log and tests.xml, LOGDIR/bench.jsonl (one bench --json object a line, each after
-# a '# command' line) and LOGDIR/memcheck.log. Exit 0 when every step ran and passed, 1 when one
+# a '# command' line; their stderr in LOGDIR/bench.err) and LOGDIR/memcheck.log. The bounds add
+# up to 990 s at worst, more than one 600 s command: where a command's time is limited, run the
+# phases as separate commands (the benches take seconds each, not their 60 s bound). Exit 0 when every step ran and passed, 1 when one
 # failed or timed out, 2 (at once, nothing run) where no GPU is visible.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -96,13 +98,14 @@ header() {
 }
 
 status=0
-# run_step NAME LIMIT LOGFILE CMD...: runs CMD under `timeout`, appends its output to LOGFILE and
-# a verdict line to campaign.log (a timeout is told apart from a failure).
+# run_step NAME LIMIT LOGFILE ERRFILE CMD...: runs CMD under `timeout`, appends its stdout to
+# LOGFILE and its stderr to ERRFILE, and a verdict line to campaign.log (a timeout is told apart
+# from a failure).
 run_step() {
-  local name="$1" limit="$2" file="$3"
-  shift 3
+  local name="$1" limit="$2" file="$3" err="$4"
+  shift 4
   local start=$SECONDS code
-  timeout --kill-after=10 "$limit" "$@" >> "$file" 2>&1
+  timeout --kill-after=10 "$limit" "$@" >> "$file" 2>> "$err"
   code=$?
   if (( code == 124 || code == 137 )); then
     log "# $name: timed out after ${limit}s"
@@ -119,23 +122,26 @@ run_step() {
 
 if wants tests; then
   { header ./run.sh bin/test_cuda; nvidia-smi 2>&1; } > "$logs/tests.log"
-  run_step tests "$TESTS_LIMIT" "$logs/tests.log" ./run.sh bin/test_cuda --gtest_output="xml:$logs/tests.xml"
+  run_step tests "$TESTS_LIMIT" "$logs/tests.log" "$logs/tests.log" ./run.sh bin/test_cuda --gtest_output="xml:$logs/tests.xml"
 fi
 
 if wants bench; then
   : > "$logs/bench.jsonl"
+  : > "$logs/bench.err"
   for b in "${BENCHES[@]}"; do
     read -r -a args <<< "$b"
     echo "# command: ./run.sh bin/llcbench-bench bench --backend cuda --json $b  date: $(date -u +%Y-%m-%dT%H:%M:%SZ)" \
       >> "$logs/bench.jsonl"
-    run_step "bench $b" "$BENCH_LIMIT" "$logs/bench.jsonl" ./run.sh bin/llcbench-bench bench --backend cuda --json "${args[@]}"
+    echo "# command: bench $b" >> "$logs/bench.err"
+    run_step "bench $b" "$BENCH_LIMIT" "$logs/bench.jsonl" "$logs/bench.err" \
+      ./run.sh bin/llcbench-bench bench --backend cuda --json "${args[@]}"
   done
 fi
 
 if wants memcheck; then
   if tool="$(sanitizer)"; then
     header "$tool" --tool memcheck bin/test_cuda --gtest_filter="$MEMCHECK_FILTER" > "$logs/memcheck.log"
-    run_step memcheck "$MEMCHECK_LIMIT" "$logs/memcheck.log" \
+    run_step memcheck "$MEMCHECK_LIMIT" "$logs/memcheck.log" "$logs/memcheck.log" \
       ./run.sh "$tool" --tool memcheck --error-exitcode 1 bin/test_cuda --gtest_filter="$MEMCHECK_FILTER"
   else
     log "# memcheck: skipped: compute-sanitizer not found (PATH, \$CUDA_HOME/bin, /usr/local/cuda*/bin)"

@@ -301,7 +301,9 @@ def fig_lambda_vs_truth(summary, jobs, out):
     best = best_steps(summary)
     classes = list(dict.fromkeys(summary["class"]))
     order = sampler_order(summary)
-    cells = [(c, G) for c in classes for G in GS]  # a panel per class and chain group size
+    # A panel per class and chain group size that the class ran with.
+    cells = [(c, G) for c in classes for G in GS
+             if ((summary["class"] == c) & (summary["ranks_per_chain"] == G)).any()]
     fig, axes = plt.subplots(1, len(cells), figsize=(5.2 * len(cells) + 2.6, 4.4), squeeze=False)
     rows = []
     for i, (c, G) in enumerate(cells):

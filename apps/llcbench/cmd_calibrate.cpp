@@ -62,13 +62,17 @@ std::vector<StepStats> read_chains_csv(const std::string& path) {
     const std::string where = "--replay " + path + " line " + std::to_string(n);
     if (f.size() != 8) throw UsageError(where + ": expected 8 fields");
     const double step = parse_double(f[0], where + " step_size", std::numeric_limits<double>::min(), kHuge);
+    // Not a number, or infinite, as any stream writes it: no usable value (NaN).
+    const auto missing = [](const std::string& cell) {
+      return cell.empty() || cell == "nan" || cell == "-nan" || cell == "inf" || cell == "-inf";
+    };
+    const auto number = [&](const std::string& cell, const char* name, double lo) {
+      return missing(cell) ? std::nan("") : parse_double(cell, where + " " + name, lo, kHuge);
+    };
     CalibrationChain c;
-    c.lambda_hat = f[2] == "nan" || f[2].empty() ? std::nan("") : parse_double(f[2], where + " lambda_hat", -kHuge, kHuge);
+    c.lambda_hat = number(f[2], "lambda_hat", -kHuge);
     c.diverged = parse_bool(f[3], where + " diverged");
     c.nonstationary = parse_bool(f[4], where + " nonstationary");
-    const auto number = [&](const std::string& cell, const char* name, double lo) {
-      return cell == "nan" || cell.empty() ? std::nan("") : parse_double(cell, where + " " + name, lo, kHuge);
-    };
     c.drift_noise = number(f[5], "drift_noise", 0);
     c.estimate_se = number(f[6], "estimate_se", 0);
     c.nbeta_drift = number(f[7], "nbeta_drift", -kHuge);
@@ -194,7 +198,8 @@ int cmd_calibrate(const std::vector<std::string>& args) {
     std::snprintf(drifting, sizeof drifting, "%g", fallback.max_nonstationary);
     desc.add_options()("grid", po::value<std::string>()->default_value("1e-10:1e-4:2"),
                        "step sizes START:STOP:PER_DECADE (log-spaced)")(
-        "chains", po::value<std::string>()->default_value("4"), "chains per step size (seeds 1..K)")(
+        "chains", po::value<std::string>()->default_value("4"),
+        "chains per step size (chain seeds S..S+K-1, S from --chain-seed)")(
         "tolerance", po::value<std::string>()->default_value(tolerance),
         "a plateau: neighbouring step sizes whose median lambda_hat differ by at most this fraction")(
         "max-drifting", po::value<std::string>()->default_value(drifting),
@@ -254,7 +259,7 @@ int cmd_calibrate(const std::vector<std::string>& args) {
         std::vector<backend::ChainSpec> specs(static_cast<std::size_t>(k), base);
         for (std::size_t c = 0; c < specs.size(); ++c) {
           specs[c].sampler.step_size = steps[i];
-          specs[c].chain_seed = c + 1;
+          specs[c].chain_seed = base.chain_seed + c;  // --chain-seed S: seeds S..S+K-1
         }
         std::vector<CalibrationChain> chains;
         for (const auto& r : be->run(problem, data, specs)) chains.push_back(estimator::calibration_chain(r));

@@ -1,4 +1,5 @@
 // llcbench: the command-line entry point. Dispatches to the subcommands of cli.hpp.
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -12,8 +13,10 @@ namespace {
 void print_usage(std::ostream& os) {
   os << "usage: llcbench COMMAND [OPTIONS]   (llcbench COMMAND --help for its options)\n\n"
         "commands:\n";
+  std::size_t width = 0;
+  for (const auto& c : llcb::cli::commands()) width = std::max(width, c.name.size());
   for (const auto& c : llcb::cli::commands()) {
-    os << "  " << c.name << std::string(10 - c.name.size(), ' ') << c.summary << "\n";
+    os << "  " << c.name << std::string(width + 2 - c.name.size(), ' ') << c.summary << "\n";
   }
   os << "\n  --version  print the version and exit\n";
 }

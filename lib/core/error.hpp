@@ -40,8 +40,9 @@ class RuntimeError : public Error {
 };
 
 // A device that can run nothing more (a sticky CUDA error: illegal address, launch failure, ...):
-// not a failure of the job that met it, so a sweep ends the worker with this message instead of
-// failing every later job on the same dead context (exit 1; the jobs stay pending for a resume).
+// not a failure of the job that met it, so a sweep stops with this message (under MPI the worker's
+// error aborts the run) instead of failing every later job on the same dead context (exit 1; the
+// jobs stay pending for a resume).
 class DeviceLostError : public RuntimeError {
  public:
   explicit DeviceLostError(std::string message) : RuntimeError(std::move(message)) {}

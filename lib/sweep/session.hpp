@@ -47,8 +47,8 @@ struct JobTraceListener {
 // Runs a bundle of jobs of one problem: all their chains go to the backend in one run() call
 // (the CUDA backend advances chains of one sampler together), and each job's outcome is what it
 // would be alone. Exceptions other than UsageError and DeviceLostError (a device that can run
-// nothing more: the caller's worker ends) become "failed" outcomes with the message (for every
-// job of the run that raised it); the test-only fault of config.fail_job fails that job
+// nothing more: it propagates and stops the sweep) become "failed" outcomes with the message
+// (for every job of the run that raised it); the test-only fault of config.fail_job fails that job
 // alone. Outcomes come in the order of `jobs`; a stop request leaves the jobs whose chains did not
 // all finish interrupted. A job with ranks_per_chain > 1 runs alone, in the group of that size
 // (every member calls run_jobs).

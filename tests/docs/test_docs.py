@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Every documented command is a test (docs/design.md, "Habits": documented examples).
 
-    test_docs.py LLCBENCH SOURCE_DIR WORK_DIR [--only FILE] [--list]
+    test_docs.py LLCBENCH SOURCE_DIR WORK_DIR [--only FILE]
 
 1. Examples. Every fenced ```console block of README.md, docs/*.md and configs/README.md runs:
    each `$ COMMAND` line in a shell (cwd: a scratch folder per document, with build/, configs/,
@@ -32,6 +32,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -199,12 +200,17 @@ def run_examples(src, llcbench, work, only):
                         break
                     cmd = attrs["run"]
                 want = int(attrs.get("exit", "0")) if k == len(cmds) - 1 else 0
+                # A session of its own, so that a timeout kills the command's children too (a
+                # script's mpirun and ranks would otherwise hold the output pipe open).
+                p = subprocess.Popen(["bash", "-c", cmd], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
                 try:
-                    r = subprocess.run(["bash", "-c", cmd], cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                       stderr=subprocess.STDOUT, text=True, timeout=timeout)
-                    code, text = r.returncode, r.stdout
-                except subprocess.TimeoutExpired as e:
-                    code, text = "timeout", (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+                    text, _ = p.communicate(timeout=timeout)
+                    code = p.returncode
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    text, _ = p.communicate()
+                    code = f"timeout after {timeout:g} s"
                 label = f"{where}: $ {shown}" + (f"  [scaled: $ {cmd}]" if cmd != shown else "")
                 ok = code == want
                 check(ok, f"{label}  exits {want}", f"exit {code}; output:\n{text[-2000:]}")
@@ -233,7 +239,9 @@ def cli_sections(src):
 def check_options(src, llcbench):
     r = subprocess.run([llcbench, "--help"], capture_output=True, text=True)
     cmds = re.findall(r"^  ([a-z]+)\s{2,}", r.stdout, re.M)
-    check(len(cmds) >= 5, f"llcbench --help lists the commands ({cmds})")
+    listed = r.stdout.split("commands:\n", 1)[-1].split("\n\n", 1)[0].splitlines()
+    check(len(cmds) >= 5 and len(cmds) == len(listed), f"llcbench --help lists the commands ({cmds})",
+          f"{len(listed)} lines under 'commands:', {len(cmds)} read as commands")
     text, sections = cli_sections(src)
     common = {"--help", "--log-level"}
     documented_common = all(o in text.split("\n## ")[0] for o in common) or "Common options" in text

@@ -19,11 +19,13 @@ inline std::string describe_cuda(cudaError_t e) {
   return std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
 }
 
-// Errors after which the CUDA context cannot be used again (CUDA runtime API, "Error Handling").
+// Errors after which the process cannot use the device again (driver_types.h: "the process ...
+// must be terminated and relaunched", "inconsistent state").
 constexpr bool is_sticky(cudaError_t e) {
   switch (e) {
     case cudaErrorIllegalAddress:
     case cudaErrorLaunchFailure:
+    case cudaErrorLaunchTimeout:
     case cudaErrorHardwareStackError:
     case cudaErrorIllegalInstruction:
     case cudaErrorMisalignedAddress:
@@ -31,7 +33,13 @@ constexpr bool is_sticky(cudaError_t e) {
     case cudaErrorInvalidPc:
     case cudaErrorAssert:
     case cudaErrorECCUncorrectable:
+    case cudaErrorMpsClientTerminated:
     case cudaErrorUnknown:
+#if CUDART_VERSION >= 13000  // newer codes (all present in CUDA 13)
+    case cudaErrorContained:
+    case cudaErrorTensorMemoryLeak:
+    case cudaErrorExternalDevice:
+#endif
       return true;
     default:
       return false;
@@ -40,11 +48,14 @@ constexpr bool is_sticky(cudaError_t e) {
 
 [[noreturn]] inline void throw_cuda_error(cudaError_t e, const std::string& what) {
   const std::string message = what + ": " + describe_cuda(e);
-  if (is_sticky(e)) {
-    throw DeviceLostError(message + " (the device can run nothing more in this process; the worker stops, "
-                                    "and a resume runs its jobs again)");
+  // Not sticky itself, but a sticky error may be pending from earlier asynchronous work: that
+  // one decides (and clearing the last error returns it).
+  const cudaError_t pending = is_sticky(e) ? e : cudaGetLastError();
+  if (is_sticky(e) || is_sticky(pending)) {
+    throw DeviceLostError(message + (is_sticky(e) ? "" : " (and earlier: " + describe_cuda(pending) + ")") +
+                          " (the device can run nothing more in this process: the sweep stops, and a "
+                          "resume runs the unfinished jobs again)");
   }
-  cudaGetLastError();  // not sticky: clear it, or the next launch check would report it again
   throw RuntimeError(message);
 }
 

@@ -189,6 +189,9 @@ std::unique_ptr<cuda::GraphHandle> CudaBackend::capture_step(cuda::ChainBatch<Ru
   LLCB_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
   try {
     dev.launch_step(lanes_);
+  } catch (const DeviceLostError&) {
+    (void)cudaStreamEndCapture(stream_, &graph->graph);
+    throw;  // not a capture problem: the device is gone
   } catch (const std::exception& e) {
     failure = e.what();
   }
