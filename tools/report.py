@@ -2,8 +2,10 @@
 """The report of a sweep's store: figures (PNG and SVG), the CSV behind each, and index.html.
 
     report.py LLCBENCH STORE OUT
+    report.py --calibration CALIBRATION.json OUT.png
 
-`llcbench report STORE --out OUT` runs this (docs/report.md); LLCBENCH is that binary. The tables
+`llcbench report STORE --out OUT` runs the first form (docs/report.md; LLCBENCH is that binary),
+`llcbench calibrate --plot OUT.png` the second (docs/calibration.md). The tables
 come from `llcbench query` (so the summary is exactly the one `query STORE summary` prints,
 computed from the jobs as they are: a store still being written, or interrupted, shows its
 pending jobs as pending), the traces and the store's attributes from h5py. Needs matplotlib,
@@ -544,9 +546,79 @@ def page(out, store, attrs, status, summary, jobs, figures):
         f.write("\n".join(parts))
 
 
+def calibration_plot(data_path, png):
+    """`llcbench calibrate --plot PNG`: lambda_hat against the step size, each chain a dot, the
+    median a line, the accepted range shaded, the pick marked, the truth only where the
+    calibration was asked to show it."""
+    with open(data_path) as f:
+        cal = json.load(f)
+    s = cal.get("sampler", "")
+    fig, ax = plt.subplots(figsize=(8.6, 4.6))
+    grid = cal["grid"]
+    ran = [p for p in grid if p["run"]]
+    xs = [p["step_size"] for p in ran]
+    med = [p["median"] if p["median"] is not None else np.nan for p in ran]
+    lo = [p["low"] if p["low"] is not None else np.nan for p in ran]
+    hi = [p["high"] if p["high"] is not None else np.nan for p in ran]
+    if cal.get("found"):
+        ax.axvspan(cal["accepted_low"] / 1.25, cal["accepted_high"] * 1.25, color="#2ca02c", alpha=0.12, lw=0,
+                   label="accepted range")
+        ax.axvline(cal["recommended"], color="#2ca02c", lw=1.6, label=f"recommended: {cal['recommended']:.3g}")
+    ax.fill_between(xs, lo, hi, color=colour(s), alpha=0.15, lw=0)
+    ax.plot(xs, med, color=colour(s), marker=MARKERS.get(s, "o"), ms=5, lw=1.4, label=f"{name(s)}: median over chains")
+    for p in ran:
+        finite = [v for v in p["lambda_hat"] if v is not None]
+        ax.scatter([p["step_size"]] * len(finite), finite, s=9, color=colour(s), alpha=0.6, zorder=3)
+        if not p["sound"] and p["median"] is not None:
+            ax.plot(p["step_size"], p["median"], marker="o", ms=11, mfc="none", mec=PENDING_GREY, ls="none")
+        if p["diverged"] > 0:
+            ax.plot(p["step_size"], 0.96, marker="X", ms=9, color=colour(s), mec="black", mew=0.6, ls="none",
+                    transform=ax.get_xaxis_transform())
+            ax.text(p["step_size"], 0.89, f"{p['diverged']}/{p['chains']}", transform=ax.get_xaxis_transform(),
+                    ha="center", fontsize=7)
+    for p in grid:
+        if not p["run"]:
+            ax.plot(p["step_size"], 0.02, marker="|", ms=12, color=PENDING_GREY, ls="none",
+                    transform=ax.get_xaxis_transform())
+    if "lambda_true" in cal:
+        exact = cal.get("truth_status") == "exact"
+        ax.axhline(cal["lambda_true"], color="black", ls="--", lw=0.9,
+                   label=("exact LLC " if exact else "Aoyagi's value, a lower bound of the truth: ")
+                   + f"{cal['lambda_true']:g} (not used by the rule)")
+    finite = [v for v in hi if np.isfinite(v)]
+    ref = [v for v in med if np.isfinite(v)]
+    if finite and ref:  # far past the range estimates grow many-fold: keep the plateau readable
+        top = 3.0 * max(cal.get("lambda_true", 0), np.median(ref))
+        if max(finite) > top:
+            ax.set_ylim(bottom=min(0, min(lo)), top=top)
+            ax.text(0.01, 0.98, "axis cut (the JSON beside the plot has every value)", transform=ax.transAxes,
+                    fontsize=7, va="top", color="#666666")
+    ax.set_xscale("log")
+    ax.set_xlabel("step size epsilon")
+    ax.set_ylabel("lambda_hat of each chain")
+    what = (f"{cal.get('class', '')} seed {cal.get('seed', '')}, {cal.get('teacher', '?')} teacher" if "class" in cal
+            else "replayed chains")
+    ax.set_title(f"calibration of {name(s) or 'a sampler'} on {what}: "
+                 + ("recommended " + f"{cal['recommended']:.3g}" if cal.get("found") else "no recommendation"),
+                 fontsize=9)
+    ax.grid(alpha=0.3)
+    extra = [(plt.Line2D([], [], marker="o", mfc="none", mec=PENDING_GREY, ls="none", ms=10), "not sound"),
+             (plt.Line2D([], [], marker="X", color="white", mfc="#777777", mec="black", ms=9), "chains diverged (k/K)"),
+             (plt.Line2D([], [], marker="|", color=PENDING_GREY, ls="none", ms=12), "not run")]
+    h, l = ax.get_legend_handles_labels()
+    legend_right(fig, h, l, extra)
+    fig.savefig(png, dpi=110)
+    fig.savefig(os.path.splitext(png)[0] + ".svg")
+    plt.close(fig)
+    print(f"calibration plot: {png}")
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--calibration":
+        calibration_plot(sys.argv[2], sys.argv[3])
+        return
     if len(sys.argv) != 4:
-        fail("usage: report.py LLCBENCH STORE OUT")
+        fail("usage: report.py LLCBENCH STORE OUT, or report.py --calibration CALIBRATION.json OUT.png")
     llcbench, store, out = sys.argv[1:]
     summary_text, summary = query(llcbench, store, "summary")
     _, jobs = query(llcbench, store, "jobs")

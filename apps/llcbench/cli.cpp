@@ -1,12 +1,23 @@
 #include "apps/llcbench/cli.hpp"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
 #include "lib/core/error.hpp"
 #include "lib/core/log.hpp"
+
+#ifndef LLCB_REPORT_SCRIPT
+#define LLCB_REPORT_SCRIPT "tools/report.py"
+#endif
 
 namespace llcb::cli {
 
@@ -104,6 +115,49 @@ int guarded(const std::string& command, const std::function<int()>& body) {
     std::cerr << "llcbench " << command << ": error: " << e.what() << "\n";
     return kExitFailure;
   }
+}
+
+namespace {
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+// Runs argv[0] with argv, waits, and returns its exit code (128 + N for a signal).
+int run_and_wait(const std::vector<std::string>& argv) {
+  std::vector<char*> raw;
+  for (const auto& a : argv) raw.push_back(const_cast<char*>(a.c_str()));
+  raw.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw RuntimeError("cannot start " + argv[0]);
+  if (pid == 0) {
+    ::execvp(raw[0], raw.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw RuntimeError("lost track of " + argv[0] + ": " + std::strerror(errno));
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+    throw RuntimeError("cannot run " + argv[0] + " (set LLCB_PYTHON to a python3 with matplotlib)");
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+int run_report_script(const std::vector<std::string>& args) {
+  std::error_code ec;
+  const std::string script = env_or("LLCB_REPORT_SCRIPT", LLCB_REPORT_SCRIPT);
+  if (!std::filesystem::exists(script, ec)) {
+    throw UsageError("the report script '" + script + "' is missing (set LLCB_REPORT_SCRIPT to tools/report.py)");
+  }
+  const std::string python = env_or("LLCB_PYTHON", std::filesystem::exists("/usr/bin/python3", ec)
+                                                       ? "/usr/bin/python3" : "python3");
+  std::vector<std::string> argv{python, script};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_and_wait(argv);
 }
 
 }  // namespace llcb::cli

@@ -61,4 +61,9 @@ std::string format_duration(double seconds);
 // exception's exit code.
 int guarded(const std::string& command, const std::function<int()>& body);
 
+// Runs tools/report.py (LLCB_REPORT_SCRIPT, or the path the build recorded) with `args` under
+// Debian's python3 (LLCB_PYTHON picks another) and returns its exit code. UsageError when the
+// script is missing; RuntimeError when python cannot be started.
+int run_report_script(const std::vector<std::string>& args);
+
 }  // namespace llcb::cli

@@ -209,7 +209,9 @@ int cmd_calibrate(const std::vector<std::string>& args) {
         "show-truth", po::bool_switch(), "print the true LLC and each step size's error beside (not used to decide)")(
         "chains-csv", po::value<std::string>(), "write every chain's diagnostics to this CSV")(
         "replay", po::value<std::string>(), "apply the rule to a --chains-csv file; runs no chain")(
-        "json", po::bool_switch(), "print one JSON object instead of text");
+        "json", po::bool_switch(), "print one JSON object instead of text")(
+        "plot", po::value<std::string>(),
+        "also draw the calibration into this PNG (and an SVG beside it): tools/report.py, matplotlib");
     add_common_options(desc);
     po::variables_map vm;
     if (!parse(args, desc,
@@ -274,6 +276,7 @@ int cmd_calibrate(const std::vector<std::string>& args) {
       }
       w.field("class", problem.class_name);
       w.field("seed", static_cast<std::int64_t>(problem.seed));
+      w.field("teacher", std::string(dln::to_string(problem.teacher)));
       w.array("widths", problem.widths);
       w.field("d", problem.truth.d);
       w.field("sampler", sampler);
@@ -290,15 +293,27 @@ int cmd_calibrate(const std::vector<std::string>& args) {
       judged[i].diverged = 1;
     }
     const estimator::Calibration cal = estimator::recommend(judged, rule);
+    print_json(grid, skipped_from, cal, rule, truth, w);
+    w.end_object();
     if (json) {
-      print_json(grid, skipped_from, cal, rule, truth, w);
-      w.end_object();
       std::cout << w.str() << "\n";
     } else {
       print_text(grid, skipped_from, cal, truth);
     }
     std::cout.flush();
     std::fflush(stdout);
+    if (vm.count("plot")) {
+      const std::string png = vm["plot"].as<std::string>();
+      const std::string data = png + ".json";  // the plot's data, kept beside it
+      {
+        std::ofstream out(data);
+        out << w.str() << "\n";
+        if (!out) throw UsageError("--plot: cannot write '" + data + "'");
+      }
+      if (run_report_script({"--calibration", data, png}) != 0) {
+        throw RuntimeError("--plot: drawing '" + png + "' failed (the line above says why)");
+      }
+    }
     if (!cal.found) throw RuntimeError("no step size to recommend: " + cal.why);
     return 0;
   });

@@ -157,6 +157,23 @@ def main():
     else:
         print("skip chain groups: a build without MPI (no MPIEXEC given)")
 
+    # calibrate --plot: the calibration drawn, with its data beside it, also when it recommends nothing.
+    png = os.path.join(WORK, "cal.png")
+    r = run("calibrate", "--class", "tiny", "--seed", "2", "--sampler", "sgld", "--steps", "2000", "--chains", "2",
+            "--threads", "1", "--grid", "1e-8:1e-4:1", "--show-truth", "--plot", png)
+    check(r.returncode == 0 and "recommended:" in r.stdout, f"calibrate --plot exits 0 ({r.returncode}: {r.stderr.strip()})")
+    for f in (png, os.path.join(WORK, "cal.svg"), png + ".json"):
+        check(os.path.isfile(f) and os.path.getsize(f) > 0, f"calibrate --plot wrote {os.path.basename(f)}")
+    check('"lambda_true":9' in open(png + ".json").read(), "calibrate --plot keeps the truth it was asked to show")
+    flat = os.path.join(WORK, "none.csv")
+    with open(flat, "w") as f:
+        f.write("step_size,chain,lambda_hat,diverged,nonstationary,drift_noise,estimate_se,nbeta_drift\n"
+                "1e-9,1,1,false,false,0,0.1,0\n1e-8,1,2,false,false,0,0.1,0\n1e-7,1,4,false,false,0,0.1,0\n")
+    png = os.path.join(WORK, "none.png")
+    r = run("calibrate", "--replay", flat, "--plot", png)
+    check(r.returncode == 1 and "no plateau" in r.stderr and os.path.isfile(png),
+          f"a calibration without a pick exits 1 and is still drawn ({r.returncode}: {r.stderr.strip()})")
+
     # Not a store: one line, exit 2, nothing written.
     text = os.path.join(WORK, "notes.h5")
     with open(text, "w") as f:
