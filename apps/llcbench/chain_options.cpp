@@ -13,7 +13,6 @@
 namespace llcb::cli {
 namespace {
 
-constexpr double kHuge = std::numeric_limits<double>::max();
 constexpr std::int64_t kMaxInt = std::numeric_limits<std::int64_t>::max();
 
 bool has(const po::variables_map& vm, const char* name) { return vm.count(name) > 0; }

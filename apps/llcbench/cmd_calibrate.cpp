@@ -26,7 +26,6 @@ namespace {
 using estimator::CalibrationChain;
 using estimator::StepStats;
 
-constexpr double kHuge = std::numeric_limits<double>::max();
 constexpr const char* kCsvHeader =
     "step_size,chain,lambda_hat,diverged,nonstationary,drift_noise,estimate_se,nbeta_drift";
 

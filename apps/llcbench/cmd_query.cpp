@@ -3,7 +3,6 @@
 // Reads a store (also while a sweep is writing it) and prints one of its tables.
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <iostream>
 #include <sstream>
 
@@ -30,12 +29,6 @@ int significant_digits(const std::string& typed) {
   return digits;
 }
 
-std::string shown(double d) {  // as the text table prints a number
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", d);
-  return buf;
-}
-
 // Numbers match the way llcbench shows them (docs/cli.md, query): within a relative 1e-9 of the
 // number typed (a log-spaced grid holds 1.0000000000000001e-07, which every table shows as 1e-07),
 // or, typed with at most the 6 significant digits of the text table, when the value prints as
@@ -46,7 +39,7 @@ bool matches(const store::Value& v, const std::string& want, const std::string& 
     const double w = parse_double(want, "--where " + key, -1e308, 1e308);
     if (std::isnan(*d)) return false;
     if (std::fabs(*d - w) <= 1e-9 * std::max(std::fabs(*d), std::fabs(w))) return true;
-    return significant_digits(want) <= 6 && shown(*d) == shown(w);
+    return significant_digits(want) <= 6 && table_number(*d) == table_number(w);
   }
   return store::to_text(v) == want;
 }

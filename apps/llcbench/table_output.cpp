@@ -22,16 +22,18 @@ std::string csv_field(const std::string& s) {
 
 // Short, readable cells for the text table: doubles with 6 significant digits.
 std::string cell(const store::Value& v) {
-  if (const auto* d = std::get_if<double>(&v)) {
-    if (std::isnan(*d)) return "nan";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.6g", *d);
-    return buf;
-  }
+  if (const auto* d = std::get_if<double>(&v)) return table_number(*d);
   return store::to_text(v);
 }
 
 }  // namespace
+
+std::string table_number(double v) {
+  if (std::isnan(v)) return "nan";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
 
 TableFormat parse_table_format(const std::string& name) {
   if (name == "table") return TableFormat::kTable;

@@ -13,6 +13,8 @@ namespace llcb::cli {
 enum class TableFormat { kTable, kCsv, kJson };
 TableFormat parse_table_format(const std::string& name);  // UsageError otherwise
 void print_table(std::ostream& os, const store::Table& t, TableFormat format);
+// A number as the text table shows it: 6 significant digits (%.6g), "nan" for NaN.
+std::string table_number(double v);
 
 // A sweep's summary as `sweep` and `reduce` print it: as a text table, the columns a reader
 // compares (class, sampler, step_size, truth_status, count, mean/std_rel_error,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,9 @@ namespace llcb {
 // in which case a leading '-' is accepted.
 std::int64_t parse_int(std::string_view text, std::string_view what, std::int64_t min,
                        std::int64_t max);
+
+// The largest finite double: parse_double's `max` where a value has no upper bound.
+constexpr double kHuge = std::numeric_limits<double>::max();
 
 // A finite decimal or scientific number ("1e-7", "0.5") in [min, max]; nan, inf, hex floats and
 // trailing characters are errors.

@@ -22,7 +22,6 @@ namespace {
 namespace po = boost::program_options;
 
 constexpr std::int64_t kMaxInt = std::numeric_limits<std::int64_t>::max() / 4;
-constexpr double kHuge = std::numeric_limits<double>::max();
 
 std::vector<KeySpec> build_keys() {
   std::vector<KeySpec> k = {
