@@ -14,6 +14,8 @@
 set -uo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=tools/wait-child.sh
+source "$here/tools/wait-child.sh"
 mpirun_cmd="${MPIRUN:-mpirun}"
 llcbench="${LLCBENCH:-$here/build/bin/llcbench}"
 
@@ -73,19 +75,7 @@ trap 'forward INT' INT
 "$mpirun_cmd" "${mpi_opts[@]}" "$llcbench" sweep "${sweep_args[@]}" &
 launcher=$!
 [[ -n "$pending_signal" ]] && kill -"$pending_signal" "$launcher" 2>/dev/null  # ranks not started yet
-# wait returns early (above 128) when a trapped signal arrives: wait again until mpirun is gone,
-# and once it is, once more for its own status if a signal had cut the last wait short.
-while true; do
-  wait "$launcher"
-  rc=$?
-  kill -0 "$launcher" 2>/dev/null && continue
-  if ((rc > 128)); then
-    wait "$launcher" 2>/dev/null
-    last=$?
-    ((last != 127)) && rc=$last
-  fi
-  break
-done
+wait_child "$launcher"  # sets rc
 
 if ((rc != 0 && signalled)) && [[ -f "$store" ]]; then
   # Read the store only once its writer is gone: rank 0 may outlive mpirun by a moment.

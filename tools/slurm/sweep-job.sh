@@ -21,6 +21,8 @@
 # Environment: LLCBENCH_HOME (default SLURM_SUBMIT_DIR: submit from the llcbench checkout),
 # LLCBENCH (default LLCBENCH_HOME/build/bin/llcbench), LLCB_MAX_REQUEUES.
 set -uo pipefail
+# shellcheck source=tools/wait-child.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../wait-child.sh"
 
 usage="usage: sweep-job.sh srun|mpirun CONFIG STORE [SWEEP OPTIONS] (inside a Slurm batch job)"
 if (($# < 3)) || [[ "$1" != srun && "$1" != mpirun ]]; then
@@ -98,19 +100,7 @@ fi
 step=$!
 [[ -n "$why" ]] && signal_step  # a signal came before the step had started
 
-# wait returns early (above 128) when a trapped signal arrives: wait again until the step is gone,
-# and once it is, once more for its own status if a signal had cut the last wait short.
-while true; do
-  wait "$step"
-  rc=$?
-  kill -0 "$step" 2>/dev/null && continue
-  if ((rc > 128)); then
-    wait "$step" 2>/dev/null
-    last=$?
-    ((last != 127)) && rc=$last
-  fi
-  break
-done
+wait_child "$step"  # sets rc
 
 # Requeue only a sweep that the time limit stopped with jobs still pending, never one that was
 # cancelled. The store has the last word: srun's code is the highest of its tasks', and a task
