@@ -21,6 +21,13 @@ std::vector<char> encode(const Message& m) {
       w.put(m.job);
       w.put_array(m.group);
       w.put_array(m.bundle);
+      w.put(m.calibration);
+      w.put_array(m.steps);
+      break;
+    case MsgType::kCalibrated:
+      w.put(m.job);
+      store::put_calibration_record(w, m.calibration_record);
+      w.put_array(m.floats);
       break;
     case MsgType::kInterrupted:
       w.put(m.job);
@@ -60,6 +67,14 @@ Message decode(const std::vector<char>& bytes) {
       m.job = rd.get<std::int64_t>();
       m.group = rd.get_array<std::int32_t>();
       m.bundle = rd.get_array<std::int64_t>();
+      m.calibration = rd.get<std::int64_t>();
+      m.steps = rd.get_array<double>();
+      break;
+    case 8:
+      m.type = MsgType::kCalibrated;
+      m.job = rd.get<std::int64_t>();
+      m.calibration_record = store::get_calibration_record(rd);
+      m.floats = rd.get_array<float>();
       break;
     case 3: m.type = MsgType::kStop; break;
     case 4:

@@ -10,6 +10,7 @@
 #include "mpi/check.hpp"
 #include "mpi/group.hpp"
 #include "mpi/protocol.hpp"
+#include "lib/sweep/calibrate.hpp"
 
 namespace llcb::mpi {
 namespace {
@@ -47,15 +48,29 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
   sweep::RunSummary summary;
   summary.total = static_cast<std::int64_t>(session.grid().size());
   summary.skipped = session.skipped();
-  std::vector<const sweep::Job*> queue(session.todo().begin(), session.todo().end());
-  sweep::ProgressMeter meter(summary.total, summary.skipped, static_cast<std::int64_t>(queue.size()),
+  // Jobs that can run now; a calibrated job waits for its calibration (calibrations go out
+  // before jobs, one to a worker, each once).
+  std::vector<const sweep::Job*> queue;
+  std::map<std::int64_t, std::vector<const sweep::Job*>> waiting;  // calibration -> its jobs
+  for (const sweep::Job* j : session.todo()) {
+    if (session.ready(*j)) {
+      queue.push_back(j);
+    } else {
+      waiting[j->calibration].push_back(j);
+    }
+  }
+  std::vector<std::int64_t> calibrations;  // to hand out, in order
+  for (const auto& [unit, jobs] : waiting) calibrations.push_back(unit);
+  sweep::ProgressMeter meter(summary.total, summary.skipped, static_cast<std::int64_t>(session.todo().size()),
                              config.chains_per_job, options.on_progress);
 
   struct Worker {
     std::string host;
     std::vector<const sweep::Job*> jobs;  // the jobs it runs (a bundle; as a group member too)
     std::int64_t last_problem = -1;
+    std::int64_t calibration = -1;  // the calibration it runs
     Clock::time_point heard;
+    bool busy() const { return !jobs.empty() || calibration >= 0; }
     const sweep::Job* running(std::int64_t index) const {
       for (const sweep::Job* j : jobs) {
         if (j->index == index) return j;
@@ -74,6 +89,7 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
     Message m{MsgType::kJob};
     m.job = jobs.front()->index;
     for (std::size_t i = 1; i < jobs.size(); ++i) m.bundle.push_back(jobs[i]->index);
+    for (const sweep::Job* j : jobs) m.steps.push_back(j->step_size);
     if (members.size() > 1) m.group.assign(members.begin(), members.end());
     for (int r : members) {
       workers[r].jobs = jobs;
@@ -88,12 +104,25 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
   // G = 1 jobs finish them first. With no work left or a stop pending, idle workers get kStop.
   const auto dispatch = [&] {
     while (!idle.empty()) {
-      if (stopping || stop_requested() || queue.empty()) {
+      if (stopping || stop_requested() || (queue.empty() && waiting.empty())) {
         for (int r : idle) send(r, Message{MsgType::kStop});
         active -= static_cast<int>(idle.size());
         idle.clear();
         return;
       }
+      if (!calibrations.empty()) {  // a calibration unblocks its jobs: first
+        const int r = idle.front();
+        idle.erase(idle.begin());
+        Message m{MsgType::kJob};
+        m.calibration = calibrations.front();
+        calibrations.erase(calibrations.begin());
+        const sweep::CalibrationUnit& unit = session.calibrations()[static_cast<std::size_t>(m.calibration)];
+        workers[r].calibration = m.calibration;
+        workers[r].last_problem = unit.problem_index;
+        send(r, m);
+        continue;
+      }
+      if (queue.empty()) return;  // idle until a running calibration releases its jobs
       const sweep::Job* head = queue.front();
       if (head->ranks_per_chain > 1) {
         const auto g = static_cast<std::size_t>(head->ranks_per_chain);
@@ -137,7 +166,9 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
       if (!session.can_record()) {
         // Nothing that finishes now could be recorded: stop waiting for the running jobs (rank 0
         // then ends the run, their workers with it); they run again on resume.
-        for (const auto& [rank, w] : workers) summary.abandoned += static_cast<std::int64_t>(w.jobs.size());
+        for (const auto& [rank, w] : workers) {
+          summary.abandoned += static_cast<std::int64_t>(w.jobs.size()) + (w.calibration >= 0 ? 1 : 0);
+        }
         if (summary.abandoned > 0) {
           log::error("the store can no longer record results: not waiting for the {} running jobs "
                      "(they run again on resume)", summary.abandoned);
@@ -158,10 +189,12 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
       const auto now = Clock::now();
       for (const auto& [rank, w] : workers) {
         const double silent = std::chrono::duration<double>(now - w.heard).count();
-        if (!w.jobs.empty() && silent > options.heartbeat_timeout) {
-          log::error("rank {} ({}) has sent nothing for {:.0f} s while running job {}; aborting the run "
+        if (w.busy() && silent > options.heartbeat_timeout) {
+          log::error("rank {} ({}) has sent nothing for {:.0f} s while running {}; aborting the run "
                      "(finished jobs are in the store: rerun with --resume)",
-                     rank, w.host, silent, w.jobs.front()->id);
+                     rank, w.host, silent,
+                     w.jobs.empty() ? "calibration " + session.calibrations()[static_cast<std::size_t>(w.calibration)].id
+                                    : "job " + w.jobs.front()->id);
           std::fprintf(stderr, "llcbench sweep: error: rank %d (%s) stopped answering; aborting\n", rank,
                        w.host.c_str());
           MPI_Abort(MPI_COMM_WORLD, 1);
@@ -178,6 +211,7 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
       case MsgType::kRequest:
         w.host = m.host;
         w.jobs.clear();
+        w.calibration = -1;
         idle.push_back(from);
         dispatch();
         break;
@@ -200,10 +234,28 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
         meter.finished(*job, m.result, session.truth(*job));
         break;
       }
+      case MsgType::kCalibrated: {
+        if (m.job < 0 || m.job != w.calibration) throw RuntimeError("protocol: a calibration not assigned");
+        w.calibration = -1;
+        const sweep::CalibrationUnit& unit = session.calibrations()[static_cast<std::size_t>(m.job)];
+        if (!session.record_calibration(unit, m.calibration_record, m.floats, w.host)) {
+          summary.interrupted = true;  // not recorded anywhere: it runs again on resume
+          break;
+        }
+        if (options.on_calibration) options.on_calibration(unit, m.calibration_record);
+        auto& released = waiting[m.job];
+        queue.insert(queue.end(), released.begin(), released.end());
+        std::stable_sort(queue.begin(), queue.end(),
+                         [](const sweep::Job* a, const sweep::Job* b) { return a->index < b->index; });
+        waiting.erase(m.job);
+        dispatch();  // idle workers waited for these jobs
+        break;
+      }
       case MsgType::kInterrupted:
         summary.interrupted = true;
         stopping = true;
         w.jobs.clear();
+        w.calibration = -1;
         dispatch();  // idle workers held for a group job learn that there is no more work
         break;
       case MsgType::kHeartbeat:
@@ -212,7 +264,7 @@ sweep::RunSummary schedule(const Environment& env, const sweep::SweepConfig& con
         throw RuntimeError("protocol: unexpected message from rank " + std::to_string(from));
     }
   }
-  if ((stopping || stop_requested()) && !queue.empty()) summary.interrupted = true;
+  if ((stopping || stop_requested()) && (!queue.empty() || !waiting.empty())) summary.interrupted = true;
   summary.done = meter.progress().done;
   summary.summary = session.finish();
   summary.store_error = session.failed();
@@ -245,8 +297,15 @@ bool work(const Environment& /*env*/, const sweep::SweepConfig& config, const Wo
           backend::Backend& backend) {
   backend::Backend* be = &backend;
   const std::vector<sweep::Job> grid = sweep::make_grid(config);
+  const std::vector<sweep::CalibrationUnit> units = sweep::make_calibrations(config);
   std::int64_t problem_index = -1;
   dln::Problem problem;
+  const auto use_problem = [&](std::int64_t index) {
+    if (index == problem_index) return;
+    // A worker runs chains only: the store already holds each problem's local truth.
+    problem = sweep::make_problem(config, index, dln::LocalTruthMode::kSkip);
+    problem_index = index;
+  };
   while (true) {
     Message request{MsgType::kRequest};
     request.host = options.host;
@@ -256,24 +315,43 @@ bool work(const Environment& /*env*/, const sweep::SweepConfig& config, const Wo
     LLCB_MPI_CHECK(MPI_Probe(0, kTag, MPI_COMM_WORLD, &status));
     const Message m = receive(status);
     if (m.type == MsgType::kStop) return options.stop && options.stop->load();
-    if (m.type != MsgType::kJob || m.job < 0 || m.job >= static_cast<std::int64_t>(grid.size())) {
+    if (m.type == MsgType::kJob && m.calibration >= 0 && m.calibration < static_cast<std::int64_t>(units.size())) {
+      const sweep::CalibrationUnit& unit = units[static_cast<std::size_t>(m.calibration)];
+      use_problem(unit.problem_index);
+      sweep::CalibrationOutcome c = sweep::run_calibration(config, unit, problem, *be,
+                                                           [] { send(0, Message{MsgType::kHeartbeat}); });
+      Message reply{c.interrupted ? MsgType::kInterrupted : MsgType::kCalibrated};
+      reply.job = c.interrupted ? -1 : m.calibration;
+      reply.calibration_record = std::move(c.record);
+      reply.floats = std::move(c.trace);
+      send(0, reply);  // after an interruption rank 0 answers the next request with kStop
+      continue;
+    }
+    if (m.type != MsgType::kJob || m.job < 0 || m.job >= static_cast<std::int64_t>(grid.size()) ||
+        m.steps.size() != m.bundle.size() + 1) {
       throw RuntimeError("protocol: expected a job from rank 0");
     }
-    std::vector<const sweep::Job*> jobs;  // the job, then the rest of its bundle
-    jobs.push_back(&grid[static_cast<std::size_t>(m.job)]);
+    // The job, then the rest of its bundle, with the step sizes rank 0 sent (a calibrated job's
+    // comes from its recorded calibration).
+    std::vector<sweep::Job> mine;
+    mine.push_back(grid[static_cast<std::size_t>(m.job)]);
     for (const std::int64_t index : m.bundle) {
       if (index < 0 || index >= static_cast<std::int64_t>(grid.size()) ||
-          grid[static_cast<std::size_t>(index)].problem_index != jobs.front()->problem_index) {
+          grid[static_cast<std::size_t>(index)].problem_index != mine.front().problem_index) {
         throw RuntimeError("protocol: a bundle's jobs must be jobs of one problem");
       }
-      jobs.push_back(&grid[static_cast<std::size_t>(index)]);
+      mine.push_back(grid[static_cast<std::size_t>(index)]);
+    }
+    std::vector<const sweep::Job*> jobs;
+    for (std::size_t i = 0; i < mine.size(); ++i) {
+      if (mine[i].calibration < 0 && mine[i].step_size != m.steps[i]) {
+        throw RuntimeError("protocol: job " + mine[i].id + " sent with another step size");
+      }
+      mine[i].step_size = m.steps[i];
+      jobs.push_back(&mine[i]);
     }
     const sweep::Job& job = *jobs.front();
-    if (job.problem_index != problem_index) {
-      // A worker runs chains only: the store already holds each problem's local truth.
-      problem = sweep::make_problem(config, job.problem_index, dln::LocalTruthMode::kSkip);
-      problem_index = job.problem_index;
-    }
+    use_problem(job.problem_index);
     if (static_cast<std::int64_t>(std::max<std::size_t>(m.group.size(), 1)) != job.ranks_per_chain) {
       throw RuntimeError("protocol: job " + job.id + " needs a group of " +
                          std::to_string(job.ranks_per_chain) + " ranks");

@@ -5,7 +5,9 @@
 // group job (ranks_per_chain = G) until G are free. Workers stream loss chunks about every
 // second while a chain runs (rank 0 writes them into the store for live progress; they double as
 // heartbeats) and send the job's result and trace at the end; rank 0 records it and flushes, as
-// in the single-process sweep. A job's result does not depend on which rank runs it.
+// in the single-process sweep. A job's result does not depend on which rank runs it. Calibrations
+// (docs/calibration.md "In a sweep") go to idle workers before any job; a calibrated job waits
+// until its calibration is recorded, and travels with the step size it chose.
 //
 // Stop requests (SIGINT/SIGTERM on any rank set the stop flag of that rank): workers stop their
 // chain and report the job interrupted; rank 0 hands out no more work, waits for every worker,
@@ -28,6 +30,7 @@ struct ScheduleOptions {
   double heartbeat_timeout = 600;
   const std::atomic<bool>* stop = nullptr;
   std::function<void(const sweep::Progress&)> on_progress;
+  std::function<void(const sweep::CalibrationUnit&, const store::CalibrationRecord&)> on_calibration;
 };
 
 // Rank 0. Returns when every worker has stopped.

@@ -15,10 +15,10 @@
 #include "apps/llcbench/truth_output.hpp"
 #include "lib/core/error.hpp"
 #include "lib/core/json.hpp"
-#include "lib/core/log_grid.hpp"
 #include "lib/core/parse.hpp"
 #include "lib/estimator/calibration.hpp"
 #include "lib/samplers/registry.hpp"
+#include "lib/sweep/calibration_grid.hpp"
 
 namespace llcb::cli {
 namespace {
@@ -28,22 +28,6 @@ using estimator::StepStats;
 
 constexpr const char* kCsvHeader =
     "step_size,chain,lambda_hat,diverged,nonstationary,drift_noise,estimate_se,nbeta_drift";
-
-// --grid START:STOP:PER_DECADE
-std::vector<double> parse_grid_option(const std::string& text) {
-  const auto a = text.find(':'), b = text.rfind(':');
-  if (a == std::string::npos || a == b) {
-    throw UsageError("--grid '" + text + "': expected START:STOP:PER_DECADE, for example 1e-10:1e-4:2");
-  }
-  const double tiny = std::numeric_limits<double>::min();
-  const double start = parse_double(text.substr(0, a), "--grid start", tiny, kHuge);
-  const double stop = parse_double(text.substr(a + 1, b - a - 1), "--grid stop", tiny, kHuge);
-  const std::int64_t per = parse_int(text.substr(b + 1), "--grid per decade", 1, 100);
-  if (stop < start) throw UsageError("--grid: the stop " + text.substr(a + 1, b - a - 1) + " is below the start");
-  std::vector<double> grid = log_grid(start, stop, per);
-  if (grid.size() > 200) throw UsageError("--grid: " + std::to_string(grid.size()) + " step sizes (at most 200)");
-  return grid;
-}
 
 std::vector<StepStats> read_chains_csv(const std::string& path) {
   std::ifstream in(path);
@@ -138,34 +122,10 @@ void print_text(const std::vector<StepStats>& grid, std::size_t skipped_from, co
   }
 }
 
-void print_json(const std::vector<StepStats>& grid, std::size_t skipped_from, const estimator::Calibration& cal,
+void print_json(const sweep::CalibrationRun& run, const estimator::Calibration& cal,
                 const estimator::CalibrationRule& rule, const Truth& truth, JsonWriter& w) {
-  w.key("rule").begin_object();
-  w.field("plateau_tolerance", rule.plateau_tolerance);
-  w.field("max_nonstationary", rule.max_nonstationary);
-  w.field("pick", rule.pick);
-  w.end_object();
-  w.key("grid").begin_array();
-  for (std::size_t i = 0; i < grid.size(); ++i) {
-    const StepStats& s = grid[i];
-    w.begin_object();
-    w.field("step_size", s.step_size);
-    w.field("run", i < skipped_from);
-    w.field("chains", static_cast<std::int64_t>(s.chains.size()));
-    w.field("diverged", s.diverged);
-    w.field("nonstationary", s.nonstationary);
-    w.field("median", s.median);
-    w.field("low", s.low);
-    w.field("high", s.high);
-    w.field("drift_noise", s.drift_noise);
-    w.field("sound", i < cal.sound.size() && cal.sound[i]);
-    std::vector<double> lambdas;
-    for (const CalibrationChain& c : s.chains) lambdas.push_back(c.lambda_hat);
-    w.array("lambda_hat", lambdas);
-    if (truth.shown) w.field("rel_error", (s.median - truth.lambda) / truth.lambda);
-    w.end_object();
-  }
-  w.end_array();
+  sweep::write_calibration_json(w, run, cal, rule, truth.shown ? truth.lambda : std::nan(""));
+  const std::vector<StepStats>& grid = run.grid;
   w.field("found", cal.found);
   if (cal.found) {
     w.field("recommended", grid[cal.chosen].step_size);
@@ -227,19 +187,19 @@ int cmd_calibrate(const std::vector<std::string>& args) {
     estimator::validate(rule);
     const bool json = vm["json"].as<bool>();
 
-    std::vector<StepStats> grid;
-    std::size_t skipped_from = 0;
+    sweep::CalibrationRun run;
     Truth truth;
     JsonWriter w;
     w.begin_object();
     if (vm.count("replay")) {
       if (vm["show-truth"].as<bool>()) throw UsageError("--show-truth needs a problem; --replay has none");
-      grid = read_chains_csv(vm["replay"].as<std::string>());
-      skipped_from = grid.size();
+      run.grid = read_chains_csv(vm["replay"].as<std::string>());
+      run.run = run.grid.size();
       w.field("replay", vm["replay"].as<std::string>());
     } else {
       const dln::Problem problem = resolve_problem(vm);
-      const std::vector<double> steps = parse_grid_option(vm["grid"].as<std::string>());
+      std::int64_t per_decade = 0;
+      const std::vector<double> steps = parse_log_grid(vm["grid"].as<std::string>(), "--grid", per_decade);
       const std::int64_t k = parse_int(vm["chains"].as<std::string>(), "--chains", 1, 64);
       backend::ChainSpec base = resolve_chain(vm, problem, defaults, steps.front());
       const backend::DataSpec data = resolve_data(vm);
@@ -255,20 +215,9 @@ int cmd_calibrate(const std::vector<std::string>& args) {
                     g(steps.back(), 3).c_str());
         std::fflush(stdout);
       }
-      skipped_from = steps.size();
-      for (std::size_t i = 0; i < skipped_from; ++i) {
-        std::vector<backend::ChainSpec> specs(static_cast<std::size_t>(k), base);
-        for (std::size_t c = 0; c < specs.size(); ++c) {
-          specs[c].sampler.step_size = steps[i];
-          specs[c].chain_seed = base.chain_seed + c;  // --chain-seed S: seeds S..S+K-1
-        }
-        std::vector<CalibrationChain> chains;
-        for (const auto& r : be->run(problem, data, specs)) chains.push_back(estimator::calibration_chain(r));
-        grid.push_back(estimator::summarize_step(steps[i], std::move(chains)));
-        // Every chain diverged: larger step sizes diverge too; they are not run.
-        if (grid.back().diverged == k) skipped_from = i + 1;
-      }
-      for (std::size_t i = grid.size(); i < steps.size(); ++i) grid.push_back(estimator::summarize_step(steps[i], {}));
+      std::vector<backend::ChainSpec> specs(static_cast<std::size_t>(k), base);
+      for (std::size_t c = 0; c < specs.size(); ++c) specs[c].chain_seed = base.chain_seed + c;  // --chain-seed S: seeds S..S+K-1
+      run = sweep::run_calibration_grid(*be, problem, data, specs, steps, false);
       if (vm["show-truth"].as<bool>()) {
         truth = {true, problem.truth.lambda.to_double(), problem.local.lambda_lower.to_double(),
                  std::string(dln::to_string(problem.local.status))};
@@ -284,20 +233,14 @@ int cmd_calibrate(const std::vector<std::string>& args) {
       w.field("chains", k);
       w.field("backend", be->name());
     }
-    if (vm.count("chains-csv")) write_chains_csv(vm["chains-csv"].as<std::string>(), grid);
-    // Grid points not run (past an all-diverged one) count as diverged for the rule.
-    std::vector<StepStats> judged = grid;
-    for (std::size_t i = skipped_from; i < judged.size(); ++i) {
-      judged[i].chains = {CalibrationChain{std::nan(""), true, false, std::nan(""), std::nan(""), std::nan("")}};
-      judged[i].diverged = 1;
-    }
-    const estimator::Calibration cal = estimator::recommend(judged, rule);
-    print_json(grid, skipped_from, cal, rule, truth, w);
+    if (vm.count("chains-csv")) write_chains_csv(vm["chains-csv"].as<std::string>(), run.grid);
+    const estimator::Calibration cal = sweep::judge(run, rule);
+    print_json(run, cal, rule, truth, w);
     w.end_object();
     if (json) {
       std::cout << w.str() << "\n";
     } else {
-      print_text(grid, skipped_from, cal, truth);
+      print_text(run.grid, run.run, cal, truth);
     }
     std::cout.flush();
     std::fflush(stdout);

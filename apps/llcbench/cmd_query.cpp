@@ -112,7 +112,7 @@ int cmd_query(const std::vector<std::string>& args) {
   return guarded("query", [&] {
     po::options_description desc("options");
     desc.add_options()("store", po::value<std::string>(), "the sweep's HDF5 store")(
-        "what", po::value<std::string>(), "summary, jobs, problems or trace")(
+        "what", po::value<std::string>(), "summary, jobs, problems, calibrations or trace")(
         "job", po::value<std::string>(), "job id (for trace)")(
         "where", po::value<std::vector<std::string>>()->composing(), "keep rows with column=value")(
         "columns", po::value<std::string>()->default_value(""), "print only these columns, comma-separated")(
@@ -121,14 +121,14 @@ int cmd_query(const std::vector<std::string>& args) {
     po::positional_options_description pos;
     pos.add("store", 1).add("what", 1);
     po::variables_map vm;
-    if (!parse(args, desc, "usage: llcbench query FILE summary|jobs|problems|trace [--job ID] "
+    if (!parse(args, desc, "usage: llcbench query FILE summary|jobs|problems|calibrations|trace [--job ID] "
                            "[--where key=value ...] [--format table|csv|json]", vm, &pos)) {
       return 0;
     }
     const TableFormat format = parse_table_format(vm["format"].as<std::string>());
     const std::string& what = required(vm, "what", "jobs");
-    if (what != "trace" && what != "summary" && what != "jobs" && what != "problems") {
-      throw UsageError("unknown table '" + what + "' (expected summary, jobs, problems or trace)");
+    if (what != "trace" && what != "summary" && what != "jobs" && what != "problems" && what != "calibrations") {
+      throw UsageError("unknown table '" + what + "' (expected summary, jobs, problems, calibrations or trace)");
     }
     const std::string& path = required(vm, "store", "demo.h5");
     const std::string job = what == "trace" ? required(vm, "job", "JOB_ID") : "";
@@ -137,8 +137,15 @@ int cmd_query(const std::vector<std::string>& args) {
       const store::Store st = store::Store::open(path, false);
       // The summary is computed from the jobs as they are now, so it is current while a sweep
       // writes the store (whose /summary is written when the sweep ends).
+      if (what == "calibrations" && !st.has("calibrations")) {
+        throw UsageError("store '" + path + "' has no calibrations (its config calibrates no sampler)");
+      }
       t = what == "trace" ? trace_table(st, job) : what == "summary" ? reduce::summarize(st.table("jobs")) : st.table(what);
     });
+    // A calibration's detail is one long JSON text: csv and json carry it, the text table names it.
+    if (what == "calibrations" && format == TableFormat::kTable && vm["columns"].as<std::string>().empty()) {
+      std::erase_if(t.columns, [](const store::Column& c) { return c.name == "detail"; });
+    }
     std::vector<std::string> wheres;
     if (vm.count("where")) wheres = vm["where"].as<std::vector<std::string>>();
     print_table(std::cout, filter(t, wheres, vm["columns"].as<std::string>()), format);

@@ -64,6 +64,18 @@ void report(const sweep::Progress& p, const sweep::SweepConfig& c, bool bar) {
   }
 }
 
+void report_calibration(const sweep::CalibrationUnit& u, const store::CalibrationRecord& r,
+                        const sweep::SweepConfig& c) {
+  const auto& s = c.samplers[u.sampler_index].name;
+  if (r.found) {
+    log::info("calibrated {} on problem {}: eps={:g} (accepted {:g}..{:g}): {}", s, u.problem_index, r.step_size,
+              r.accepted_low, r.accepted_high, r.why);
+  } else {
+    log::warn("calibration of {} on problem {} found no step size ({}); its jobs are recorded as failed", s,
+              u.problem_index, r.why);
+  }
+}
+
 int finish(const sweep::RunSummary& s, const std::string& store, TableFormat format) {
   if (!s.store_error.empty()) {
     std::cerr << "llcbench sweep: the store could no longer be written (" << s.store_error
@@ -189,6 +201,9 @@ int run_distributed(const mpi::Environment& env, const std::function<sweep::Swee
     so.heartbeat_timeout = config->heartbeat_timeout;
     so.stop = options.stop;
     so.on_progress = [&](const sweep::Progress& p) { report(p, *config, bar); };
+    so.on_calibration = [&](const sweep::CalibrationUnit& u, const store::CalibrationRecord& r) {
+      report_calibration(u, r, *config);
+    };
     return abort_on_error([&] {
       const sweep::RunSummary s = mpi::schedule(env, *config, *session, so);
       session.reset();  // releases the store's lock before any abort
@@ -286,6 +301,9 @@ int cmd_sweep(const std::vector<std::string>& args) {
 #endif
     const sweep::SweepConfig config = load();
     options.on_progress = [&](const sweep::Progress& p) { report(p, config, bar); };
+    options.on_calibration = [&](const sweep::CalibrationUnit& u, const store::CalibrationRecord& r) {
+      report_calibration(u, r, config);
+    };
     log::info("sweep '{}': {} problems of class {}, {} jobs, store {}", config.name,
               config.problem_count, config.model_class, sweep::make_grid(config).size(),
               options.store_path);

@@ -95,7 +95,8 @@ void print_summary(std::ostream& os, const store::Table& summary, TableFormat fo
     print_table(os, summary, format);
     return;
   }
-  std::vector<std::string> names = {"class", "sampler", "step_size", "truth_status", "count",
+  // slot: only sweeps with calibrated samplers have it (step_size is then the slot's median).
+  std::vector<std::string> names = {"class", "sampler", "slot", "step_size", "truth_status", "count",
                                      "mean_rel_error", "std_rel_error", "mean_rel_error_lower",
                                      "divergence_fraction", "order_preservation", "pending", "failed"};
   if (const auto* g = summary.find("ranks_per_chain")) {
@@ -110,6 +111,11 @@ void print_summary(std::ostream& os, const store::Table& summary, TableFormat fo
   os << "(truth_status: all = every problem against Aoyagi's value; exact, above, global = "
         "docs/truth.md. Every column: llcbench query "
      << store_path << " summary)\n";
+  if (summary.find("slot")) {
+    os << "(slot calibrated: the step size each problem's calibration chose, +-k: k grid points above or below; "
+          "step_size: their median. The choices: llcbench query "
+       << store_path << " calibrations)\n";
+  }
 }
 
 }  // namespace llcb::cli

@@ -2,9 +2,11 @@
 
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "lib/core/error.hpp"
+#include "lib/core/log_grid.hpp"
 
 namespace llcb {
 namespace {
@@ -96,6 +98,21 @@ std::string join_ints(const std::vector<std::int64_t>& values, std::string_view 
     out += std::to_string(values[i]);
   }
   return out;
+}
+
+std::vector<double> parse_log_grid(const std::string& text, const std::string& what, std::int64_t& per_decade) {
+  const auto a = text.find(':'), b = text.rfind(':');
+  if (a == std::string::npos || a == b) {
+    throw UsageError(what + " '" + text + "': expected START:STOP:PER_DECADE, for example 1e-10:1e-4:2");
+  }
+  const double tiny = std::numeric_limits<double>::min();
+  const double start = parse_double(text.substr(0, a), what + " start", tiny, kHuge);
+  const double stop = parse_double(text.substr(a + 1, b - a - 1), what + " stop", tiny, kHuge);
+  per_decade = parse_int(text.substr(b + 1), what + " per decade", 1, 100);
+  if (stop < start) throw UsageError(what + ": the stop " + text.substr(a + 1, b - a - 1) + " is below the start");
+  std::vector<double> grid = log_grid(start, stop, per_decade);
+  if (grid.size() > 200) throw UsageError(what + ": " + std::to_string(grid.size()) + " step sizes (at most 200)");
+  return grid;
 }
 
 }  // namespace llcb

@@ -30,6 +30,11 @@ bool parse_bool(std::string_view text, std::string_view what);
 std::vector<std::int64_t> parse_int_list(std::string_view text, std::string_view what,
                                          std::int64_t min, std::int64_t max);
 
+// A log-spaced grid written START:STOP:PER_DECADE (for example 1e-10:1e-4:2), as log_grid of
+// lib/core/log_grid.hpp; `what` names the option or key in the UsageError of a malformed grid, one
+// with STOP below START, or one of more than 200 points. per_decade receives PER_DECADE.
+std::vector<double> parse_log_grid(const std::string& text, const std::string& what, std::int64_t& per_decade);
+
 std::string join_ints(const std::vector<std::int64_t>& values, std::string_view sep = ",");
 
 }  // namespace llcb

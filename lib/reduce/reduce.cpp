@@ -50,7 +50,7 @@ struct Columns {
   const std::vector<std::int64_t>& diverged;
   const std::vector<double>& speed;
   std::vector<std::int64_t> ranks;
-  std::vector<std::string> truth_status, teacher;
+  std::vector<std::string> truth_status, teacher, slot;
   std::vector<double> lower;
   bool has_status;
 };
@@ -64,7 +64,7 @@ Columns read_columns(const store::Table& jobs) {
             jobs.get<double>("lambda_true"),
             jobs.get<std::int64_t>("diverged"),
             jobs.get<double>("steps_per_second"),
-            {}, {}, {}, {}, jobs.find("truth_status") != nullptr};
+            {}, {}, {}, {}, {}, jobs.find("truth_status") != nullptr};
   const std::size_t n = jobs.rows();
   // Stores written before chain groups, truth statuses and teacher modes existed: every job ran
   // with G = 1 and a paper teacher, and Aoyagi's value is the only truth they recorded.
@@ -73,6 +73,7 @@ Columns read_columns(const store::Table& jobs) {
   c.truth_status = c.has_status ? jobs.get<std::string>("truth_status") : std::vector<std::string>(n);
   c.teacher = jobs.find("teacher") ? jobs.get<std::string>("teacher") : std::vector<std::string>(n, "paper");
   c.lower = jobs.find("lambda_lower") ? jobs.get<double>("lambda_lower") : c.truth;
+  c.slot = jobs.find("slot") ? jobs.get<std::string>("slot") : std::vector<std::string>(n);
   return c;
 }
 
@@ -96,17 +97,25 @@ double order_preservation(const Columns& c, const std::vector<std::size_t>& done
 
 store::Table summarize(const store::Table& jobs) {
   const Columns c = read_columns(jobs);
-  using Key = std::tuple<std::string, std::string, double, std::int64_t, int, std::string>;
+  // A calibrated slot groups its jobs whatever step size each problem's calibration chose.
+  // Slots sort below, at and above the chosen step size, after the fixed step sizes.
+  using Key = std::tuple<std::string, std::string, std::int64_t, std::string, double, std::int64_t, int, std::string>;
   std::map<Key, std::vector<std::size_t>> groups;
   for (std::size_t i = 0; i < jobs.rows(); ++i) {
-    groups[{c.cls[i], c.sampler[i], c.step[i], c.ranks[i], 0, "all"}].push_back(i);
+    const std::string& slot = c.slot[i];
+    const double step = slot.empty() ? c.step[i] : 0.0;
+    const std::int64_t order = slot.empty() ? std::numeric_limits<std::int64_t>::min()
+                               : slot.size() > 10 ? std::stoll(slot.substr(10)) : 0;  // "calibrated+k"
+    groups[{c.cls[i], c.sampler[i], order, slot, step, c.ranks[i], 0, "all"}].push_back(i);
     if (c.has_status) {
       const std::string& s = c.truth_status[i];
-      groups[{c.cls[i], c.sampler[i], c.step[i], c.ranks[i], status_order(s), s}].push_back(i);
+      groups[{c.cls[i], c.sampler[i], order, slot, step, c.ranks[i], status_order(s), s}].push_back(i);
     }
   }
+  bool calibrated = false;
+  for (const auto& s : c.slot) calibrated |= !s.empty();
 
-  std::vector<std::string> g_class, g_sampler, g_status, g_teacher;
+  std::vector<std::string> g_class, g_sampler, g_status, g_teacher, g_slot;
   std::vector<double> g_step, g_mean, g_std, g_median, g_mean_lower, g_div, g_order, g_order_lower, g_speed;
   std::vector<std::int64_t> g_count, g_converged, g_pending, g_failed, g_ranks;
   for (const auto& [key, rows] : groups) {
@@ -132,9 +141,18 @@ store::Table summarize(const store::Table& jobs) {
     }
     g_class.push_back(std::get<0>(key));
     g_sampler.push_back(std::get<1>(key));
-    g_step.push_back(std::get<2>(key));
-    g_ranks.push_back(std::get<3>(key));
-    g_status.push_back(std::get<5>(key));
+    g_slot.push_back(std::get<3>(key));
+    if (std::get<3>(key).empty()) {
+      g_step.push_back(std::get<4>(key));
+    } else {  // the median step size the slot's jobs ran with (NaN before any calibration)
+      std::vector<double> steps;
+      for (const std::size_t r : rows) {
+        if (std::isfinite(c.step[r])) steps.push_back(c.step[r]);
+      }
+      g_step.push_back(median(steps));
+    }
+    g_ranks.push_back(std::get<5>(key));
+    g_status.push_back(std::get<7>(key));
     g_teacher.push_back(c.teacher[rows.front()]);
     g_count.push_back(static_cast<std::int64_t>(done.size()));
     g_converged.push_back(static_cast<std::int64_t>(rel.size()));
@@ -168,6 +186,7 @@ store::Table summarize(const store::Table& jobs) {
                {"failed", g_failed},
                {"ranks_per_chain", g_ranks},
                {"teacher", g_teacher}};
+  if (calibrated) t.columns.insert(t.columns.begin() + 3, {"slot", g_slot});
   return t;
 }
 

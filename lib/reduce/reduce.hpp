@@ -21,7 +21,11 @@
 //   pending, failed       jobs of the group not (yet) done, and failed ones
 //   ranks_per_chain       the group size G the jobs ran with (1 for stores without that column)
 //   teacher               the teacher mode of the jobs (paper for stores without that column)
-// Rows are sorted by class, sampler, step size, ranks per chain, then truth status (all, exact,
+//   slot                  only in sweeps with calibrated samplers (docs/calibration.md): "" for a
+//                         fixed step size, else the slot ("calibrated", "calibrated-1", ...), whose
+//                         jobs are grouped whatever step size each problem's calibration chose;
+//                         step_size is then the median step size they ran with
+// Rows are sorted by class, sampler, slot, step size, ranks per chain, then truth status (all, exact,
 // above, global). No NaN from a diverged chain enters any statistic: diverged jobs only count in
 // divergence_fraction and as discordant pairs.
 #pragma once

@@ -20,7 +20,7 @@ namespace {
 constexpr char kFileMagic[8] = {'L', 'L', 'C', 'B', 'J', 'R', 'N', '1'};
 constexpr std::uint32_t kRecordMagic = 0x4a52434cu;
 constexpr std::size_t kRecordHead = 4 + 1 + 8;  // magic, type, payload length
-enum RecordType : std::uint8_t { kHeader = 1, kSession = 2, kJob = 3, kClean = 4 };
+enum RecordType : std::uint8_t { kHeader = 1, kSession = 2, kJob = 3, kClean = 4, kCalibration = 5 };
 
 std::string errno_text() { return std::strerror(errno); }
 
@@ -86,7 +86,7 @@ bool read_record(int fd, std::uint64_t offset, Record& r, bool verify = true) {
   std::memcpy(&magic, head, 4);
   std::memcpy(&r.type, head + 4, 1);
   std::memcpy(&length, head + 5, 8);
-  if (magic != kRecordMagic || r.type < kHeader || r.type > kClean || length > (std::uint64_t{1} << 40)) {
+  if (magic != kRecordMagic || r.type < kHeader || r.type > kCalibration || length > (std::uint64_t{1} << 40)) {
     return false;
   }
   std::uint64_t sum = 0;
@@ -126,6 +126,17 @@ JournalJob decode_job(const std::vector<char>& payload) {
   j.trace = rd.get_array<float>();
   rd.done();
   return j;
+}
+
+JournalCalibration decode_calibration(const std::vector<char>& payload) {
+  ByteReader rd(payload, "journal");
+  JournalCalibration c;
+  c.row = rd.get<std::int64_t>();
+  c.unit_id = rd.get_string();
+  c.record = get_calibration_record(rd);
+  c.trace = rd.get_array<float>();
+  rd.done();
+  return c;
 }
 
 // Records written before sessions kept the rank count end after the time (ranks 0: unknown).
@@ -261,6 +272,8 @@ Journal Journal::open(const std::string& store_path, const StoreHeader& header) 
         if (r.type == kJob) {
           const JournalJob job = decode_job(r.payload);
           fresh.append_job(job);
+        } else if (r.type == kCalibration) {
+          fresh.append_calibration(decode_calibration(r.payload));
         } else if (r.type == kSession) {
           fresh.append(kSession, r.payload);
           fresh.sessions_.push_back(decode_session(r.payload));
@@ -283,6 +296,7 @@ Journal Journal::open(const std::string& store_path, const StoreHeader& header) 
       j.latest_[job.job_id] = {r.offset, job_checksum(job.result, job.trace)};
       ++j.jobs_;
     }
+    if (r.type == kCalibration) j.calibrations_[decode_calibration(r.payload).unit_id] = r.offset;
   }
   j.end_ = records.back().end;
   if (::ftruncate(j.fd_, static_cast<off_t>(j.end_)) != 0) {  // drop a torn tail
@@ -327,6 +341,26 @@ void Journal::append_job(const JournalJob& job) {
   latest_[job.job_id] = {offset, job_checksum(job.result, job.trace)};
   ++jobs_;
   dirty_ = true;
+}
+
+void Journal::append_calibration(const JournalCalibration& c) {
+  ByteWriter w;
+  w.put(c.row);
+  w.put_string(c.unit_id);
+  put_calibration_record(w, c.record);
+  w.put_array(c.trace);
+  const std::uint64_t offset = end_;
+  append(kCalibration, w.bytes());
+  calibrations_[c.unit_id] = offset;
+  dirty_ = true;
+}
+
+JournalCalibration Journal::calibration_at(std::uint64_t offset) const {
+  Record r;
+  if (!read_record(fd_, offset, r) || r.type != kCalibration) {
+    throw RuntimeError("journal: no calibration record at offset " + std::to_string(offset) + " of '" + path_ + "'");
+  }
+  return decode_calibration(r.payload);
 }
 
 JournalJob Journal::job_at(std::uint64_t offset) const {

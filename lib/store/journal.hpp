@@ -13,6 +13,8 @@
 //   session  a writer opened the store (host, pid, unix time, then its rank count and what it
 //            was, "sweep" or "reduce", which journals of earlier versions lack)
 //   job      a finished job: its /jobs row, id, JobResult and trace (rows x chains, float32)
+//   calibration  a finished calibration: its /calibrations row, unit id, CalibrationRecord and
+//            trace (rows x columns, float32; docs/store.md)
 //   clean    the writer closed the store cleanly
 // all little-endian (lib/core/bytes.hpp). A session record after the last clean record marks a
 // store whose writer stopped without closing it, which the next writer checks (and repairs if
@@ -33,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/store/calibration_record.hpp"
 #include "lib/store/job_result.hpp"
 
 namespace llcb::store {
@@ -54,6 +57,13 @@ struct JournalJob {
   std::string job_id;
   JobResult result;
   std::vector<float> trace;  // rows x chains, row-major; empty for a failed job
+};
+
+struct JournalCalibration {
+  std::int64_t row = 0;
+  std::string unit_id;
+  CalibrationRecord record;
+  std::vector<float> trace;  // rows x columns, row-major
 };
 
 class Journal {
@@ -83,6 +93,9 @@ class Journal {
   // The latest record of each job, by id (a job that ran again has a later record).
   const std::map<std::string, Entry>& latest() const { return latest_; }
   JournalJob job_at(std::uint64_t offset) const;
+  // The offset of the latest record of each calibration, by unit id.
+  const std::map<std::string, std::uint64_t>& latest_calibrations() const { return calibrations_; }
+  JournalCalibration calibration_at(std::uint64_t offset) const;
   // Every session record, oldest first (this writer's last, once begin_session ran).
   const std::vector<JournalSession>& sessions() const { return sessions_; }
 
@@ -90,6 +103,7 @@ class Journal {
   // A writer opened the store: what it is ("sweep", "reduce"), host, pid, now, and its rank count.
   void begin_session(const std::string& what, const std::string& host, std::int64_t pid, std::int64_t ranks);
   void append_job(const JournalJob& job);
+  void append_calibration(const JournalCalibration& c);
   void mark_clean();  // the writer closed the store cleanly
 
  private:
@@ -102,6 +116,7 @@ class Journal {
   std::uint64_t end_ = 0;
   std::int64_t jobs_ = 0;
   std::map<std::string, Entry> latest_;
+  std::map<std::string, std::uint64_t> calibrations_;
   std::vector<JournalSession> sessions_;
   bool dirty_ = false;
 };

@@ -28,8 +28,41 @@ Store& Store::operator=(Store&&) noexcept = default;
 Store::~Store() = default;
 std::int64_t Store::id() const { return file_->handle.get(); }
 
+namespace {
+
+void create_calibrations(hid_t root, const Table& calibrations, const CalibrationShape& shape) {
+  h5::create_table(root, "calibrations", calibrations);
+  const h5::Handle traces = h5::create_group(root, "calibration_traces");
+  std::vector<std::int64_t> unit, steps, column, chain;
+  std::vector<double> step_size;
+  for (std::size_t u = 0; u < calibrations.rows(); ++u) unit.push_back(static_cast<std::int64_t>(u));
+  for (std::int64_t r = 0; r < shape.rows; ++r) steps.push_back(r * shape.trace_every);
+  for (const double step : shape.step_sizes) {
+    for (std::int64_t c = 0; c < shape.chains; ++c) {
+      column.push_back(static_cast<std::int64_t>(column.size()));
+      step_size.push_back(step);
+      chain.push_back(c);
+    }
+  }
+  h5::create_cube(traces.get(), "loss", unit.size(), steps.size(), column.size());
+  h5::create_scale(traces.get(), "calibration", unit);
+  h5::create_scale(traces.get(), "step", steps);
+  h5::create_scale(traces.get(), "column", column);
+  h5::attach_scale(traces.get(), "loss", "calibration", 0);
+  h5::attach_scale(traces.get(), "loss", "step", 1);
+  h5::attach_scale(traces.get(), "loss", "column", 2);
+  Table columns;
+  columns.columns = {{"step_size", step_size}, {"chain", chain}};
+  h5::create_table(traces.get(), "columns", columns);
+  const h5::Handle loss(H5Dopen2(traces.get(), "loss", H5P_DEFAULT), H5Dclose, "opening the calibration traces");
+  h5::write_attr(loss.get(), "trace_every", shape.trace_every);
+}
+
+}  // namespace
+
 Store Store::create(const std::string& path, const StoreHeader& header, const Table& problems,
-                    const Table& jobs, const TraceShape& shape) {
+                    const Table& jobs, const TraceShape& shape, const Table* calibrations,
+                    const CalibrationShape* calibration_shape) {
   if (std::filesystem::exists(path)) {
     throw UsageError("store '" + path + "' already exists (use --resume to continue it; it is never overwritten)");
   }
@@ -72,6 +105,7 @@ Store Store::create(const std::string& path, const StoreHeader& header, const Ta
     const h5::Handle loss(H5Dopen2(traces.get(), "loss", H5P_DEFAULT), H5Dclose, "opening the traces");
     h5::write_attr(loss.get(), "trace_every", shape.trace_every);
   }
+  if (calibrations && calibration_shape) create_calibrations(root, *calibrations, *calibration_shape);
   Store s(path, std::make_unique<File>(File{std::move(file)}));
   s.flush();
   // link() never replaces an existing file (rename() would): a store that appeared meanwhile
@@ -269,6 +303,51 @@ Store::StoredJob Store::read_job(const Table& jobs, std::int64_t row) const {
   out.checksummed = jobs.find("checksum") != nullptr;
   out.verified = !out.checksummed || integer("checksum", 0) == job_checksum(j, out.trace);
   return out;
+}
+
+void Store::write_calibration(std::int64_t row, const CalibrationRecord& record, const std::vector<float>& trace,
+                              bool flush) {
+  CalibrationRecord r = record;
+  if (r.finished.empty()) r.finished = utc_iso();
+  const h5::Handle traces = h5::open_group(id(), "calibration_traces");
+  const auto d = h5::dims(traces.get(), "loss");
+  if (trace.size() != d[1] * d[2]) throw InternalError("calibration trace of the wrong size");
+  h5::write_block(traces.get(), "loss", {static_cast<std::size_t>(row), 0, 0}, {1, d[1], d[2]}, trace.data());
+  const h5::Handle table = h5::open_group(id(), "calibrations");
+  const auto at = static_cast<std::size_t>(row);
+  const std::pair<const char*, Value> cells[] = {
+      {"found", r.found},       {"step_size", r.step_size}, {"accepted_low", r.accepted_low},
+      {"accepted_high", r.accepted_high}, {"why", r.why}, {"detail", r.detail},
+      {"seconds", r.seconds},   {"host", r.host},           {"backend", r.backend},
+      {"finished", r.finished},
+  };
+  pause_for_tests();
+  for (const auto& [column, value] : cells) h5::write_cell(table.get(), column, at, value);
+  h5::write_cell(table.get(), "status", at, r.status);  // the commit marker, written last
+  if (flush) this->flush();
+}
+
+CalibrationRecord Store::read_calibration(const Table& t, std::int64_t row) const {
+  const auto r = static_cast<std::size_t>(row);
+  if (r >= t.rows()) throw InternalError("calibration row out of range");
+  CalibrationRecord c;
+  c.status = t.get<std::string>("status")[r];
+  c.found = t.get<std::int64_t>("found")[r];
+  c.step_size = t.get<double>("step_size")[r];
+  c.accepted_low = t.get<double>("accepted_low")[r];
+  c.accepted_high = t.get<double>("accepted_high")[r];
+  c.why = t.get<std::string>("why")[r];
+  c.detail = t.get<std::string>("detail")[r];
+  c.seconds = t.get<double>("seconds")[r];
+  c.host = t.get<std::string>("host")[r];
+  c.backend = t.get<std::string>("backend")[r];
+  c.finished = t.get<std::string>("finished")[r];
+  return c;
+}
+
+void Store::write_step_size(std::int64_t row, double step_size) {
+  const h5::Handle jobs = h5::open_group(id(), "jobs");
+  h5::write_cell(jobs.get(), "step_size", static_cast<std::size_t>(row), step_size);
 }
 
 void Store::write_summary(const Table& summary) {

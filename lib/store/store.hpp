@@ -24,6 +24,7 @@
 #include <vector>
 
 #include <memory>
+#include "lib/store/calibration_record.hpp"
 #include "lib/store/job_result.hpp"
 #include "lib/store/journal.hpp"
 #include "lib/store/table.hpp"
@@ -40,11 +41,21 @@ struct TraceShape {
   std::int64_t rows = 0, chains = 0, trace_every = 1;
 };
 
+// The calibration traces: rows = ceil(calibrate.steps / trace_every), a column per chain of each
+// grid point (step_sizes ascending), `chains` chains a point.
+struct CalibrationShape {
+  std::int64_t rows = 0, trace_every = 1, chains = 0;
+  std::vector<double> step_sizes;
+};
+
 class Store {
  public:
   // Creates a new store; UsageError if the path exists or cannot be created.
+  // `calibrations` (a table with a row per calibration) and `calibration_shape`: only for a sweep
+  // with calibrated samplers.
   static Store create(const std::string& path, const StoreHeader& header, const Table& problems,
-                      const Table& jobs, const TraceShape& shape);
+                      const Table& jobs, const TraceShape& shape, const Table* calibrations = nullptr,
+                      const CalibrationShape* calibration_shape = nullptr);
   // Opens an existing store; UsageError if it is missing, not HDF5, or not an llcbench store.
   static Store open(const std::string& path, bool writable);
 
@@ -86,6 +97,15 @@ class Store {
   // that is not done.
   std::vector<float> trace(const std::string& job_id, std::size_t& rows, std::size_t& chains,
                            std::int64_t& trace_every) const;
+  // Writes a finished calibration: its trace (CalibrationShape rows x columns, row-major; NaN
+  // where a grid point did not run), its cells, then its status last; flushes unless `flush` is off.
+  void write_calibration(std::int64_t row, const CalibrationRecord& record, const std::vector<float>& trace,
+                         bool flush = true);
+  // Row `row` of /calibrations (calibrations = table("calibrations")); status "pending" when not done.
+  CalibrationRecord read_calibration(const Table& calibrations, std::int64_t row) const;
+  // The step_size cell of /jobs row `row` (a calibrated job's, once its calibration chose); not flushed.
+  void write_step_size(std::int64_t row, double step_size);
+
   void write_summary(const Table& summary);
   // Replaces the root attribute `sessions` (session_lines of the journal: who wrote the store,
   // when, with how many ranks) and flushes.

@@ -56,13 +56,21 @@ std::vector<KeySpec> build_keys() {
       {"chain.diag_every", "0", "diagnostic decimation in steps; 0 = steps / 1000"},
       {"chain.divergence_factor", "100", "diverged when nbeta (L - L*) exceeds this times d/2"},
       {"chain.estimate_bound_factor", "2", "diverged when lambda_hat exceeds this times d/2"},
+      {"calibrate.grid", "1e-10:1e-4:2", "samplers whose step_sizes = calibrate: the step sizes tried, START:STOP:PER_DECADE"},
+      {"calibrate.steps", "10000", "calibration: steps of each calibration chain"},
+      {"calibrate.burn_in_fraction", "0.5", "calibration: burn-in as a fraction of calibrate.steps"},
+      {"calibrate.chains", "4", "calibration: chains at each step size"},
+      {"calibrate.neighbours", "1", "calibration: grid points run on either side of the chosen step size"},
+      {"calibrate.tolerance", "0.3", "calibration rule: plateau tolerance (docs/calibration.md)"},
+      {"calibrate.max_drifting", "1", "calibration rule: largest fraction of a sound step size's chains that drift"},
+      {"calibrate.pick", "middle", "calibration rule: middle or upper step size of the plateau"},
       {"test.fail_job", "", "test only: grid index of a job that fails with an injected fault"},
       {"test.write_pause", "0", "test only: seconds the store pauses inside each job write (widens the window for kills)", false},
       {"test.drift_at_step", "", "test only: member 1 of every chain group perturbs a parameter after this step"},
   };
   for (const auto& s : samplers::all_samplers()) {
     const std::string p = s.name + ".";
-    k.push_back({p + "step_sizes", "", "explicit step sizes, comma-separated"});
+    k.push_back({p + "step_sizes", "", "explicit step sizes, comma-separated, or calibrate (per problem)"});
     k.push_back({p + "step_start", "", "log-spaced grid: first step size"});
     k.push_back({p + "step_stop", "", "log-spaced grid: last step size (inclusive)"});
     k.push_back({p + "per_decade", "", "log-spaced grid: points per decade"});
@@ -120,6 +128,13 @@ std::vector<double> step_grid(const Values& v, const std::string& s) {
   const std::string p = s + ".";
   std::vector<double> steps;
   const bool explicit_list = v.set(p + "step_sizes");
+  if (explicit_list && v.str(p + "step_sizes") == "calibrate") {
+    if (v.set(p + "step_start") || v.set(p + "step_stop") || v.set(p + "per_decade")) {
+      throw UsageError("sampler " + s + ": " + p + "step_sizes = calibrate takes its grid from calibrate.grid, "
+                       "not " + p + "step_start/step_stop/per_decade");
+    }
+    return {};
+  }
   const bool log_spaced = v.set(p + "step_start") || v.set(p + "step_stop") || v.set(p + "per_decade");
   if (explicit_list == log_spaced) {
     throw UsageError("sampler " + s + " needs exactly one grid: " + p + "step_sizes, or " + p +
@@ -235,6 +250,20 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
                        " exceeds chain.batch_size: every member needs at least one row");
     }
   }
+  {
+    CalibrationSettings& k = c.calibration;
+    k.grid_text = v.required("calibrate.grid");
+    k.grid = parse_log_grid(k.grid_text, "calibrate.grid", k.per_decade);
+    k.steps = v.integer("calibrate.steps", 2, kMaxInt);
+    k.burn_in = static_cast<std::int64_t>(v.real("calibrate.burn_in_fraction", 0, 1) * static_cast<double>(k.steps));
+    if (k.burn_in >= k.steps) throw UsageError("calibrate.burn_in_fraction leaves no kept step");
+    k.chains = v.integer("calibrate.chains", 1, 64);
+    k.neighbours = v.integer("calibrate.neighbours", 0, 10);
+    k.rule.plateau_tolerance = v.real("calibrate.tolerance", 0, 10);
+    k.rule.max_nonstationary = v.real("calibrate.max_drifting", 0, 1);
+    k.rule.pick = v.required("calibrate.pick");
+    estimator::validate(k.rule);
+  }
   const auto names = split_list(v.required("sweep.samplers"));
   std::set<std::string> seen;
   for (const auto& name : names) {
@@ -242,7 +271,8 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
     if (!seen.insert(name).second) throw UsageError("sweep.samplers lists " + name + " twice");
     const samplers::SamplerInfo& info = samplers::find_sampler(name);
     SamplerGrid g{name, sampler_constants(v, info), step_grid(v, name)};
-    g.constants.step_size = g.step_sizes.front();
+    g.calibrated = g.step_sizes.empty();
+    g.constants.step_size = g.calibrated ? c.calibration.grid.front() : g.step_sizes.front();
     g.constants.nbeta = 1;  // placeholder for validation; each job sets its own
     g.constants.gamma = c.gamma;
     samplers::validate(g.constants);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "lib/backend/backend.hpp"
+#include "lib/estimator/calibration.hpp"
 
 namespace llcb::sweep {
 
@@ -26,7 +27,20 @@ const std::vector<KeySpec>& config_keys();
 struct SamplerGrid {
   std::string name;                     // registry name
   samplers::SamplerConfig constants;    // kind and constants; step_size and nbeta unset
-  std::vector<double> step_sizes;       // ascending, distinct
+  std::vector<double> step_sizes;       // ascending, distinct; empty when calibrated
+  bool calibrated = false;              // SAMPLER.step_sizes = calibrate (docs/calibration.md)
+};
+
+// How samplers whose grid is `calibrate` are calibrated on each problem ([calibrate] keys,
+// docs/calibration.md "In a sweep"): `chains` chains of `steps` steps at each step size of `grid`,
+// the rule, and the slots run afterwards: the chosen step size and `neighbours` grid points on
+// either side of it (slot -neighbours .. +neighbours).
+struct CalibrationSettings {
+  std::string grid_text;                // START:STOP:PER_DECADE as configured
+  std::vector<double> grid;             // ascending
+  std::int64_t per_decade = 2;
+  std::int64_t steps = 0, burn_in = 0, chains = 0, neighbours = 1;
+  estimator::CalibrationRule rule;
 };
 
 struct SweepConfig {
@@ -55,6 +69,13 @@ struct SweepConfig {
   std::int64_t diag_every = 0;
   double divergence_factor = 100, estimate_bound_factor = estimator::kEstimateBoundFactor;
   std::vector<SamplerGrid> samplers;
+  CalibrationSettings calibration;      // used by the samplers whose grid is `calibrate`
+  bool calibrates() const {
+    for (const auto& s : samplers) {
+      if (s.calibrated) return true;
+    }
+    return false;
+  }
   std::vector<std::int64_t> ranks_per_chain = {1};  // a grid axis: G ranks run one chain
   std::int64_t drift_check_every = 100;  // chain groups: steps between checksum comparisons
   std::int64_t fail_job = -1;           // test only: the grid index of a job made to fail

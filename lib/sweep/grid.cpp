@@ -20,12 +20,21 @@ std::string exact(double v) {
 // same chain) nor the bound (a verdict on a finished estimate) changes a chain.
 constexpr double kSeedBoundFactor = 1;
 
+// The calibration settings a calibrated job or unit depends on.
+std::string describe_calibration(const SweepConfig& c) {
+  const CalibrationSettings& k = c.calibration;
+  return ";calibrate=" + k.grid_text + "," + std::to_string(k.steps) + "," + std::to_string(k.burn_in) + "," +
+         std::to_string(k.chains) + "," + exact(k.rule.plateau_tolerance) + "," +
+         exact(k.rule.max_nonstationary) + "," + k.rule.pick;
+}
+
+// step: the step size, or NaN for the slots of a calibrated sampler (and its calibration).
 std::string describe(const SweepConfig& c, std::uint64_t problem_seed, const SamplerGrid& g,
                      double step, std::int64_t ranks_per_chain, double estimate_bound_factor) {
   const samplers::SamplerConfig& k = g.constants;
   std::string d = "class=" + c.model_class + ";problem_seed=" + std::to_string(problem_seed) +
                   ";n=" + std::to_string(c.n) + ";target_sigma=" + exact(c.target_sigma) +
-                  ";sampler=" + g.name + ";step_size=" + exact(step) +
+                  ";sampler=" + g.name + ";step_size=" + (std::isnan(step) ? "calibrate" : exact(step)) +
                   ";steps=" + std::to_string(c.steps) + ";burn_in=" + std::to_string(c.burn_in) +
                   ";batch_size=" + std::to_string(c.batch_size) + ";gamma=" + exact(c.gamma) +
                   ";nbeta=" + exact(c.nbeta) + ";chains=" + std::to_string(c.chains_per_job) +
@@ -40,6 +49,7 @@ std::string describe(const SweepConfig& c, std::uint64_t problem_seed, const Sam
   // these settings existed stay the same.
   if (c.teacher != dln::TeacherMode::kPaper) d += std::string(";teacher=") + dln::to_string(c.teacher);
   if (ranks_per_chain != 1) d += ";ranks_per_chain=" + std::to_string(ranks_per_chain);
+  if (std::isnan(step)) d += describe_calibration(c);
   return d;
 }
 
@@ -47,15 +57,31 @@ std::string describe(const SweepConfig& c, std::uint64_t problem_seed, const Sam
 
 std::vector<Job> make_grid(const SweepConfig& config) {
   std::vector<Job> jobs;
+  std::int64_t unit = 0;
   for (std::int64_t p = 0; p < config.problem_count; ++p) {
     const std::uint64_t seed = config.first_problem_seed + static_cast<std::uint64_t>(p);
     for (std::size_t s = 0; s < config.samplers.size(); ++s) {
-      for (const double step : config.samplers[s].step_sizes) {
+      const SamplerGrid& sampler = config.samplers[s];
+      // Calibrated: one "step size" per slot, NaN until the calibration chose one.
+      std::vector<std::pair<double, std::int64_t>> steps;  // (step size, slot)
+      if (sampler.calibrated) {
+        const std::int64_t k = config.calibration.neighbours;
+        for (std::int64_t slot = -k; slot <= k; ++slot) steps.emplace_back(std::nan(""), slot);
+      } else {
+        for (const double step : sampler.step_sizes) steps.emplace_back(step, 0);
+      }
+      for (const auto& [step, slot] : steps) {
         for (const std::int64_t g : config.ranks_per_chain) {
           Job j;
           j.index = static_cast<std::int64_t>(jobs.size());
-          j.description = describe(config, seed, config.samplers[s], step, g, config.estimate_bound_factor);
-          j.chain_key = describe(config, seed, config.samplers[s], step, 1, kSeedBoundFactor);
+          j.description = describe(config, seed, sampler, step, g, config.estimate_bound_factor);
+          j.chain_key = describe(config, seed, sampler, step, 1, kSeedBoundFactor);
+          if (sampler.calibrated) {
+            j.description += ";slot=" + std::to_string(slot);
+            j.chain_key += ";slot=" + std::to_string(slot);
+            j.calibration = unit;
+            j.slot = slot;
+          }
           j.id = hex64(fnv1a64(j.description));
           j.problem_index = p;
           j.problem_seed = seed;
@@ -65,9 +91,35 @@ std::vector<Job> make_grid(const SweepConfig& config) {
           jobs.push_back(std::move(j));
         }
       }
+      unit += sampler.calibrated ? 1 : 0;
     }
   }
   return jobs;
+}
+
+std::vector<CalibrationUnit> make_calibrations(const SweepConfig& config) {
+  std::vector<CalibrationUnit> units;
+  for (std::int64_t p = 0; p < config.problem_count; ++p) {
+    const std::uint64_t seed = config.first_problem_seed + static_cast<std::uint64_t>(p);
+    for (std::size_t s = 0; s < config.samplers.size(); ++s) {
+      if (!config.samplers[s].calibrated) continue;
+      CalibrationUnit u;
+      u.index = static_cast<std::int64_t>(units.size());
+      u.description = "calibration;" + describe(config, seed, config.samplers[s], std::nan(""), 1, kSeedBoundFactor);
+      u.id = hex64(fnv1a64(u.description));
+      u.problem_index = p;
+      u.problem_seed = seed;
+      u.sampler_index = s;
+      units.push_back(std::move(u));
+    }
+  }
+  return units;
+}
+
+std::string slot_label(const Job& job) {
+  if (job.calibration < 0) return "";
+  if (job.slot == 0) return "calibrated";
+  return "calibrated" + std::string(job.slot > 0 ? "+" : "") + std::to_string(job.slot);
 }
 
 dln::Problem make_problem(const SweepConfig& config, std::int64_t problem_index,

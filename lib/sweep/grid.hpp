@@ -1,5 +1,10 @@
 // The job grid of a sweep: the cartesian product problems x samplers x step sizes x
 // ranks_per_chain, expensive axes outermost (a worker that keeps a problem reuses its teacher). A job runs `chain.chains` chains.
+// A sampler whose grid is `calibrate` has slots instead of step sizes: slot s of problem p runs
+// the step size that p's calibration chose, moved s points along the calibration grid (s from
+// -calibrate.neighbours to +neighbours); its step size is known once that calibration is
+// recorded (the session fills it in). Its description says "step_size=calibrate;slot=s" and the
+// calibration settings, so its id is fixed before any calibration ran.
 //
 // A job's id is the FNV-1a hash of its canonical description (every setting that affects its
 // result, numbers printed exactly), so the same config yields the same ids in any run and
@@ -38,7 +43,30 @@ struct Job {
   std::size_t sampler_index = 0;   // into SweepConfig::samplers
   double step_size = 0;
   std::int64_t ranks_per_chain = 1;  // G > 1: a chain group of G worker ranks runs it (mpi/)
+  std::int64_t calibration = -1;   // calibrated: the index of its CalibrationUnit; -1 otherwise
+  std::int64_t slot = 0;           // calibrated: the grid points from the chosen step size
 };
+
+// The calibration of one calibrated sampler on one problem (docs/calibration.md "In a sweep"):
+// calibrate.chains chains at each step size of calibrate.grid. Chain c (the same at every step
+// size, so that the step sizes are compared on common noise) has seed
+//   splitmix64(sweep seed ^ fnv1a64(description) + c).
+struct CalibrationUnit {
+  std::int64_t index = 0;
+  std::string id;                  // 16 hex digits: fnv1a64 of the description
+  std::string description;
+  std::int64_t problem_index = 0;
+  std::uint64_t problem_seed = 0;
+  std::size_t sampler_index = 0;
+};
+
+// The calibration units of a config (problem-major, samplers in config order); empty when no
+// sampler is calibrated. Job::calibration indexes this list.
+std::vector<CalibrationUnit> make_calibrations(const SweepConfig& config);
+
+// The text a job's slot shows in tables: "" for a fixed step size, else "calibrated",
+// "calibrated-1", "calibrated+2", ...
+std::string slot_label(const Job& job);
 
 constexpr const char* kSeedRecipe =
     "chain seed of chain c of a job = splitmix64(sweep.seed XOR fnv1a64(job description without "

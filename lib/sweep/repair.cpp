@@ -13,6 +13,7 @@
 #include "lib/core/log.hpp"
 #include "lib/core/utc.hpp"
 #include "lib/store/store.hpp"
+#include "lib/sweep/calibrate.hpp"
 #include "lib/sweep/grid.hpp"
 #include "lib/sweep/session.hpp"
 #include "lib/sweep/tables.hpp"
@@ -88,8 +89,26 @@ RepairReport repair_store(const std::string& path) {
   RepairReport report;
   report.jobs = static_cast<std::int64_t>(grid.size());
   {
+    const std::vector<CalibrationUnit> units = make_calibrations(config);
+    const store::Table calibrations = calibrations_table(config, units);
+    const store::CalibrationShape shape = calibration_shape(config);
     store::Store fresh = store::Store::create(rebuilt, header, problems_table(problems),
-                                              jobs_table(config, grid, problems), trace_shape(config));
+                                              jobs_table(config, grid, problems), trace_shape(config),
+                                              units.empty() ? nullptr : &calibrations,
+                                              units.empty() ? nullptr : &shape);
+    for (const CalibrationUnit& u : units) {
+      const auto it = journal.latest_calibrations().find(u.id);
+      if (it == journal.latest_calibrations().end()) continue;  // it runs (again) on resume
+      try {
+        const store::JournalCalibration c = journal.calibration_at(it->second);
+        fresh.write_calibration(u.index, c.record, c.trace, false);
+        for (const Job& j : grid) {  // its jobs' step sizes, as the calibration chose
+          if (j.calibration == u.index) fresh.write_step_size(j.index, slot_step_size(config, c.record, j.slot));
+        }
+      } catch (const Error& e) {
+        log::warn("repair: the journal's record of calibration {} cannot be used: {}", u.id, e.what());
+      }
+    }
     for (const Job& job : grid) {
       const double lower = problems[static_cast<std::size_t>(job.problem_index)].local.lambda_lower.to_double();
       if (const auto it = latest.find(job.id); it != latest.end()) {

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "lib/core/error.hpp"
+#include "lib/sweep/calibrate.hpp"
 #include "lib/sweep/session.hpp"
 
 namespace llcb::sweep {
@@ -87,6 +88,17 @@ RunSummary run_sweep(const SweepConfig& config, const RunOptions& options) {
     if ((options.stop && options.stop->load()) || !session.failed().empty()) {
       summary.interrupted = true;
       break;
+    }
+    // A calibrated job's calibration runs first (once: the store keeps it for a resume).
+    if (!session.ready(*todo.front())) {
+      const CalibrationUnit& unit = session.calibrations()[static_cast<std::size_t>(todo.front()->calibration)];
+      const CalibrationOutcome c = run_calibration(config, unit, session.problem(unit.problem_index), *be);
+      if (c.interrupted || !session.record_calibration(unit, c.record, c.trace, options.host)) {
+        summary.interrupted = true;
+        break;
+      }
+      if (options.on_calibration) options.on_calibration(unit, c.record);
+      continue;
     }
     std::vector<const Job*> bundle;
     const auto picked = bundle_of(todo, 0, config.bundle);

@@ -1,6 +1,7 @@
 // The single-process sweep: scheduler and worker in one process (the embedded default for a
 // laptop, tests and the demo). Creates or resumes the store, runs every job that is not done in
-// grid order on one backend, writes each result as it completes, and reduces at the end.
+// grid order on one backend, writes each result as it completes, and reduces at the end. The
+// calibration of a calibrated sampler on a problem runs (and is recorded) before its first job.
 //
 // Contract:
 //   - a new store is created only where no file exists; an existing store is continued only with
@@ -50,6 +51,8 @@ struct RunOptions {
   std::string host;
   std::int64_t ranks = 1;  // the MPI world size (rank 0 and the workers), recorded in the store
   std::function<void(const Progress&)> on_progress;
+  // Called when a calibration is recorded (the CLI prints its choice).
+  std::function<void(const CalibrationUnit&, const store::CalibrationRecord&)> on_calibration;
 };
 
 struct RunSummary {

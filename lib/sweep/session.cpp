@@ -189,6 +189,10 @@ std::vector<JobOutcome> run_jobs(const SweepConfig& config, const std::vector<co
       out[i] = failed_outcome("injected fault (test.fail_job)");
       continue;
     }
+    if (jobs[i]->calibration >= 0 && std::isnan(jobs[i]->step_size)) {
+      out[i] = failed_outcome("its calibration found no step size (see /calibrations)");
+      continue;
+    }
     for (const auto& s : chain_specs(config, *jobs[i], problem)) {
       specs.push_back(s);
       owner.push_back(i);
@@ -217,7 +221,7 @@ std::vector<JobOutcome> run_jobs(const SweepConfig& config, const std::vector<co
       error = e.what();
     }
     for (std::size_t i = 0; i < jobs.size(); ++i) {
-      if (jobs[i]->index == config.fail_job) continue;
+      if (std::find(owner.begin(), owner.end(), i) == owner.end()) continue;  // failed above
       if (!error.empty()) {
         out[i] = failed_outcome(error);
         continue;
@@ -245,7 +249,8 @@ std::vector<JobOutcome> run_jobs(const SweepConfig& config, const std::vector<co
 
 SweepSession::SweepSession(const SweepConfig& config, const std::string& store_path,
                            const SessionOptions& options)
-    : config_(config), grid_(make_grid(config)), path_(store_path), host_(options.host) {
+    : config_(config), grid_(make_grid(config)), units_(make_calibrations(config)), calibrated_(units_.size()),
+      path_(store_path), host_(options.host) {
   const bool exists = std::filesystem::exists(store_path);
   if (exists && !options.resume) {
     throw UsageError("store '" + store_path +
@@ -262,13 +267,18 @@ SweepSession::SweepSession(const SweepConfig& config, const std::string& store_p
     std::vector<dln::Problem> all = make_problems(config);
     for (std::int64_t p = 0; p < config.problem_count; ++p) problems_.emplace(p, all[static_cast<std::size_t>(p)]);
     for (const Job& j : grid_) {  // validate every setting before creating anything
-      if (j.sampler_index == 0 && j.step_size == config.samplers[0].step_sizes.front()) {
-        chain_specs(config, j, all[static_cast<std::size_t>(j.problem_index)]);
+      if (j.index == 0 || grid_[static_cast<std::size_t>(j.index) - 1].problem_index != j.problem_index) {
+        Job probe = j;  // the first job of each problem (a calibrated one at its first grid step size)
+        if (std::isnan(probe.step_size)) probe.step_size = config.calibration.grid.front();
+        chain_specs(config, probe, all[static_cast<std::size_t>(j.problem_index)]);
       }
     }
     store::StoreHeader h{config.text, format_canonical(config.canonical), config.hash, kSeedRecipe};
-    store_.emplace(store::Store::create(store_path, h, problems_table(all),
-                                        jobs_table(config, grid_, all), trace_shape(config)));
+    const store::Table calibrations = calibrations_table(config, units_);
+    const store::CalibrationShape shape = calibration_shape(config);
+    store_.emplace(store::Store::create(store_path, h, problems_table(all), jobs_table(config, grid_, all),
+                                        trace_shape(config), units_.empty() ? nullptr : &calibrations,
+                                        units_.empty() ? nullptr : &shape));
     journal_.emplace(store::Journal::create(store_path, h));
   }
   journal_->begin_session("sweep", host_, ::getpid(), options.ranks);
@@ -283,6 +293,14 @@ SweepSession::SweepSession(const SweepConfig& config, const std::string& store_p
   truth_status_ = jobs.find("truth_status") ? jobs.get<std::string>("truth_status")
                                             : std::vector<std::string>(lambda_true_.size());
   for (std::size_t r = 0; r < ids.size(); ++r) row_of_[ids[r]] = r;
+  if (recovered_ && !units_.empty()) {
+    // A store its last writer did not close: its calibrations as the journal has them.
+    if (!store_->has("calibrations")) {
+      throw UsageError("store '" + store_path + "' has no /calibrations: it was made without calibrated samplers; start a new store");
+    }
+    if (rewrite_calibrations_from_journal() > 0) store_->flush();
+  }
+  load_calibrations();
   std::int64_t missing = 0;
   for (const Job& j : grid_) {
     const auto it = row_of_.find(j.id);
@@ -308,6 +326,61 @@ const dln::Problem& SweepSession::problem(std::int64_t index) {
 }
 
 SweepSession::~SweepSession() = default;
+
+// The recorded calibrations of the store (every unit of the config must have its row), and the
+// step sizes of their jobs.
+void SweepSession::load_calibrations() {
+  if (units_.empty()) return;
+  if (!store_->has("calibrations")) {
+    throw UsageError("store '" + path_ + "' has no /calibrations: it was made without calibrated samplers; start a new store");
+  }
+  const store::Table table = store_->table("calibrations");
+  const auto& ids = table.get<std::string>("calibration_id");
+  for (const CalibrationUnit& u : units_) {
+    const auto it = std::find(ids.begin(), ids.end(), u.id);
+    if (it == ids.end() || it - ids.begin() != u.index) {
+      throw UsageError("calibration " + u.id + " of this config is not in store '" + path_ +
+                       "' (the grid changed); start a new store");
+    }
+    store::CalibrationRecord r = store_->read_calibration(table, u.index);
+    if (r.status != "done") continue;
+    calibrated_[static_cast<std::size_t>(u.index)] = std::move(r);
+    resolve_steps(u);
+  }
+}
+
+void SweepSession::resolve_steps(const CalibrationUnit& unit) {
+  const store::CalibrationRecord& r = calibrated_.at(static_cast<std::size_t>(unit.index));
+  for (Job& j : grid_) {
+    if (j.calibration == unit.index) j.step_size = slot_step_size(config_, r, j.slot);
+  }
+}
+
+void SweepSession::write_step_sizes(const CalibrationUnit& unit) {
+  for (const Job& j : grid_) {
+    if (j.calibration == unit.index) store_->write_step_size(static_cast<std::int64_t>(row_of_.at(j.id)), j.step_size);
+  }
+}
+
+// Every calibration of the journal into its row (and its jobs' step sizes), as its latest record
+// has it: calibrations are few, so they are written again whole rather than compared. Returns how
+// many; not flushed.
+std::int64_t SweepSession::rewrite_calibrations_from_journal() {
+  std::int64_t n = 0;
+  for (const auto& [id, offset] : journal_->latest_calibrations()) {
+    const store::JournalCalibration c = journal_->calibration_at(offset);
+    const auto unit = std::find_if(units_.begin(), units_.end(), [&](const CalibrationUnit& u) { return u.id == id; });
+    if (unit == units_.end() || unit->index != c.row) {
+      throw RuntimeError("calibration " + id + " of the journal has no row in the store's /calibrations");
+    }
+    store_->write_calibration(c.row, c.record, c.trace, false);
+    calibrated_[static_cast<std::size_t>(c.row)] = c.record;
+    resolve_steps(*unit);
+    write_step_sizes(*unit);
+    ++n;
+  }
+  return n;
+}
 
 // A store whose last writer did not close it: every job of the journal must be in the store as
 // its latest journal record has it (the same checksum), and every other finished job must verify.
@@ -477,6 +550,37 @@ bool SweepSession::record(const Job& job, store::JobResult result, const std::ve
   return true;
 }
 
+bool SweepSession::record_calibration(const CalibrationUnit& unit, store::CalibrationRecord record,
+                                     const std::vector<float>& trace, const std::string& host) {
+  record.host = host;
+  record.finished = utc_iso();
+  if (!lock_held()) return false;
+  bool journaled = false;
+  if (journal_ok_) {
+    try {
+      journal_->append_calibration({unit.index, unit.id, record, trace});
+      journaled = true;
+    } catch (const Error& e) {
+      fail("journaling calibration " + unit.id + ": " + e.what(), true);
+    }
+  }
+  if (!journaled && !hdf5_ok_) return false;
+  calibrated_[static_cast<std::size_t>(unit.index)] = record;
+  resolve_steps(unit);
+  if (!hdf5_ok_) return journaled;
+  try {
+    store_->write_calibration(unit.index, record, trace, false);
+    write_step_sizes(unit);
+    store_->flush();
+  } catch (const Error& e) {
+    hdf5_ok_ = false;
+    fail("writing calibration " + unit.id + ": " + e.what());
+    return journaled;
+  }
+  last_flush_ = std::chrono::steady_clock::now();
+  return true;
+}
+
 // Every journal job's row as its latest record has it, before a store that this session found
 // unclosed is called clean: a store once left unclosed can hand a variable-length string's heap
 // slot that a row points at to a later write (seen once: a finished row's divergence_reason read
@@ -490,6 +594,7 @@ void SweepSession::settle_rows() {
   for (const char* c : {"checksum", "precision", "rel_error_lower", "raw_estimate", "estimate_se"}) {
     if (!columns.find(c)) return;
   }
+  if (rewrite_calibrations_from_journal() > 0) store_->flush();
   for (int pass = 0; pass < 4; ++pass) {
     std::int64_t verified = 0;
     const std::int64_t rewritten = rewrite_rows_from_journal(verified);

@@ -26,6 +26,7 @@
 
 #include "lib/store/lock.hpp"
 #include "lib/store/store.hpp"
+#include "lib/sweep/calibrate.hpp"
 #include "lib/sweep/grid.hpp"
 
 namespace llcb::sweep {
@@ -79,6 +80,16 @@ class SweepSession {
   ~SweepSession();
 
   const std::vector<Job>& grid() const { return grid_; }
+  // The calibrations of the config's calibrated samplers (empty without any), and the recorded
+  // one of a unit (nullptr while it has not run). Once a calibration is recorded its jobs' step
+  // sizes are filled in (NaN when it found none: run_jobs records those jobs as failed).
+  const std::vector<CalibrationUnit>& calibrations() const { return units_; }
+  const store::CalibrationRecord* calibration(std::int64_t unit) const {
+    const auto& r = calibrated_.at(static_cast<std::size_t>(unit));
+    return r.status == "done" ? &r : nullptr;
+  }
+  // Whether a job can run now: it has no calibration, or its calibration is recorded.
+  bool ready(const Job& job) const { return job.calibration < 0 || calibration(job.calibration); }
   const std::vector<const Job*>& todo() const { return todo_; }
   std::int64_t skipped() const { return skipped_; }
   const dln::Problem& problem(std::int64_t index);
@@ -97,6 +108,11 @@ class SweepSession {
   // again on resume); after a failure only in what still takes writes.
   bool record(const Job& job, store::JobResult result, const std::vector<float>& trace,
               const std::string& host, const std::string& backend);
+  // Records a finished calibration as record() records a job: into the journal, then the HDF5
+  // file (its /calibrations row and trace, then the step_size cells of its jobs); fills in its
+  // jobs' step sizes. False when it is recorded nowhere (it runs again on resume).
+  bool record_calibration(const CalibrationUnit& unit, store::CalibrationRecord record,
+                          const std::vector<float>& trace, const std::string& host);
   // Reduces, writes /summary, closes the store and marks the journal clean; returns the summary
   // (empty when the store could not be read back).
   store::Table finish();
@@ -112,6 +128,8 @@ class SweepSession {
  private:
   const SweepConfig& config_;
   std::vector<Job> grid_;
+  std::vector<CalibrationUnit> units_;
+  std::vector<store::CalibrationRecord> calibrated_;  // by unit index; status "" until recorded
   std::vector<const Job*> todo_;
   std::int64_t skipped_ = 0;
   std::map<std::string, std::size_t> row_of_;
@@ -122,6 +140,10 @@ class SweepSession {
   void settle_rows();
   std::int64_t rewrite_rows_from_journal(std::int64_t& verified);
   void check_against_journal();
+  void load_calibrations();
+  void resolve_steps(const CalibrationUnit& unit);  // its jobs' step sizes from calibrated_
+  void write_step_sizes(const CalibrationUnit& unit);
+  std::int64_t rewrite_calibrations_from_journal();
   // Records why the store can no longer be written (the first reason wins); `journal`: the
   // journal can no longer be written either.
   void fail(const std::string& why, bool journal = false);

@@ -94,6 +94,33 @@ store::Table jobs_table(const SweepConfig& c, const std::vector<Job>& jobs,
                {"host", empty},             {"backend", empty},
                {"precision", empty},
                {"finished", empty},         {"message", empty}};
+  if (c.calibrates()) {  // the slot of calibrated jobs (stores without calibrated samplers lack it)
+    std::vector<std::string> slot;
+    for (const Job& j : jobs) slot.push_back(slot_label(j));
+    t.columns.push_back({"slot", slot});
+  }
+  return t;
+}
+
+store::Table calibrations_table(const SweepConfig& c, const std::vector<CalibrationUnit>& units) {
+  const std::size_t n = units.size();
+  std::vector<std::int64_t> index, problem, pseed, zero(n, 0);
+  std::vector<std::string> id, sampler, pending(n, "pending"), empty(n);
+  std::vector<double> nan(n, kNaN);
+  for (const CalibrationUnit& u : units) {
+    index.push_back(u.index);
+    id.push_back(u.id);
+    problem.push_back(u.problem_index);
+    pseed.push_back(static_cast<std::int64_t>(u.problem_seed));
+    sampler.push_back(c.samplers[u.sampler_index].name);
+  }
+  store::Table t;
+  t.columns = {{"calibration_index", index}, {"calibration_id", id}, {"problem_index", problem},
+               {"problem_seed", pseed},      {"sampler", sampler},   {"status", pending},
+               {"found", zero},              {"step_size", nan},     {"accepted_low", nan},
+               {"accepted_high", nan},       {"why", empty},         {"detail", empty},
+               {"seconds", nan},             {"host", empty},        {"backend", empty},
+               {"finished", empty}};
   return t;
 }
 

@@ -14,4 +14,7 @@ store::Table problems_table(const std::vector<dln::Problem>& problems);
 store::Table jobs_table(const SweepConfig& config, const std::vector<Job>& jobs,
                         const std::vector<dln::Problem>& problems);
 
+// /calibrations as a new store holds it: a row per calibration unit, every one "pending".
+store::Table calibrations_table(const SweepConfig& config, const std::vector<CalibrationUnit>& units);
+
 }  // namespace llcb::sweep
