@@ -12,7 +12,8 @@ identical, bit for bit. Until --kills kills have landed, the next generation sta
 
 A completed job is lost when it has to run again: its id then appears twice among the job
 records of the store's journal (FILE.journal, docs/store.md), which gets one record per job that
-finishes. Between rounds the soak also reads the killed store as it was left (before any resume
+finishes. Calibrations (sweeps with calibrated samplers) count the same way, as jobs: each is
+compared with the reference (choice, detail and traces) and must be journaled once. Between rounds the soak also reads the killed store as it was left (before any resume
 has checked it) and counts the finished jobs whose rows there differ from when they were first
 seen: damage that the next resume finds and writes again from the journal. Every resume must
 proceed (a resume may exit 0, 3 or be killed; any other exit code is a failure).
@@ -43,7 +44,8 @@ import numpy as np
 MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
            "OMPI_MCA_rmaps_base_oversubscribe": "1", "OMPI_MCA_pml": "ob1",
            "OMPI_MCA_btl": "self,vader", "OPENBLAS_NUM_THREADS": "1"}
-COLUMNS = ["status", "lambda_hat", "raw_estimate", "estimate_se", "diverged", "divergence_reason"]
+COLUMNS = ["status", "step_size", "lambda_hat", "raw_estimate", "estimate_se", "diverged", "divergence_reason"]
+CALIBRATION_COLUMNS = ["status", "found", "step_size", "accepted_low", "accepted_high", "why", "detail"]
 
 
 def sweep_command(args, store, resume):
@@ -59,25 +61,32 @@ def sweep_command(args, store, resume):
     return cmd
 
 
+def read_done(group, id_column, columns, traces):
+    """{id: (column values..., trace)} of the rows of GROUP whose status is done."""
+    ids = group[id_column].asstr()[:]
+    cols = {c: (group[c].asstr()[:] if group[c].dtype.kind == "O" else group[c][:]) for c in columns}
+    return {key: tuple(cols[c][i] for c in columns) + (traces[i],)
+            for i, key in enumerate(ids) if cols["status"][i] == "done"}
+
+
 def read_jobs(store):
-    """{job_id: (column values..., trace)} of the done jobs, or None when the file cannot be read."""
+    """{job_id: (column values..., trace)} of the done jobs, and {"calibration:" + id: (...)} of
+    the done calibrations (sweeps with calibrated samplers), or None when the file cannot be read."""
     try:
         with h5py.File(store, "r") as f:
-            jobs = f["jobs"]
-            ids = jobs["job_id"].asstr()[:]
-            cols = {c: (jobs[c].asstr()[:] if jobs[c].dtype.kind == "O" else jobs[c][:]) for c in COLUMNS}
-            loss = f["traces"]["loss"]
-            out = {}
-            for i, job in enumerate(ids):
-                if cols["status"][i] == "done":
-                    out[job] = tuple(cols[c][i] for c in COLUMNS) + (loss[i],)
+            out = read_done(f["jobs"], "job_id", COLUMNS, f["traces"]["loss"])
+            if "calibrations" in f:
+                done = read_done(f["calibrations"], "calibration_id", CALIBRATION_COLUMNS,
+                                 f["calibration_traces"]["loss"])
+                out.update({"calibration:" + key: values for key, values in done.items()})
             return out
     except (OSError, KeyError, ValueError):
         return None
 
 
 def journal_job_ids(store):
-    """The job id of every job record of STORE.journal (record layout: lib/store/journal.hpp)."""
+    """The job id of every job record of STORE.journal, and "calibration:" + id of every
+    calibration record (record layout: lib/store/journal.hpp)."""
     ids = []
     with open(store + ".journal", "rb") as f:
         data = f.read()
@@ -87,9 +96,10 @@ def journal_job_ids(store):
         end = offset + 13 + length + 8
         if magic != 0x4A52434C or end > len(data):
             break
-        if kind == 3:
+        if kind in (3, 5):  # a job or a calibration: its row, then its id
             (id_length,) = struct.unpack_from("<Q", data, offset + 13 + 8)
-            ids.append(data[offset + 13 + 16:offset + 13 + 16 + id_length].decode())
+            ids.append(("calibration:" if kind == 5 else "") +
+                       data[offset + 13 + 16:offset + 13 + 16 + id_length].decode())
         offset = end
     return ids
 

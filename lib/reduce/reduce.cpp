@@ -144,12 +144,14 @@ store::Table summarize(const store::Table& jobs) {
     g_slot.push_back(std::get<3>(key));
     if (std::get<3>(key).empty()) {
       g_step.push_back(std::get<4>(key));
-    } else {  // the median step size the slot's jobs ran with (NaN before any calibration)
-      std::vector<double> steps;
+    } else {  // the median step size the slot's jobs ran with, on the log scale of the grid:
+      std::vector<double> steps;  // the middle one, or the geometric mean of the two middle ones
       for (const std::size_t r : rows) {
         if (std::isfinite(c.step[r])) steps.push_back(c.step[r]);
       }
-      g_step.push_back(median(steps));
+      std::sort(steps.begin(), steps.end());
+      const std::size_t m = steps.size() / 2;
+      g_step.push_back(steps.empty() ? kNaN : steps.size() % 2 ? steps[m] : std::sqrt(steps[m - 1] * steps[m]));
     }
     g_ranks.push_back(std::get<5>(key));
     g_status.push_back(std::get<7>(key));

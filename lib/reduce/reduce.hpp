@@ -24,7 +24,8 @@
 //   slot                  only in sweeps with calibrated samplers (docs/calibration.md): "" for a
 //                         fixed step size, else the slot ("calibrated", "calibrated-1", ...), whose
 //                         jobs are grouped whatever step size each problem's calibration chose;
-//                         step_size is then the median step size they ran with
+//                         step_size is then the median step size they ran with (the geometric
+//                         mean of the two middle ones for an even count)
 // Rows are sorted by class, sampler, slot, step size, ranks per chain, then truth status (all, exact,
 // above, global). No NaN from a diverged chain enters any statistic: diverged jobs only count in
 // divergence_fraction and as discordant pairs.

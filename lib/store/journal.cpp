@@ -213,6 +213,7 @@ Journal& Journal::operator=(Journal&& o) noexcept {
     end_ = o.end_;
     jobs_ = o.jobs_;
     latest_ = std::move(o.latest_);
+    calibrations_ = std::move(o.calibrations_);
     sessions_ = std::move(o.sessions_);
     dirty_ = o.dirty_;
     o.fd_ = -1;

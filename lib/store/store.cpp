@@ -345,6 +345,13 @@ CalibrationRecord Store::read_calibration(const Table& t, std::int64_t row) cons
   return c;
 }
 
+std::vector<float> Store::calibration_trace(std::int64_t row) const {
+  const h5::Handle traces = h5::open_group(id(), "calibration_traces");
+  const auto d = h5::dims(traces.get(), "loss");
+  if (static_cast<std::size_t>(row) >= d[0]) throw UsageError("store '" + path_ + "' has no calibration row " + std::to_string(row));
+  return h5::read_block(traces.get(), "loss", {static_cast<std::size_t>(row), 0, 0}, {1, d[1], d[2]});
+}
+
 void Store::write_step_size(std::int64_t row, double step_size) {
   const h5::Handle jobs = h5::open_group(id(), "jobs");
   h5::write_cell(jobs.get(), "step_size", static_cast<std::size_t>(row), step_size);

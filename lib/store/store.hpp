@@ -103,6 +103,8 @@ class Store {
                          bool flush = true);
   // Row `row` of /calibrations (calibrations = table("calibrations")); status "pending" when not done.
   CalibrationRecord read_calibration(const Table& calibrations, std::int64_t row) const;
+  // Row `row` of /calibration_traces/loss: rows x columns, row-major (NaN until it is written).
+  std::vector<float> calibration_trace(std::int64_t row) const;
   // The step_size cell of /jobs row `row` (a calibrated job's, once its calibration chose); not flushed.
   void write_step_size(std::int64_t row, double step_size);
 

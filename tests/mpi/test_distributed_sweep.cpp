@@ -160,6 +160,89 @@ void kill_rank_then_resume(bool kill_rank0) {
   expect_same_results(snapshot(p), ref);
 }
 
+// SGLD calibrated on each problem (docs/calibration.md "In a sweep"), SGHMC at its fixed sizes.
+const std::vector<std::string> kCalibrate = {"--set", "sgld.step_sizes=calibrate", "--set",
+                                             "calibrate.grid=1e-8:1e-4:1", "--set", "calibrate.steps=1500",
+                                             "--set", "calibrate.chains=2"};
+
+std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& more) {
+  a.insert(a.end(), more.begin(), more.end());
+  return a;
+}
+
+// The calibrations of a store: every cell of /calibrations a calibration decides, and its traces.
+struct Calibrations {
+  std::vector<std::string> status, detail;
+  std::vector<double> step;
+  std::vector<std::vector<float>> traces;
+};
+
+Calibrations calibrations(const fs::path& p) {
+  const llcb::store::Store s = llcb::store::Store::open(p, false);
+  const llcb::store::Table t = s.table("calibrations");
+  Calibrations c{t.get<std::string>("status"), t.get<std::string>("detail"), t.get<double>("step_size"), {}};
+  for (std::size_t u = 0; u < t.rows(); ++u) c.traces.push_back(s.calibration_trace(static_cast<std::int64_t>(u)));
+  return c;
+}
+
+void expect_same_calibrations(const Calibrations& got, const Calibrations& want) {
+  EXPECT_EQ(got.status, want.status);
+  EXPECT_EQ(got.detail, want.detail);
+  EXPECT_EQ(got.step, want.step);
+  ASSERT_EQ(got.traces.size(), want.traces.size());
+  for (std::size_t u = 0; u < want.traces.size(); ++u) {
+    ASSERT_EQ(got.traces[u].size(), want.traces[u].size());
+    EXPECT_EQ(std::memcmp(got.traces[u].data(), want.traces[u].data(), 4 * want.traces[u].size()), 0) << u;
+  }
+}
+
+// Whether the store at p has recorded a calibration (read while rank 0 writes it: retried).
+bool wait_for_a_calibration(const fs::path& p) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      if (fs::exists(p)) {
+        const auto status = llcb::store::Store::open(p, false).table("calibrations").get<std::string>("status");
+        if (std::count(status.begin(), status.end(), "done") > 0) return true;
+      }
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+TEST(DistributedSweep, CalibratedSweepsAreTheSameWithAnyRankCountAndAfterAKilledRankZero) {
+  const fs::path one = dir() / "calibrated1.h5";
+  fs::remove(one);
+  ASSERT_EQ(wait_exit(start(with(sweep_args(one, false), kCalibrate))), 0);
+  const Snapshot ref = snapshot(one);
+  const Calibrations want = calibrations(one);
+  ASSERT_EQ(want.status, (std::vector<std::string>{"done", "done", "done"}));
+  for (const auto& [np, bundle] : {std::pair{2, "1"}, std::pair{4, "3"}}) {
+    const fs::path p = dir() / ("calibrated-np" + std::to_string(np) + ".h5");
+    fs::remove(p);
+    EXPECT_EQ(wait_exit(start(mpi(np, with(sweep_args(p, false, {"--set", std::string("sweep.bundle=") + bundle}),
+                                           kCalibrate)))), 0) << np;
+    expect_same_results(snapshot(p), ref);
+    expect_same_calibrations(calibrations(p), want);
+  }
+  // Rank 0 killed once a calibration is recorded: the resume calibrates only what is missing.
+  const fs::path p = dir() / "calibrated-kill0.h5";
+  fs::remove(p);
+  const pid_t launcher = start(mpi(3, with(sweep_args(p, false, {"--set", "test.write_pause=0.05"}), kCalibrate)));
+  const auto ranks = wait_for_ranks(launcher, 3, 0);
+  ASSERT_EQ(ranks.size(), 3u);
+  ASSERT_TRUE(wait_for_a_calibration(p));
+  for (const auto& [pid, rank] : ranks) {
+    if (rank == 0) kill(pid, SIGKILL);
+  }
+  EXPECT_NE(wait_exit(launcher), 0);
+  EXPECT_EQ(wait_exit(start(mpi(3, with(sweep_args(p, true, {"--set", "test.write_pause=0.05"}), kCalibrate)))), 0);
+  expect_same_results(snapshot(p), ref);
+  expect_same_calibrations(calibrations(p), want);
+}
+
 TEST(DistributedSweep, SigkillOfAWorkerThenResumeLosesNothing) { kill_rank_then_resume(false); }
 TEST(DistributedSweep, SigkillOfRankZeroThenResumeLosesNothing) { kill_rank_then_resume(true); }
 

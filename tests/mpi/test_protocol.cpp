@@ -32,6 +32,41 @@ TEST(Protocol, EveryMessageTypeRoundTrips) {
   r = decode(encode(job));
   EXPECT_TRUE(r.group.empty());
   EXPECT_EQ(r.bundle, (std::vector<std::int64_t>{7, 9}));
+  EXPECT_EQ(r.calibration, -1);
+  job.steps = {1e-5, NAN, 3e-7};  // a calibrated job's step size comes with it (NaN: none found)
+  r = decode(encode(job));
+  ASSERT_EQ(r.steps.size(), 3u);
+  EXPECT_EQ(r.steps[0], 1e-5);
+  EXPECT_TRUE(std::isnan(r.steps[1]));
+  EXPECT_EQ(r.steps[2], 3e-7);
+  Message calibrate{MsgType::kJob};
+  calibrate.calibration = 5;  // run calibration unit 5 instead of a job
+  EXPECT_EQ(decode(encode(calibrate)).calibration, 5);
+
+  Message calibrated{MsgType::kCalibrated};
+  calibrated.job = 5;
+  calibrated.calibration_record.status = "done";
+  calibrated.calibration_record.found = 1;
+  calibrated.calibration_record.step_size = 1e-6;
+  calibrated.calibration_record.accepted_low = 1e-7;
+  calibrated.calibration_record.accepted_high = NAN;
+  calibrated.calibration_record.why = "the middle step size";
+  calibrated.calibration_record.detail = "{\"grid\":[]}";
+  calibrated.calibration_record.backend = "cpu";
+  calibrated.floats = {0.5f, NAN};
+  r = decode(encode(calibrated));
+  EXPECT_EQ(r.type, MsgType::kCalibrated);
+  EXPECT_EQ(r.job, 5);
+  EXPECT_EQ(r.calibration_record.status, "done");
+  EXPECT_EQ(r.calibration_record.found, 1);
+  EXPECT_EQ(r.calibration_record.step_size, 1e-6);
+  EXPECT_EQ(r.calibration_record.accepted_low, 1e-7);
+  EXPECT_TRUE(std::isnan(r.calibration_record.accepted_high));
+  EXPECT_EQ(r.calibration_record.why, "the middle step size");
+  EXPECT_EQ(r.calibration_record.detail, "{\"grid\":[]}");
+  EXPECT_EQ(r.calibration_record.backend, "cpu");
+  ASSERT_EQ(r.floats.size(), 2u);
+  EXPECT_TRUE(std::isnan(r.floats[1]));
 
   Message chunk{MsgType::kChunk};
   chunk.job = 3;

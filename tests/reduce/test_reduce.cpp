@@ -119,5 +119,26 @@ TEST(Reduce, EqualEstimatesAreDiscordantAndAllDivergedGivesNaNErrors) {
   EXPECT_EQ(s.get<double>("order_preservation")[0], 0.0);
 }
 
+TEST(Reduce, CalibratedSlotsPoolEveryProblemWhateverStepSizeItsCalibrationChose) {
+  // Two problems whose calibrations chose 1e-8 and 1e-6: the slot "calibrated" is one group of
+  // two jobs, its step size their median on the log scale, 1e-7. Slots sort below, at and above
+  // the choice, after the fixed step sizes; the "" slot of the fixed sampler keeps its step size.
+  Table t = jobs({{"sgld", 1e-8, 11, 10, 0}, {"sgld", 1e-6, 9, 10, 0}, {"sgld", 1e-7, 12, 10, 0},
+                  {"sgld", 1e-5, 8, 10, 0}, {"sgld", 1e-9, 10, 10, 0}, {"sgld", 3e-9, 10, 10, 0}});
+  t.columns.push_back({"slot", std::vector<std::string>{"calibrated", "calibrated", "calibrated+1",
+                                                        "calibrated+1", "calibrated-1", ""}});
+  const Table s = summarize(t);
+  ASSERT_EQ(s.rows(), 4u);
+  EXPECT_EQ(s.get<std::string>("slot"), (std::vector<std::string>{"", "calibrated-1", "calibrated", "calibrated+1"}));
+  EXPECT_EQ(s.get<double>("step_size")[0], 3e-9);
+  EXPECT_EQ(s.get<double>("step_size")[1], 1e-9);
+  EXPECT_NEAR(s.get<double>("step_size")[2], 1e-7, 1e-20);
+  EXPECT_NEAR(s.get<double>("step_size")[3], 1e-6, 1e-19);  // sqrt(1e-7 * 1e-5)
+  EXPECT_EQ(s.get<std::int64_t>("count")[2], 2);
+  EXPECT_NEAR(s.get<double>("mean_rel_error")[2], 0.0, 1e-12);  // +10% and -10%
+  // Without a slot column there is none in the summary either.
+  EXPECT_EQ(summarize(jobs({{"sgld", 1e-8, 11, 10, 0}})).find("slot"), nullptr);
+}
+
 }  // namespace
 }  // namespace llcb::reduce
