@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """How good is `llcbench calibrate`'s choice? Measured with the truth it never sees.
 
-    tools/calibration_study.py run OUT [--seeds 1-16] [--jobs 2] [--llcbench build/bin/llcbench]
+    tools/calibration_study.py run OUT [--class tiny] [--seeds 1-16] [--jobs 2] [--llcbench build/bin/llcbench]
     tools/calibration_study.py tune OUT --seeds 1-8        (rule settings, on the tuning seeds)
     tools/calibration_study.py report OUT --seeds 9-16 [--tolerance X --pick P --max-drifting F]
 
-`run` calibrates every (tiny-class seed, teacher paper and minimal, sampler) with
+`run` calibrates every (seed of the class, default tiny; teacher paper and minimal; sampler) with
 `llcbench calibrate --json --show-truth --chains-csv` (3 chains of 10,000 steps, burn-in half, at
 1e-10..1e-4, 2 a decade) into OUT/<teacher>-<sampler>-<seed>.json and .csv. `tune` re-applies
 the rule with each candidate setting to the saved chains (`llcbench calibrate --replay`, the same
@@ -44,11 +44,11 @@ def stem(out, teacher, sampler, seed):
     return os.path.join(out, f"{teacher}-{sampler}-{seed}")
 
 
-def calibrate(llcbench, out, teacher, sampler, seed):
+def calibrate(llcbench, out, cls, teacher, sampler, seed):
     base = stem(out, teacher, sampler, seed)
     if os.path.exists(base + ".json"):
         return base
-    cmd = [llcbench, "calibrate", "--class", "tiny", "--seed", str(seed), "--teacher", teacher, "--sampler", sampler,
+    cmd = [llcbench, "calibrate", "--class", cls, "--seed", str(seed), "--teacher", teacher, "--sampler", sampler,
            "--chains", "3", "--threads", "1", "--json", "--show-truth", "--chains-csv", base + ".csv"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode not in (0, 1) or not r.stdout.startswith("{"):
@@ -94,7 +94,7 @@ def cmd_run(a):
     os.makedirs(a.out, exist_ok=True)
     todo = [(t, s, seed) for seed in seeds(a.seeds) for t in TEACHERS for s in SAMPLERS]
     with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
-        for n, base in enumerate(pool.map(lambda x: calibrate(a.llcbench, a.out, *x), todo), 1):
+        for n, base in enumerate(pool.map(lambda x: calibrate(a.llcbench, a.out, a.cls, *x), todo), 1):
             print(f"{n}/{len(todo)} {os.path.basename(base)}", flush=True)
 
 
@@ -151,12 +151,14 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("what", choices=["run", "tune", "report"])
     p.add_argument("out")
+    p.add_argument("--class", dest="cls", default="tiny", help="model class of the problems (run)")
     p.add_argument("--seeds", default="1-16")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--llcbench", default="build/bin/llcbench")
-    p.add_argument("--tolerance", type=float, default=0.1)
+    # The rule's defaults (lib/estimator/calibration.hpp), which `tune` chose.
+    p.add_argument("--tolerance", type=float, default=0.3)
     p.add_argument("--pick", default="middle")
-    p.add_argument("--max-drifting", type=float, default=0.5)
+    p.add_argument("--max-drifting", type=float, default=1.0)
     a = p.parse_args()
     {"run": cmd_run, "tune": cmd_tune, "report": cmd_report}[a.what](a)
 

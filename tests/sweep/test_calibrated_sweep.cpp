@@ -10,7 +10,9 @@
 #include <atomic>
 #include <cstring>
 #include <cmath>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "lib/core/error.hpp"
 #include "lib/store/journal.hpp"
@@ -236,6 +238,45 @@ TEST(CalibratedSweep, StoppedBetweenCalibrationsTheResumeCalibratesOnlyWhatIsMis
   const RunSummary third = run_sweep(c, again);
   EXPECT_EQ(third.ran, 0);
   EXPECT_TRUE(calibrated.empty());
+}
+
+TEST(CalibratedSweep, AStopInsideACalibrationRecordsNothingAndTheResumeRunsItWhole) {
+  // One problem whose calibration takes a few seconds (2 step sizes x 2 chains of 40,000 steps);
+  // the stop comes 0.3 s after the store appears, inside the calibration's chains.
+  const std::vector<std::string> slow = {"problems.count=1", "calibrate.grid=1e-8:1e-7:1", "calibrate.steps=40000"};
+  const SweepConfig c = parse_config(kCalibrated, slow);
+  const std::string whole = store_path("slow-reference");
+  ASSERT_FALSE(run_sweep(c, run_options(whole, false)).interrupted);
+  const Contents ref = contents(whole);
+
+  const std::string path = store_path("slow-stopped");
+  std::atomic<bool> stop{false};
+  std::thread stopper([&] {
+    while (!fs::exists(path)) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stop = true;
+  });
+  RunOptions o = run_options(path, false);
+  o.stop = &stop;
+  std::int64_t calibrated = 0;
+  o.on_calibration = [&](const CalibrationUnit&, const store::CalibrationRecord&) { ++calibrated; };
+  const RunSummary first = run_sweep(c, o);
+  stopper.join();
+  EXPECT_TRUE(first.interrupted);
+  EXPECT_EQ(calibrated, 0);
+  EXPECT_EQ(first.ran, 0);
+  EXPECT_EQ(contents(path).calibrations.get<std::string>("status")[0], "pending");
+  EXPECT_EQ(calibration_records(path), 0);
+
+  const RunSummary second = run_sweep(c, run_options(path, true));
+  EXPECT_FALSE(second.interrupted);
+  EXPECT_EQ(second.ran, 4);
+  EXPECT_EQ(calibration_records(path), 1);
+  const Contents got = contents(path);
+  EXPECT_EQ(got.calibrations.get<std::string>("detail"), ref.calibrations.get<std::string>("detail"));
+  EXPECT_TRUE(same_bits(got.calibration_traces, ref.calibration_traces));
+  EXPECT_EQ(got.jobs.get<double>("step_size"), ref.jobs.get<double>("step_size"));
+  for (std::size_t r = 0; r < ref.traces.size(); ++r) EXPECT_TRUE(same_bits(got.traces[r], ref.traces[r])) << r;
 }
 
 TEST(CalibratedSweep, AStoreRebuiltFromItsJournalKeepsItsCalibrations) {
