@@ -183,9 +183,10 @@ def fig_rel_error(summary, out):
                 else:
                     ax.plot(r["step_size"], y, marker="X", ms=9, color=colour(s), mec="black", mew=0.6, ls="none")
             pending_marks(ax, g, lambda r: r["mean_rel_error"])
+            slot_marks(ax, g, "mean_rel_error")
             for _, r in g.iterrows():
                 rows.append({"class": c, "truth_status": st, "sampler": s, "ranks_per_chain": G,
-                             "step_size": r["step_size"],
+                             "step_size": r["step_size"], "slot": r["slot"],
                              "count": r["count"], "pending": r["pending"], "failed": r["failed"],
                              "not_run_yet": waiting(r),
                              "mean_rel_error": r["mean_rel_error"], "std_rel_error": r["std_rel_error"],
@@ -225,8 +226,11 @@ def fig_mean_std(summary, out):
                 if not first:
                     ax.annotate(f"G{G}", (r["mean_rel_error"], r["std_rel_error"]), fontsize=6, color=colour(s),
                                 xytext=(3, 3), textcoords="offset points")
+                if r["slot"]:
+                    ax.annotate(r["slot"].replace("calibrated", "cal"), (r["mean_rel_error"], r["std_rel_error"]),
+                                fontsize=6, color="#333333", xytext=(3, -9), textcoords="offset points")
                 rows.append({"class": c, "truth_status": st, "sampler": s, "ranks_per_chain": G,
-                             "step_size": r["step_size"],
+                             "step_size": r["step_size"], "slot": r["slot"],
                              "count": r["count"], "not_run_yet": waiting(r),
                              "mean_rel_error": r["mean_rel_error"], "std_rel_error": r["std_rel_error"]})
         if not any(r["class"] == c and r["truth_status"] == st for r in rows):
@@ -283,20 +287,38 @@ def fig_by_step(summary, out, column, stem, ylabel, ylim):
 
 
 def best_steps(summary):
-    """{(class, sampler, G): step size}: the step size of the smallest |mean relative error|
-    (against Aoyagi's value, all problems) among those where no chain diverged."""
+    """{(class, sampler, G): (step size, slot)}: the step size (or calibrated slot) of the smallest
+    |mean relative error| (against Aoyagi's value, all problems) among those where no chain
+    diverged."""
     best = {}
     part = summary[(summary["truth_status"] == "all") & (summary["divergence_fraction"] == 0)]
     part = part.dropna(subset=["mean_rel_error"])
     for (c, s, G), g in part.groupby(["class", "sampler", "ranks_per_chain"]):
-        best[(c, s, G)] = g.loc[g["mean_rel_error"].abs().idxmin(), "step_size"]
+        row = g.loc[g["mean_rel_error"].abs().idxmin()]
+        best[(c, s, G)] = (row["step_size"], row["slot"])
     return best
 
 
+def best_label(best, key):
+    """'eps 1e-07', or for a calibrated slot 'calibrated (median eps 1e-07)'."""
+    step, slot = best[key]
+    return f"{slot} (median eps {step:.3g})" if slot else f"eps {step:.3g}"
+
+
 def best_jobs(jobs, best, c, s, G):
-    """The done jobs of sampler s with chain groups of G in class c at its best step size."""
-    return jobs[(jobs["class"] == c) & (jobs["sampler"] == s) & (jobs["ranks_per_chain"] == G) &
-                (jobs["step_size"] == best[(c, s, G)]) & (jobs["status"] == "done")]
+    """The done jobs of sampler s with chain groups of G in class c at its best step size (or slot)."""
+    step, slot = best[(c, s, G)]
+    at = jobs["slot"] == slot if slot else (jobs["slot"] == "") & (jobs["step_size"] == step)
+    return jobs[(jobs["class"] == c) & (jobs["sampler"] == s) & (jobs["ranks_per_chain"] == G) & at &
+                (jobs["status"] == "done")]
+
+
+def slot_marks(ax, g, y):
+    """Labels a calibrated sampler's points with their slots ("cal", "cal-1", ...)."""
+    for _, r in g.iterrows():
+        if r["slot"] and np.isfinite(r[y]) and np.isfinite(r["step_size"]):
+            ax.annotate(r["slot"].replace("calibrated", "cal"), (r["step_size"], r[y]), fontsize=6,
+                        color="#333333", xytext=(3, -9), textcoords="offset points")
 
 
 def fig_lambda_vs_truth(summary, jobs, out):
@@ -341,7 +363,7 @@ def fig_lambda_vs_truth(summary, jobs, out):
              (plt.Line2D([], [], color="black", ls="--", lw=0.8), "lambda_hat = truth")]
     one = len(cells) == 1  # with several panels each panel's best step sizes are in the CSV
     c0, g0 = cells[0]
-    legend_right(fig, h, [f"{name(s)} (eps {best[(c0, s, g0)]:.3g})" if one and (c0, s, g0) in best else name(s)
+    legend_right(fig, h, [f"{name(s)} ({best_label(best, (c0, s, g0))})" if one and (c0, s, g0) in best else name(s)
                           for s in order], extra)
     return save(fig, out, "lambda_vs_truth", pd.DataFrame(rows))
 
@@ -397,7 +419,7 @@ def fig_traces(summary, jobs, store, out):
             burn = int(g.iloc[0]["burn_in"])
             ax.axvline(burn, color="black", lw=0.8, ls="-.")
             ax.text(burn, 0.02, " burn-in ends", transform=ax.get_xaxis_transform(), fontsize=8, va="bottom")
-            ax.set_title(f"{name(s)}, {c}{g_suffix(G)}, eps {best[(c, s, G)]:.3g}", fontsize=9)
+            ax.set_title(f"{name(s)}, {c}{g_suffix(G)}, {best_label(best, (c, s, G))}", fontsize=9)
             ax.set_xlabel("step t")
             ax.set_ylabel("loss (running mean over 1 % of the trace)")
             ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
@@ -630,6 +652,10 @@ def main():
         jobs["lambda_lower"] = jobs["lambda_true"]
     if "ranks_per_chain" not in summary.columns:
         summary["ranks_per_chain"] = 1
+    # Calibrated samplers (docs/calibration.md "In a sweep"): "" for a fixed step size, else the
+    # slot; a slot's summary row sits at the median step size its problems' calibrations chose.
+    for frame in (summary, jobs):
+        frame["slot"] = frame["slot"].fillna("").astype(str) if "slot" in frame.columns else ""
     GS[:] = sorted(int(g) for g in set(summary["ranks_per_chain"]) | set(jobs["ranks_per_chain"]))
     st = subprocess.run([llcbench, "status", store, "--json"], capture_output=True, text=True)
     status = json.loads(st.stdout) if st.stdout.strip().startswith("{") else {}

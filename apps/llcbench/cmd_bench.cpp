@@ -1,6 +1,7 @@
 // llcbench bench: steps/s and achieved GFLOP/s of chains on one problem, next to the floor of the
 // hardware under the backend (its sgemm rate and copy bandwidth, measured in the same run) and
-// the step time they allow (docs/performance.md). Warm-up steps are excluded; the chain's
+// the step time they allow, and the floor at the step's own shapes (its GEMMs alone, its update's
+// memory traffic alone; docs/performance.md). Warm-up steps are excluded; the chain's
 // lambda_hat is checked finite in the same run so a broken build cannot report a fast number.
 #include <algorithm>
 #include <chrono>
@@ -34,6 +35,8 @@ int cmd_bench(const std::vector<std::string>& args) {
         "n of the n x n x n sgemm that measures the floor (0: skip)")(
         "copy-mib", po::value<std::string>()->default_value("256"),
         "MiB of the copy that measures the bandwidth (0: skip)")(
+        "no-shape-floor", po::bool_switch(),
+        "skip the floor at the step's own shapes (its GEMMs alone, its update's memory traffic alone)")(
         "json", po::bool_switch(), "print one JSON object instead of text");
     add_common_options(desc);
     po::variables_map vm;
@@ -93,6 +96,9 @@ int cmd_bench(const std::vector<std::string>& args) {
     const double floor_ms = floor > 0 && hw.bandwidth_gbs > 0
                                 ? 1e3 * backend::step_floor_seconds(problem, spec.batch_size, spec.sampler.kind, hw)
                                 : nan;
+    const backend::ShapeFloor shape = vm["no-shape-floor"].as<bool>()
+                                          ? backend::ShapeFloor{}
+                                          : be->measure_shape_floor(problem, spec.batch_size, spec.sampler.kind, 1.0);
     constexpr double kPaperSteps = 50'000;  // the published chain length (benchmark.md)
     // With several chains per call, the throughput of the call (wall clock, setup included).
     const double chains_per_hour = 3600.0 * (chains > 1 ? chain_steps : median) / kPaperSteps;
@@ -121,6 +127,10 @@ int cmd_bench(const std::vector<std::string>& args) {
       w.field("bandwidth_gbs", hw.bandwidth_gbs > 0 ? hw.bandwidth_gbs : nan);
       w.field("ms_per_step", step_ms);
       w.field("floor_ms_per_step", floor_ms);
+      w.field("shape_gemm_ms", shape.gemm_ms);
+      w.field("shape_update_ms", shape.update_ms);
+      w.field("shape_floor_ms_per_step", shape.total_ms());
+      w.field("of_shape_floor", step_ms / shape.total_ms());
       w.field("chains", static_cast<std::int64_t>(chains));
       w.field("chain_steps_per_second", chain_steps);
       w.field("chains_per_hour", chains_per_hour);
@@ -163,6 +173,14 @@ int cmd_bench(const std::vector<std::string>& args) {
                    "bandwidth); achieved " << step_ms / floor_ms << "x of it\n";
     } else {
       std::cout << "step floor: not computed (it needs the sgemm rate and the bandwidth)\n";
+    }
+    if (std::isfinite(shape.total_ms())) {
+      std::cout << "shape floor: " << shape.total_ms() << " ms (the step's GEMMs alone " << shape.gemm_ms
+                << " ms, " << flops / shape.gemm_ms / 1e6 << " GFLOP/s; its update's memory traffic alone "
+                << shape.update_ms << " ms); achieved " << step_ms / shape.total_ms() << "x of it\n";
+    } else {
+      std::cout << "shape floor: not measured" << (vm["no-shape-floor"].as<bool>() ? " (--no-shape-floor)" : " on this backend")
+                << "\n";
     }
     return 0;
   });

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -149,6 +150,15 @@ struct HardwareFloor {
   double bandwidth_gbs = 0;
 };
 
+// The floor at a step's own shapes (`bench`, docs/performance.md): the step's GEMMs alone (its
+// shapes, transposes and thread split) and the update's memory traffic alone, in milliseconds;
+// NaN where a backend does not measure them.
+struct ShapeFloor {
+  double gemm_ms = std::numeric_limits<double>::quiet_NaN();
+  double update_ms = std::numeric_limits<double>::quiet_NaN();
+  double total_ms() const { return gemm_ms + update_ms; }
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -156,6 +166,12 @@ class Backend {
   // Measures the floor with an n x n x n sgemm and a copy of `copy_mib` MiB, each repeated for
   // about `seconds` after one untimed warm-up (n = 0 skips the sgemm).
   virtual HardwareFloor measure_floor(int n, int copy_mib, double seconds) = 0;
+  // Measures the ShapeFloor of a step of `problem` at `batch_size` with sampler `kind`, each part
+  // repeated for about `seconds`.
+  virtual ShapeFloor measure_shape_floor(const dln::Problem& /*problem*/, std::int64_t /*batch_size*/,
+                                         samplers::SamplerKind /*kind*/, double /*seconds*/) {
+    return {};
+  }
   // A short description of the hardware (CPU threads, GPU name).
   virtual std::string hardware() const = 0;
   // The precision its GEMMs compute in: "fp32" (the CPU backend, and CUDA by default) or "tf32".

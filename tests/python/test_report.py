@@ -157,6 +157,23 @@ def main():
     else:
         print("skip chain groups: a build without MPI (no MPIEXEC given)")
 
+    # A sweep with a calibrated sampler: its slots drawn and labelled, its best slot's jobs found.
+    calibrated = os.path.join(WORK, "calibrated.h5")
+    r = run("sweep", cfg, "--store", calibrated, "--log-level", "warn", "--set", "sweep.samplers=sgld,sghmc",
+            "--set", "sgld.step_sizes=calibrate", "--set", "calibrate.grid=1e-8:1e-4:1",
+            "--set", "calibrate.steps=2000", "--set", "calibrate.chains=2")
+    check(r.returncode == 0, f"the calibrated sweep exits 0 ({r.returncode}: {r.stderr.strip()[-300:]})")
+    out = report_of(calibrated, "calibrated")
+    check_files(out, "calibrated")
+    summary = rows(run("query", calibrated, "summary", "--format", "csv").stdout)
+    figure_matches_summary(out, summary, "calibrated")
+    drawn = rows(open(os.path.join(out, "rel_error_vs_step.csv")).read())
+    slots = {d["slot"] for d in drawn if d["sampler"] == "sgld"}
+    check(slots == {"calibrated-1", "calibrated", "calibrated+1"}, f"calibrated: SGLD drawn by slot ({sorted(slots)})")
+    check(all(d["slot"] == "" for d in drawn if d["sampler"] == "sghmc"), "calibrated: SGHMC keeps its step sizes")
+    best = [d for d in rows(open(os.path.join(out, "lambda_vs_truth.csv")).read()) if d["sampler"] == "sgld"]
+    check(len(best) == 3, f"calibrated: lambda_vs_truth finds SGLD's jobs at its best slot ({len(best)} of 3 problems)")
+
     # calibrate --plot: the calibration drawn, with its data beside it, also when it recommends nothing.
     png = os.path.join(WORK, "cal.png")
     r = run("calibrate", "--class", "tiny", "--seed", "2", "--sampler", "sgld", "--steps", "2000", "--chains", "2",

@@ -10,6 +10,7 @@
 #include "lib/backend/cpu/update_pass.hpp"
 #include "lib/core/error.hpp"
 #include "lib/core/hash.hpp"
+#include "lib/dln/architecture.hpp"
 #include "lib/core/log.hpp"
 #include "lib/estimator/estimator.hpp"
 #include "lib/samplers/registry.hpp"
@@ -135,6 +136,15 @@ HardwareFloor CpuBackend::measure_floor(int n, int copy_mib, double seconds) {
   HardwareFloor f;
   if (n > 0) f.sgemm_gflops = cpu::measure_sgemm_gflops(n, threads_, seconds);
   if (copy_mib > 0) f.bandwidth_gbs = cpu::measure_copy_gbs(copy_mib, threads_, seconds);
+  return f;
+}
+
+ShapeFloor CpuBackend::measure_shape_floor(const dln::Problem& problem, std::int64_t batch_size,
+                                           samplers::SamplerKind kind, double seconds) {
+  ShapeFloor f;
+  f.gemm_ms = cpu::measure_step_gemms_ms(problem.widths, batch_size, threads_, seconds);
+  f.update_ms = cpu::measure_update_traffic_ms(dln::parameter_count(problem.widths),
+                                               samplers::sampler_info(kind).states, threads_, seconds);
   return f;
 }
 

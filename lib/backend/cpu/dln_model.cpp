@@ -51,15 +51,34 @@ void DlnModel::compute_targets(const float* product) {
         product, widths_.front(), targets_.data(), widths_.back());
 }
 
+void DlnModel::forward(const float* w) {
+  const std::size_t m = widths_.size() - 1;
+  for (std::size_t s = 0; s < m; ++s) {
+    gemm(false, true, batch_, widths_[s + 1], widths_[s], acts_[s].data(), widths_[s], w + offsets_[s],
+         widths_[s], acts_[s + 1].data(), widths_[s + 1]);
+  }
+}
+
+void DlnModel::backward(const float* w, float* grad, float* g) {
+  float* g_next = g == g_a_.data() ? g_b_.data() : g_a_.data();
+  for (std::size_t s = widths_.size() - 1; s-- > 0;) {
+    // dL/dW_s = G_{s+1}^T A_s   (H_{s+1} x H_s)
+    gemm(true, false, widths_[s + 1], widths_[s], batch_, g, widths_[s + 1], acts_[s].data(),
+         widths_[s], grad + offsets_[s], widths_[s]);
+    if (s > 0) {
+      // G_s = G_{s+1} W_s   (B x H_s)
+      gemm(false, false, batch_, widths_[s], widths_[s + 1], g, widths_[s + 1], w + offsets_[s],
+           widths_[s], g_next, widths_[s]);
+      std::swap(g, g_next);
+    }
+  }
+}
+
 double DlnModel::loss_and_gradient(const float* w, float* grad) {
   const std::size_t m = widths_.size() - 1;
-  const std::int64_t b = batch_;
-  for (std::size_t s = 0; s < m; ++s) {
-    gemm(false, true, b, widths_[s + 1], widths_[s], acts_[s].data(), widths_[s], w + offsets_[s],
-          widths_[s], acts_[s + 1].data(), widths_[s + 1]);
-  }
+  forward(w);
   // Residual into g_a_, loss in double, then scale to dL/dA_M = 2 R / (B H_out).
-  const std::int64_t count = b * widths_.back();
+  const std::int64_t count = batch_ * widths_.back();
   float* g = g_a_.data();
   const float* out = acts_[m].data();
   const float* y = targets_.data();
@@ -70,20 +89,14 @@ double DlnModel::loss_and_gradient(const float* w, float* grad) {
   const float scale = static_cast<float>(2.0 / normaliser);
 #pragma omp parallel for simd schedule(static)
   for (std::int64_t i = 0; i < count; ++i) g[i] *= scale;
-
-  float* g_next = g_b_.data();
-  for (std::size_t s = m; s-- > 0;) {
-    // dL/dW_s = G_{s+1}^T A_s   (H_{s+1} x H_s)
-    gemm(true, false, widths_[s + 1], widths_[s], b, g, widths_[s + 1], acts_[s].data(),
-          widths_[s], grad + offsets_[s], widths_[s]);
-    if (s > 0) {
-      // G_s = G_{s+1} W_s   (B x H_s)
-      gemm(false, false, b, widths_[s], widths_[s + 1], g, widths_[s + 1], w + offsets_[s],
-            widths_[s], g_next, widths_[s]);
-      std::swap(g, g_next);
-    }
-  }
+  backward(w, grad, g);
   return loss;
+}
+
+void DlnModel::step_gemms(const float* product, const float* w, float* grad) {
+  compute_targets(product);
+  forward(w);
+  backward(w, grad, g_a_.data());
 }
 
 }  // namespace llcb::backend::cpu

@@ -35,7 +35,13 @@ class DlnModel {
   // Loss at parameters w for the current inputs and targets; writes dL/dw into grad.
   double loss_and_gradient(const float* w, float* grad);
 
+  // The GEMMs of one step alone, the same calls as compute_targets() and loss_and_gradient()
+  // make (bench's floor at the step's own shapes): no residual, loss or scaling in between.
+  void step_gemms(const float* product, const float* w, float* grad);
+
  private:
+  void forward(const float* w);                       // A_1 .. A_M
+  void backward(const float* w, float* grad, float* g);  // from g = dL/dA_M (overwritten)
   std::vector<std::int64_t> widths_;
   std::int64_t batch_, normaliser_rows_, d_;
   std::vector<std::int64_t> offsets_;

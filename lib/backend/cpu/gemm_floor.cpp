@@ -3,8 +3,11 @@
 #include <cblas.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
+
+#include "lib/backend/cpu/dln_model.hpp"
 
 namespace llcb::backend::cpu {
 
@@ -47,6 +50,45 @@ double measure_sgemm_gflops(int n, int threads, double seconds) {
   };
   const auto [reps, elapsed] = repeat_for(seconds, product);
   return 2.0 * n * static_cast<double>(n) * n * reps / elapsed / 1e9;
+}
+
+double measure_step_gemms_ms(const std::vector<std::int64_t>& widths, std::int64_t batch, int threads,
+                             double seconds) {
+  omp_set_num_threads(threads);
+  openblas_set_num_threads(threads);
+  DlnModel model(widths, batch);
+  std::vector<float> w(static_cast<std::size_t>(model.d()), 0.01f), grad(w.size());
+  std::vector<float> product(static_cast<std::size_t>(widths.front() * widths.back()), 0.01f);
+  std::fill(model.inputs(), model.inputs() + batch * widths.front(), 0.5f);
+  const auto [reps, elapsed] = repeat_for(seconds, [&] { model.step_gemms(product.data(), w.data(), grad.data()); });
+  return 1e3 * elapsed / reps;
+}
+
+double measure_update_traffic_ms(std::int64_t d, int states, int threads, double seconds) {
+  const auto n = static_cast<std::size_t>(d);
+  std::vector<float> w(n, 1.0f), g(n, 0.5f), w0(n, 1.0f), s0(states > 0 ? n : 0, 0.0f), s1(states > 1 ? n : 0, 0.0f);
+  float* __restrict pw = w.data();
+  const float* __restrict pg = g.data();
+  const float* __restrict p0 = w0.data();
+  float* __restrict q0 = s0.data();
+  float* __restrict q1 = s1.data();
+  const int nt = threads > 0 ? threads : omp_get_num_procs();
+  const auto [reps, elapsed] = repeat_for(seconds, [&] {
+#pragma omp parallel for simd schedule(static) num_threads(nt)
+    for (std::int64_t i = 0; i < d; ++i) {
+      float v = pw[i] + 1e-9f * (pg[i] - p0[i]);
+      if (states > 0) {
+        q0[i] = 0.5f * q0[i] + v;
+        v += 1e-9f * q0[i];
+      }
+      if (states > 1) {
+        q1[i] = 0.5f * q1[i] + v;
+        v += 1e-9f * q1[i];
+      }
+      pw[i] = v;
+    }
+  });
+  return 1e3 * elapsed / reps;
 }
 
 }  // namespace llcb::backend::cpu

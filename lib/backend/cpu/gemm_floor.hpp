@@ -2,11 +2,24 @@
 // square n x n x n product (2 n^3 flops each) with the given thread count, and the copy
 // bandwidth of `mib` MiB arrays (bytes read + written per second) over the same threads. One
 // warm-up run is excluded; runs repeat until `seconds` have passed.
+//
+// The floor at a step's own shapes (bench, docs/performance.md): the step's GEMMs alone, the same
+// calls as a step (DlnModel::step_gemms: shapes, transposes, the row blocks that split them over
+// the threads), and the update's memory traffic alone: one pass over d parameters that reads w,
+// g and w* and the sampler's `states` state arrays and writes w and the states, as the fused
+// update does, with a single multiply-add instead of its noise and arithmetic. Each is the mean
+// milliseconds of one run over the repetitions.
 #pragma once
+
+#include <cstdint>
+#include <vector>
 
 namespace llcb::backend::cpu {
 
 double measure_sgemm_gflops(int n, int threads, double seconds);
 double measure_copy_gbs(int mib, int threads, double seconds);
+double measure_step_gemms_ms(const std::vector<std::int64_t>& widths, std::int64_t batch, int threads,
+                             double seconds);
+double measure_update_traffic_ms(std::int64_t d, int states, int threads, double seconds);
 
 }  // namespace llcb::backend::cpu
