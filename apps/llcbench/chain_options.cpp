@@ -83,6 +83,8 @@ void add_chain_options(po::options_description& desc, const ChainDefaults& defau
       "friction", po::value<std::string>()->default_value("0.01"), "SGHMC friction alpha")(
       "diffusion", po::value<std::string>()->default_value("0.01"), "SGNHT diffusion A")(
       "target-sigma", po::value<std::string>()->default_value("0"), "target noise sigma")(
+      "targets", po::value<std::string>()->default_value("factored"),
+      "targets through the teacher's rank-r factors (factored) or its product (product)")(
       "divergence-factor", po::value<std::string>()->default_value("100"),
       "diverged when nbeta (L - L*) exceeds this many times d/2")(
       "estimate-bound-factor", po::value<std::string>()->default_value("2"),
@@ -129,6 +131,7 @@ backend::ChainSpec resolve_chain(const po::variables_map& vm, const dln::Problem
 backend::DataSpec resolve_data(const po::variables_map& vm) {
   backend::DataSpec d;
   d.target_sigma = parse_double(text(vm, "target-sigma"), "--target-sigma", 0, kHuge);
+  d.factored_targets = backend::parse_targets(text(vm, "targets"), "--targets");
   return d;
 }
 

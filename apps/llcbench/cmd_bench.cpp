@@ -35,6 +35,8 @@ int cmd_bench(const std::vector<std::string>& args) {
         "n of the n x n x n sgemm that measures the floor (0: skip)")(
         "copy-mib", po::value<std::string>()->default_value("256"),
         "MiB of the copy that measures the bandwidth (0: skip)")(
+        "targets", po::value<std::string>()->default_value("factored"),
+        "targets through the teacher's rank-r factors (factored) or its product (product)")(
         "no-shape-floor", po::bool_switch(),
         "skip the floor at the step's own shapes (its GEMMs alone, its update's memory traffic alone)")(
         "json", po::bool_switch(), "print one JSON object instead of text");
@@ -63,12 +65,14 @@ int cmd_bench(const std::vector<std::string>& args) {
     spec.burn_in = 0;
     std::vector<backend::ChainSpec> specs(static_cast<std::size_t>(chains), spec);
     for (std::size_t i = 0; i < specs.size(); ++i) specs[i].chain_seed = i + 1;
-    be->run(problem, {}, specs);
+    backend::DataSpec data;
+    data.factored_targets = backend::parse_targets(vm["targets"].as<std::string>(), "--targets");
+    be->run(problem, data, specs);
     for (auto& s : specs) s.steps = steps;
     std::vector<double> rates, aggregate;  // steps/s of chain 1; chain-steps/s of the whole call
     for (std::int64_t i = 0; i < repeats; ++i) {
       const auto t0 = std::chrono::steady_clock::now();
-      const auto out = be->run(problem, {}, specs);
+      const auto out = be->run(problem, data, specs);
       const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       for (const auto& r : out) {
         if (r.diverged || !std::isfinite(r.lambda_hat)) {
@@ -98,7 +102,7 @@ int cmd_bench(const std::vector<std::string>& args) {
                                 : nan;
     const backend::ShapeFloor shape = vm["no-shape-floor"].as<bool>()
                                           ? backend::ShapeFloor{}
-                                          : be->measure_shape_floor(problem, spec.batch_size, spec.sampler.kind, 1.0);
+                                          : be->measure_shape_floor(problem, data, spec.batch_size, spec.sampler.kind, 1.0);
     constexpr double kPaperSteps = 50'000;  // the published chain length (benchmark.md)
     // With several chains per call, the throughput of the call (wall clock, setup included).
     const double chains_per_hour = 3600.0 * (chains > 1 ? chain_steps : median) / kPaperSteps;
@@ -114,6 +118,7 @@ int cmd_bench(const std::vector<std::string>& args) {
       w.array("widths", problem.widths);
       w.field("d", problem.truth.d);
       w.field("batch_size", spec.batch_size);
+      w.field("targets", std::string(data.factored_targets ? "factored" : "product"));
       w.field("sampler", sampler);
       w.field("steps", steps);
       w.field("repeats", repeats);

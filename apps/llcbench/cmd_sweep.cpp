@@ -278,7 +278,17 @@ int cmd_sweep(const std::vector<std::string>& args) {
     if (vm.count("set")) overrides = vm["set"].as<std::vector<std::string>>();
     if (vm.count("backend")) overrides.push_back("sweep.backend=" + vm["backend"].as<std::string>());
     if (vm.count("threads")) overrides.push_back("sweep.threads=" + vm["threads"].as<std::string>());
-    const auto load = [&] { return sweep::load_config(config_path, overrides); };
+    const auto load = [&] {
+      sweep::SweepConfig config = sweep::load_config(config_path, overrides);
+      if (!options.resume) return config;
+      // A store written before a key existed continues the way its jobs ran (chain.targets).
+      const std::vector<std::string> legacy = sweep::legacy_overrides(config, sweep::stored_config(options.store_path));
+      if (legacy.empty()) return config;
+      for (const auto& o : legacy) log::info("continuing a store of an earlier version with --set {}", o);
+      std::vector<std::string> all = overrides;
+      all.insert(all.end(), legacy.begin(), legacy.end());
+      return sweep::load_config(config_path, all);
+    };
     options.host = host_name();
     options.stop = &g_stop;
     std::signal(SIGINT, request_stop);

@@ -86,7 +86,13 @@ void TraceFeed::offer(const std::vector<float>& trace) {
   last_ = now;
 }
 
-TeacherData teacher_data(const dln::Problem& problem) {
+bool parse_targets(const std::string& text, const std::string& what) {
+  if (text == "factored") return true;
+  if (text == "product") return false;
+  throw UsageError(what + " is '" + text + "', expected factored or product");
+}
+
+TeacherData teacher_data(const dln::Problem& problem, bool factored) {
   TeacherData t;
   for (std::size_t s = 0; s < problem.cuts.size(); ++s) {
     const dln::MatrixD w = dln::teacher_layer(problem, s);
@@ -95,6 +101,19 @@ TeacherData teacher_data(const dln::Problem& problem) {
   const dln::MatrixD p = dln::teacher_product(problem);
   t.product.reserve(p.a.size());
   for (double v : p.a) t.product.push_back(static_cast<float>(v));
+  if (!factored) return t;
+  dln::MatrixD u;  // Hout x min(Hout, H1), the left singular vectors
+  const std::vector<double> sv = dln::singular_values(p, u);
+  const std::int64_t r = dln::rank_of(sv, p.rows, p.cols);
+  if (r == 0 || r * (p.rows + p.cols) >= p.rows * p.cols) return t;  // the product is no more work
+  dln::MatrixD ur(p.rows, r);
+  for (std::int64_t i = 0; i < p.rows; ++i) {
+    for (std::int64_t j = 0; j < r; ++j) ur.at(i, j) = u.at(i, j);
+  }
+  const dln::MatrixD in = dln::multiply(dln::transpose(ur), p);  // r x H1: U_r^T P, so P = U_r (U_r^T P)
+  for (double v : in.a) t.factor_in.push_back(static_cast<float>(v));
+  for (double v : ur.a) t.factor_out.push_back(static_cast<float>(v));
+  t.rank = r;
   return t;
 }
 
@@ -103,10 +122,10 @@ void PreparedProblem::prepare(const dln::Problem& problem, const DataSpec& data)
   std::snprintf(sigma, sizeof sigma, "%.17g", data.target_sigma);
   const std::string key = problem.class_name + "|" + std::to_string(problem.seed) + "|" +
                           dln::to_string(problem.teacher) + "|" + std::to_string(problem.rank) +
-                          "|" + std::to_string(problem.n) + "|" + sigma;
+                          "|" + std::to_string(problem.n) + "|" + sigma + (data.factored_targets ? "|f" : "|p");
   if (key == key_) return;
   key_.clear();  // stays invalid if the computation below throws
-  teacher_ = teacher_data(problem);
+  teacher_ = teacher_data(problem, data.factored_targets);
   loss_center_ = loss_at_teacher(problem, data);
   key_ = key;
 }

@@ -46,10 +46,20 @@ struct ChainSpec {
   std::int64_t test_drift_at_step = -1;
 };
 
-// The data-generating setting of a problem beyond the teacher: target noise sigma (default 0).
+// The data-generating setting of a problem beyond the teacher: target noise sigma (default 0),
+// and how a step computes its targets X P^T (docs/performance.md, "Targets through the
+// teacher's rank"): through the teacher product P (Hout x H1), or through its rank-r factors,
+// (X F_in^T) F_out^T, which is fewer flops where r (H1 + Hout) < H1 Hout (elsewhere the product
+// is used anyway). The two differ in rounding only; a store records which one its jobs used
+// (chain.targets).
 struct DataSpec {
   double target_sigma = 0;
+  bool factored_targets = false;
 };
+
+// "factored" -> true, "product" -> false (DataSpec::factored_targets); UsageError naming `what`
+// otherwise.
+bool parse_targets(const std::string& text, const std::string& what);
 
 // Throws UsageError for steps < 1, burn_in outside [0, steps), batch_size outside [1, n],
 // an invalid sampler configuration (samplers::validate), divergence_factor <= 0,
@@ -81,12 +91,17 @@ class TraceFeed {
 
 // The fp32 teacher of a problem as every backend uses it: w* flat, laid out like the student
 // (layer s a row-major H_{s+1} x H_s block), and the target map P = W*_M ... W*_1 (row-major
-// H_{M+1} x H_1), both rounded from the double teacher.
+// H_{M+1} x H_1), both rounded from the double teacher. With `factored` (and only where it saves
+// flops) also P's rank-r factors P = F_out F_in from its thin SVD in double: F_out = U_r
+// (H_{M+1} x r, row-major) and F_in = U_r^T P (r x H_1), rounded to fp32; rank is r, or 0 when
+// the targets go through the product.
 struct TeacherData {
   std::vector<float> center;
   std::vector<float> product;
+  std::vector<float> factor_in, factor_out;
+  std::int64_t rank = 0;
 };
-TeacherData teacher_data(const dln::Problem& problem);
+TeacherData teacher_data(const dln::Problem& problem, bool factored = false);
 
 // The teacher and L_n(w*) of the last problem a backend ran, kept between run() calls: a worker
 // running many jobs of one problem prepares it once. prepare() recomputes them only when the
@@ -166,10 +181,12 @@ class Backend {
   // Measures the floor with an n x n x n sgemm and a copy of `copy_mib` MiB, each repeated for
   // about `seconds` after one untimed warm-up (n = 0 skips the sgemm).
   virtual HardwareFloor measure_floor(int n, int copy_mib, double seconds) = 0;
-  // Measures the ShapeFloor of a step of `problem` at `batch_size` with sampler `kind`, each part
+  // Measures the ShapeFloor of a step of `problem` (its targets as `data` says) at `batch_size`
+  // with sampler `kind`, each part
   // repeated for about `seconds`.
-  virtual ShapeFloor measure_shape_floor(const dln::Problem& /*problem*/, std::int64_t /*batch_size*/,
-                                         samplers::SamplerKind /*kind*/, double /*seconds*/) {
+  virtual ShapeFloor measure_shape_floor(const dln::Problem& /*problem*/, const DataSpec& /*data*/,
+                                         std::int64_t /*batch_size*/, samplers::SamplerKind /*kind*/,
+                                         double /*seconds*/) {
     return {};
   }
   // A short description of the hardware (CPU threads, GPU name).

@@ -39,7 +39,7 @@ CalibrationOutcome run_calibration(const SweepConfig& config, const CalibrationU
     beat.on_losses = [&](std::size_t, std::int64_t, const float*, std::size_t) { heartbeat(); };
   }
   const auto start = std::chrono::steady_clock::now();
-  const CalibrationRun run = run_calibration_grid(backend, problem, backend::DataSpec{config.target_sigma}, specs,
+  const CalibrationRun run = run_calibration_grid(backend, problem, backend::DataSpec{config.target_sigma, config.factored_targets}, specs,
                                                   k.grid, true, heartbeat ? &beat : nullptr);
   CalibrationOutcome out;
   if (run.interrupted) {

@@ -46,6 +46,8 @@ std::vector<KeySpec> build_keys() {
       {"chain.burn_in_fraction", "0.9", "burn-in as a fraction of T when burn_in is unset"},
       {"chain.batch_size", "500", "minibatch size"},
       {"chain.precision", "fp32", "GEMM precision on the cuda backend: fp32 or tf32"},
+      {"chain.targets", "factored", "targets through the teacher's rank-r factors (factored) or its product (product)",
+       true, "product"},
       {"chain.ranks_per_chain", "1", "ranks that run one chain together, comma-separated values form a grid axis"},
       {"chain.drift_check_every", "100", "chain groups: steps between parameter checksum comparisons", false},
       {"chain.gamma", "1", "localisation strength"},
@@ -207,6 +209,7 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
   c.n = v.integer("problems.n", 0, kMaxInt);
   if (c.n == 1) throw UsageError("problems.n must be 0 (class default) or >= 2");
   c.target_sigma = v.real("problems.target_sigma", 0, kHuge);
+  c.factored_targets = backend::parse_targets(v.required("chain.targets"), "chain.targets");
   c.teacher = dln::parse_teacher_mode(v.required("problems.teacher"), "problems.teacher");
   if (c.teacher == dln::TeacherMode::kFirstLayer) {
     throw UsageError("problems.teacher: first-layer is for --widths/--rank problems; a sweep's "
@@ -311,7 +314,7 @@ SweepConfig parse_config(const std::string& text, const std::vector<std::string>
   } catch (const po::error& e) {
     throw UsageError(origin + ": " + e.what());
   }
-  std::set<std::string> given;
+  std::set<std::string> given;  // keys the file or an override sets
   for (const auto& opt : parsed.options) {
     if (!given.insert(opt.string_key).second) throw UsageError(origin + ": key " + opt.string_key + " is given twice");
     canonical[opt.string_key] = opt.value.empty() ? "" : trim(opt.value.front());
@@ -323,11 +326,13 @@ SweepConfig parse_config(const std::string& text, const std::vector<std::string>
     const std::string key = trim(o.substr(0, eq));
     if (!canonical.count(key)) throw UsageError("--set: unknown config key '" + key + "'");
     canonical[key] = trim(o.substr(eq + 1));
+    given.insert(key);
     full += "\n# --set " + o;
   }
   SweepConfig c = interpret(std::move(canonical), std::move(full));
   c.source = text;
   c.overrides = overrides;
+  c.given = std::move(given);
   return c;
 }
 
@@ -346,14 +351,28 @@ std::vector<std::string> config_differences(const std::map<std::string, std::str
     if (!key.identity) continue;
     // A store written before a key existed ran with that key's default.
     const auto it = stored.find(key.name);
-    const std::string a = it == stored.end() ? key.default_value : it->second;
+    const std::string a = it != stored.end() ? it->second : !key.legacy.empty() ? key.legacy : key.default_value;
     const std::string& b = now.at(key.name);
     if (a != b) out.push_back(key.name + ": '" + a + "' -> '" + b + "'");
   }
   return out;
 }
 
-SweepConfig config_from_canonical(const std::map<std::string, std::string>& canonical) {
+std::vector<std::string> legacy_overrides(const SweepConfig& config, const std::map<std::string, std::string>& stored) {
+  std::vector<std::string> out;
+  for (const auto& key : config_keys()) {
+    if (!key.legacy.empty() && !stored.count(key.name) && !config.given.count(key.name)) {
+      out.push_back(key.name + "=" + key.legacy);
+    }
+  }
+  return out;
+}
+
+SweepConfig config_from_canonical(const std::map<std::string, std::string>& stored) {
+  std::map<std::string, std::string> canonical = stored;
+  for (const auto& key : config_keys()) {
+    if (!key.legacy.empty() && !canonical.count(key.name)) canonical[key.name] = key.legacy;
+  }
   std::map<std::string, std::string> sections;
   for (const auto& [key, value] : canonical) {
     const auto dot = key.find('.');

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ struct KeySpec {
   std::string default_value;  // "" = unset
   std::string help;
   bool identity = true;       // part of the config hash (false: execution settings like threads)
+  // The value that stores written before the key existed ran with, where it is not the default
+  // (chain.targets: their targets went through the product); "" = the default.
+  std::string legacy;
 };
 const std::vector<KeySpec>& config_keys();
 
@@ -61,6 +65,7 @@ struct SweepConfig {
   dln::TeacherMode teacher = dln::TeacherMode::kPaper;  // paper or minimal (docs/truth.md)
   std::int64_t n = 0;                   // 0: the class default
   double target_sigma = 0;
+  bool factored_targets = true;         // chain.targets (backend::DataSpec)
   // chains
   std::int64_t steps = 0, burn_in = 0, batch_size = 0, chains_per_job = 1;
   double gamma = 1, nbeta = 0;          // nbeta 0: n / ln n of each problem
@@ -86,6 +91,7 @@ struct SweepConfig {
   std::string text;                              // the file as given, plus the overrides
   std::string source;                            // the file as given
   std::vector<std::string> overrides;            // the --set overrides, in order
+  std::set<std::string> given;                   // keys the file or an override set
   std::string hash;                              // fnv1a64 of the identity keys, hex
 };
 
@@ -97,13 +103,19 @@ SweepConfig parse_config(const std::string& text, const std::vector<std::string>
 
 // Identity keys whose effective values differ between two canonical maps, "key: 'a' -> 'b'"
 // each; empty when the configs match. A key missing from `stored` (a store written before the
-// key existed) counts as its default.
+// key existed) counts as its legacy value, or its default.
 std::vector<std::string> config_differences(const std::map<std::string, std::string>& stored,
                                             const std::map<std::string, std::string>& now);
 
 // The config whose canonical map this is (a store's, read back to repair it): every set key,
-// written as an INI file and parsed. UsageError for a key or value this version does not accept.
+// written as an INI file and parsed, a key the map lacks at its legacy value. UsageError for a
+// key or value this version does not accept.
 SweepConfig config_from_canonical(const std::map<std::string, std::string>& canonical);
+
+// The --set overrides that continue a store written before some keys existed: "key=legacy" for
+// each key with a legacy value that `stored` lacks and `config` does not set itself (a resumed
+// sweep then runs the store's pending jobs the way its finished ones ran).
+std::vector<std::string> legacy_overrides(const SweepConfig& config, const std::map<std::string, std::string>& stored);
 
 // The canonical map as the store keeps it ("key=value" lines, sorted), and back.
 std::string format_canonical(const std::map<std::string, std::string>& canonical);

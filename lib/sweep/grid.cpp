@@ -53,6 +53,14 @@ std::string describe(const SweepConfig& c, std::uint64_t problem_seed, const Sam
   return d;
 }
 
+// A job's description: its chain's, and how its targets are computed (the same chain, data and
+// noise either way; stores of versions before factored targets used the product).
+std::string describe_job(const SweepConfig& c, std::uint64_t problem_seed, const SamplerGrid& g, double step,
+                         std::int64_t ranks_per_chain) {
+  return describe(c, problem_seed, g, step, ranks_per_chain, c.estimate_bound_factor) +
+         (c.factored_targets ? ";targets=factored" : "");
+}
+
 }  // namespace
 
 std::vector<Job> make_grid(const SweepConfig& config) {
@@ -74,7 +82,7 @@ std::vector<Job> make_grid(const SweepConfig& config) {
         for (const std::int64_t g : config.ranks_per_chain) {
           Job j;
           j.index = static_cast<std::int64_t>(jobs.size());
-          j.description = describe(config, seed, sampler, step, g, config.estimate_bound_factor);
+          j.description = describe_job(config, seed, sampler, step, g);
           j.chain_key = describe(config, seed, sampler, step, 1, kSeedBoundFactor);
           if (sampler.calibrated) {
             j.description += ";slot=" + std::to_string(slot);

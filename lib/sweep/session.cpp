@@ -132,6 +132,15 @@ store::StoreHeader stored_header(const std::string& path) {
 
 }  // namespace
 
+std::map<std::string, std::string> stored_config(const std::string& path) {
+  if (!std::filesystem::exists(path) && !store::read_journal(path).has_header) return {};
+  try {
+    return parse_canonical(stored_header(path).config_canonical);
+  } catch (const Error&) {
+    return {};  // unreadable: the session says why when it opens it
+  }
+}
+
 store::TraceShape trace_shape(const SweepConfig& config) {
   return {(config.steps + config.trace_every - 1) / config.trace_every, config.chains_per_job,
           config.trace_every};
@@ -211,7 +220,7 @@ std::vector<JobOutcome> run_jobs(const SweepConfig& config, const std::vector<co
     std::vector<estimator::ChainResult> chains;
     std::string error;
     try {
-      chains = backend.run(problem, backend::DataSpec{config.target_sigma}, specs,
+      chains = backend.run(problem, backend::DataSpec{config.target_sigma, config.factored_targets}, specs,
                            raw.on_losses ? &raw : nullptr, group);
     } catch (const UsageError&) {
       throw;

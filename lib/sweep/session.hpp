@@ -66,6 +66,10 @@ std::vector<std::size_t> bundle_of(const std::vector<const Job*>& todo, std::siz
 
 store::TraceShape trace_shape(const SweepConfig& config);
 
+// The canonical config of the store at `path` (of its journal when the file cannot be read); empty
+// when there is neither (a new store).
+std::map<std::string, std::string> stored_config(const std::string& path);
+
 struct SessionOptions {
   bool resume = false;
   bool force_config = false;

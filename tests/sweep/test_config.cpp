@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "lib/core/error.hpp"
+#include "lib/core/hash.hpp"
 #include "lib/sweep/grid.hpp"
 #include "lib/sweep/session.hpp"
 
@@ -125,8 +126,11 @@ samplers = sgld, sghmc
   const auto b = make_grid(parse_config(reordered, {}));
   ASSERT_EQ(a.size(), b.size());
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].id, b[i].id);
-  // Pinned: the id of a job is part of every store; changing the recipe must be deliberate.
-  EXPECT_EQ(a[0].id, std::string("1053815d4d9b1f1b"));
+  // Pinned: the id of a job is part of every store; changing the recipe must be deliberate. The
+  // product path's ids are those of every store written before factored targets.
+  EXPECT_EQ(make_grid(parse_config(kBase, {"chain.targets=product"}))[0].id, std::string("1053815d4d9b1f1b"));
+  EXPECT_EQ(a[0].id, std::string(hex64(fnv1a64(make_grid(parse_config(kBase, {"chain.targets=product"}))[0].description +
+                                               ";targets=factored"))));
   EXPECT_NE(chain_seed(parse_config(kBase, {}), a[0], 0), chain_seed(parse_config(kBase, {}), a[0], 1));
 }
 
@@ -139,7 +143,7 @@ TEST(Config, AMinimalTeacherSweepHasJobsOfItsOwn) {
   ASSERT_EQ(a.size(), b.size());
   for (std::size_t i = 0; i < a.size(); ++i) {
     EXPECT_NE(a[i].id, b[i].id);
-    EXPECT_EQ(b[i].description, a[i].description + ";teacher=minimal");
+    EXPECT_EQ(b[i].chain_key, a[i].chain_key + ";teacher=minimal");
     EXPECT_NE(chain_seed(paper, a[i], 0), chain_seed(minimal, b[i], 0));
   }
   EXPECT_EQ(make_problem(minimal, 0).local.status, dln::TruthStatus::kExact);
@@ -154,8 +158,8 @@ TEST(Config, AMinimalTeacherSweepHasJobsOfItsOwn) {
 }
 
 TEST(Config, TheEstimateBoundIsPartOfAJobsIdButNotOfItsChain) {
-  const SweepConfig now = parse_config(kBase, {});
-  const SweepConfig before = parse_config(kBase, {"chain.estimate_bound_factor=1"});
+  const SweepConfig now = parse_config(kBase, {"chain.targets=product"});
+  const SweepConfig before = parse_config(kBase, {"chain.estimate_bound_factor=1", "chain.targets=product"});
   EXPECT_EQ(now.estimate_bound_factor, 2);
   const auto a = make_grid(now);
   const auto b = make_grid(before);
@@ -197,6 +201,31 @@ TEST(Config, AJobsRowCombinesItsChains) {
   const double truth = p.truth.lambda.to_double();
   EXPECT_DOUBLE_EQ(r.rel_error, (r.lambda_hat - truth) / truth);
   EXPECT_TRUE(std::isfinite(r.estimate_se));
+}
+
+TEST(Config, StoresWrittenBeforeFactoredTargetsContinueThroughTheProduct) {
+  const SweepConfig factored = parse_config(kBase, {});
+  const SweepConfig product = parse_config(kBase, {"chain.targets=product"});
+  EXPECT_TRUE(factored.factored_targets);
+  EXPECT_FALSE(product.factored_targets);
+  // The same chains (seeds), other ids: the targets differ in rounding.
+  const auto a = make_grid(factored), b = make_grid(product);
+  EXPECT_NE(a[0].id, b[0].id);
+  EXPECT_EQ(a[0].chain_key, b[0].chain_key);
+  EXPECT_EQ(a[0].description, b[0].description + ";targets=factored");
+  // A store of an earlier version has no chain.targets: it ran the product.
+  std::map<std::string, std::string> old = product.canonical;
+  old.erase("chain.targets");
+  EXPECT_TRUE(config_differences(old, product.canonical).empty());
+  ASSERT_EQ(config_differences(old, factored.canonical).size(), 1u);
+  EXPECT_EQ(config_differences(old, factored.canonical)[0], "chain.targets: 'product' -> 'factored'");
+  EXPECT_EQ(legacy_overrides(factored, old), std::vector<std::string>{"chain.targets=product"});
+  EXPECT_TRUE(legacy_overrides(factored, factored.canonical).empty());  // a store that has the key
+  EXPECT_TRUE(legacy_overrides(product, old).empty());  // a config that sets it keeps its choice
+  EXPECT_FALSE(config_from_canonical(old).factored_targets);
+  EXPECT_EQ(make_grid(config_from_canonical(old))[0].id, b[0].id);
+  EXPECT_NE(usage_error(kBase, {"chain.targets=svd"}).find("chain.targets is 'svd', expected factored or product"),
+            std::string::npos);
 }
 
 TEST(Config, BadInputIsAOneLineUsageErrorNamingTheKey) {

@@ -75,7 +75,7 @@ estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& da
     for (std::int64_t r = 0; r < rows.count; ++r) {
       dln::sample_input(problem.seed, my_idx[r], h_in, x + r * h_in);
     }
-    model.compute_targets(teacher.product.data());
+    model.compute_targets(teacher);
     if (sigma != 0) {
       float* y = model.targets();
 #pragma omp parallel for schedule(static)
@@ -139,10 +139,11 @@ HardwareFloor CpuBackend::measure_floor(int n, int copy_mib, double seconds) {
   return f;
 }
 
-ShapeFloor CpuBackend::measure_shape_floor(const dln::Problem& problem, std::int64_t batch_size,
+ShapeFloor CpuBackend::measure_shape_floor(const dln::Problem& problem, const DataSpec& data, std::int64_t batch_size,
                                            samplers::SamplerKind kind, double seconds) {
   ShapeFloor f;
-  f.gemm_ms = cpu::measure_step_gemms_ms(problem.widths, batch_size, threads_, seconds);
+  prepared_.prepare(problem, data);
+  f.gemm_ms = cpu::measure_step_gemms_ms(problem.widths, prepared_.teacher(), batch_size, threads_, seconds);
   f.update_ms = cpu::measure_update_traffic_ms(dln::parameter_count(problem.widths),
                                                samplers::sampler_info(kind).states, threads_, seconds);
   return f;

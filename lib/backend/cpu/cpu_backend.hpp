@@ -21,8 +21,8 @@ class CpuBackend final : public Backend {
                                           const TraceListener* listener = nullptr,
                                           ChainGroup* group = nullptr) override;
   HardwareFloor measure_floor(int n, int copy_mib, double seconds) override;
-  ShapeFloor measure_shape_floor(const dln::Problem& problem, std::int64_t batch_size, samplers::SamplerKind kind,
-                                 double seconds) override;
+  ShapeFloor measure_shape_floor(const dln::Problem& problem, const DataSpec& data, std::int64_t batch_size,
+                                 samplers::SamplerKind kind, double seconds) override;
   std::string hardware() const override;
   int threads() const { return threads_; }
 

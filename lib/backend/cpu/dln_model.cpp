@@ -46,9 +46,16 @@ DlnModel::DlnModel(std::vector<std::int64_t> widths, std::int64_t batch, std::in
   g_b_.resize(static_cast<std::size_t>(batch_ * hmax));
 }
 
-void DlnModel::compute_targets(const float* product) {
-  gemm(false, true, batch_, widths_.back(), widths_.front(), acts_[0].data(), widths_.front(),
-        product, widths_.front(), targets_.data(), widths_.back());
+void DlnModel::compute_targets(const TeacherData& teacher) {
+  const std::int64_t h_in = widths_.front(), h_out = widths_.back(), r = teacher.rank;
+  if (r == 0) {
+    gemm(false, true, batch_, h_out, h_in, acts_[0].data(), h_in, teacher.product.data(), h_in,
+         targets_.data(), h_out);
+    return;
+  }
+  // T = X F_in^T (B x r, in g_a_, free until the residual), then Y = T F_out^T.
+  gemm(false, true, batch_, r, h_in, acts_[0].data(), h_in, teacher.factor_in.data(), h_in, g_a_.data(), r);
+  gemm(false, true, batch_, h_out, r, g_a_.data(), r, teacher.factor_out.data(), r, targets_.data(), h_out);
 }
 
 void DlnModel::forward(const float* w) {
@@ -93,8 +100,8 @@ double DlnModel::loss_and_gradient(const float* w, float* grad) {
   return loss;
 }
 
-void DlnModel::step_gemms(const float* product, const float* w, float* grad) {
-  compute_targets(product);
+void DlnModel::step_gemms(const TeacherData& teacher, const float* w, float* grad) {
+  compute_targets(teacher);
   forward(w);
   backward(w, grad, g_a_.data());
 }

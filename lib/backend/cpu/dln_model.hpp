@@ -2,7 +2,8 @@
 //
 // Layout: parameters are one flat fp32 vector of d entries, layer s (0-based) a row-major
 // H_{s+1} x H_s block at offset(s). Activations are row-major B x H (one sample a row):
-// A_0 = X, A_{s+1} = A_s W_s^T. Targets Y = X P^T with P the teacher product (H_{M+1} x H_1).
+// A_0 = X, A_{s+1} = A_s W_s^T. Targets Y = X P^T with P the teacher product (H_{M+1} x H_1),
+// or (X F_in^T) F_out^T through its rank-r factors (TeacherData, backend.hpp).
 // Loss L = sum (A_M - Y)^2 / (N H_{M+1}), accumulated in double over fixed chunks (deterministic
 // for any thread count); its gradient goes into a flat vector laid out like the parameters.
 // N is the batch B, or, for a member of a chain group that holds B of the step's N rows, N: the
@@ -13,6 +14,8 @@
 
 #include <cstdint>
 #include <vector>
+
+#include "lib/backend/backend.hpp"
 
 namespace llcb::backend::cpu {
 
@@ -28,16 +31,17 @@ class DlnModel {
 
   // The input buffer (B x H_1) that the caller fills before loss_and_gradient().
   float* inputs() { return acts_[0].data(); }
-  // The target buffer (B x H_{M+1}); compute_targets() fills it from the inputs.
+  // The target buffer (B x H_{M+1}); compute_targets() fills it from the inputs, through the
+  // teacher's factors where it has them (rank > 0), else through its product.
   float* targets() { return targets_.data(); }
-  void compute_targets(const float* product);
+  void compute_targets(const TeacherData& teacher);
 
   // Loss at parameters w for the current inputs and targets; writes dL/dw into grad.
   double loss_and_gradient(const float* w, float* grad);
 
   // The GEMMs of one step alone, the same calls as compute_targets() and loss_and_gradient()
   // make (bench's floor at the step's own shapes): no residual, loss or scaling in between.
-  void step_gemms(const float* product, const float* w, float* grad);
+  void step_gemms(const TeacherData& teacher, const float* w, float* grad);
 
  private:
   void forward(const float* w);                       // A_1 .. A_M

@@ -52,15 +52,14 @@ double measure_sgemm_gflops(int n, int threads, double seconds) {
   return 2.0 * n * static_cast<double>(n) * n * reps / elapsed / 1e9;
 }
 
-double measure_step_gemms_ms(const std::vector<std::int64_t>& widths, std::int64_t batch, int threads,
-                             double seconds) {
+double measure_step_gemms_ms(const std::vector<std::int64_t>& widths, const TeacherData& teacher,
+                             std::int64_t batch, int threads, double seconds) {
   omp_set_num_threads(threads);
   openblas_set_num_threads(threads);
   DlnModel model(widths, batch);
-  std::vector<float> w(static_cast<std::size_t>(model.d()), 0.01f), grad(w.size());
-  std::vector<float> product(static_cast<std::size_t>(widths.front() * widths.back()), 0.01f);
+  std::vector<float> grad(static_cast<std::size_t>(model.d()));
   std::fill(model.inputs(), model.inputs() + batch * widths.front(), 0.5f);
-  const auto [reps, elapsed] = repeat_for(seconds, [&] { model.step_gemms(product.data(), w.data(), grad.data()); });
+  const auto [reps, elapsed] = repeat_for(seconds, [&] { model.step_gemms(teacher, teacher.center.data(), grad.data()); });
   return 1e3 * elapsed / reps;
 }
 

@@ -27,6 +27,9 @@ ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backen
   grad_ = DeviceBuffer<float>(c * pd);
   center_ = DeviceBuffer<float>(pd);
   product_ = DeviceBuffer<float>(teacher.product.size());
+  rank_ = teacher.rank;
+  factor_in_ = DeviceBuffer<float>(teacher.factor_in.size());
+  factor_out_ = DeviceBuffer<float>(teacher.factor_out.size());
   s0_ = DeviceBuffer<float>(Rule::kStates > 0 ? c * pd : 0);
   s1_ = DeviceBuffer<float>(Rule::kStates > 1 ? c * pd : 0);
   for (const std::int64_t stride : layout_.acts) acts_.emplace_back(c * static_cast<std::size_t>(stride));
@@ -86,6 +89,8 @@ ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backen
   layer_map_ = DeviceBuffer<std::int64_t>(map.size());
   copy_to_device(layer_map_.data(), map.data(), map.size() * sizeof(std::int64_t));
   copy_to_device(product_.data(), teacher.product.data(), teacher.product.size() * sizeof(float));
+  copy_to_device(factor_in_.data(), teacher.factor_in.data(), teacher.factor_in.size() * sizeof(float));
+  copy_to_device(factor_out_.data(), teacher.factor_out.data(), teacher.factor_out.size() * sizeof(float));
   copy_to_device(s0_.data(), s0.data(), s0.size() * sizeof(float));
   copy_to_device(s1_.data(), s1.data(), s1.size() * sizeof(float));
   copy_to_device(seeds_.data(), seeds.data(), c * sizeof(std::uint64_t));
@@ -131,10 +136,18 @@ void ChainBatch<Rule>::launch_step(const GemmLanes& lanes) {
   inputs_on_device(problem_.seed, idx_.data(), c, batch_, first_, b, h_in, acts_[0].data(), L.acts[0], stream);
   fork();
   const auto active = [&](std::int64_t k) { return active_[static_cast<std::size_t>(k)] != 0; };
-  for (std::int64_t k = 0; k < c; ++k) {  // Y = X P^T
+  for (std::int64_t k = 0; k < c; ++k) {  // Y = X P^T, or (X F_in^T) F_out^T through g_a_
     if (!active(k)) continue;
-    gemm(handle(k), false, true, b, h_out, h_in, acts_[0].data() + k * L.acts[0], h_in,
-         product_.data(), h_in, targets_.data() + k * L.targets, h_out);
+    if (rank_ == 0) {
+      gemm(handle(k), false, true, b, h_out, h_in, acts_[0].data() + k * L.acts[0], h_in,
+           product_.data(), h_in, targets_.data() + k * L.targets, h_out);
+      continue;
+    }
+    float* low = g_a_.data() + k * L.grads;  // B x r, free until the residual
+    gemm(handle(k), false, true, b, rank_, h_in, acts_[0].data() + k * L.acts[0], h_in, factor_in_.data(), h_in,
+         low, rank_);
+    gemm(handle(k), false, true, b, h_out, rank_, low, rank_, factor_out_.data(), rank_,
+         targets_.data() + k * L.targets, h_out);
   }
   join();
   if (sigma_ != 0) {

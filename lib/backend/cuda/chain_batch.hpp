@@ -77,7 +77,8 @@ class ChainBatch {
   // Loss partial sums per chain: the blocks of the largest member share, the same on every member
   // (the group sums these arrays element by element); blocks past this member's rows stay zero.
   std::int64_t loss_blocks_ = 0;
-  DeviceBuffer<float> w_, grad_, center_, product_, s0_, s1_, targets_, g_a_, g_b_;
+  DeviceBuffer<float> w_, grad_, center_, product_, factor_in_, factor_out_, s0_, s1_, targets_, g_a_, g_b_;
+  std::int64_t rank_ = 0;  // > 0: targets through the teacher's rank-r factors (TeacherData)
   std::vector<DeviceBuffer<float>> acts_;  // A_0 = X .. A_M
   DeviceBuffer<std::uint64_t> idx_, seeds_;
   DeviceBuffer<dln::MinibatchStream> streams_;

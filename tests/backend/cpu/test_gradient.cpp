@@ -7,6 +7,8 @@
 
 #include "lib/backend/cpu/dln_model.hpp"
 #include "lib/core/random.hpp"
+#include "lib/dln/model_class.hpp"
+#include "lib/dln/problem.hpp"
 
 namespace llcb::backend::cpu {
 namespace {
@@ -48,9 +50,11 @@ void check_gradient(const std::vector<std::int64_t>& h, std::uint64_t seed) {
   // Inputs of order 1 and fixed targets (a random "teacher product" P).
   float* x = model.inputs();
   for (std::int64_t i = 0; i < b * h.front(); ++i) x[i] = normal4f(draw_block(seed, Stream::kInput, static_cast<std::uint64_t>(i))).z[1];
-  std::vector<float> p(static_cast<std::size_t>(h.back() * h.front()));
+  TeacherData teacher;
+  std::vector<float>& p = teacher.product;
+  p.resize(static_cast<std::size_t>(h.back() * h.front()));
   for (std::size_t i = 0; i < p.size(); ++i) p[i] = normal4f(draw_block(seed, Stream::kArch, i)).z[2];
-  model.compute_targets(p.data());
+  model.compute_targets(teacher);
   const double loss = model.loss_and_gradient(w.data(), grad.data());
 
   std::vector<double> wd(w.begin(), w.end());
@@ -77,6 +81,38 @@ TEST(Gradient, MatchesFiniteDifferencesInDouble) {
   check_gradient({3, 5, 2}, 2);
   check_gradient({4, 3, 5, 2}, 3);
   check_gradient({2, 4, 3, 4, 3, 2}, 4);
+}
+
+// Targets through the teacher's rank-r factors are the product's targets up to fp32 rounding.
+// Both are fp32 roundings of one exact map (P = F_out F_in in double), each with a relative error
+// of order sqrt(k) eps ~ 1e-6 over sums of k <= 448 terms; 1e-5 relative in norm leaves a factor
+// of about 10 of headroom, while a wrong factor (a missing singular direction, a transpose) is off
+// by order 1.
+TEST(Targets, TheRankFactorsGiveTheProductsTargets) {
+  const dln::Problem problem = dln::draw_problem(dln::model_class("100K"), 1);
+  const TeacherData product = teacher_data(problem, false);
+  const TeacherData factored = teacher_data(problem, true);
+  EXPECT_EQ(product.rank, 0);
+  ASSERT_EQ(factored.rank, problem.rank);  // 37 for 100K seed 1: the product's rank
+  const std::int64_t b = 16, h_in = problem.widths.front(), h_out = problem.widths.back();
+  ASSERT_EQ(factored.factor_in.size(), static_cast<std::size_t>(factored.rank * h_in));
+  ASSERT_EQ(factored.factor_out.size(), static_cast<std::size_t>(h_out * factored.rank));
+  DlnModel a(problem.widths, b), c(problem.widths, b);
+  for (std::int64_t i = 0; i < b * h_in; ++i) {
+    a.inputs()[i] = c.inputs()[i] = 20 * u01f(draw_block(7, Stream::kInput, static_cast<std::uint64_t>(i)).v[0]) - 10;
+  }
+  a.compute_targets(product);
+  c.compute_targets(factored);
+  double diff = 0, norm = 0;
+  for (std::int64_t i = 0; i < b * h_out; ++i) {
+    diff += std::pow(static_cast<double>(a.targets()[i]) - c.targets()[i], 2);
+    norm += std::pow(static_cast<double>(a.targets()[i]), 2);
+  }
+  EXPECT_LT(std::sqrt(diff / norm), 1e-5);
+  EXPECT_GT(diff, 0.0);  // two data paths: not the same bits (which is why stores record it)
+  // The rank is the product's, also on a small class (tiny seed 1: 5,3,5 of rank 1).
+  const dln::Problem tiny = dln::draw_problem(dln::model_class("tiny"), 1);
+  EXPECT_EQ(teacher_data(tiny, true).rank, tiny.rank);
 }
 
 }  // namespace
