@@ -87,7 +87,9 @@ int cmd_bench(const std::vector<std::string>& args) {
     std::sort(rates.begin(), rates.end());
     const double median = rates[rates.size() / 2];
     const double best = rates.back();
-    const double flops = backend::flops_per_step(problem, spec.batch_size);
+    // The targets' share of the flops follows the data path (factors where they are fewer).
+    const std::int64_t targets_rank = data.factored_targets ? backend::teacher_data(problem, true).rank : 0;
+    const double flops = backend::flops_per_step(problem, spec.batch_size, targets_rank);
     const double gflops = flops * median / 1e9;
     int threads = 0;
     if (auto* cpu = dynamic_cast<backend::CpuBackend*>(be.get())) threads = cpu->threads();
@@ -98,7 +100,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     // null in the JSON, where one was skipped, like every other figure not measured.
     const double nan = std::numeric_limits<double>::quiet_NaN();
     const double floor_ms = floor > 0 && hw.bandwidth_gbs > 0
-                                ? 1e3 * backend::step_floor_seconds(problem, spec.batch_size, spec.sampler.kind, hw)
+                                ? 1e3 * backend::step_floor_seconds(problem, spec.batch_size, spec.sampler.kind, hw, targets_rank)
                                 : nan;
     const backend::ShapeFloor shape = vm["no-shape-floor"].as<bool>()
                                           ? backend::ShapeFloor{}

@@ -217,7 +217,7 @@ int cmd_calibrate(const std::vector<std::string>& args) {
       }
       std::vector<backend::ChainSpec> specs(static_cast<std::size_t>(k), base);
       for (std::size_t c = 0; c < specs.size(); ++c) specs[c].chain_seed = base.chain_seed + c;  // --chain-seed S: seeds S..S+K-1
-      run = sweep::run_calibration_grid(*be, problem, data, specs, steps, false);
+      run = sweep::run_calibration_grid(*be, problem, data, specs, steps, 0);
       if (vm["show-truth"].as<bool>()) {
         truth = {true, problem.truth.lambda.to_double(), problem.local.lambda_lower.to_double(),
                  std::string(dln::to_string(problem.local.status))};

@@ -86,6 +86,78 @@ void TraceFeed::offer(const std::vector<float>& trace) {
   last_ = now;
 }
 
+namespace {
+
+// W_{b-1} ... W_a of the teacher (widths[b] x widths[a]); the identity when a == b.
+dln::MatrixD teacher_range(const dln::Problem& problem, std::size_t a, std::size_t b) {
+  if (a == b) {
+    dln::MatrixD id(problem.widths[a], problem.widths[a]);
+    for (std::int64_t i = 0; i < id.rows; ++i) id.at(i, i) = 1.0;
+    return id;
+  }
+  const std::vector<std::int64_t> widths(problem.widths.begin() + static_cast<std::ptrdiff_t>(a),
+                                         problem.widths.begin() + static_cast<std::ptrdiff_t>(b) + 1);
+  return dln::chain_product(widths, [&](std::size_t s) { return dln::teacher_layer(problem, a + s); });
+}
+
+dln::MatrixD columns(const dln::MatrixD& m, std::int64_t k) {  // m[:, :k]
+  dln::MatrixD out(m.rows, k);
+  for (std::int64_t i = 0; i < m.rows; ++i) {
+    for (std::int64_t j = 0; j < k; ++j) out.at(i, j) = m.at(i, j);
+  }
+  return out;
+}
+
+dln::MatrixD rows(const dln::MatrixD& m, std::int64_t k) {  // m[:k, :]
+  dln::MatrixD out(k, m.cols);
+  std::copy(m.a.begin(), m.a.begin() + k * m.cols, out.a.begin());
+  return out;
+}
+
+}  // namespace
+
+TeacherFactors teacher_factors(const dln::Problem& problem) {
+  const std::size_t m = problem.widths.size() - 1;  // layers
+  // The narrowest point: an inner width H_j (between layers j - 1 and j), or a layer cut to k.
+  std::int64_t best = std::min(problem.widths.front(), problem.widths.back());
+  std::size_t at = 0;
+  bool layer = false;
+  for (std::size_t j = 1; j < m; ++j) {
+    if (problem.widths[j] < best) best = problem.widths[j], at = j, layer = false;
+  }
+  for (std::size_t s = 0; s < problem.cuts.size(); ++s) {
+    if (problem.cuts[s].cut && problem.cuts[s].k < best) best = problem.cuts[s].k, at = s, layer = true;
+  }
+  TeacherFactors f;
+  f.rank = best;
+  if (!layer && at == 0) {  // no point narrower than the ends: P itself, through an identity
+    const dln::MatrixD p = dln::teacher_product(problem);
+    if (p.rows <= p.cols) {
+      f.out = teacher_range(problem, m, m);
+      f.in = p;
+    } else {
+      f.out = p;
+      f.in = teacher_range(problem, 0, 0);
+    }
+    return f;
+  }
+  if (!layer) {
+    f.out = teacher_range(problem, at, m);
+    f.in = teacher_range(problem, 0, at);
+    return f;
+  }
+  const dln::LayerCut& cut = problem.cuts[at];
+  const dln::MatrixD w = dln::teacher_layer(problem, at);
+  if (cut.rows) {  // W_s = [W_s[:k, :]; 0]: P = (W_M..W_{s+1})[:, :k] (W_s[:k, :] W_{s-1}..W_1)
+    f.out = columns(teacher_range(problem, at + 1, m), cut.k);
+    f.in = dln::multiply(rows(w, cut.k), teacher_range(problem, 0, at));
+  } else {  // W_s = [W_s[:, :k] 0]: P = (W_M..W_{s+1} W_s[:, :k]) (W_{s-1}..W_1)[:k, :]
+    f.out = dln::multiply(teacher_range(problem, at + 1, m), columns(w, cut.k));
+    f.in = rows(teacher_range(problem, 0, at), cut.k);
+  }
+  return f;
+}
+
 bool parse_targets(const std::string& text, const std::string& what) {
   if (text == "factored") return true;
   if (text == "product") return false;
@@ -102,18 +174,12 @@ TeacherData teacher_data(const dln::Problem& problem, bool factored) {
   t.product.reserve(p.a.size());
   for (double v : p.a) t.product.push_back(static_cast<float>(v));
   if (!factored) return t;
-  dln::MatrixD u;  // Hout x min(Hout, H1), the left singular vectors
-  const std::vector<double> sv = dln::singular_values(p, u);
-  const std::int64_t r = dln::rank_of(sv, p.rows, p.cols);
-  if (r == 0 || r * (p.rows + p.cols) >= p.rows * p.cols) return t;  // the product is no more work
-  dln::MatrixD ur(p.rows, r);
-  for (std::int64_t i = 0; i < p.rows; ++i) {
-    for (std::int64_t j = 0; j < r; ++j) ur.at(i, j) = u.at(i, j);
-  }
-  const dln::MatrixD in = dln::multiply(dln::transpose(ur), p);  // r x H1: U_r^T P, so P = U_r (U_r^T P)
-  for (double v : in.a) t.factor_in.push_back(static_cast<float>(v));
-  for (double v : ur.a) t.factor_out.push_back(static_cast<float>(v));
-  t.rank = r;
+  const TeacherFactors f = teacher_factors(problem);
+  const std::int64_t h_in = problem.widths.front(), h_out = problem.widths.back();
+  if (f.rank * (h_in + h_out) >= h_in * h_out) return t;  // the product is no more work
+  for (double v : f.in.a) t.factor_in.push_back(static_cast<float>(v));
+  for (double v : f.out.a) t.factor_out.push_back(static_cast<float>(v));
+  t.rank = f.rank;
   return t;
 }
 
@@ -183,21 +249,22 @@ double update_bytes_per_step(samplers::SamplerKind kind, std::int64_t d) {
 }
 
 double step_floor_seconds(const dln::Problem& problem, std::int64_t batch_size,
-                          samplers::SamplerKind kind, const HardwareFloor& floor) {
+                          samplers::SamplerKind kind, const HardwareFloor& floor, std::int64_t targets_rank) {
   double s = 0;
-  if (floor.sgemm_gflops > 0) s += flops_per_step(problem, batch_size) / (floor.sgemm_gflops * 1e9);
+  if (floor.sgemm_gflops > 0) s += flops_per_step(problem, batch_size, targets_rank) / (floor.sgemm_gflops * 1e9);
   if (floor.bandwidth_gbs > 0) {
     s += update_bytes_per_step(kind, dln::parameter_count(problem.widths)) / (floor.bandwidth_gbs * 1e9);
   }
   return s;
 }
 
-double flops_per_step(const dln::Problem& problem, std::int64_t batch_size) {
+double flops_per_step(const dln::Problem& problem, std::int64_t batch_size, std::int64_t targets_rank) {
   const auto& h = problem.widths;
   const double b = static_cast<double>(batch_size);
   const double d = static_cast<double>(dln::parameter_count(h));
-  return 2 * d * b + 2 * d * b + 2 * b * (d - static_cast<double>(h[0] * h[1])) +
-         2 * b * static_cast<double>(h.front() * h.back());
+  const double targets = targets_rank > 0 ? static_cast<double>(targets_rank * (h.front() + h.back()))
+                                          : static_cast<double>(h.front() * h.back());
+  return 2 * d * b + 2 * d * b + 2 * b * (d - static_cast<double>(h[0] * h[1])) + 2 * b * targets;
 }
 
 }  // namespace llcb::backend

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "lib/dln/dataset.hpp"
+#include "lib/dln/linalg.hpp"
 #include "lib/dln/problem.hpp"
 #include "lib/estimator/chain_result.hpp"
 #include "lib/estimator/estimator.hpp"
@@ -92,9 +93,8 @@ class TraceFeed {
 // The fp32 teacher of a problem as every backend uses it: w* flat, laid out like the student
 // (layer s a row-major H_{s+1} x H_s block), and the target map P = W*_M ... W*_1 (row-major
 // H_{M+1} x H_1), both rounded from the double teacher. With `factored` (and only where it saves
-// flops) also P's rank-r factors P = F_out F_in from its thin SVD in double: F_out = U_r
-// (H_{M+1} x r, row-major) and F_in = U_r^T P (r x H_1), rounded to fp32; rank is r, or 0 when
-// the targets go through the product.
+// flops) also P's factors P = F_out F_in (teacher_factors), rounded to fp32; rank is their inner
+// size r, or 0 when the targets go through the product.
 struct TeacherData {
   std::vector<float> center;
   std::vector<float> product;
@@ -102,6 +102,17 @@ struct TeacherData {
   std::int64_t rank = 0;
 };
 TeacherData teacher_data(const dln::Problem& problem, bool factored = false);
+
+// P = F_out F_in exactly, split at the teacher's narrowest point: an inner width H_j (F_out =
+// W_M..W_j, F_in = W_{j-1}..W_1) or a layer whose rank-reduction cut keeps k rows or columns
+// (the cut's factors), whichever is smallest (r = the product's rank where one layer or width
+// sets it, as in every class); in double, by the project's own GEMMs (dln::chain_product), so the
+// bits depend neither on the thread count nor on a LAPACK build.
+struct TeacherFactors {
+  dln::MatrixD out, in;  // H_{M+1} x r and r x H_1
+  std::int64_t rank = 0;
+};
+TeacherFactors teacher_factors(const dln::Problem& problem);
 
 // The teacher and L_n(w*) of the last problem a backend ran, kept between run() calls: a worker
 // running many jobs of one problem prepares it once. prepare() recomputes them only when the
@@ -240,10 +251,11 @@ double update_bytes_per_step(samplers::SamplerKind kind, std::int64_t d);
 // The time floor of one step in seconds: GEMM flops at the sgemm rate plus the update's bytes at
 // the bandwidth (the two cannot overlap: the update needs the finished gradient).
 double step_floor_seconds(const dln::Problem& problem, std::int64_t batch_size,
-                          samplers::SamplerKind kind, const HardwareFloor& floor);
+                          samplers::SamplerKind kind, const HardwareFloor& floor, std::int64_t targets_rank = 0);
 
 // Floating-point operations of one step of a chain at batch size B, the figure `bench` reports:
-// forward 2 d B, weight gradients 2 d B, input gradients 2 B (d - H_1 H_2), targets 2 B H_1 H_{M+1}.
-double flops_per_step(const dln::Problem& problem, std::int64_t batch_size);
+// forward 2 d B, weight gradients 2 d B, input gradients 2 B (d - H_1 H_2), targets 2 B H_1 H_{M+1},
+// or 2 B r (H_1 + H_{M+1}) through factors of inner size r (targets_rank > 0: TeacherData::rank).
+double flops_per_step(const dln::Problem& problem, std::int64_t batch_size, std::int64_t targets_rank = 0);
 
 }  // namespace llcb::backend

@@ -188,7 +188,7 @@ store::Table summarize(const store::Table& jobs) {
                {"failed", g_failed},
                {"ranks_per_chain", g_ranks},
                {"teacher", g_teacher}};
-  if (calibrated) t.columns.insert(t.columns.begin() + 3, {"slot", g_slot});
+  if (calibrated) t.columns.insert(t.columns.begin() + 2, {"slot", g_slot});  // after sampler
   return t;
 }
 

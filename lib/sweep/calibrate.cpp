@@ -39,16 +39,35 @@ CalibrationOutcome run_calibration(const SweepConfig& config, const CalibrationU
     beat.on_losses = [&](std::size_t, std::int64_t, const float*, std::size_t) { heartbeat(); };
   }
   const auto start = std::chrono::steady_clock::now();
-  const CalibrationRun run = run_calibration_grid(backend, problem, backend::DataSpec{config.target_sigma, config.factored_targets}, specs,
-                                                  k.grid, true, heartbeat ? &beat : nullptr);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const store::CalibrationShape shape = calibration_shape(config);
+  const auto columns = static_cast<std::size_t>(shape.chains) * shape.step_sizes.size();
   CalibrationOutcome out;
+  store::CalibrationRecord& r = out.record;
+  CalibrationRun run;
+  try {
+    run = run_calibration_grid(backend, problem, backend::DataSpec{config.target_sigma, config.factored_targets}, specs,
+                               k.grid, config.trace_every, heartbeat ? &beat : nullptr);
+  } catch (const UsageError&) {
+    throw;
+  } catch (const DeviceLostError&) {
+    throw;  // the device runs nothing more: end this worker
+  } catch (const std::exception& e) {
+    // A failed calibration is recorded (found 0, why), as a failed job is: its slots then fail
+    // with a reason instead of the sweep ending on every resume.
+    r.status = "done";
+    r.step_size = r.accepted_low = r.accepted_high = nan;
+    r.why = std::string("the calibration failed: ") + e.what();
+    r.detail = "{}";
+    r.backend = backend.name();
+    out.trace.assign(static_cast<std::size_t>(shape.rows) * columns, nan);
+    return out;
+  }
   if (run.interrupted) {
     out.interrupted = true;
     return out;
   }
   const estimator::Calibration cal = judge(run, k.rule);
-  store::CalibrationRecord& r = out.record;
-  const double nan = std::numeric_limits<double>::quiet_NaN();
   r.status = "done";
   r.found = cal.found ? 1 : 0;
   r.step_size = cal.found ? k.grid[cal.chosen] : nan;
@@ -67,16 +86,13 @@ CalibrationOutcome run_calibration(const SweepConfig& config, const CalibrationU
   r.detail = w.str();
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   r.backend = backend.name();
-  const store::CalibrationShape shape = calibration_shape(config);
-  const auto columns = static_cast<std::size_t>(shape.chains) * shape.step_sizes.size();
   out.trace.assign(static_cast<std::size_t>(shape.rows) * columns, nan);
   for (std::size_t p = 0; p < run.losses.size(); ++p) {
     for (std::size_t c = 0; c < run.losses[p].size(); ++c) {
       const auto& t = run.losses[p][c];
       const std::size_t column = p * static_cast<std::size_t>(shape.chains) + c;
-      for (std::size_t row = 0; row < static_cast<std::size_t>(shape.rows); ++row) {
-        const std::size_t step = row * static_cast<std::size_t>(shape.trace_every);
-        if (step < t.size()) out.trace[row * columns + column] = t[step];
+      for (std::size_t row = 0; row < static_cast<std::size_t>(shape.rows) && row < t.size(); ++row) {
+        out.trace[row * columns + column] = t[row];  // already every trace_every-th loss
       }
     }
   }

@@ -7,7 +7,7 @@ namespace llcb::sweep {
 
 CalibrationRun run_calibration_grid(backend::Backend& backend, const dln::Problem& problem,
                                     const backend::DataSpec& data, const std::vector<backend::ChainSpec>& chains,
-                                    const std::vector<double>& steps, bool keep_losses,
+                                    const std::vector<double>& steps, std::int64_t keep_every,
                                     const backend::TraceListener* listener) {
   CalibrationRun out;
   out.run = steps.size();
@@ -19,7 +19,13 @@ CalibrationRun run_calibration_grid(backend::Backend& backend, const dln::Proble
     for (auto& r : backend.run(problem, data, specs, listener)) {
       if (r.interrupted) out.interrupted = true;
       point.push_back(estimator::calibration_chain(r));
-      if (keep_losses) losses.push_back(std::move(r.loss_trace));
+      if (keep_every > 0) {  // decimated at once: a grid of long chains is not held whole
+        std::vector<float> kept;
+        for (std::size_t i = 0; i < r.loss_trace.size(); i += static_cast<std::size_t>(keep_every)) {
+          kept.push_back(r.loss_trace[i]);
+        }
+        losses.push_back(std::move(kept));
+      }
     }
     if (out.interrupted) return out;
     out.grid.push_back(estimator::summarize_step(steps[i], std::move(point)));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "lib/backend/backend.hpp"
@@ -16,15 +17,16 @@ namespace llcb::sweep {
 struct CalibrationRun {
   std::vector<estimator::StepStats> grid;  // every grid point; those from `run` on have no chains
   std::size_t run = 0;  // points [0, run) ran; the later ones did not: every chain at a smaller step size diverged
-  std::vector<std::vector<std::vector<float>>> losses;  // [point][chain]: the loss of every step run
+  std::vector<std::vector<std::vector<float>>> losses;  // [point][chain]: every keep_every-th loss
   bool interrupted = false;  // a stop request ended it: not a result
 };
 
 // Runs `chains` (K specs; each point sets their step size) at the ascending step sizes `steps`,
-// in order, until every chain of a point diverged. `keep_losses`: fill CalibrationRun::losses.
+// in order, until every chain of a point diverged. keep_every > 0: keep every keep_every-th loss of
+// each chain in CalibrationRun::losses (0: keep none).
 CalibrationRun run_calibration_grid(backend::Backend& backend, const dln::Problem& problem,
                                     const backend::DataSpec& data, const std::vector<backend::ChainSpec>& chains,
-                                    const std::vector<double>& steps, bool keep_losses,
+                                    const std::vector<double>& steps, std::int64_t keep_every,
                                     const backend::TraceListener* listener = nullptr);
 
 // The rule's verdict on a run; grid points not run count as diverged.

@@ -282,6 +282,16 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
     c.samplers.push_back(std::move(g));
   }
 
+  if (c.calibrates()) {
+    // One calibration's traces travel in one MPI message and one journal record.
+    const double floats = static_cast<double>((c.calibration.steps + c.trace_every - 1) / c.trace_every) *
+                          static_cast<double>(c.calibration.grid.size()) * static_cast<double>(c.calibration.chains);
+    if (floats > 1e8) {
+      throw UsageError("a calibration's traces would hold " + std::to_string(static_cast<long long>(floats)) +
+                       " losses (calibrate.steps / chain.trace_every x grid points x calibrate.chains; at most "
+                       "100000000): raise chain.trace_every or shorten the calibration");
+    }
+  }
   std::string identity;
   for (const auto& key : config_keys()) {
     if (key.identity) identity += key.name + "=" + canonical.at(key.name) + "\n";
@@ -360,6 +370,7 @@ std::vector<std::string> config_differences(const std::map<std::string, std::str
 
 std::vector<std::string> legacy_overrides(const SweepConfig& config, const std::map<std::string, std::string>& stored) {
   std::vector<std::string> out;
+  if (stored.empty()) return out;  // no store yet: a new store, of this version
   for (const auto& key : config_keys()) {
     if (!key.legacy.empty() && !stored.count(key.name) && !config.given.count(key.name)) {
       out.push_back(key.name + "=" + key.legacy);

@@ -114,7 +114,8 @@ SweepConfig config_from_canonical(const std::map<std::string, std::string>& cano
 
 // The --set overrides that continue a store written before some keys existed: "key=legacy" for
 // each key with a legacy value that `stored` lacks and `config` does not set itself (a resumed
-// sweep then runs the store's pending jobs the way its finished ones ran).
+// sweep then runs the store's pending jobs the way its finished ones ran); none when `stored` is
+// empty (no store yet).
 std::vector<std::string> legacy_overrides(const SweepConfig& config, const std::map<std::string, std::string>& stored);
 
 // The canonical map as the store keeps it ("key=value" lines, sorted), and back.

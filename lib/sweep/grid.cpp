@@ -113,7 +113,8 @@ std::vector<CalibrationUnit> make_calibrations(const SweepConfig& config) {
       if (!config.samplers[s].calibrated) continue;
       CalibrationUnit u;
       u.index = static_cast<std::int64_t>(units.size());
-      u.description = "calibration;" + describe(config, seed, config.samplers[s], std::nan(""), 1, kSeedBoundFactor);
+      // Everything its result depends on, the estimate bound and the targets path included.
+      u.description = "calibration;" + describe_job(config, seed, config.samplers[s], std::nan(""), 1);
       u.id = hex64(fnv1a64(u.description));
       u.problem_index = p;
       u.problem_seed = seed;

@@ -96,17 +96,40 @@ RepairReport repair_store(const std::string& path) {
                                               jobs_table(config, grid, problems), trace_shape(config),
                                               units.empty() ? nullptr : &calibrations,
                                               units.empty() ? nullptr : &shape);
-    for (const CalibrationUnit& u : units) {
-      const auto it = journal.latest_calibrations().find(u.id);
-      if (it == journal.latest_calibrations().end()) continue;  // it runs (again) on resume
+    // Calibrations from the journal, else from the old file (a journal set aside lost them); one
+    // that neither holds runs again on resume.
+    const store::Table* old_calibrations = nullptr;
+    store::Table old_table;
+    if (old.store && old.store->has("calibrations")) {
       try {
-        const store::JournalCalibration c = journal.calibration_at(it->second);
-        fresh.write_calibration(u.index, c.record, c.trace, false);
-        for (const Job& j : grid) {  // its jobs' step sizes, as the calibration chose
-          if (j.calibration == u.index) fresh.write_step_size(j.index, slot_step_size(config, c.record, j.slot));
-        }
+        old_table = old.store->table("calibrations");
+        old_calibrations = &old_table;
       } catch (const Error& e) {
-        log::warn("repair: the journal's record of calibration {} cannot be used: {}", u.id, e.what());
+        log::warn("repair: the old store's /calibrations cannot be read: {}", e.what());
+      }
+    }
+    for (const CalibrationUnit& u : units) {
+      store::CalibrationRecord record;
+      std::vector<float> trace;
+      try {
+        if (const auto it = journal.latest_calibrations().find(u.id); it != journal.latest_calibrations().end()) {
+          const store::JournalCalibration c = journal.calibration_at(it->second);
+          record = c.record;
+          trace = c.trace;
+        } else if (old_calibrations && u.index < static_cast<std::int64_t>(old_calibrations->rows()) &&
+                   old_calibrations->get<std::string>("calibration_id")[static_cast<std::size_t>(u.index)] == u.id) {
+          record = old.store->read_calibration(*old_calibrations, u.index);
+          if (record.status == "done") trace = old.store->calibration_trace(u.index);
+        }
+        if (record.status != "done") continue;
+        std::vector<std::pair<std::int64_t, double>> steps;  // checked before anything is written
+        for (const Job& j : grid) {
+          if (j.calibration == u.index) steps.emplace_back(j.index, slot_step_size(config, record, j.slot));
+        }
+        fresh.write_calibration(u.index, record, trace, false);
+        for (const auto& [row, step] : steps) fresh.write_step_size(row, step);
+      } catch (const Error& e) {
+        log::warn("repair: calibration {} cannot be restored ({}); it runs again on resume", u.id, e.what());
       }
     }
     for (const Job& job : grid) {

@@ -87,7 +87,7 @@ constexpr const char* kEarlierSeedRecipes[] = {
 // Refuses to continue a store whose remaining jobs this version would seed differently from the
 // jobs already in it (--force-config does not change that: the chains would not be the same).
 void check_seed_recipe(const store::StoreHeader& h, const std::string& path) {
-  if (h.seed_recipe == kSeedRecipe) return;
+  if (h.seed_recipe == kSeedRecipe || h.seed_recipe == kPreviousSeedRecipe) return;
   const bool earlier = std::find(std::begin(kEarlierSeedRecipes), std::end(kEarlierSeedRecipes),
                                  h.seed_recipe) != std::end(kEarlierSeedRecipes);
   const auto stored = parse_canonical(h.config_canonical);
@@ -354,7 +354,17 @@ void SweepSession::load_calibrations() {
     store::CalibrationRecord r = store_->read_calibration(table, u.index);
     if (r.status != "done") continue;
     calibrated_[static_cast<std::size_t>(u.index)] = std::move(r);
-    resolve_steps(u);
+    try {
+      resolve_steps(u);
+    } catch (const Error& e) {
+      // A row no journal record restored (a store whose journal was set aside) and that does not
+      // hold: the calibration runs again (deterministic: it chooses the same).
+      log::warn("store '{}': calibration {} does not hold ({}); it runs again", path_, u.id, e.what());
+      calibrated_[static_cast<std::size_t>(u.index)] = store::CalibrationRecord{};
+      for (Job& j : grid_) {
+        if (j.calibration == u.index) j.step_size = std::nan("");
+      }
+    }
   }
 }
 
@@ -380,7 +390,10 @@ std::int64_t SweepSession::rewrite_calibrations_from_journal() {
     const store::JournalCalibration c = journal_->calibration_at(offset);
     const auto unit = std::find_if(units_.begin(), units_.end(), [&](const CalibrationUnit& u) { return u.id == id; });
     if (unit == units_.end() || unit->index != c.row) {
-      throw RuntimeError("calibration " + id + " of the journal has no row in the store's /calibrations");
+      // Not a calibration of this config (resumed with --force-config and other [calibrate]
+      // keys): the check of the config's calibrations against the store says so.
+      log::warn("store '{}': calibration {} of the journal is not one of this config's", path_, id);
+      continue;
     }
     store_->write_calibration(c.row, c.record, c.trace, false);
     calibrated_[static_cast<std::size_t>(c.row)] = c.record;

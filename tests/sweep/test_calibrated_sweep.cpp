@@ -299,6 +299,23 @@ TEST(CalibratedSweep, AStoreRebuiltFromItsJournalKeepsItsCalibrations) {
   for (std::size_t r = 0; r < before.traces.size(); ++r) EXPECT_TRUE(same_bits(after.traces[r], before.traces[r])) << r;
 }
 
+TEST(CalibratedSweep, ARepairWithoutAJournalKeepsTheCalibrationsOfTheOldFile) {
+  // The journal is gone (set aside, say): the rebuilt store takes the calibrations, like the
+  // finished jobs, from the old file, so no calibrated job loses the step size it ran with.
+  const SweepConfig c = parse_config(kCalibrated, {});
+  const std::string path = store_path("no-journal");
+  ASSERT_FALSE(run_sweep(c, run_options(path, false)).interrupted);
+  const Contents before = contents(path);
+  fs::remove(store::Journal::path_of(path));
+  const RepairReport report = repair_store(path);
+  EXPECT_EQ(report.from_store, 8);
+  const Contents after = contents(path);
+  EXPECT_EQ(after.calibrations.get<std::string>("status"), before.calibrations.get<std::string>("status"));
+  EXPECT_EQ(after.calibrations.get<std::string>("detail"), before.calibrations.get<std::string>("detail"));
+  EXPECT_EQ(after.jobs.get<double>("step_size"), before.jobs.get<double>("step_size"));
+  EXPECT_TRUE(same_bits(after.calibration_traces, before.calibration_traces));
+}
+
 TEST(CalibratedSweep, ACalibrationThatFindsNothingFailsItsJobsWithAReason) {
   // Every step size of this grid diverges: no plateau, no step size.
   const SweepConfig c = parse_config(kCalibrated, {"calibrate.grid=1e-2:1e-1:1"});

@@ -221,6 +221,7 @@ TEST(Config, StoresWrittenBeforeFactoredTargetsContinueThroughTheProduct) {
   EXPECT_EQ(config_differences(old, factored.canonical)[0], "chain.targets: 'product' -> 'factored'");
   EXPECT_EQ(legacy_overrides(factored, old), std::vector<std::string>{"chain.targets=product"});
   EXPECT_TRUE(legacy_overrides(factored, factored.canonical).empty());  // a store that has the key
+  EXPECT_TRUE(legacy_overrides(factored, {}).empty());  // no store yet (--resume of a new path)
   EXPECT_TRUE(legacy_overrides(product, old).empty());  // a config that sets it keeps its choice
   EXPECT_FALSE(config_from_canonical(old).factored_targets);
   EXPECT_EQ(make_grid(config_from_canonical(old))[0].id, b[0].id);

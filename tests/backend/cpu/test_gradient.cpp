@@ -8,6 +8,7 @@
 #include "lib/backend/cpu/dln_model.hpp"
 #include "lib/core/random.hpp"
 #include "lib/dln/model_class.hpp"
+#include "lib/dln/linalg.hpp"
 #include "lib/dln/problem.hpp"
 
 namespace llcb::backend::cpu {
@@ -110,6 +111,25 @@ TEST(Targets, TheRankFactorsGiveTheProductsTargets) {
   }
   EXPECT_LT(std::sqrt(diff / norm), 1e-5);
   EXPECT_GT(diff, 0.0);  // two data paths: not the same bits (which is why stores record it)
+  // The factors are exact (a product of the teacher's own layers, no decomposition): their
+  // product is P up to double rounding, and their inner size is the product's rank, in every
+  // class (seeds with cuts on rows and on columns, minimal teachers).
+  for (const char* cls : {"tiny", "1K", "100K", "1M"}) {
+    for (std::uint64_t seed : {1, 2, 3}) {
+      for (const dln::TeacherMode mode : {dln::TeacherMode::kPaper, dln::TeacherMode::kMinimal}) {
+        const dln::Problem q = dln::draw_problem(dln::model_class(cls), seed, mode);
+        const TeacherFactors f = teacher_factors(q);
+        EXPECT_EQ(f.rank, q.rank) << cls << " seed " << seed;
+        const dln::MatrixD p = dln::teacher_product(q), fp = dln::multiply(f.out, f.in);
+        double diff = 0, norm = 0;
+        for (std::size_t i = 0; i < p.a.size(); ++i) {
+          diff += (fp.a[i] - p.a[i]) * (fp.a[i] - p.a[i]);
+          norm += p.a[i] * p.a[i];
+        }
+        EXPECT_LT(std::sqrt(diff / norm), 1e-12) << cls << " seed " << seed;  // double, a few hundred terms
+      }
+    }
+  }
   // The rank is the product's, also on a small class (tiny seed 1: 5,3,5 of rank 1).
   const dln::Problem tiny = dln::draw_problem(dln::model_class("tiny"), 1);
   EXPECT_EQ(teacher_data(tiny, true).rank, tiny.rank);
