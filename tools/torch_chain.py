@@ -3,9 +3,10 @@
 
 Same architecture (read from `llcbench problem --json`), same batch size, same fp32 work per step:
 fresh inputs U[-10, 10], targets from the teacher product, forward, backward, SGLD update with
-fresh Gaussian noise. Run it with Debian's python3 (it needs python3-torch):
+fresh Gaussian noise. Run it with a Python that has torch (Debian's python3-torch, or the
+environment of docs/performance.md, "Against devinterp, JAX and PyTorch"):
 
-    /usr/bin/python3 tools/torch_chain.py --class 100K --seed 1 --steps 200 --threads 2
+    out/peers/bin/python tools/torch_chain.py --class 100K --seed 1 --steps 200 --threads 2
 
 Prints one JSON object with steps_per_second (median of --repeats timed chains, warm-up excluded)
 and the lambda-hat of the last chain, as a sanity check that the chain did real work.

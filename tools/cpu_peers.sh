@@ -1,0 +1,42 @@
+#!/bin/bash
+# The CPU comparison of docs/performance.md ("Against devinterp, JAX and PyTorch"), side by side
+# and alternating: llcbench `bench` (factored and product targets), tools/torch_chain.py (plain
+# PyTorch) and tools/peer_chains.py (devinterp, JAX) on one problem, on 1 core (pinned with
+# taskset) and on 2 cores, ROUNDS times. One line a run: steps/s, and for llcbench the floor at the
+# step's own shapes.
+#
+#     bash tools/cpu_peers.sh CLASS STEPS ROUNDS [PYTHON]
+#     bash tools/cpu_peers.sh 100K 200 2 out/peers/bin/python
+#
+# PYTHON needs torch, devinterp and jax (docs/performance.md says which versions and how to
+# install them); run from the repository root after tools/build.sh.
+set -euo pipefail
+CLS=${1:?usage: cpu_peers.sh CLASS STEPS ROUNDS [PYTHON]}
+STEPS=${2:?steps}
+ROUNDS=${3:?rounds}
+PY=${4:-python3}
+B=build/bin/llcbench
+line() {  # NAME < one JSON object
+  python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+extra = []
+if d.get('of_shape_floor'):
+    extra = ['shape', round(d['shape_floor_ms_per_step'], 2), 'gemms', round(d['shape_gemm_ms'], 2),
+             'update', round(d['shape_update_ms'], 3), 'step', round(d['ms_per_step'], 2),
+             'of', round(d['of_shape_floor'], 3), 'sgemm', round(d['sgemm_gflops'], 1), 'gflops', round(d['gflops'], 1)]
+print('$1', round(d['steps_per_second'], 2), *extra)"
+}
+for round in $(seq "$ROUNDS"); do
+  echo "== $CLS round $round"
+  for cores in 1 2; do
+    pin=""
+    [ "$cores" = 1 ] && pin="taskset -c 0"
+    $pin $B bench --class "$CLS" --seed 1 --threads $cores --steps "$STEPS" --json | line "llcbench-factored $cores"
+    $pin $B bench --class "$CLS" --seed 1 --threads $cores --steps "$STEPS" --targets product --no-shape-floor \
+      --gemm-size 0 --copy-mib 0 --json | line "llcbench-product $cores"
+    $pin "$PY" tools/torch_chain.py --class "$CLS" --threads $cores --steps "$STEPS" | line "torch $cores"
+    $pin "$PY" tools/peer_chains.py devinterp --class "$CLS" --threads $cores --steps "$STEPS" | line "devinterp $cores"
+    $pin "$PY" tools/peer_chains.py jax --class "$CLS" --threads $cores --steps "$STEPS" | line "jax $cores"
+  done
+done
