@@ -300,6 +300,7 @@ bool work(const Environment& /*env*/, const sweep::SweepConfig& config, const Wo
   const std::vector<sweep::CalibrationUnit> units = sweep::make_calibrations(config);
   std::int64_t problem_index = -1;
   dln::Problem problem;
+  bool cut_short = false;  // a stop request interrupted a job or calibration of this worker
   const auto use_problem = [&](std::int64_t index) {
     if (index == problem_index) return;
     // A worker runs chains only: the store already holds each problem's local truth.
@@ -314,12 +315,15 @@ bool work(const Environment& /*env*/, const sweep::SweepConfig& config, const Wo
     MPI_Status status;
     LLCB_MPI_CHECK(MPI_Probe(0, kTag, MPI_COMM_WORLD, &status));
     const Message m = receive(status);
-    if (m.type == MsgType::kStop) return options.stop && options.stop->load();
+    // Interrupted only when a stop cut a job or calibration short: a stop that reaches an idle
+    // worker of a finished sweep (a time limit at its very end) interrupted nothing.
+    if (m.type == MsgType::kStop) return cut_short;
     if (m.type == MsgType::kJob && m.calibration >= 0 && m.calibration < static_cast<std::int64_t>(units.size())) {
       const sweep::CalibrationUnit& unit = units[static_cast<std::size_t>(m.calibration)];
       use_problem(unit.problem_index);
       sweep::CalibrationOutcome c = sweep::run_calibration(config, unit, problem, *be,
                                                            [] { send(0, Message{MsgType::kHeartbeat}); });
+      cut_short |= c.interrupted;
       Message reply{c.interrupted ? MsgType::kInterrupted : MsgType::kCalibrated};
       reply.job = c.interrupted ? -1 : m.calibration;
       reply.calibration_record = std::move(c.record);
@@ -392,6 +396,7 @@ bool work(const Environment& /*env*/, const sweep::SweepConfig& config, const Wo
       result.floats = std::move(outcomes[i].trace);
       send(0, result);
     }
+    cut_short |= interrupted;
     if (interrupted) {  // rank 0 answers the next request with kStop
       Message stopped{MsgType::kInterrupted};
       stopped.job = job.index;

@@ -47,7 +47,7 @@ struct WorkerOptions {
 std::unique_ptr<backend::Backend> make_worker_backend(const Environment& env, const sweep::SweepConfig& config,
                                                       const WorkerOptions& options);
 
-// Ranks 1..N-1. Returns true when it was interrupted by a stop request.
+// Ranks 1..N-1. Returns true when a stop request interrupted one of its jobs or calibrations.
 bool work(const Environment& env, const sweep::SweepConfig& config, const WorkerOptions& options,
           backend::Backend& backend);
 

@@ -188,7 +188,8 @@ Calibrations calibrations(const fs::path& p) {
 void expect_same_calibrations(const Calibrations& got, const Calibrations& want) {
   EXPECT_EQ(got.status, want.status);
   EXPECT_EQ(got.detail, want.detail);
-  EXPECT_EQ(got.step, want.step);
+  ASSERT_EQ(got.step.size(), want.step.size());  // bit for bit (NaN where none was found)
+  EXPECT_EQ(std::memcmp(got.step.data(), want.step.data(), sizeof(double) * want.step.size()), 0);
   ASSERT_EQ(got.traces.size(), want.traces.size());
   for (std::size_t u = 0; u < want.traces.size(); ++u) {
     ASSERT_EQ(got.traces[u].size(), want.traces[u].size());
@@ -213,17 +214,22 @@ bool wait_for_a_calibration(const fs::path& p) {
 }
 
 TEST(DistributedSweep, CalibratedSweepsAreTheSameWithAnyRankCountAndAfterAKilledRankZero) {
+  // Whether every calibration finds a step size depends on its chains (short ones here): a
+  // calibration without one fails its slots and the sweep exits 1. Every run must end the same.
   const fs::path one = dir() / "calibrated1.h5";
   fs::remove(one);
-  ASSERT_EQ(wait_exit(start(with(sweep_args(one, false), kCalibrate))), 0);
+  const int rc = wait_exit(start(with(sweep_args(one, false), kCalibrate)));
+  ASSERT_TRUE(rc == 0 || rc == 1) << rc;
   const Snapshot ref = snapshot(one);
   const Calibrations want = calibrations(one);
   ASSERT_EQ(want.status, (std::vector<std::string>{"done", "done", "done"}));
+  ASSERT_TRUE(std::any_of(want.step.begin(), want.step.end(), [](double s) { return std::isfinite(s); }))
+      << "no calibration found a step size: the test would compare nothing run at a chosen one";
   for (const auto& [np, bundle] : {std::pair{2, "1"}, std::pair{4, "3"}}) {
     const fs::path p = dir() / ("calibrated-np" + std::to_string(np) + ".h5");
     fs::remove(p);
     EXPECT_EQ(wait_exit(start(mpi(np, with(sweep_args(p, false, {"--set", std::string("sweep.bundle=") + bundle}),
-                                           kCalibrate)))), 0) << np;
+                                           kCalibrate)))), rc) << np;
     expect_same_results(snapshot(p), ref);
     expect_same_calibrations(calibrations(p), want);
   }
@@ -238,7 +244,7 @@ TEST(DistributedSweep, CalibratedSweepsAreTheSameWithAnyRankCountAndAfterAKilled
     if (rank == 0) kill(pid, SIGKILL);
   }
   EXPECT_NE(wait_exit(launcher), 0);
-  EXPECT_EQ(wait_exit(start(mpi(3, with(sweep_args(p, true, {"--set", "test.write_pause=0.05"}), kCalibrate)))), 0);
+  EXPECT_EQ(wait_exit(start(mpi(3, with(sweep_args(p, true, {"--set", "test.write_pause=0.05"}), kCalibrate)))), rc);
   expect_same_results(snapshot(p), ref);
   expect_same_calibrations(calibrations(p), want);
 }

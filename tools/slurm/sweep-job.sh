@@ -111,6 +111,8 @@ if ((!cancelled)) && [[ "$why" == "the time limit is near" ]]; then
   # 3: jobs pending; 2: no store yet (stopped before rank 0 made it): both run again.
   ((pending == 3 || pending == 2)) && rc=3
   if ((pending != 3 && pending != 2)); then
+    # Finished (the stop came as it ended): the job is done, whatever a rank the stop reached said.
+    ((pending == 0)) && rc=0
     echo "sweep-job: the store has no pending jobs (status exit $pending): not requeued" >&2
   elif ((restarts >= max_requeues)); then
     echo "sweep-job: interrupted by the time limit $((restarts + 1)) times; not requeued again" \
