@@ -159,8 +159,12 @@ TEST(CalibratedSweep, CalibratesEachProblemOnceAndRunsTheChosenStepSizeAndItsNei
     const std::size_t first = u * 4;
     EXPECT_EQ(slots[first], "calibrated-1");
     EXPECT_EQ(steps[first + 1], chosen[u]);
-    if (k > 0) EXPECT_EQ(steps[first], points[static_cast<std::size_t>(k - 1)]);
-    if (k + 1 < static_cast<std::ptrdiff_t>(points.size())) EXPECT_EQ(steps[first + 2], points[static_cast<std::size_t>(k + 1)]);
+    if (k > 0) {
+      EXPECT_EQ(steps[first], points[static_cast<std::size_t>(k - 1)]);
+    }
+    if (k + 1 < static_cast<std::ptrdiff_t>(points.size())) {
+      EXPECT_EQ(steps[first + 2], points[static_cast<std::size_t>(k + 1)]);
+    }
     EXPECT_EQ(steps[first + 3], 1e-8);
     for (std::size_t j = first; j < first + 4; ++j) EXPECT_EQ(status[j], "done");
     // The detail holds the grid the choice was made from.
@@ -334,7 +338,9 @@ TEST(CalibratedSweep, ACalibrationThatFindsNothingFailsItsJobsWithAReason) {
   for (std::size_t j = 0; j < status.size(); ++j) {
     const bool calibrated = !got.jobs.get<std::string>("slot")[j].empty();
     EXPECT_EQ(status[j], calibrated ? "failed" : "done") << j;
-    if (calibrated) EXPECT_NE(message[j].find("calibration found no step size"), std::string::npos);
+    if (calibrated) {
+      EXPECT_NE(message[j].find("calibration found no step size"), std::string::npos);
+    }
   }
 }
 
