@@ -125,6 +125,14 @@ std::vector<CalibrationUnit> make_calibrations(const SweepConfig& config) {
   return units;
 }
 
+std::vector<std::vector<std::size_t>> jobs_of_calibrations(const std::vector<Job>& grid, std::size_t units) {
+  std::vector<std::vector<std::size_t>> out(units);
+  for (std::size_t i = 0; i < grid.size(); ++i) {
+    if (grid[i].calibration >= 0) out.at(static_cast<std::size_t>(grid[i].calibration)).push_back(i);
+  }
+  return out;
+}
+
 std::string slot_label(const Job& job) {
   if (job.calibration < 0) return "";
   if (job.slot == 0) return "calibrated";

@@ -66,6 +66,10 @@ struct CalibrationUnit {
 // sampler is calibrated. Job::calibration indexes this list.
 std::vector<CalibrationUnit> make_calibrations(const SweepConfig& config);
 
+// The grid positions of each calibration unit's jobs: [unit] -> job indices, in grid order (one
+// pass over the grid, so that a session or a repair does not scan it once per unit).
+std::vector<std::vector<std::size_t>> jobs_of_calibrations(const std::vector<Job>& grid, std::size_t units);
+
 // The text a job's slot shows in tables: "" for a fixed step size, else "calibrated",
 // "calibrated-1", "calibrated+2", ...
 std::string slot_label(const Job& job);

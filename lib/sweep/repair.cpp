@@ -108,6 +108,7 @@ RepairReport repair_store(const std::string& path) {
         log::warn("repair: the old store's /calibrations cannot be read: {}", e.what());
       }
     }
+    const std::vector<std::vector<std::size_t>> unit_jobs = jobs_of_calibrations(grid, units.size());
     for (const CalibrationUnit& u : units) {
       store::CalibrationRecord record;
       std::vector<float> trace;
@@ -123,8 +124,8 @@ RepairReport repair_store(const std::string& path) {
         }
         if (record.status != "done") continue;
         std::vector<std::pair<std::int64_t, double>> steps;  // checked before anything is written
-        for (const Job& j : grid) {
-          if (j.calibration == u.index) steps.emplace_back(j.index, slot_step_size(config, record, j.slot));
+        for (const std::size_t i : unit_jobs[static_cast<std::size_t>(u.index)]) {
+          steps.emplace_back(grid[i].index, slot_step_size(config, record, grid[i].slot));
         }
         fresh.write_calibration(u.index, record, trace, false);
         for (const auto& [row, step] : steps) fresh.write_step_size(row, step);

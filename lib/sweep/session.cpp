@@ -259,7 +259,7 @@ std::vector<JobOutcome> run_jobs(const SweepConfig& config, const std::vector<co
 SweepSession::SweepSession(const SweepConfig& config, const std::string& store_path,
                            const SessionOptions& options)
     : config_(config), grid_(make_grid(config)), units_(make_calibrations(config)), calibrated_(units_.size()),
-      path_(store_path), host_(options.host) {
+      unit_jobs_(jobs_of_calibrations(grid_, units_.size())), path_(store_path), host_(options.host) {
   const bool exists = std::filesystem::exists(store_path);
   if (exists && !options.resume) {
     throw UsageError("store '" + store_path +
@@ -302,14 +302,14 @@ SweepSession::SweepSession(const SweepConfig& config, const std::string& store_p
   truth_status_ = jobs.find("truth_status") ? jobs.get<std::string>("truth_status")
                                             : std::vector<std::string>(lambda_true_.size());
   for (std::size_t r = 0; r < ids.size(); ++r) row_of_[ids[r]] = r;
-  if (recovered_ && !units_.empty()) {
-    // A store its last writer did not close: its calibrations as the journal has them.
+  if (!units_.empty()) {
     if (!store_->has("calibrations")) {
       throw UsageError("store '" + store_path + "' has no /calibrations: it was made without calibrated samplers; start a new store");
     }
-    if (rewrite_calibrations_from_journal() > 0) store_->flush();
+    // A store its last writer did not close: its calibrations as the journal has them.
+    if (recovered_ && rewrite_calibrations_from_journal() > 0) store_->flush();
+    load_calibrations();
   }
-  load_calibrations();
   std::int64_t missing = 0;
   for (const Job& j : grid_) {
     const auto it = row_of_.find(j.id);
@@ -339,10 +339,6 @@ SweepSession::~SweepSession() = default;
 // The recorded calibrations of the store (every unit of the config must have its row), and the
 // step sizes of their jobs.
 void SweepSession::load_calibrations() {
-  if (units_.empty()) return;
-  if (!store_->has("calibrations")) {
-    throw UsageError("store '" + path_ + "' has no /calibrations: it was made without calibrated samplers; start a new store");
-  }
   const store::Table table = store_->table("calibrations");
   const auto& ids = table.get<std::string>("calibration_id");
   for (const CalibrationUnit& u : units_) {
@@ -361,23 +357,21 @@ void SweepSession::load_calibrations() {
       // hold: the calibration runs again (deterministic: it chooses the same).
       log::warn("store '{}': calibration {} does not hold ({}); it runs again", path_, u.id, e.what());
       calibrated_[static_cast<std::size_t>(u.index)] = store::CalibrationRecord{};
-      for (Job& j : grid_) {
-        if (j.calibration == u.index) j.step_size = std::nan("");
-      }
+      for (const std::size_t i : unit_jobs_[static_cast<std::size_t>(u.index)]) grid_[i].step_size = std::nan("");
     }
   }
 }
 
 void SweepSession::resolve_steps(const CalibrationUnit& unit) {
   const store::CalibrationRecord& r = calibrated_.at(static_cast<std::size_t>(unit.index));
-  for (Job& j : grid_) {
-    if (j.calibration == unit.index) j.step_size = slot_step_size(config_, r, j.slot);
+  for (const std::size_t i : unit_jobs_[static_cast<std::size_t>(unit.index)]) {
+    grid_[i].step_size = slot_step_size(config_, r, grid_[i].slot);
   }
 }
 
 void SweepSession::write_step_sizes(const CalibrationUnit& unit) {
-  for (const Job& j : grid_) {
-    if (j.calibration == unit.index) store_->write_step_size(static_cast<std::int64_t>(row_of_.at(j.id)), j.step_size);
+  for (const std::size_t i : unit_jobs_[static_cast<std::size_t>(unit.index)]) {
+    store_->write_step_size(static_cast<std::int64_t>(row_of_.at(grid_[i].id)), grid_[i].step_size);
   }
 }
 

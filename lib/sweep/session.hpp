@@ -134,6 +134,7 @@ class SweepSession {
   std::vector<Job> grid_;
   std::vector<CalibrationUnit> units_;
   std::vector<store::CalibrationRecord> calibrated_;  // by unit index; status "" until recorded
+  std::vector<std::vector<std::size_t>> unit_jobs_;   // by unit index: its jobs' grid positions
   std::vector<const Job*> todo_;
   std::int64_t skipped_ = 0;
   std::map<std::string, std::size_t> row_of_;
