@@ -88,7 +88,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     const double median = rates[rates.size() / 2];
     const double best = rates.back();
     // The targets' share of the flops follows the data path (factors where they are fewer).
-    const std::int64_t targets_rank = data.factored_targets ? backend::teacher_data(problem, true).rank : 0;
+    const std::int64_t targets_rank = backend::targets_rank(problem, data.factored_targets);
     const double flops = backend::flops_per_step(problem, spec.batch_size, targets_rank);
     const double gflops = flops * median / 1e9;
     int threads = 0;

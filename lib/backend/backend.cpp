@@ -114,20 +114,36 @@ dln::MatrixD rows(const dln::MatrixD& m, std::int64_t k) {  // m[:k, :]
   return out;
 }
 
+// The teacher's narrowest point: an inner width H_j (between layers j - 1 and j), or a layer cut
+// to k; at = 0 and !layer when nothing is narrower than the ends. From the architecture alone.
+struct NarrowestPoint {
+  std::int64_t rank = 0;
+  std::size_t at = 0;
+  bool layer = false;
+};
+
+NarrowestPoint narrowest_point(const dln::Problem& problem) {
+  NarrowestPoint n{std::min(problem.widths.front(), problem.widths.back()), 0, false};
+  for (std::size_t j = 1; j + 1 < problem.widths.size(); ++j) {
+    if (problem.widths[j] < n.rank) n = {problem.widths[j], j, false};
+  }
+  for (std::size_t s = 0; s < problem.cuts.size(); ++s) {
+    if (problem.cuts[s].cut && problem.cuts[s].k < n.rank) n = {problem.cuts[s].k, s, true};
+  }
+  return n;
+}
+
 }  // namespace
+
+std::int64_t targets_rank(const dln::Problem& problem, bool factored) {
+  const std::int64_t r = narrowest_point(problem).rank;
+  const std::int64_t h_in = problem.widths.front(), h_out = problem.widths.back();
+  return factored && r * (h_in + h_out) < h_in * h_out ? r : 0;
+}
 
 TeacherFactors teacher_factors(const dln::Problem& problem) {
   const std::size_t m = problem.widths.size() - 1;  // layers
-  // The narrowest point: an inner width H_j (between layers j - 1 and j), or a layer cut to k.
-  std::int64_t best = std::min(problem.widths.front(), problem.widths.back());
-  std::size_t at = 0;
-  bool layer = false;
-  for (std::size_t j = 1; j < m; ++j) {
-    if (problem.widths[j] < best) best = problem.widths[j], at = j, layer = false;
-  }
-  for (std::size_t s = 0; s < problem.cuts.size(); ++s) {
-    if (problem.cuts[s].cut && problem.cuts[s].k < best) best = problem.cuts[s].k, at = s, layer = true;
-  }
+  const auto [best, at, layer] = narrowest_point(problem);
   TeacherFactors f;
   f.rank = best;
   if (!layer && at == 0) {  // no point narrower than the ends: P itself, through an identity
@@ -173,10 +189,8 @@ TeacherData teacher_data(const dln::Problem& problem, bool factored) {
   const dln::MatrixD p = dln::teacher_product(problem);
   t.product.reserve(p.a.size());
   for (double v : p.a) t.product.push_back(static_cast<float>(v));
-  if (!factored) return t;
+  if (targets_rank(problem, factored) == 0) return t;  // the product is no more work
   const TeacherFactors f = teacher_factors(problem);
-  const std::int64_t h_in = problem.widths.front(), h_out = problem.widths.back();
-  if (f.rank * (h_in + h_out) >= h_in * h_out) return t;  // the product is no more work
   for (double v : f.in.a) t.factor_in.push_back(static_cast<float>(v));
   for (double v : f.out.a) t.factor_out.push_back(static_cast<float>(v));
   t.rank = f.rank;

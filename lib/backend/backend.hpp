@@ -114,6 +114,10 @@ struct TeacherFactors {
 };
 TeacherFactors teacher_factors(const dln::Problem& problem);
 
+// The inner size r of the factors a step's targets go through (teacher_data's rank), from the
+// architecture alone, without a product: 0 unless `factored` and r (H_1 + H_{M+1}) < H_1 H_{M+1}.
+std::int64_t targets_rank(const dln::Problem& problem, bool factored);
+
 // The teacher and L_n(w*) of the last problem a backend ran, kept between run() calls: a worker
 // running many jobs of one problem prepares it once. prepare() recomputes them only when the
 // problem (class, seed, teacher mode, rank, n) or the target noise changed.

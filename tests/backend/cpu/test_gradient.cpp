@@ -120,6 +120,9 @@ TEST(Targets, TheRankFactorsGiveTheProductsTargets) {
         const dln::Problem q = dln::draw_problem(dln::model_class(cls), seed, mode);
         const TeacherFactors f = teacher_factors(q);
         EXPECT_EQ(f.rank, q.rank) << cls << " seed " << seed;
+        // The rank the step uses, from the architecture alone, is the factors' where they save flops.
+        EXPECT_EQ(targets_rank(q, true), teacher_data(q, true).rank) << cls << " seed " << seed;
+        EXPECT_EQ(targets_rank(q, false), 0);
         const dln::MatrixD p = dln::teacher_product(q), fp = dln::multiply(f.out, f.in);
         double diff = 0, norm = 0;
         for (std::size_t i = 0; i < p.a.size(); ++i) {
