@@ -197,22 +197,6 @@ void expect_same_calibrations(const Calibrations& got, const Calibrations& want)
   }
 }
 
-// Whether the store at p has recorded a calibration (read while rank 0 writes it: retried).
-bool wait_for_a_calibration(const fs::path& p) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < deadline) {
-    try {
-      if (fs::exists(p)) {
-        const auto status = llcb::store::Store::open(p, false).table("calibrations").get<std::string>("status");
-        if (std::count(status.begin(), status.end(), "done") > 0) return true;
-      }
-    } catch (const std::exception&) {
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
-
 TEST(DistributedSweep, CalibratedSweepsAreTheSameWithAnyRankCountAndAfterAKilledRankZero) {
   // Whether every calibration finds a step size depends on its chains (short ones here): a
   // calibration without one fails its slots and the sweep exits 1. Every run must end the same.
@@ -239,7 +223,7 @@ TEST(DistributedSweep, CalibratedSweepsAreTheSameWithAnyRankCountAndAfterAKilled
   const pid_t launcher = start(mpi(3, with(sweep_args(p, false, {"--set", "test.write_pause=0.05"}), kCalibrate)));
   const auto ranks = wait_for_ranks(launcher, 3, 0);
   ASSERT_EQ(ranks.size(), 3u);
-  ASSERT_TRUE(wait_for_a_calibration(p));
+  ASSERT_TRUE(llcb::testing::wait_for_a_done_row(p, "calibrations"));
   for (const auto& [pid, rank] : ranks) {
     if (rank == 0) kill(pid, SIGKILL);
   }

@@ -115,18 +115,18 @@ inline void expect_same_results(const Snapshot& got, const Snapshot& want) {
   }
 }
 
-// Waits until the store at p has at least one finished job (so that a signal sent next lands in
-// the middle of the sweep on a fast or a loaded machine alike). Reads that race rank 0's flushes
-// are retried.
+// Waits until the store at p has at least one row whose status is done in `group` ("jobs", or
+// "calibrations"), so that a signal sent next lands in the middle of the sweep on a fast or a
+// loaded machine alike. Reads that race rank 0's flushes are retried.
 // Polls for up to a minute (a loaded test machine runs the ranks slowly; this returns as soon as
-// a job is done).
-inline bool wait_for_a_finished_job(const fs::path& p) {
+// a row is done).
+inline bool wait_for_a_done_row(const fs::path& p, const std::string& group) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
     try {
       if (fs::exists(p)) {
         const llcb::store::Store s = llcb::store::Store::open(p, false);
-        const auto& status = s.table("jobs").get<std::string>("status");
+        const auto& status = s.table(group).get<std::string>("status");
         if (std::count(status.begin(), status.end(), "done") > 0) return true;
       }
     } catch (const std::exception&) {
@@ -134,6 +134,17 @@ inline bool wait_for_a_finished_job(const fs::path& p) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return false;
+}
+
+inline bool wait_for_a_finished_job(const fs::path& p) { return wait_for_a_done_row(p, "jobs"); }
+
+// A fresh, empty directory for one test's store, named after the test process and `name`;
+// returns the path of the store file in it.
+inline std::string fresh_store_path(const std::string& prefix, const std::string& name) {
+  const fs::path d = fs::temp_directory_path() / (prefix + "_" + std::to_string(::getpid()) + "_" + name);
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return (d / "s.h5").string();
 }
 
 }  // namespace llcb::testing

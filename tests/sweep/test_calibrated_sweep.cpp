@@ -20,6 +20,7 @@
 #include "lib/sweep/calibrate.hpp"
 #include "lib/sweep/repair.hpp"
 #include "lib/sweep/runner.hpp"
+#include "tests/support/sweep_process.hpp"
 
 namespace llcb::sweep {
 namespace {
@@ -50,12 +51,7 @@ steps = 1500
 chains = 2
 )";
 
-std::string store_path(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("llcb_calibrated_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return (d / "s.h5").string();
-}
+std::string store_path(const std::string& name) { return testing::fresh_store_path("llcb_calibrated", name); }
 
 RunOptions run_options(const std::string& path, bool resume) {
   RunOptions o;

@@ -15,6 +15,7 @@
 #include "lib/store/lock.hpp"
 #include "lib/store/store.hpp"
 #include "lib/sweep/session.hpp"
+#include "tests/support/sweep_process.hpp"
 
 namespace llcb::sweep {
 namespace {
@@ -35,12 +36,7 @@ step_sizes = 1e-6, 1e-7
 )";
 
 // A fresh directory for one test's store.
-std::string store_path(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("llcb_session_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return (d / "s.h5").string();
-}
+std::string store_path(const std::string& name) { return testing::fresh_store_path("llcb_session", name); }
 
 SessionOptions options(bool resume) {
   SessionOptions o;
