@@ -248,6 +248,22 @@ TEST(Conformance, TargetNoiseIsTheSameOnBothBackends) {
   }
 }
 
+// Targets through the teacher's factors (chain.targets = factored, a sweep's default): the batch
+// computes them through its gradient buffer (chain_batch.cpp), the CPU in DlnModel. Both round
+// the same fp32 factors through two GEMMs; the tolerance is that of the product path above.
+TEST(Conformance, FactoredTargetsAreTheSameOnBothBackends) {
+  if (cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device visible";
+  ASSERT_GT(targets_rank(problem(), true), 0) << "the test problem would not use its factors";
+  const ChainSpec s = spec(samplers::SamplerKind::kSgld, 50);
+  DataSpec factored;
+  factored.factored_targets = true;
+  const auto cpu = run_on("cpu", s, factored);
+  const auto gpu = run_on("cuda", s, factored);
+  for (std::size_t t = 0; t < 50; ++t) {
+    EXPECT_NEAR(gpu.loss_trace[t], cpu.loss_trace[t], 1e-4 * cpu.loss_trace[t]) << t;
+  }
+}
+
 TEST(CudaBackend, SameJobGivesTheSameTraceBitForBit) {
   if (cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device visible";
   for (auto kind : {samplers::SamplerKind::kSgld, samplers::SamplerKind::kSgnht}) {
