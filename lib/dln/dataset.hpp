@@ -40,6 +40,9 @@ LLCB_HD inline void sample_input(std::uint64_t problem_seed, std::uint64_t i, st
   }
 }
 
+// sample_input's bits, faster on the host: the row's blocks drawn together (draw_blocks). Host only.
+void sample_input_host(std::uint64_t problem_seed, std::uint64_t i, std::int64_t h_in, float* x);
+
 // Adds sigma * noise to sample i's target y[0..h_out).
 LLCB_HD inline void add_target_noise(std::uint64_t problem_seed, std::uint64_t i,
                                      std::int64_t h_out, float sigma, float* y) {

@@ -2,7 +2,10 @@
 // counter (4 words), key (2 words) -> output (4 words).
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "lib/core/philox.hpp"
+#include "lib/core/philox_blocks.hpp"
 
 namespace llcb {
 namespace {
@@ -57,6 +60,34 @@ TEST(Philox, IsAPureFunctionAndSensitiveToEveryInputWord) {
     int differing = 0;
     for (int w = 0; w < 4; ++w) differing += b.v[w] != base.v[w];
     EXPECT_EQ(differing, 4) << "key word " << i;
+  }
+}
+
+}  // namespace
+}  // namespace llcb
+
+namespace llcb {
+namespace {
+
+// draw_blocks gives draw_block's words for every count (the 64-block groups, the 16-block
+// vectors, the masked last vector, the scalar tail) and every starting block, including a run
+// across the 2^32 wrap of the block word.
+TEST(Philox, ManyBlocksAtOnceAreTheSameAsOneAtATime) {
+  for (std::int64_t count : {0, 1, 5, 15, 16, 17, 63, 64, 65, 98, 1024, 1031}) {
+    for (std::uint32_t first : {0u, 7u, 0xFFFFFFF0u}) {
+      const auto n = static_cast<std::size_t>(count);
+      std::vector<std::uint32_t> w0(n + 1, 0xDEADBEEFu), w1(n + 1), w2(n + 1), w3(n + 1);
+      draw_blocks(0x123456789ABCDEFull, Stream::kLangevin, 77, first, count, BlockWords{{w0.data(), w1.data(), w2.data(), w3.data()}});
+      for (std::int64_t j = 0; j < count; ++j) {
+        const PhiloxBlock b = draw_block(0x123456789ABCDEFull, Stream::kLangevin, 77, first + static_cast<std::uint32_t>(j));
+        const auto i = static_cast<std::size_t>(j);
+        ASSERT_EQ(w0[i], b.v[0]) << count << " blocks from " << first << ", block " << j;
+        ASSERT_EQ(w1[i], b.v[1]);
+        ASSERT_EQ(w2[i], b.v[2]);
+        ASSERT_EQ(w3[i], b.v[3]);
+      }
+      EXPECT_EQ(w0[n], 0xDEADBEEFu) << "wrote past " << count << " blocks";
+    }
   }
 }
 

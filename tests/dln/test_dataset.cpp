@@ -37,6 +37,20 @@ TEST(Dataset, InputsAreReproducibleAndInRange) {
 // kernel makes (data_kernels.cu), so that both backends see bit-identical inputs. A compiler that
 // fused the two into one FMA (GCC does for C++ on FMA hardware unless -ffp-contract=off) would
 // change about half of the inputs by an ulp.
+// The host's faster path gives sample_input's bits, for widths with and without a partial last
+// block and wider than one batch of drawn blocks (1,024 coordinates).
+TEST(Dataset, TheHostsInputsAreSampleInputs) {
+  for (std::int64_t h : {1, 3, 4, 13, 64, 391, 1023, 1024, 1027, 3000}) {
+    std::vector<float> want(static_cast<std::size_t>(h)), got(static_cast<std::size_t>(h) + 1, 7.0f);
+    for (std::uint64_t i : {0ull, 5ull, 999'999ull}) {
+      sample_input(11, i, h, want.data());
+      sample_input_host(11, i, h, got.data());
+      ASSERT_TRUE(std::equal(want.begin(), want.end(), got.begin())) << "width " << h << " sample " << i;
+      ASSERT_EQ(got.back(), 7.0f) << "wrote past width " << h;
+    }
+  }
+}
+
 TEST(Dataset, InputsRoundTheProductBeforeSubtracting) {
   std::vector<float> x(64);
   for (std::uint64_t i = 0; i < 500; ++i) {

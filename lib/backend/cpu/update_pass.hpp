@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "lib/backend/cpu/lane_sums.hpp"
+#include "lib/core/philox_blocks.hpp"
 #include "lib/core/random.hpp"
 #include "lib/samplers/rule.hpp"
 
@@ -36,16 +37,15 @@ PassTotals update_pass(const typename Rule::Coeffs& k, float* __restrict w,
     const std::int64_t begin = c * kChunk;
     const std::int64_t len = std::min(d, begin + kChunk) - begin;
     alignas(64) float xi[kChunk];
+    alignas(64) std::uint32_t words[4][kChunk / 4];
     const std::int64_t blocks = (len + 3) / 4;
+    draw_blocks(chain_seed, Stream::kLangevin, static_cast<std::uint64_t>(t), static_cast<std::uint32_t>(begin >> 2),
+                blocks, BlockWords{{words[0], words[1], words[2], words[3]}});
+    // normal4f of each block, from its words.
 #pragma omp simd
     for (std::int64_t j = 0; j < blocks; ++j) {
-      const Normal4f z = normal4f(draw_block(chain_seed, Stream::kLangevin,
-                                             static_cast<std::uint64_t>(t),
-                                             static_cast<std::uint32_t>((begin >> 2) + j)));
-      xi[4 * j] = z.z[0];
-      xi[4 * j + 1] = z.z[1];
-      xi[4 * j + 2] = z.z[2];
-      xi[4 * j + 3] = z.z[3];
+      box_muller_f(u01f(words[0][j]), u01f(words[1][j]), xi[4 * j], xi[4 * j + 1]);
+      box_muller_f(u01f(words[2][j]), u01f(words[3][j]), xi[4 * j + 2], xi[4 * j + 3]);
     }
     // Sums in fixed lanes (lane_sums.hpp), so that the bits do not depend on the vector width.
     float drift2[kSumLanes] = {}, noise2[kSumLanes] = {}, aux[kSumLanes] = {}, dist2[kSumLanes] = {};
