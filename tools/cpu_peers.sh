@@ -1,6 +1,7 @@
 #!/bin/bash
 # The CPU comparison of docs/performance.md ("Against devinterp, JAX and PyTorch"), side by side
-# and alternating: llcbench `bench` (factored and product targets), tools/torch_chain.py (plain
+# and alternating: llcbench `bench` (its default data path, the loss and gradient through the
+# narrowest width, and layer by layer as the peers go), tools/torch_chain.py (plain
 # PyTorch) and tools/peer_chains.py (devinterp, JAX) on one problem, on 1 core (pinned with
 # taskset) and on 2 cores, ROUNDS times. One line a run: steps/s, and for llcbench the floor at the
 # step's own shapes.
@@ -32,9 +33,9 @@ for round in $(seq "$ROUNDS"); do
   for cores in 1 2; do
     pin=""
     [ "$cores" = 1 ] && pin="taskset -c 0"
-    $pin $B bench --class "$CLS" --seed 1 --threads $cores --steps "$STEPS" --json | line "llcbench-factored $cores"
-    $pin $B bench --class "$CLS" --seed 1 --threads $cores --steps "$STEPS" --targets product --no-shape-floor \
-      --gemm-size 0 --copy-mib 0 --json | line "llcbench-product $cores"
+    $pin $B bench --class "$CLS" --seed 1 --threads $cores --steps "$STEPS" --json | line "llcbench $cores"
+    $pin $B bench --class "$CLS" --seed 1 --threads $cores --steps "$STEPS" --gradient layered --json \
+      | line "llcbench-layered $cores"
     $pin "$PY" tools/torch_chain.py --class "$CLS" --threads $cores --steps "$STEPS" | line "torch $cores"
     $pin "$PY" tools/peer_chains.py devinterp --class "$CLS" --threads $cores --steps "$STEPS" | line "devinterp $cores"
     $pin "$PY" tools/peer_chains.py jax --class "$CLS" --threads $cores --steps "$STEPS" | line "jax $cores"

@@ -37,6 +37,8 @@ int cmd_bench(const std::vector<std::string>& args) {
         "MiB of the copy that measures the bandwidth (0: skip)")(
         "targets", po::value<std::string>()->default_value("factored"),
         "targets through the teacher's rank-r factors (factored) or its product (product)")(
+        "gradient", po::value<std::string>()->default_value("narrowest"),
+        "loss and gradient through the narrowest width (narrowest) or layer by layer (layered)")(
         "no-shape-floor", po::bool_switch(),
         "skip the floor at the step's own shapes (its GEMMs alone, its update's memory traffic alone)")(
         "json", po::bool_switch(), "print one JSON object instead of text");
@@ -67,6 +69,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     for (std::size_t i = 0; i < specs.size(); ++i) specs[i].chain_seed = i + 1;
     backend::DataSpec data;
     data.factored_targets = backend::parse_targets(vm["targets"].as<std::string>(), "--targets");
+    data.narrowest_gradient = backend::parse_gradient(vm["gradient"].as<std::string>(), "--gradient");
     be->run(problem, data, specs);
     for (auto& s : specs) s.steps = steps;
     std::vector<double> rates, aggregate;  // steps/s of chain 1; chain-steps/s of the whole call
@@ -89,7 +92,8 @@ int cmd_bench(const std::vector<std::string>& args) {
     const double best = rates.back();
     // The targets' share of the flops follows the data path (factors where they are fewer).
     const std::int64_t targets_rank = backend::targets_rank(problem, data.factored_targets);
-    const double flops = backend::flops_per_step(problem, spec.batch_size, targets_rank);
+    const std::int64_t cut = backend::gradient_cut(problem.widths, spec.batch_size, data.narrowest_gradient);
+    const double flops = backend::flops_per_step(problem, spec.batch_size, targets_rank, cut);
     const double gflops = flops * median / 1e9;
     int threads = 0;
     if (auto* cpu = dynamic_cast<backend::CpuBackend*>(be.get())) threads = cpu->threads();
@@ -100,7 +104,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     // null in the JSON, where one was skipped, like every other figure not measured.
     const double nan = std::numeric_limits<double>::quiet_NaN();
     const double floor_ms = floor > 0 && hw.bandwidth_gbs > 0
-                                ? 1e3 * backend::step_floor_seconds(problem, spec.batch_size, spec.sampler.kind, hw, targets_rank)
+                                ? 1e3 * backend::step_floor_seconds(problem, spec.batch_size, spec.sampler.kind, hw, targets_rank, cut)
                                 : nan;
     const backend::ShapeFloor shape = vm["no-shape-floor"].as<bool>()
                                           ? backend::ShapeFloor{}
@@ -121,6 +125,8 @@ int cmd_bench(const std::vector<std::string>& args) {
       w.field("d", problem.truth.d);
       w.field("batch_size", spec.batch_size);
       w.field("targets", std::string(data.factored_targets ? "factored" : "product"));
+      w.field("gradient", std::string(backend::gradient_name(data.narrowest_gradient)));
+      w.field("gradient_cut", cut);
       w.field("sampler", sampler);
       w.field("steps", steps);
       w.field("repeats", repeats);
@@ -153,6 +159,12 @@ int cmd_bench(const std::vector<std::string>& args) {
               << "chain: " << sampler << ", batch " << spec.batch_size << ", " << steps
               << " timed steps after " << warmup << " warm-up, backend " << be->name() << " ("
               << be->hardware() << ")\n"
+              << "data path: targets " << (targets_rank > 0 ? "through the teacher's rank-" + std::to_string(targets_rank) + " factors" : std::string("through the teacher's product"))
+              << ", loss and gradient "
+              << (cut >= 0 ? "through width " + std::to_string(problem.widths[static_cast<std::size_t>(cut)]) +
+                                 " (index " + std::to_string(cut) + " of the widths)"
+                           : std::string("layer by layer"))
+              << "\n"
               << "steps/s: " << median << " median of " << repeats << " (best " << best << ")\n"
               << "GFLOP/s: " << gflops << " median (" << flops / 1e6 << " MFLOP a step)\n"
               << "ms/step: " << step_ms << "; 50,000-step chains per hour: " << chains_per_hour

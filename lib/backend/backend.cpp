@@ -263,22 +263,23 @@ double update_bytes_per_step(samplers::SamplerKind kind, std::int64_t d) {
 }
 
 double step_floor_seconds(const dln::Problem& problem, std::int64_t batch_size,
-                          samplers::SamplerKind kind, const HardwareFloor& floor, std::int64_t targets_rank) {
+                          samplers::SamplerKind kind, const HardwareFloor& floor, std::int64_t targets_rank,
+                          std::int64_t cut) {
   double s = 0;
-  if (floor.sgemm_gflops > 0) s += flops_per_step(problem, batch_size, targets_rank) / (floor.sgemm_gflops * 1e9);
+  if (floor.sgemm_gflops > 0) s += flops_per_step(problem, batch_size, targets_rank, cut) / (floor.sgemm_gflops * 1e9);
   if (floor.bandwidth_gbs > 0) {
     s += update_bytes_per_step(kind, dln::parameter_count(problem.widths)) / (floor.bandwidth_gbs * 1e9);
   }
   return s;
 }
 
-double flops_per_step(const dln::Problem& problem, std::int64_t batch_size, std::int64_t targets_rank) {
+double flops_per_step(const dln::Problem& problem, std::int64_t batch_size, std::int64_t targets_rank,
+                      std::int64_t cut) {
   const auto& h = problem.widths;
   const double b = static_cast<double>(batch_size);
-  const double d = static_cast<double>(dln::parameter_count(h));
   const double targets = targets_rank > 0 ? static_cast<double>(targets_rank * (h.front() + h.back()))
                                           : static_cast<double>(h.front() * h.back());
-  return 2 * d * b + 2 * d * b + 2 * b * (d - static_cast<double>(h[0] * h[1])) + 2 * b * targets;
+  return gradient_flops(h, batch_size, cut) + 2 * b * targets;
 }
 
 }  // namespace llcb::backend

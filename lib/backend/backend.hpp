@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/backend/gradient_plan.hpp"
 #include "lib/dln/dataset.hpp"
 #include "lib/dln/linalg.hpp"
 #include "lib/dln/problem.hpp"
@@ -52,10 +53,12 @@ struct ChainSpec {
 // teacher's rank"): through the teacher product P (Hout x H1), or through its rank-r factors,
 // (X F_in^T) F_out^T, which is fewer flops where r (H1 + Hout) < H1 Hout (elsewhere the product
 // is used anyway). The two differ in rounding only; a store records which one its jobs used
-// (chain.targets).
+// (chain.targets). Likewise how a step computes its loss and gradient: layer by layer, or through
+// the network's narrowest width where that is fewer flops (gradient_plan.hpp; chain.gradient).
 struct DataSpec {
   double target_sigma = 0;
   bool factored_targets = false;
+  bool narrowest_gradient = false;
 };
 
 // "factored" -> true, "product" -> false (DataSpec::factored_targets); UsageError naming `what`
@@ -255,11 +258,14 @@ double update_bytes_per_step(samplers::SamplerKind kind, std::int64_t d);
 // The time floor of one step in seconds: GEMM flops at the sgemm rate plus the update's bytes at
 // the bandwidth (the two cannot overlap: the update needs the finished gradient).
 double step_floor_seconds(const dln::Problem& problem, std::int64_t batch_size,
-                          samplers::SamplerKind kind, const HardwareFloor& floor, std::int64_t targets_rank = 0);
+                          samplers::SamplerKind kind, const HardwareFloor& floor, std::int64_t targets_rank = 0,
+                          std::int64_t cut = -1);
 
 // Floating-point operations of one step of a chain at batch size B, the figure `bench` reports:
-// forward 2 d B, weight gradients 2 d B, input gradients 2 B (d - H_1 H_2), targets 2 B H_1 H_{M+1},
-// or 2 B r (H_1 + H_{M+1}) through factors of inner size r (targets_rank > 0: TeacherData::rank).
-double flops_per_step(const dln::Problem& problem, std::int64_t batch_size, std::int64_t targets_rank = 0);
+// the loss and gradient through cut (gradient_flops; -1, layer by layer: forward 2 d B, weight
+// gradients 2 d B, input gradients 2 B (d - H_1 H_2)), and the targets, 2 B H_1 H_{M+1}, or
+// 2 B r (H_1 + H_{M+1}) through factors of inner size r (targets_rank > 0: TeacherData::rank).
+double flops_per_step(const dln::Problem& problem, std::int64_t batch_size, std::int64_t targets_rank = 0,
+                      std::int64_t cut = -1);
 
 }  // namespace llcb::backend

@@ -46,7 +46,7 @@ CalibrationOutcome run_calibration(const SweepConfig& config, const CalibrationU
   store::CalibrationRecord& r = out.record;
   CalibrationRun run;
   try {
-    run = run_calibration_grid(backend, problem, backend::DataSpec{config.target_sigma, config.factored_targets}, specs,
+    run = run_calibration_grid(backend, problem, data_spec(config), specs,
                                k.grid, config.trace_every, heartbeat ? &beat : nullptr);
   } catch (const UsageError&) {
     throw;

@@ -48,6 +48,8 @@ std::vector<KeySpec> build_keys() {
       {"chain.precision", "fp32", "GEMM precision on the cuda backend: fp32 or tf32"},
       {"chain.targets", "factored", "targets through the teacher's rank-r factors (factored) or its product (product)",
        true, "product"},
+      {"chain.gradient", "narrowest", "loss and gradient through the network's narrowest width where that is fewer flops (narrowest) or layer by layer (layered)",
+       true, "layered"},
       {"chain.ranks_per_chain", "1", "ranks that run one chain together, comma-separated values form a grid axis"},
       {"chain.drift_check_every", "100", "chain groups: steps between parameter checksum comparisons", false},
       {"chain.gamma", "1", "localisation strength"},
@@ -210,6 +212,7 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
   if (c.n == 1) throw UsageError("problems.n must be 0 (class default) or >= 2");
   c.target_sigma = v.real("problems.target_sigma", 0, kHuge);
   c.factored_targets = backend::parse_targets(v.required("chain.targets"), "chain.targets");
+  c.narrowest_gradient = backend::parse_gradient(v.required("chain.gradient"), "chain.gradient");
   c.teacher = dln::parse_teacher_mode(v.required("problems.teacher"), "problems.teacher");
   if (c.teacher == dln::TeacherMode::kFirstLayer) {
     throw UsageError("problems.teacher: first-layer is for --widths/--rank problems; a sweep's "
@@ -366,6 +369,10 @@ std::vector<std::string> config_differences(const std::map<std::string, std::str
     if (a != b) out.push_back(key.name + ": '" + a + "' -> '" + b + "'");
   }
   return out;
+}
+
+backend::DataSpec data_spec(const SweepConfig& config) {
+  return backend::DataSpec{config.target_sigma, config.factored_targets, config.narrowest_gradient};
 }
 
 std::vector<std::string> legacy_overrides(const SweepConfig& config, const std::map<std::string, std::string>& stored) {

@@ -66,6 +66,7 @@ struct SweepConfig {
   std::int64_t n = 0;                   // 0: the class default
   double target_sigma = 0;
   bool factored_targets = true;         // chain.targets (backend::DataSpec)
+  bool narrowest_gradient = true;       // chain.gradient (backend::DataSpec)
   // chains
   std::int64_t steps = 0, burn_in = 0, batch_size = 0, chains_per_job = 1;
   double gamma = 1, nbeta = 0;          // nbeta 0: n / ln n of each problem
@@ -117,6 +118,9 @@ SweepConfig config_from_canonical(const std::map<std::string, std::string>& cano
 // sweep then runs the store's pending jobs the way its finished ones ran); none when `stored` is
 // empty (no store yet).
 std::vector<std::string> legacy_overrides(const SweepConfig& config, const std::map<std::string, std::string>& stored);
+
+// The data path of a config's jobs: target noise, targets and gradient (backend::DataSpec).
+backend::DataSpec data_spec(const SweepConfig& config);
 
 // The canonical map as the store keeps it ("key=value" lines, sorted), and back.
 std::string format_canonical(const std::map<std::string, std::string>& canonical);

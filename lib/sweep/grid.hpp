@@ -76,20 +76,30 @@ std::string slot_label(const Job& job);
 
 constexpr const char* kSeedRecipe =
     "chain seed of chain c of a job = splitmix64(sweep.seed XOR fnv1a64(job description without "
-    "its ;ranks_per_chain=G and ;targets=factored parts and with estimate_bound_factor=1) + c); "
+    "its ;ranks_per_chain=G, ;targets=factored and ;gradient=narrowest parts and with "
+    "estimate_bound_factor=1) + c); "
     "chain seed of chain c of a calibration = splitmix64(sweep.seed XOR fnv1a64(its description) + c) "
     "at every step size; "
     "job id = hex(fnv1a64(job description)); problem p has seed problems.first_seed + p; "
     "Philox4x32-10 streams keyed by problem seed (ARCH, RANK, TCHR, XINP, YNOI) and chain seed "
     "(EPOC, BTCH, LANG) as in docs/problems.md";
-// The recipe of the version before, whose chains are this version's for any estimate bound (it
-// had neither calibrations nor factored targets); stores it made continue as they are.
-constexpr const char* kPreviousSeedRecipe =
+// The recipes of the versions before, whose chains are this version's for any estimate bound:
+// the one before the narrowest-width gradient (its descriptions never have that part), and the
+// one before calibrations and factored targets. Stores they made continue as they are.
+constexpr const char* kPreviousSeedRecipes[] = {
+    "chain seed of chain c of a job = splitmix64(sweep.seed XOR fnv1a64(job description without "
+    "its ;ranks_per_chain=G and ;targets=factored parts and with estimate_bound_factor=1) + c); "
+    "chain seed of chain c of a calibration = splitmix64(sweep.seed XOR fnv1a64(its description) + c) "
+    "at every step size; "
+    "job id = hex(fnv1a64(job description)); problem p has seed problems.first_seed + p; "
+    "Philox4x32-10 streams keyed by problem seed (ARCH, RANK, TCHR, XINP, YNOI) and chain seed "
+    "(EPOC, BTCH, LANG) as in docs/problems.md",
     "chain seed of chain c of a job = splitmix64(sweep.seed XOR fnv1a64(job description without "
     "its ;ranks_per_chain=G part and with estimate_bound_factor=1) + c); "
     "job id = hex(fnv1a64(job description)); problem p has seed problems.first_seed + p; "
     "Philox4x32-10 streams keyed by problem seed (ARCH, RANK, TCHR, XINP, YNOI) and chain seed "
-    "(EPOC, BTCH, LANG) as in docs/problems.md";
+    "(EPOC, BTCH, LANG) as in docs/problems.md",
+};
 
 std::vector<Job> make_grid(const SweepConfig& config);
 

@@ -87,7 +87,10 @@ constexpr const char* kEarlierSeedRecipes[] = {
 // Refuses to continue a store whose remaining jobs this version would seed differently from the
 // jobs already in it (--force-config does not change that: the chains would not be the same).
 void check_seed_recipe(const store::StoreHeader& h, const std::string& path) {
-  if (h.seed_recipe == kSeedRecipe || h.seed_recipe == kPreviousSeedRecipe) return;
+  if (h.seed_recipe == kSeedRecipe || std::find(std::begin(kPreviousSeedRecipes), std::end(kPreviousSeedRecipes),
+                                                h.seed_recipe) != std::end(kPreviousSeedRecipes)) {
+    return;
+  }
   const bool earlier = std::find(std::begin(kEarlierSeedRecipes), std::end(kEarlierSeedRecipes),
                                  h.seed_recipe) != std::end(kEarlierSeedRecipes);
   const auto stored = parse_canonical(h.config_canonical);
@@ -220,7 +223,7 @@ std::vector<JobOutcome> run_jobs(const SweepConfig& config, const std::vector<co
     std::vector<estimator::ChainResult> chains;
     std::string error;
     try {
-      chains = backend.run(problem, backend::DataSpec{config.target_sigma, config.factored_targets}, specs,
+      chains = backend.run(problem, data_spec(config), specs,
                            raw.on_losses ? &raw : nullptr, group);
     } catch (const UsageError&) {
       throw;

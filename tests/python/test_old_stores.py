@@ -61,7 +61,7 @@ def make_old(path, recipe, bound):
         canonical = f.attrs["config_canonical"]
         canonical = canonical.decode() if isinstance(canonical, bytes) else canonical
         canonical = "\n".join(line for line in canonical.splitlines()
-                              if not line.startswith(("problems.teacher=", "chain.targets=")))
+                              if not line.startswith(("problems.teacher=", "chain.targets=", "chain.gradient=")))
         f.attrs["config_canonical"] = canonical.replace("chain.estimate_bound_factor=1",
                                                         f"chain.estimate_bound_factor={bound}") + "\n"
         for group, columns in (("jobs", NEW_JOB_COLUMNS), ("problems", NEW_PROBLEM_COLUMNS)):
@@ -80,9 +80,10 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         with open(os.path.join(tmp, "c.ini"), "w") as f:
             f.write(CONFIG)
-        # Version 0.1 computed targets through the teacher product (chain.targets = product).
+        # Version 0.1 computed targets through the teacher product (chain.targets = product) and
+        # the loss and gradient layer by layer (chain.gradient = layered).
         made = run(binary, "sweep", "c.ini", "--store", "new.h5", "--log-level", "warn",
-                   "--set", "chain.targets=product", cwd=tmp)
+                   "--set", "chain.targets=product", "--set", "chain.gradient=layered", cwd=tmp)
         check(made.returncode == 0, "a store is made: " + made.stderr.strip())
         with h5py.File(os.path.join(tmp, "new.h5"), "r") as f:
             want_estimate = f["jobs"]["lambda_hat"][1]

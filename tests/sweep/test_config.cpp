@@ -127,10 +127,11 @@ samplers = sgld, sghmc
   ASSERT_EQ(a.size(), b.size());
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].id, b[i].id);
   // Pinned: the id of a job is part of every store; changing the recipe must be deliberate. The
-  // product path's ids are those of every store written before factored targets.
-  EXPECT_EQ(make_grid(parse_config(kBase, {"chain.targets=product"}))[0].id, std::string("1053815d4d9b1f1b"));
-  EXPECT_EQ(a[0].id, std::string(hex64(fnv1a64(make_grid(parse_config(kBase, {"chain.targets=product"}))[0].description +
-                                               ";targets=factored"))));
+  // product and layered paths' ids are those of every store written before factored targets.
+  const std::vector<std::string> earlier = {"chain.targets=product", "chain.gradient=layered"};
+  EXPECT_EQ(make_grid(parse_config(kBase, earlier))[0].id, std::string("1053815d4d9b1f1b"));
+  EXPECT_EQ(a[0].id, std::string(hex64(fnv1a64(make_grid(parse_config(kBase, earlier))[0].description +
+                                               ";targets=factored;gradient=narrowest"))));
   EXPECT_NE(chain_seed(parse_config(kBase, {}), a[0], 0), chain_seed(parse_config(kBase, {}), a[0], 1));
 }
 
@@ -158,8 +159,9 @@ TEST(Config, AMinimalTeacherSweepHasJobsOfItsOwn) {
 }
 
 TEST(Config, TheEstimateBoundIsPartOfAJobsIdButNotOfItsChain) {
-  const SweepConfig now = parse_config(kBase, {"chain.targets=product"});
-  const SweepConfig before = parse_config(kBase, {"chain.estimate_bound_factor=1", "chain.targets=product"});
+  const SweepConfig now = parse_config(kBase, {"chain.targets=product", "chain.gradient=layered"});
+  const SweepConfig before =
+      parse_config(kBase, {"chain.estimate_bound_factor=1", "chain.targets=product", "chain.gradient=layered"});
   EXPECT_EQ(now.estimate_bound_factor, 2);
   const auto a = make_grid(now);
   const auto b = make_grid(before);
@@ -187,7 +189,7 @@ TEST(Config, AJobsRowCombinesItsChains) {
   backend::BackendOptions bo;
   bo.threads = 1;
   const auto be = backend::make_backend(bo);
-  const auto chains = be->run(p, backend::DataSpec{c.target_sigma}, chain_specs(c, jobs[0], p));
+  const auto chains = be->run(p, data_spec(c), chain_specs(c, jobs[0], p));
   const auto out = run_jobs(c, {&jobs[0]}, p, *be);
   ASSERT_EQ(chains.size(), 2u);
   ASSERT_EQ(out.size(), 1u);
@@ -204,8 +206,9 @@ TEST(Config, AJobsRowCombinesItsChains) {
 }
 
 TEST(Config, StoresWrittenBeforeFactoredTargetsContinueThroughTheProduct) {
-  const SweepConfig factored = parse_config(kBase, {});
-  const SweepConfig product = parse_config(kBase, {"chain.targets=product"});
+  // (Those stores went layer by layer too: the next test.)
+  const SweepConfig factored = parse_config(kBase, {"chain.gradient=layered"});
+  const SweepConfig product = parse_config(kBase, {"chain.targets=product", "chain.gradient=layered"});
   EXPECT_TRUE(factored.factored_targets);
   EXPECT_FALSE(product.factored_targets);
   // The same chains (seeds), other ids: the targets differ in rounding.
@@ -226,6 +229,34 @@ TEST(Config, StoresWrittenBeforeFactoredTargetsContinueThroughTheProduct) {
   EXPECT_FALSE(config_from_canonical(old).factored_targets);
   EXPECT_EQ(make_grid(config_from_canonical(old))[0].id, b[0].id);
   EXPECT_NE(usage_error(kBase, {"chain.targets=svd"}).find("chain.targets is 'svd', expected factored or product"),
+            std::string::npos);
+}
+
+TEST(Config, StoresWrittenBeforeTheNarrowestGradientContinueLayerByLayer) {
+  const SweepConfig narrowest = parse_config(kBase, {});
+  const SweepConfig layered = parse_config(kBase, {"chain.gradient=layered"});
+  EXPECT_TRUE(narrowest.narrowest_gradient);
+  EXPECT_FALSE(layered.narrowest_gradient);
+  EXPECT_TRUE(data_spec(narrowest).narrowest_gradient);
+  EXPECT_FALSE(data_spec(layered).narrowest_gradient);
+  // The same chains (seeds), other ids: the gradients differ in rounding.
+  const auto a = make_grid(narrowest), b = make_grid(layered);
+  EXPECT_NE(a[0].id, b[0].id);
+  EXPECT_EQ(a[0].chain_key, b[0].chain_key);
+  EXPECT_EQ(chain_seed(narrowest, a[0], 0), chain_seed(layered, b[0], 0));
+  EXPECT_EQ(a[0].description, b[0].description + ";gradient=narrowest");
+  // A store of the version before has chain.targets but no chain.gradient: it went layer by layer.
+  std::map<std::string, std::string> before = layered.canonical;
+  before.erase("chain.gradient");
+  EXPECT_TRUE(config_differences(before, layered.canonical).empty());
+  EXPECT_EQ(legacy_overrides(narrowest, before), std::vector<std::string>{"chain.gradient=layered"});
+  EXPECT_EQ(make_grid(config_from_canonical(before))[0].id, b[0].id);
+  // One of the version before that has neither key continues with both earlier paths.
+  before.erase("chain.targets");
+  EXPECT_EQ(legacy_overrides(narrowest, before),
+            (std::vector<std::string>{"chain.targets=product", "chain.gradient=layered"}));
+  EXPECT_EQ(make_grid(config_from_canonical(before))[0].id, std::string("1053815d4d9b1f1b"));
+  EXPECT_NE(usage_error(kBase, {"chain.gradient=fast"}).find("chain.gradient is 'fast', expected narrowest or layered"),
             std::string::npos);
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "lib/backend/cpu/lane_sums.hpp"
+#include "lib/core/check.hpp"
 #include "lib/dln/linalg.hpp"
 
 namespace llcb::backend::cpu {
@@ -11,6 +12,12 @@ namespace {
 constexpr std::int64_t kChunk = 4096;
 
 using dln::gemm;  // thread-count-independent (lib/dln/linalg.hpp)
+
+// dln::gemm on floats, as CutPass calls it.
+const auto gemm_f32 = [](bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
+                         std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
+  gemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
+};
 
 }  // namespace
 
@@ -31,19 +38,43 @@ double chunked_sum_squares(const float* x, std::int64_t n) {
   return total;
 }
 
-DlnModel::DlnModel(std::vector<std::int64_t> widths, std::int64_t batch, std::int64_t normaliser_rows)
+DlnModel::DlnModel(std::vector<std::int64_t> widths, std::int64_t batch, std::int64_t normaliser_rows,
+                   std::int64_t cut)
     : widths_(std::move(widths)), batch_(batch),
-      normaliser_rows_(normaliser_rows > 0 ? normaliser_rows : batch), d_(0) {
-  const std::size_t m = widths_.size() - 1;
-  for (std::size_t s = 0; s < m; ++s) {
+      normaliser_rows_(normaliser_rows > 0 ? normaliser_rows : batch), d_(0), cut_(cut) {
+  const auto m = static_cast<std::int64_t>(widths_.size()) - 1;
+  LLCB_CHECK(cut_ >= -1 && cut_ <= m, "gradient cut outside the network");
+  for (std::int64_t s = 0; s < m; ++s) {
     offsets_.push_back(d_);
     d_ += widths_[s] * widths_[s + 1];
   }
-  for (std::size_t s = 0; s <= m; ++s) acts_.emplace_back(static_cast<std::size_t>(batch_ * widths_[s]));
-  targets_.resize(static_cast<std::size_t>(batch_ * widths_.back()));
+  const auto size = [&](std::int64_t rows, std::int64_t cols) { return static_cast<std::size_t>(rows * cols); };
+  acts_.resize(static_cast<std::size_t>(m + 1));
+  for (std::int64_t s = 0; s <= m; ++s) {
+    if (cut_ < 0 || s == 0 || s == m) acts_[static_cast<std::size_t>(s)].resize(size(batch_, widths_[s]));
+  }
+  targets_.resize(size(batch_, widths_.back()));
   const std::int64_t hmax = *std::max_element(widths_.begin(), widths_.end());
-  g_a_.resize(static_cast<std::size_t>(batch_ * hmax));
-  g_b_.resize(static_cast<std::size_t>(batch_ * hmax));
+  g_a_.resize(size(batch_, hmax));
+  if (cut_ < 0) {
+    g_b_.resize(size(batch_, hmax));
+    return;
+  }
+  pass_ = std::make_unique<CutPass>(widths_, batch_, cut_);
+  const auto store = [&](std::int64_t n) {
+    cut_storage_.emplace_back(static_cast<std::size_t>(n));
+    return cut_storage_.back().data();
+  };
+  cut_storage_.reserve(static_cast<std::size_t>(m + 5));
+  for (std::int64_t s = 0; s <= m; ++s) cut_buffers_.products.push_back(store(pass_->product_size(s)));
+  cut_buffers_.at_cut = store(pass_->at_cut_size());
+  cut_buffers_.d_cut = store(pass_->at_cut_size());
+  cut_buffers_.sum_a = store(pass_->sum_size());
+  cut_buffers_.sum_b = store(pass_->sum_size());
+  cut_buffers_.x = acts_.front().data();
+  cut_buffers_.out = acts_.back().data();
+  cut_buffers_.w.resize(static_cast<std::size_t>(m));
+  cut_buffers_.grad.resize(static_cast<std::size_t>(m));
 }
 
 void DlnModel::compute_targets(const TeacherData& teacher) {
@@ -81,27 +112,59 @@ void DlnModel::backward(const float* w, float* grad, float* g) {
   }
 }
 
+void DlnModel::cut_forward(const float* w, float* grad) {
+  for (std::size_t s = 0; s < offsets_.size(); ++s) {
+    cut_buffers_.w[s] = w + offsets_[s];
+    cut_buffers_.grad[s] = grad + offsets_[s];
+  }
+  pass_->forward(gemm_f32, cut_buffers_);
+}
+
 double DlnModel::loss_and_gradient(const float* w, float* grad) {
-  const std::size_t m = widths_.size() - 1;
-  forward(w);
-  // Residual into g_a_, loss in double, then scale to dL/dA_M = 2 R / (B H_out).
+  if (cut_ >= 0) {
+    cut_forward(w, grad);
+  } else {
+    forward(w);
+  }
+  // Residual R into g_a_, its sum of squares as chunked_sum_squares(R) adds it, and
+  // dL/dA_M = 2 R / (B H_out): one pass.
   const std::int64_t count = batch_ * widths_.back();
   float* g = g_a_.data();
-  const float* out = acts_[m].data();
+  const float* out = output();
   const float* y = targets_.data();
-#pragma omp parallel for simd schedule(static)
-  for (std::int64_t i = 0; i < count; ++i) g[i] = out[i] - y[i];
   const double normaliser = static_cast<double>(normaliser_rows_ * widths_.back());
-  const double loss = chunked_sum_squares(g, count) / normaliser;
   const float scale = static_cast<float>(2.0 / normaliser);
-#pragma omp parallel for simd schedule(static)
-  for (std::int64_t i = 0; i < count; ++i) g[i] *= scale;
-  backward(w, grad, g);
+  const std::int64_t chunks = (count + kChunk - 1) / kChunk;
+  std::vector<double> partial(static_cast<std::size_t>(chunks));
+#pragma omp parallel for schedule(static)
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    const std::int64_t at = c * kChunk;
+    double lanes[kSumLanes] = {};
+    for_each_lane(std::min(count, at + kChunk) - at, [&](std::int64_t i, int l) {
+      const float r = out[at + i] - y[at + i];
+      lanes[l] += static_cast<double>(r) * r;
+      g[at + i] = r * scale;
+    });
+    partial[static_cast<std::size_t>(c)] = add_lanes(lanes);
+  }
+  double sum = 0;
+  for (double p : partial) sum += p;
+  const double loss = sum / normaliser;
+  if (cut_ >= 0) {
+    pass_->backward(gemm_f32, cut_buffers_, g);
+  } else {
+    backward(w, grad, g);
+  }
   return loss;
 }
 
 void DlnModel::step_gemms(const TeacherData& teacher, const float* w, float* grad) {
   compute_targets(teacher);
+  if (cut_ >= 0) {
+    cut_forward(w, grad);
+    pass_->backward(gemm_f32, cut_buffers_, g_a_.data());
+    return;
+  }
   forward(w);
   backward(w, grad, g_a_.data());
 }

@@ -8,25 +8,33 @@
 // for any thread count); its gradient goes into a flat vector laid out like the parameters.
 // N is the batch B, or, for a member of a chain group that holds B of the step's N rows, N: the
 // members' losses and gradients then add up to the whole minibatch's.
+// The loss and gradient go layer by layer, or through the width index `cut` (gradient_plan.hpp):
+// then the batch meets only the products below and above the cut, and every layer's gradient
+// comes from two r-wide sums over the batch.
 // GEMMs: OpenBLAS sgemm in fixed row blocks (dln::gemm), so the result does not depend on the
 // thread count. Not thread-safe: one DlnModel per chain runner.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "lib/backend/backend.hpp"
+#include "lib/backend/cut_pass.hpp"
 
 namespace llcb::backend::cpu {
 
 class DlnModel {
  public:
-  // normaliser_rows: N above; 0 means batch.
-  DlnModel(std::vector<std::int64_t> widths, std::int64_t batch, std::int64_t normaliser_rows = 0);
+  // normaliser_rows: N above; 0 means batch. cut: gradient_cut() of the widths and the whole
+  // minibatch (-1: layer by layer).
+  DlnModel(std::vector<std::int64_t> widths, std::int64_t batch, std::int64_t normaliser_rows = 0,
+           std::int64_t cut = -1);
 
   std::int64_t d() const { return d_; }
   std::int64_t offset(std::size_t s) const { return offsets_[s]; }
   std::int64_t batch() const { return batch_; }
+  std::int64_t cut() const { return cut_; }
   const std::vector<std::int64_t>& widths() const { return widths_; }
 
   // The input buffer (B x H_1) that the caller fills before loss_and_gradient().
@@ -46,12 +54,18 @@ class DlnModel {
  private:
   void forward(const float* w);                       // A_1 .. A_M
   void backward(const float* w, float* grad, float* g);  // from g = dL/dA_M (overwritten)
+  void cut_forward(const float* w, float* grad);       // cut_ >= 0: CutPass, A_M
+  float* output() { return acts_.back().data(); }
   std::vector<std::int64_t> widths_;
-  std::int64_t batch_, normaliser_rows_, d_;
+  std::int64_t batch_, normaliser_rows_, d_, cut_;
   std::vector<std::int64_t> offsets_;
-  std::vector<std::vector<float>> acts_;  // A_0 .. A_M
+  std::vector<std::vector<float>> acts_;  // A_0 .. A_M (through a cut: A_0 and A_M only)
   std::vector<float> targets_;
   std::vector<float> g_a_, g_b_;          // backpropagated gradients, B x max H
+  // Through a cut: the pass, its buffers (cut_pass.hpp) and their storage.
+  std::unique_ptr<CutPass> pass_;
+  CutBuffers cut_buffers_;
+  std::vector<std::vector<float>> cut_storage_;
 };
 
 // Deterministic sum of squares in double over fixed 4096-element chunks, each summed in fixed

@@ -11,10 +11,10 @@ namespace llcb::cuda {
 template <class Rule>
 ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backend::ChainSpec> specs,
                              const backend::TeacherData& teacher, float sigma,
-                             backend::ChainGroup* group, std::int64_t ring_len)
+                             backend::ChainGroup* group, std::int64_t ring_len, std::int64_t cut)
     : problem_(problem), group_(group), sigma_(sigma), widths_(problem.widths),
       chains_(static_cast<std::int64_t>(specs.size())), batch_(specs.front().batch_size),
-      ring_len_(ring_len) {
+      ring_len_(ring_len), cut_(cut) {
   const backend::RowShare share =
       group_ ? backend::group_rows(batch_, group_->rank(), group_->size()) : backend::RowShare{0, batch_};
   first_ = share.first;
@@ -33,6 +33,19 @@ ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backen
   s0_ = DeviceBuffer<float>(Rule::kStates > 0 ? c * pd : 0);
   s1_ = DeviceBuffer<float>(Rule::kStates > 1 ? c * pd : 0);
   for (const std::int64_t stride : layout_.acts) acts_.emplace_back(c * static_cast<std::size_t>(stride));
+  if (cut_ >= 0) {
+    pass_ = std::make_unique<backend::CutPass>(widths_, rows_, cut_);
+    const auto place = [&](std::int64_t n) {
+      cut_offsets_.push_back(cut_stride_);
+      cut_stride_ += (n + 63) / 64 * 64;
+    };
+    for (std::size_t s = 0; s < widths_.size(); ++s) place(pass_->product_size(static_cast<std::int64_t>(s)));
+    place(pass_->at_cut_size());
+    place(pass_->at_cut_size());
+    place(pass_->sum_size());
+    place(pass_->sum_size());
+    cut_memory_ = DeviceBuffer<float>(c * static_cast<std::size_t>(cut_stride_));
+  }
   targets_ = DeviceBuffer<float>(c * static_cast<std::size_t>(layout_.targets));
   g_a_ = DeviceBuffer<float>(c * static_cast<std::size_t>(layout_.grads));
   g_b_ = DeviceBuffer<float>(c * static_cast<std::size_t>(layout_.grads));
@@ -109,6 +122,26 @@ ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backen
 }
 
 template <class Rule>
+backend::CutBuffers ChainBatch<Rule>::cut_buffers(std::int64_t chain) {
+  const ChainLayout& L = layout_;
+  const std::size_t m = widths_.size() - 1;
+  float* base = cut_memory_.data() + chain * cut_stride_;
+  backend::CutBuffers b;
+  for (std::size_t s = 0; s < m; ++s) {
+    b.w.push_back(w_.data() + chain * L.params + L.physical[s]);
+    b.grad.push_back(grad_.data() + chain * L.params + L.physical[s]);
+  }
+  for (std::size_t s = 0; s <= m; ++s) b.products.push_back(base + cut_offsets_[s]);
+  b.x = acts_[0].data() + chain * L.acts[0];
+  b.out = acts_[m].data() + chain * L.acts[m];
+  b.at_cut = base + cut_offsets_[m + 1];
+  b.d_cut = base + cut_offsets_[m + 2];
+  b.sum_a = base + cut_offsets_[m + 3];
+  b.sum_b = base + cut_offsets_[m + 4];
+  return b;
+}
+
+template <class Rule>
 void ChainBatch<Rule>::launch_step(const GemmLanes& lanes) {
   const std::size_t m = widths_.size() - 1;
   const std::int64_t h_in = widths_.front(), h_out = widths_.back();
@@ -154,9 +187,20 @@ void ChainBatch<Rule>::launch_step(const GemmLanes& lanes) {
     target_noise_on_device(problem_.seed, idx_.data(), c, batch_, first_, b, h_out, sigma_,
                            targets_.data(), L.targets, stream);
   }
+  // cuda::gemm on chain k's lane, as CutPass calls it.
+  const auto lane_gemm = [&](std::int64_t k) {
+    return [h = handle(k)](bool ta, bool tb, std::int64_t mm, std::int64_t n, std::int64_t kk, const float* a,
+                           std::int64_t lda, const float* bb, std::int64_t ldb, float* cc, std::int64_t ldc) {
+      gemm(h, ta, tb, mm, n, kk, a, lda, bb, ldb, cc, ldc);
+    };
+  };
   fork();
   for (std::int64_t k = 0; k < c; ++k) {
     if (!active(k)) continue;
+    if (pass_) {
+      pass_->forward(lane_gemm(k), cut_buffers(k));
+      continue;
+    }
     const float* w = w_.data() + k * L.params;
     for (std::size_t s = 0; s < m; ++s) {  // A_{s+1} = A_s W_s^T
       gemm(handle(k), false, true, b, widths_[s + 1], widths_[s], acts_[s].data() + k * L.acts[s],
@@ -172,6 +216,10 @@ void ChainBatch<Rule>::launch_step(const GemmLanes& lanes) {
   fork();
   for (std::int64_t k = 0; k < c; ++k) {
     if (!active(k)) continue;
+    if (pass_) {
+      pass_->backward(lane_gemm(k), cut_buffers(k), g_a_.data() + k * gstride);
+      continue;
+    }
     const float* w = w_.data() + k * L.params;
     float* grad = grad_.data() + k * L.params;
     float* g = g_a_.data() + k * gstride;

@@ -12,7 +12,8 @@
 // One step (launch_step, all on one stream, no host synchronisation, replayable as a CUDA graph
 // because the kernels read each chain's step, coefficients and seed from device memory):
 //   indices and inputs of every chain (data_kernels.hpp); targets Y = X P^T; the M forward
-//   GEMMs; the residual and its squared sums; the 2M - 1 backward GEMMs; in a chain group the
+//   GEMMs; the residual and its squared sums; the 2M - 1 backward GEMMs (or, through a cut of
+//   gradient_plan.hpp, the GEMMs of lib/backend/cut_pass.hpp, the CPU's); in a chain group the
 //   sums of the gradients and loss partials over the members (NCCL); the fused update of every
 //   chain (one launch); step_end (one block a chain).
 // GEMMs are issued per chain, chain c on lane c % lanes (GemmLanes): the lanes are streams forked
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "lib/backend/backend.hpp"
+#include "lib/backend/cut_pass.hpp"
 #include "lib/backend/cuda/chain_layout.hpp"
 #include "lib/backend/cuda/cuda_handles.hpp"
 #include "lib/backend/cuda/device.hpp"
@@ -49,10 +51,11 @@ constexpr std::size_t kMaxLanes = 8;
 template <class Rule>
 class ChainBatch {
  public:
-  // specs: the chains, all of Rule's sampler with one batch size and sampling mode.
+  // specs: the chains, all of Rule's sampler with one batch size and sampling mode. cut: the
+  // gradient_cut() of the widths and the whole minibatch (-1: layer by layer).
   ChainBatch(const dln::Problem& problem, std::span<const backend::ChainSpec> specs,
              const backend::TeacherData& teacher, float sigma, backend::ChainGroup* group,
-             std::int64_t ring_len);
+             std::int64_t ring_len, std::int64_t cut = -1);
 
   void launch_step(const GemmLanes& lanes);
   // Chains that ended (diverged) stop costing GEMMs: launch_step skips the GEMMs of chains whose
@@ -80,6 +83,14 @@ class ChainBatch {
   DeviceBuffer<float> w_, grad_, center_, product_, factor_in_, factor_out_, s0_, s1_, targets_, g_a_, g_b_;
   std::int64_t rank_ = 0;  // > 0: targets through the teacher's rank-r factors (TeacherData)
   std::vector<DeviceBuffer<float>> acts_;  // A_0 = X .. A_M
+  // Through a cut: the pass, and each chain's block of its buffers (CutPass's sizes, each at a
+  // multiple of 64 floats) at offsets cut_offsets_ (products by layer, at_cut, d_cut, sum_a, sum_b).
+  std::int64_t cut_ = -1;
+  std::unique_ptr<backend::CutPass> pass_;
+  std::vector<std::int64_t> cut_offsets_;
+  std::int64_t cut_stride_ = 0;
+  DeviceBuffer<float> cut_memory_;
+  backend::CutBuffers cut_buffers(std::int64_t chain);
   DeviceBuffer<std::uint64_t> idx_, seeds_;
   DeviceBuffer<dln::MinibatchStream> streams_;
   DeviceBuffer<double> loss_partial_, update_partial_, ring_;

@@ -225,8 +225,10 @@ std::vector<estimator::ChainResult> CudaBackend::run_batch(const dln::Problem& p
                                                            const TraceListener* listener,
                                                            std::size_t first_index,
                                                            ChainGroup* group) {
+  // The path through the network is the whole minibatch's, whatever share of it this rank has.
   cuda::ChainBatch<Rule> dev(problem, specs, prepared_.teacher(), static_cast<float>(data.target_sigma),
-                             group, kRingLen);
+                             group, kRingLen,
+                             gradient_cut(problem.widths, specs.front().batch_size, data.narrowest_gradient));
   const std::size_t c = specs.size();
   const std::int64_t steps = specs.front().steps;
   std::vector<estimator::ChainEstimator> est;

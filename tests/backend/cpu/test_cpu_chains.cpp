@@ -161,6 +161,34 @@ TEST(CpuChains, FlopsPerStepFollowsTheDocumentedFormula) {
   const dln::Problem p = dln::problem_from_architecture({4, 3, 2}, 1, 1, 1000);
   // d = 18; B = 10: 2dB + 2dB + 2B(d - 12) + 2B * 4 * 2 = 360 + 360 + 120 + 160
   EXPECT_DOUBLE_EQ(flops_per_step(p, 10), 1000.0);
+  // Through the output (cut 2, r = 2): the batch through Bp (2 B r H_1 = 160) and out of it
+  // (T = D^T X, 160), U_0 = W_1 W_0 (2 r 3 4 = 48), V_1 = V_0 W_0^T (48), dL/dW_0 (48); targets 160.
+  EXPECT_DOUBLE_EQ(flops_per_step(p, 10, 0, 2), 624.0);
+}
+
+// Through the narrowest width (chain.gradient = narrowest) on a network cut inside, with GEMMs
+// large enough to be split over threads: the trace does not depend on the thread count, and it
+// follows the layer-by-layer trace to fp32 rounding (1e-4 relative over 200 steps: the two
+// differ by about 1e-6 a step; a wrong gradient is off by order 1 within a few steps).
+TEST(CpuChains, TheNarrowestWidthPathIsThreadCountFreeAndFollowsTheLayers) {
+  const dln::Problem p = dln::problem_from_architecture({200, 40, 180, 150}, 20, 4, 100'000);
+  ASSERT_EQ(gradient_cut(p.widths, 200, true), 1);
+  DataSpec narrowest;
+  narrowest.narrowest_gradient = true;
+  for (auto kind : {samplers::SamplerKind::kSgld, samplers::SamplerKind::kSgnht}) {
+    const ChainSpec s = spec(kind, kind == samplers::SamplerKind::kSgld ? 1e-7 : 1e-9, 200);
+    const auto a = run_one(1, p, s, narrowest);
+    const auto b = run_one(2, p, s, narrowest);
+    const auto layered = run_one(2, p, s);
+    EXPECT_EQ(a.loss_trace, b.loss_trace) << "1 vs 2 threads";
+    EXPECT_EQ(a.distance_trace, b.distance_trace);
+    EXPECT_NE(a.loss_trace, layered.loss_trace);  // two data paths (which is why stores record it)
+    ASSERT_EQ(a.loss_trace.size(), layered.loss_trace.size());
+    for (std::size_t t = 0; t < a.loss_trace.size(); ++t) {
+      EXPECT_NEAR(a.loss_trace[t], layered.loss_trace[t], 1e-4 * std::abs(layered.loss_trace[t]) + 1e-12) << t;
+    }
+    EXPECT_FALSE(a.diverged);
+  }
 }
 
 }  // namespace

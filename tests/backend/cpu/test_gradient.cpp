@@ -6,6 +6,9 @@
 #include <vector>
 
 #include "lib/backend/cpu/dln_model.hpp"
+#include "lib/backend/cut_pass.hpp"
+#include "lib/backend/gradient_plan.hpp"
+#include "lib/core/error.hpp"
 #include "lib/core/random.hpp"
 #include "lib/dln/model_class.hpp"
 #include "lib/dln/linalg.hpp"
@@ -40,9 +43,10 @@ double loss_double(const std::vector<std::int64_t>& h, const std::vector<double>
   return total / static_cast<double>(b * h.back());
 }
 
-void check_gradient(const std::vector<std::int64_t>& h, std::uint64_t seed) {
+// cut: -1 layer by layer, else the width index the step goes through (gradient_plan.hpp).
+void check_gradient(const std::vector<std::int64_t>& h, std::uint64_t seed, std::int64_t cut = -1) {
   const std::int64_t b = 7;
-  DlnModel model(h, b);
+  DlnModel model(h, b, 0, cut);
   const std::int64_t d = model.d();
   std::vector<float> w(static_cast<std::size_t>(d)), grad(static_cast<std::size_t>(d));
   for (std::int64_t e = 0; e < d; ++e) {
@@ -74,7 +78,7 @@ void check_gradient(const std::vector<std::int64_t>& h, std::uint64_t seed) {
   }
   // fp32 gradients of order `scale`: agreement to 1e-4 relative is ~1000 float ulps of headroom
   // for the accumulated rounding of depth-5 products, and far below any real error.
-  EXPECT_LT(worst, 1e-4 * scale) << "depth " << h.size() - 1;
+  EXPECT_LT(worst, 1e-4 * scale) << "depth " << h.size() - 1 << ", cut " << cut;
 }
 
 TEST(Gradient, MatchesFiniteDifferencesInDouble) {
@@ -82,6 +86,57 @@ TEST(Gradient, MatchesFiniteDifferencesInDouble) {
   check_gradient({3, 5, 2}, 2);
   check_gradient({4, 3, 5, 2}, 3);
   check_gradient({2, 4, 3, 4, 3, 2}, 4);
+}
+
+// Through a cut at every width index (the input, the output, inner widths next to the ends and
+// deep inside, narrow or not: the pass must be right wherever the plan puts it), with the same
+// tolerance as layer by layer: the loss and gradient are the same function, rounded differently.
+TEST(Gradient, ThroughEveryCutMatchesFiniteDifferencesInDouble) {
+  const std::vector<std::vector<std::int64_t>> nets = {{4, 3}, {3, 5, 2}, {4, 3, 5, 2}, {2, 4, 3, 4, 3, 2}, {5, 6, 2, 7, 4, 6}};
+  std::uint64_t seed = 10;
+  for (const auto& h : nets) {
+    for (std::int64_t cut = 0; cut < static_cast<std::int64_t>(h.size()); ++cut) check_gradient(h, ++seed, cut);
+  }
+}
+
+// The plan's flop count is the pass's: a gemm that only counts 2 m n k, run through CutPass,
+// gives gradient_flops exactly, for every cut of several networks.
+TEST(GradientPlan, FlopsAreThePassesAndTheCutIsTheCheapest) {
+  for (const std::vector<std::int64_t>& h :
+       {std::vector<std::int64_t>{391, 392, 50, 438, 448}, {7, 3}, {3, 9, 4, 8, 2, 6}, {120, 80, 300, 90, 40}}) {
+    for (std::int64_t b : {1, 17, 500}) {
+      double best = gradient_flops(h, b, -1);
+      std::int64_t best_cut = -1;
+      for (std::int64_t k = 0; k < static_cast<std::int64_t>(h.size()); ++k) {
+        double counted = 0;
+        const auto count = [&](bool, bool, std::int64_t m, std::int64_t n, std::int64_t kk, const float*, std::int64_t,
+                               const float*, std::int64_t, float*, std::int64_t) { counted += 2.0 * m * n * kk; };
+        const CutPass pass(h, b, k);
+        CutBuffers none;
+        none.w.assign(h.size() - 1, nullptr);
+        none.grad.assign(h.size() - 1, nullptr);
+        none.products.assign(h.size(), nullptr);
+        pass.forward(count, none);
+        pass.backward(count, none, nullptr);
+        EXPECT_EQ(counted, gradient_flops(h, b, k)) << "cut " << k << " batch " << b;
+        if (counted < best) {
+          best = counted;
+          best_cut = k;
+        }
+      }
+      EXPECT_EQ(gradient_cut(h, b, true), best_cut) << "batch " << b;
+      EXPECT_EQ(gradient_cut(h, b, false), -1);
+    }
+  }
+  // 100K seed 1 at the default batch: through the width-50 layer, 4.8x fewer flops.
+  const std::vector<std::int64_t> h = {391, 392, 50, 438, 448};
+  EXPECT_EQ(gradient_cut(h, 500, true), 2);
+  EXPECT_NEAR(gradient_flops(h, 500, -1) / gradient_flops(h, 500, 2), 4.83, 0.01);
+  // A batch narrower than every width: layer by layer is already the cheapest.
+  EXPECT_EQ(gradient_cut(h, 1, true), -1);
+  EXPECT_THROW(parse_gradient("bottleneck", "--gradient"), UsageError);
+  EXPECT_TRUE(parse_gradient("narrowest", "x"));
+  EXPECT_FALSE(parse_gradient("layered", "x"));
 }
 
 // Targets through the teacher's rank-r factors are the product's targets up to fp32 rounding.

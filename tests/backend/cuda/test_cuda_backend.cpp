@@ -264,6 +264,32 @@ TEST(Conformance, FactoredTargetsAreTheSameOnBothBackends) {
   }
 }
 
+// Through the narrowest width (chain.gradient = narrowest, a sweep's default) on networks cut at
+// the output, at an inner width and at the input: both backends run lib/backend/cut_pass.hpp's
+// GEMMs, each with its own GEMM, so they agree as the layer-by-layer path does (the tolerance of
+// the product path above), and each agrees with its own layer-by-layer path likewise.
+TEST(Conformance, TheNarrowestWidthPathIsTheSameOnBothBackends) {
+  if (cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device visible";
+  const ChainSpec s = spec(samplers::SamplerKind::kSgld, 50);
+  for (const std::vector<std::int64_t>& widths : {std::vector<std::int64_t>{60, 50, 40}, {60, 20, 50, 40}, {20, 60, 50}}) {
+    const dln::Problem p = dln::problem_from_architecture(widths, 5, 3, 100'000);
+    ASSERT_GE(gradient_cut(widths, s.batch_size, true), 0);
+    DataSpec narrowest, layered;
+    narrowest.narrowest_gradient = true;
+    const auto on = [&](const std::string& name, const DataSpec& data) {
+      BackendOptions o;
+      o.name = name;
+      o.threads = 2;
+      return make_backend(o)->run(p, data, std::span(&s, 1)).front();
+    };
+    const auto cpu = on("cpu", narrowest), gpu = on("cuda", narrowest), gpu_layered = on("cuda", layered);
+    for (std::size_t t = 0; t < 50; ++t) {
+      EXPECT_NEAR(gpu.loss_trace[t], cpu.loss_trace[t], 1e-4 * cpu.loss_trace[t]) << t;
+      EXPECT_NEAR(gpu.loss_trace[t], gpu_layered.loss_trace[t], 1e-4 * cpu.loss_trace[t]) << t;
+    }
+  }
+}
+
 TEST(CudaBackend, SameJobGivesTheSameTraceBitForBit) {
   if (cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device visible";
   for (auto kind : {samplers::SamplerKind::kSgld, samplers::SamplerKind::kSgnht}) {

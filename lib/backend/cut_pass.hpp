@@ -1,0 +1,111 @@
+// The GEMMs of a step through a cut (gradient_plan.hpp), written once for every backend: `gemm`
+// is any callable gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc) computing the row-major
+// C = op(A) op(B), as dln::gemm (CPU) or a cuBLAS call on a stream (CUDA).
+//
+// Notation (widths h[0..M], cut k, r = h[k]; layer s is W_s, h[s+1] x h[s], row-major):
+//   U_s = W_{k-1} .. W_s (r x h[s], s < k; U_{k-1} = W_{k-1}), Bp = U_0;
+//   Z_s = W_{s-1} .. W_k (h[s] x r, s > k; Z_{k+1} = W_k), A = Z_M;
+//   forward: A_k = X Bp^T (B x r; X itself at k = 0), out = A_k A^T (A_k itself at k = M);
+//   backward from G = dL/d out (B x h[M]):
+//     above: Y_{M-1} = G^T A_k, Y_{s-1} = W_s^T Y_s, dL/dW_s = Y_s Z_s^T (= Y_k at s = k);
+//     below: D = G A (B x r; G itself at k = M), V_0 = D^T X, V_{s+1} = V_s W_s^T,
+//            dL/dW_s = U_{s+1}^T V_s (= V_{k-1} at s = k - 1).
+// Every product but the two through the batch is r wide, so a layer costs 6 r h[s] h[s+1] flops.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace llcb::backend {
+
+// One chain's memory for a step through cut k. Sizes: products[s] r x h[s] for s < k - 1 and
+// h[s] x r for s > k + 1 (others unused); at_cut and d_cut B x r (used for 0 < k < M); sum_a and
+// sum_b max h x r.
+struct CutBuffers {
+  std::vector<const float*> w;   // W_s
+  std::vector<float*> grad;      // dL/dW_s
+  std::vector<float*> products;  // U_s or Z_s, by s
+  const float* x = nullptr;      // B x h[0]
+  float* out = nullptr;          // B x h[M]
+  float* at_cut = nullptr;
+  float* d_cut = nullptr;
+  float* sum_a = nullptr;
+  float* sum_b = nullptr;
+};
+
+class CutPass {
+ public:
+  CutPass(const std::vector<std::int64_t>& widths, std::int64_t batch, std::int64_t cut)
+      : h_(widths), b_(batch), k_(cut), m_(static_cast<std::int64_t>(widths.size()) - 1) {}
+
+  // Products U_s and Z_s, then out (and A_k) for the inputs x.
+  template <class Gemm>
+  void forward(Gemm&& gemm, const CutBuffers& c) const {
+    const std::int64_t r = h_[k_];
+    for (std::int64_t s = k_ - 2; s >= 0; --s) {  // U_s = U_{s+1} W_s
+      gemm(false, false, r, h_[s], h_[s + 1], below(c, s + 1), h_[s + 1], c.w[s], h_[s], c.products[s], h_[s]);
+    }
+    for (std::int64_t s = k_ + 1; s < m_; ++s) {  // Z_{s+1} = W_s Z_s
+      gemm(false, false, h_[s + 1], r, h_[s], c.w[s], h_[s], above(c, s), r, c.products[s + 1], r);
+    }
+    float* a = at_cut(c);
+    if (k_ > 0) gemm(false, true, b_, r, h_[0], c.x, h_[0], below(c, 0), h_[0], a, r);
+    if (k_ < m_) gemm(false, true, b_, h_[m_], r, a, r, above(c, m_), r, c.out, h_[m_]);
+  }
+
+  // Every layer's gradient from g = dL/d out (B x h[M]), after forward().
+  template <class Gemm>
+  void backward(Gemm&& gemm, const CutBuffers& c, const float* g) const {
+    const std::int64_t r = h_[k_], h_in = h_[0], h_out = h_[m_];
+    const float* a = at_cut(c);
+    if (k_ < m_) {
+      float* y = c.sum_a;
+      float* y_next = c.sum_b;
+      gemm(true, false, h_out, r, b_, g, h_out, a, r, m_ - 1 == k_ ? c.grad[k_] : y, r);
+      for (std::int64_t s = m_ - 1; s > k_; --s) {
+        gemm(false, true, h_[s + 1], h_[s], r, y, r, above(c, s), r, c.grad[s], h_[s]);
+        gemm(true, false, h_[s], r, h_[s + 1], c.w[s], h_[s], y, r, s - 1 == k_ ? c.grad[k_] : y_next, r);
+        std::swap(y, y_next);
+      }
+    }
+    if (k_ > 0) {
+      const float* dc = g;
+      if (k_ < m_) {
+        gemm(false, false, b_, r, h_out, g, h_out, above(c, m_), r, c.d_cut, r);
+        dc = c.d_cut;
+      }
+      float* v = c.sum_a;
+      float* v_next = c.sum_b;
+      gemm(true, false, r, h_in, b_, dc, r, c.x, h_in, k_ == 1 ? c.grad[0] : v, h_in);
+      for (std::int64_t s = 0; s + 1 < k_; ++s) {
+        gemm(true, false, h_[s + 1], h_[s], r, below(c, s + 1), h_[s + 1], v, h_[s], c.grad[s], h_[s]);
+        gemm(false, true, r, h_[s + 1], h_[s], v, h_[s], c.w[s], h_[s], s + 2 == k_ ? c.grad[s + 1] : v_next,
+             h_[s + 1]);
+        std::swap(v, v_next);
+      }
+    }
+  }
+
+  // Element counts of CutBuffers' arrays: products[s] (0 where unused), at_cut and d_cut, sums.
+  std::int64_t product_size(std::int64_t s) const {
+    return s + 1 < k_ || s > k_ + 1 ? h_[s] * h_[k_] : 0;
+  }
+  std::int64_t at_cut_size() const { return k_ > 0 && k_ < m_ ? b_ * h_[k_] : 0; }
+  std::int64_t sum_size() const {
+    std::int64_t hmax = 0;
+    for (std::int64_t v : h_) hmax = v > hmax ? v : hmax;
+    return hmax * h_[k_];
+  }
+
+ private:
+  const float* below(const CutBuffers& c, std::int64_t s) const { return s == k_ - 1 ? c.w[s] : c.products[s]; }
+  const float* above(const CutBuffers& c, std::int64_t s) const { return s == k_ + 1 ? c.w[k_] : c.products[s]; }
+  float* at_cut(const CutBuffers& c) const {
+    return k_ == 0 ? const_cast<float*>(c.x) : k_ == m_ ? c.out : c.at_cut;
+  }
+  std::vector<std::int64_t> h_;
+  std::int64_t b_, k_, m_;
+};
+
+}  // namespace llcb::backend

@@ -1,0 +1,39 @@
+// How a step computes the loss and gradient of a deep linear network (chain.gradient;
+// docs/performance.md, "Through the narrowest width").
+//
+// Layer by layer: the usual forward and backward passes, 2 B H_s H_{s+1} flops per layer for each
+// of the forward, the weight gradient and (above the first layer) the input gradient.
+//
+// Through a cut: the network is linear, so the loss depends on W_M..W_1 only. At a width index k
+// (0..M, r = H_{k+1} in the 1-based numbering of benchmark.md, widths[k] here), the step forms
+// the products below the cut (Bp = W_k..W_1, r x H_1) and above it (A = W_M..W_{k+1},
+// H_{M+1} x r), runs the batch through them only (X Bp^T, then (X Bp^T) A^T), and gets every
+// layer's gradient from two r-wide sums over the batch, S = G^T (X Bp^T) and T = (G A)^T X,
+// through prefix and suffix products that are all r wide. Each layer then costs 6 r H_s H_{s+1}
+// instead of 6 B H_s H_{s+1}: at the narrowest width of a 100K problem (r = 50, B = 500) the step
+// is about 4x fewer flops. The two differ in rounding only.
+//
+// The cut is a function of the widths and the whole minibatch's size alone (never of a chain
+// group's share of rows or a thread count), so every rank and backend takes the same path.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace llcb::backend {
+
+// "narrowest" -> true, "layered" -> false; UsageError naming `what` otherwise.
+bool parse_gradient(const std::string& text, const std::string& what);
+const char* gradient_name(bool through_narrowest);
+
+// The width index the step cuts at, or -1 for layer by layer: with `through_narrowest`, the cut k
+// of fewest flops (the first of equal ones) where that is fewer than layer by layer; else -1.
+std::int64_t gradient_cut(const std::vector<std::int64_t>& widths, std::int64_t batch, bool through_narrowest);
+
+// Flops of the loss and gradient of one step at batch size `batch` through cut k (-1: layer by
+// layer), the targets excluded. Layer by layer: 2 B d (forward) + 2 B d (weight gradients) +
+// 2 B (d - H_1 H_2) (input gradients).
+double gradient_flops(const std::vector<std::int64_t>& widths, std::int64_t batch, std::int64_t cut);
+
+}  // namespace llcb::backend
