@@ -60,7 +60,39 @@ void blocked_gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, st
   }
 }
 
+// C in blocks of gemm_row_block(n) columns, each one single-threaded call (as blocked_gemm).
+void column_blocked_gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
+                         const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
+                         std::int64_t ldc) {
+  const std::int64_t cols = gemm_row_block(n);
+  const std::int64_t blocks = (n + cols - 1) / cols;
+  const CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans;
+  const CBLAS_TRANSPOSE tb = trans_b ? CblasTrans : CblasNoTrans;
+  constexpr double kParallelMacs = 1 << 20;
+  const bool parallel = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) >= kParallelMacs;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (std::int64_t i = 0; i < blocks; ++i) {
+    omp_set_num_threads(1);  // as in blocked_gemm
+    const std::int64_t first = i * cols;
+    const std::int64_t nc = std::min(cols, n - first);
+    // Column `first` of op(B): column `first` of B, or its row `first` when transposed.
+    const float* b_block = trans_b ? b + first * ldb : b + first;
+    blas_gemm(ta, tb, static_cast<int>(m), static_cast<int>(nc), static_cast<int>(k), a, static_cast<int>(lda),
+              b_block, static_cast<int>(ldb), c + first, static_cast<int>(ldc));
+  }
+}
+
 }  // namespace
+
+void gemm_rows_or_columns(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
+                          const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
+                          std::int64_t ldc) {
+  if (m <= gemm_row_block(m) && n > gemm_row_block(n)) {
+    column_blocked_gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+  } else {
+    blocked_gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+  }
+}
 
 std::int64_t gemm_row_block(std::int64_t m) {
   const std::int64_t eighth = (m + 7) / 8;

@@ -43,6 +43,15 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
 // Rows of C in each block of gemm() above.
 std::int64_t gemm_row_block(std::int64_t m);
 
+// gemm() above, except that a product of one row block (m <= 64) whose C has several column
+// blocks is cut into blocks of gemm_row_block(n) columns instead, so that the r-row products of a
+// step through a narrow width (lib/backend/cut_pass.hpp) spread over the threads too. The result
+// still depends on the shapes and operands only; it is another split than gemm()'s, so possibly
+// other bits: only data paths made with it use it (the narrowest-width gradient on the CPU).
+void gemm_rows_or_columns(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
+                          const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
+                          std::int64_t ldc);
+
 // a * b (requires a.cols == b.rows), through gemm().
 MatrixD multiply(const MatrixD& a, const MatrixD& b);
 

@@ -31,7 +31,9 @@ TEST(Linalg, MultiplyMatchesHandComputation) {
 // of a sum of at most 300 terms: well under 1e-5 of the sum of magnitudes), and bit for bit across 1, 2 and 3 OpenMP threads
 // (the OpenMP build of OpenBLAS with the Haswell kernels rounds differently for 1 and 2 threads
 // when called directly; these shapes are where that was seen).
-void check_gemm(std::int64_t m, std::int64_t n, std::int64_t k) {
+using GemmF = void (*)(bool, bool, std::int64_t, std::int64_t, std::int64_t, const float*, std::int64_t,
+                       const float*, std::int64_t, float*, std::int64_t);
+void check_gemm(std::int64_t m, std::int64_t n, std::int64_t k, GemmF f = gemm) {
   std::vector<float> a(static_cast<std::size_t>(m * k)), b(static_cast<std::size_t>(k * n));
   for (std::size_t e = 0; e < a.size(); ++e) a[e] = static_cast<float>(normal2d(draw_block(1, Stream::kTeacher, e)).z0);
   for (std::size_t e = 0; e < b.size(); ++e) b[e] = static_cast<float>(normal2d(draw_block(2, Stream::kTeacher, e)).z0);
@@ -45,7 +47,7 @@ void check_gemm(std::int64_t m, std::int64_t n, std::int64_t k) {
       for (int threads : {1, 2, 3}) {
         omp_set_num_threads(threads);
         c.emplace_back(static_cast<std::size_t>(m * n));
-        gemm(ta, tb, m, n, k, a.data(), lda, b.data(), ldb, c.back().data(), n);
+        f(ta, tb, m, n, k, a.data(), lda, b.data(), ldb, c.back().data(), n);
       }
       EXPECT_EQ(c[0], c[1]) << "trans " << ta << tb << " shape " << m << "x" << n << "x" << k;
       EXPECT_EQ(c[0], c[2]) << "trans " << ta << tb << " shape " << m << "x" << n << "x" << k;
@@ -70,6 +72,16 @@ void check_gemm(std::int64_t m, std::int64_t n, std::int64_t k) {
 TEST(Linalg, GemmIsCorrectAndIndependentOfTheThreadCount) {
   check_gemm(500, 200, 300);
   check_gemm(200, 40, 60);
+}
+
+// The narrowest-width path's GEMMs: a product of few rows in column blocks (50 x 391 x 500, the
+// sums T of a 100K step, over several threads; 50 x 140 x 60 below the threshold, in the calling
+// thread), and products of many rows in row blocks as gemm().
+TEST(Linalg, GemmByRowsOrColumnsIsCorrectAndIndependentOfTheThreadCount) {
+  check_gemm(50, 391, 500, gemm_rows_or_columns);
+  check_gemm(50, 140, 60, gemm_rows_or_columns);
+  check_gemm(37, 64, 300, gemm_rows_or_columns);
+  check_gemm(500, 50, 391, gemm_rows_or_columns);
 }
 
 TEST(Linalg, GemmRowBlocksDependOnTheRowCountOnly) {

@@ -13,10 +13,10 @@ constexpr std::int64_t kChunk = 4096;
 
 using dln::gemm;  // thread-count-independent (lib/dln/linalg.hpp)
 
-// dln::gemm on floats, as CutPass calls it.
+// CutPass's GEMMs: its r-row products split by columns (dln::gemm_rows_or_columns).
 const auto gemm_f32 = [](bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
                          std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
-  gemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
+  dln::gemm_rows_or_columns(ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
 };
 
 }  // namespace

@@ -45,6 +45,7 @@ ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backen
     place(pass_->sum_size());
     place(pass_->sum_size());
     cut_memory_ = DeviceBuffer<float>(c * static_cast<std::size_t>(cut_stride_));
+    for (std::int64_t k = 0; k < chains_; ++k) cut_buffers_.push_back(chain_cut_buffers(k));
   }
   targets_ = DeviceBuffer<float>(c * static_cast<std::size_t>(layout_.targets));
   g_a_ = DeviceBuffer<float>(c * static_cast<std::size_t>(layout_.grads));
@@ -122,7 +123,7 @@ ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backen
 }
 
 template <class Rule>
-backend::CutBuffers ChainBatch<Rule>::cut_buffers(std::int64_t chain) {
+backend::CutBuffers ChainBatch<Rule>::chain_cut_buffers(std::int64_t chain) {
   const ChainLayout& L = layout_;
   const std::size_t m = widths_.size() - 1;
   float* base = cut_memory_.data() + chain * cut_stride_;
@@ -198,7 +199,7 @@ void ChainBatch<Rule>::launch_step(const GemmLanes& lanes) {
   for (std::int64_t k = 0; k < c; ++k) {
     if (!active(k)) continue;
     if (pass_) {
-      pass_->forward(lane_gemm(k), cut_buffers(k));
+      pass_->forward(lane_gemm(k), cut_buffers_[static_cast<std::size_t>(k)]);
       continue;
     }
     const float* w = w_.data() + k * L.params;
@@ -217,7 +218,7 @@ void ChainBatch<Rule>::launch_step(const GemmLanes& lanes) {
   for (std::int64_t k = 0; k < c; ++k) {
     if (!active(k)) continue;
     if (pass_) {
-      pass_->backward(lane_gemm(k), cut_buffers(k), g_a_.data() + k * gstride);
+      pass_->backward(lane_gemm(k), cut_buffers_[static_cast<std::size_t>(k)], g_a_.data() + k * gstride);
       continue;
     }
     const float* w = w_.data() + k * L.params;

@@ -90,7 +90,8 @@ class ChainBatch {
   std::vector<std::int64_t> cut_offsets_;
   std::int64_t cut_stride_ = 0;
   DeviceBuffer<float> cut_memory_;
-  backend::CutBuffers cut_buffers(std::int64_t chain);
+  std::vector<backend::CutBuffers> cut_buffers_;  // by chain, set once
+  backend::CutBuffers chain_cut_buffers(std::int64_t chain);
   DeviceBuffer<std::uint64_t> idx_, seeds_;
   DeviceBuffer<dln::MinibatchStream> streams_;
   DeviceBuffer<double> loss_partial_, update_partial_, ring_;
