@@ -1,6 +1,6 @@
 // The GEMMs of a step through a cut (gradient_plan.hpp), written once for every backend: `gemm`
 // is any callable gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc) computing the row-major
-// C = op(A) op(B), as dln::gemm (CPU) or a cuBLAS call on a stream (CUDA).
+// C = op(A) op(B), as dln::gemm_rows_or_columns (CPU) or a cuBLAS call on a stream (CUDA).
 //
 // Notation (widths h[0..M], cut k, r = h[k]; layer s is W_s, h[s+1] x h[s], row-major):
 //   U_s = W_{k-1} .. W_s (r x h[s], s < k; U_{k-1} = W_{k-1}), Bp = U_0;
@@ -19,9 +19,11 @@
 
 namespace llcb::backend {
 
-// One chain's memory for a step through cut k. Sizes: products[s] r x h[s] for s < k - 1 and
-// h[s] x r for s > k + 1 (others unused); at_cut and d_cut B x r (used for 0 < k < M); sum_a and
-// sum_b max h x r.
+// One chain's memory for a step through cut k: w and grad M entries (layer s's weights, its
+// gradient), products M + 1 (s < k - 1: r x h[s]; s > k + 1: h[s] x r; the others unused); at_cut
+// and d_cut B x r (used for 0 < k < M); sum_a and sum_b max h x r (CutPass's *_size()). forward()
+// reads x and w and writes out; backward() reads them again (x, w, out unchanged in between, and
+// at_cut and products as forward() left them) and writes grad.
 struct CutBuffers {
   std::vector<const float*> w;   // W_s
   std::vector<float*> grad;      // dL/dW_s

@@ -45,7 +45,9 @@ std::int64_t gradient_cut(const std::vector<std::int64_t>& widths, std::int64_t 
   double best_flops = gradient_flops(widths, batch, -1);
   for (std::int64_t k = 0; k < static_cast<std::int64_t>(widths.size()); ++k) {
     const double f = gradient_flops(widths, batch, k);
-    if (f < best_flops) {
+    // Equal flops (the two ends of a 2-layer network always tie): the narrower width.
+    const bool narrower_tie = best >= 0 && f == best_flops && widths[k] < widths[best];
+    if (f < best_flops || narrower_tie) {
       best = k;
       best_flops = f;
     }

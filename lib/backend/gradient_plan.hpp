@@ -5,7 +5,7 @@
 // of the forward, the weight gradient and (above the first layer) the input gradient.
 //
 // Through a cut: the network is linear, so the loss depends on W_M..W_1 only. At a width index k
-// (0..M, r = H_{k+1} in the 1-based numbering of benchmark.md, widths[k] here), the step forms
+// (0..M; r = widths[k], H_{k+1} in the 1-based numbering of benchmark.md), the step forms
 // the products below the cut (Bp = W_k..W_1, r x H_1) and above it (A = W_M..W_{k+1},
 // H_{M+1} x r), runs the batch through them only (X Bp^T, then (X Bp^T) A^T), and gets every
 // layer's gradient from two r-wide sums over the batch, S = G^T (X Bp^T) and T = (G A)^T X,
@@ -28,7 +28,10 @@ bool parse_gradient(const std::string& text, const std::string& what);
 const char* gradient_name(bool through_narrowest);
 
 // The width index the step cuts at, or -1 for layer by layer: with `through_narrowest`, the cut k
-// of fewest flops (the first of equal ones) where that is fewer than layer by layer; else -1.
+// of fewest flops (of equal ones the narrower, then the first) where that is fewer than layer by
+// layer; else -1. Every term of a cut's flops is proportional to its width, so this is the
+// narrowest width but where an end of the network (whose cut skips the batch's way in or out)
+// is nearly as narrow.
 std::int64_t gradient_cut(const std::vector<std::int64_t>& widths, std::int64_t batch, bool through_narrowest);
 
 // Flops of the loss and gradient of one step at batch size `batch` through cut k (-1: layer by

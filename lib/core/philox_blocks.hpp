@@ -21,6 +21,12 @@ struct BlockWords {
 };
 
 #if defined(__AVX512F__) && !defined(__CUDACC__)
+// GCC 12 warns that its own intrinsics' undefined pass-through operand "may be used
+// uninitialized" once they are inlined into these loops; nothing here reads an undefined value.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 namespace philox_detail {
 
 // Ten rounds on G vectors of 16 counters (x0..x3 hold words 0..3 of each lane's counter).
@@ -75,9 +81,13 @@ inline void blocks16(PhiloxCounter c, PhiloxKey key, std::uint32_t sub, const Bl
 }
 
 }  // namespace philox_detail
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 #endif
 
-// Requires count >= 0, each out.w[k] with room for count words, and first_sub + count <= 2^32.
+// Requires count >= 0 and each out.w[k] with room for count words. The block word wraps modulo
+// 2^32 past first_sub, as draw_block(seed, stream, index, first_sub + j) does in uint32 arithmetic.
 inline void draw_blocks(std::uint64_t seed, Stream stream, std::uint64_t index, std::uint32_t first_sub,
                         std::int64_t count, const BlockWords& out) {
   std::int64_t j = 0;

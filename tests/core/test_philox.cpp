@@ -76,7 +76,8 @@ TEST(Philox, ManyBlocksAtOnceAreTheSameAsOneAtATime) {
   for (std::int64_t count : {0, 1, 5, 15, 16, 17, 63, 64, 65, 98, 1024, 1031}) {
     for (std::uint32_t first : {0u, 7u, 0xFFFFFFF0u}) {
       const auto n = static_cast<std::size_t>(count);
-      std::vector<std::uint32_t> w0(n + 1, 0xDEADBEEFu), w1(n + 1), w2(n + 1), w3(n + 1);
+      std::vector<std::uint32_t> w0(n + 1, 0xDEADBEEFu), w1(n + 1, 0xDEADBEEFu), w2(n + 1, 0xDEADBEEFu),
+          w3(n + 1, 0xDEADBEEFu);
       draw_blocks(0x123456789ABCDEFull, Stream::kLangevin, 77, first, count, BlockWords{{w0.data(), w1.data(), w2.data(), w3.data()}});
       for (std::int64_t j = 0; j < count; ++j) {
         const PhiloxBlock b = draw_block(0x123456789ABCDEFull, Stream::kLangevin, 77, first + static_cast<std::uint32_t>(j));
@@ -86,7 +87,7 @@ TEST(Philox, ManyBlocksAtOnceAreTheSameAsOneAtATime) {
         ASSERT_EQ(w2[i], b.v[2]);
         ASSERT_EQ(w3[i], b.v[3]);
       }
-      EXPECT_EQ(w0[n], 0xDEADBEEFu) << "wrote past " << count << " blocks";
+      for (const auto* w : {&w0, &w1, &w2, &w3}) EXPECT_EQ((*w)[n], 0xDEADBEEFu) << "wrote past " << count << " blocks";
     }
   }
 }

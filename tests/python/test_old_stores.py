@@ -35,6 +35,14 @@ RECIPE_0_1 = ("chain seed of chain c of a job = splitmix64(sweep.seed XOR fnv1a6
               "job id = hex(fnv1a64(job description)); problem p has seed problems.first_seed + p; "
               "Philox4x32-10 streams keyed by problem seed (ARCH, RANK, TCHR, XINP, YNOI) and chain seed "
               "(EPOC, BTCH, LANG) as in docs/problems.md")
+# The seed recipe of the version before chain.gradient (it had calibrations and chain.targets).
+RECIPE_TARGETS = ("chain seed of chain c of a job = splitmix64(sweep.seed XOR fnv1a64(job description without "
+                  "its ;ranks_per_chain=G and ;targets=factored parts and with estimate_bound_factor=1) + c); "
+                  "chain seed of chain c of a calibration = splitmix64(sweep.seed XOR fnv1a64(its description) + c) "
+                  "at every step size; "
+                  "job id = hex(fnv1a64(job description)); problem p has seed problems.first_seed + p; "
+                  "Philox4x32-10 streams keyed by problem seed (ARCH, RANK, TCHR, XINP, YNOI) and chain seed "
+                  "(EPOC, BTCH, LANG) as in docs/problems.md")
 # Columns that stores of version 0.1 did not have.
 NEW_JOB_COLUMNS = ["teacher", "truth_status", "lambda_smooth", "lambda_lower", "rel_error_lower",
                    "raw_estimate", "estimate_se"]
@@ -75,6 +83,19 @@ def make_old(path, recipe, bound):
         del f["summary"]
 
 
+def make_previous(path):
+    """Rewrites a store as the version before chain.gradient wrote it, with job 1 left pending."""
+    with h5py.File(path, "r+") as f:
+        f.attrs["seed_recipe"] = RECIPE_TARGETS
+        canonical = f.attrs["config_canonical"]
+        canonical = canonical.decode() if isinstance(canonical, bytes) else canonical
+        f.attrs["config_canonical"] = "\n".join(line for line in canonical.splitlines()
+                                                if not line.startswith("chain.gradient=")) + "\n"
+        f["jobs"]["status"][1] = "pending"
+        f["jobs"]["lambda_hat"][1] = np.nan
+        del f["summary"]
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,6 +127,24 @@ def main():
             check(f["jobs"]["lambda_hat"][1] == want_estimate and
                   np.array_equal(f["traces"]["loss"][1], want_trace, equal_nan=True),
                   "with the chain the old version would have run (same trace, same estimate)")
+
+        # The version just before went layer by layer, with factored targets.
+        made = run(binary, "sweep", "c.ini", "--store", "prev.h5", "--log-level", "warn",
+                   "--set", "chain.gradient=layered", cwd=tmp)
+        check(made.returncode == 0, "a store of the previous data path is made: " + made.stderr.strip())
+        with h5py.File(os.path.join(tmp, "prev.h5"), "r") as f:
+            prev_ids = list(f["jobs"]["job_id"].asstr()[:])
+            prev_estimate = f["jobs"]["lambda_hat"][1]
+            prev_trace = f["traces"]["loss"][1]
+        make_previous(os.path.join(tmp, "prev.h5"))
+        resumed = run(binary, "sweep", "c.ini", "--store", "prev.h5", "--resume", "--log-level", "info", cwd=tmp)
+        check(resumed.returncode == 0 and "--set chain.gradient=layered" in resumed.stderr,
+              "a store of the version before chain.gradient resumes layer by layer: " + resumed.stderr.strip()[-300:])
+        with h5py.File(os.path.join(tmp, "prev.h5"), "r") as f:
+            check(list(f["jobs"]["job_id"].asstr()[:]) == prev_ids, "with its job ids")
+            check(f["jobs"]["status"].asstr()[1] == "done" and f["jobs"]["lambda_hat"][1] == prev_estimate and
+                  np.array_equal(f["traces"]["loss"][1], prev_trace, equal_nan=True),
+                  "and its pending job runs the chain that version would have run (same trace, same estimate)")
 
         shutil.copy(os.path.join(tmp, "new.h5"), os.path.join(tmp, "bound2.h5"))
         make_old(os.path.join(tmp, "bound2.h5"), RECIPE_0_1, 2)

@@ -9,8 +9,6 @@
 namespace llcb::backend::cpu {
 namespace {
 
-constexpr std::int64_t kChunk = 4096;
-
 using dln::gemm;  // thread-count-independent (lib/dln/linalg.hpp)
 
 // CutPass's GEMMs: its r-row products split by columns (dln::gemm_rows_or_columns).
@@ -22,20 +20,7 @@ const auto gemm_f32 = [](bool ta, bool tb, std::int64_t m, std::int64_t n, std::
 }  // namespace
 
 double chunked_sum_squares(const float* x, std::int64_t n) {
-  const std::int64_t chunks = (n + kChunk - 1) / kChunk;
-  std::vector<double> partial(static_cast<std::size_t>(chunks));
-#pragma omp parallel for schedule(static)
-  for (std::int64_t c = 0; c < chunks; ++c) {
-    const std::int64_t end = std::min(n, (c + 1) * kChunk);
-    const float* y = x + c * kChunk;
-    double lanes[kSumLanes] = {};  // fixed lanes: the same bits for every vector width
-    for_each_lane(end - c * kChunk,
-                  [&](std::int64_t i, int l) { lanes[l] += static_cast<double>(y[i]) * y[i]; });
-    partial[static_cast<std::size_t>(c)] = add_lanes(lanes);
-  }
-  double total = 0;
-  for (double p : partial) total += p;
-  return total;
+  return chunked_lane_sum(n, [x](std::int64_t i) { return static_cast<double>(x[i]) * x[i]; });
 }
 
 DlnModel::DlnModel(std::vector<std::int64_t> widths, std::int64_t batch, std::int64_t normaliser_rows,
@@ -126,29 +111,19 @@ double DlnModel::loss_and_gradient(const float* w, float* grad) {
   } else {
     forward(w);
   }
-  // Residual R into g_a_, its sum of squares as chunked_sum_squares(R) adds it, and
-  // dL/dA_M = 2 R / (B H_out): one pass.
+  // Residual R, its sum of squares (the sum chunked_sum_squares(R) would give) and
+  // dL/dA_M = 2 R / (B H_out) into g_a_: one pass.
   const std::int64_t count = batch_ * widths_.back();
   float* g = g_a_.data();
   const float* out = output();
   const float* y = targets_.data();
   const double normaliser = static_cast<double>(normaliser_rows_ * widths_.back());
   const float scale = static_cast<float>(2.0 / normaliser);
-  const std::int64_t chunks = (count + kChunk - 1) / kChunk;
-  std::vector<double> partial(static_cast<std::size_t>(chunks));
-#pragma omp parallel for schedule(static)
-  for (std::int64_t c = 0; c < chunks; ++c) {
-    const std::int64_t at = c * kChunk;
-    double lanes[kSumLanes] = {};
-    for_each_lane(std::min(count, at + kChunk) - at, [&](std::int64_t i, int l) {
-      const float r = out[at + i] - y[at + i];
-      lanes[l] += static_cast<double>(r) * r;
-      g[at + i] = r * scale;
-    });
-    partial[static_cast<std::size_t>(c)] = add_lanes(lanes);
-  }
-  double sum = 0;
-  for (double p : partial) sum += p;
+  const double sum = chunked_lane_sum(count, [&](std::int64_t i) {
+    const float r = out[i] - y[i];
+    g[i] = r * scale;
+    return static_cast<double>(r) * r;
+  });
   const double loss = sum / normaliser;
   if (cut_ >= 0) {
     pass_->backward(gemm_f32, cut_buffers_, g);

@@ -10,9 +10,10 @@
 // members' losses and gradients then add up to the whole minibatch's.
 // The loss and gradient go layer by layer, or through the width index `cut` (gradient_plan.hpp):
 // then the batch meets only the products below and above the cut, and every layer's gradient
-// comes from two r-wide sums over the batch.
-// GEMMs: OpenBLAS sgemm in fixed row blocks (dln::gemm), so the result does not depend on the
-// thread count. Not thread-safe: one DlnModel per chain runner.
+// comes from two r-wide sums over the batch (cut_pass.hpp).
+// GEMMs: OpenBLAS sgemm in blocks fixed by the shapes alone (dln::gemm's rows; through a cut,
+// dln::gemm_rows_or_columns), so the result does not depend on the thread count. Not
+// thread-safe: one DlnModel per chain runner.
 #pragma once
 
 #include <cstdint>
@@ -34,7 +35,6 @@ class DlnModel {
   std::int64_t d() const { return d_; }
   std::int64_t offset(std::size_t s) const { return offsets_[s]; }
   std::int64_t batch() const { return batch_; }
-  std::int64_t cut() const { return cut_; }
   const std::vector<std::int64_t>& widths() const { return widths_; }
 
   // The input buffer (B x H_1) that the caller fills before loss_and_gradient().
@@ -61,7 +61,8 @@ class DlnModel {
   std::vector<std::int64_t> offsets_;
   std::vector<std::vector<float>> acts_;  // A_0 .. A_M (through a cut: A_0 and A_M only)
   std::vector<float> targets_;
-  std::vector<float> g_a_, g_b_;          // backpropagated gradients, B x max H
+  std::vector<float> g_a_;                // dL/dA_M, then (layer by layer) backpropagated, B x max H
+  std::vector<float> g_b_;                // layer by layer only: the other backpropagated one
   // Through a cut: the pass, its buffers (cut_pass.hpp) and their storage.
   std::unique_ptr<CutPass> pass_;
   CutBuffers cut_buffers_;

@@ -8,9 +8,16 @@
 //   for_each_lane<N>(n, f)   calls f(i, lane) for i in [0, n) with lane = i % kSumLanes, the
 //                            full groups of kSumLanes as a vectorisable loop, then the tail.
 //   add_lanes(lanes)         lanes[0] + lanes[1] + ... in that order, in double.
+//   chunked_lane_sum(n, term)  the sum of term(i) (a double) over [0, n) in fixed 4096-element
+//                            chunks, each summed by for_each_lane, the chunks' sums added in
+//                            chunk order; the chunks run on the OpenMP threads. The same bits for
+//                            any thread count and vector width. term may also write element i of
+//                            an output array (the loss's residual pass does).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
 namespace llcb::backend::cpu {
 
@@ -31,6 +38,24 @@ inline double add_lanes(const T (&lanes)[kSumLanes]) {
   double s = 0;
   for (int l = 0; l < kSumLanes; ++l) s += static_cast<double>(lanes[l]);
   return s;
+}
+
+constexpr std::int64_t kLaneChunk = 4096;
+
+template <class Term>
+inline double chunked_lane_sum(std::int64_t n, Term&& term) {
+  const std::int64_t chunks = (n + kLaneChunk - 1) / kLaneChunk;
+  std::vector<double> partial(static_cast<std::size_t>(chunks));
+#pragma omp parallel for schedule(static)
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    const std::int64_t at = c * kLaneChunk;
+    double lanes[kSumLanes] = {};
+    for_each_lane(std::min(n, at + kLaneChunk) - at, [&](std::int64_t i, int l) { lanes[l] += term(at + i); });
+    partial[static_cast<std::size_t>(c)] = add_lanes(lanes);
+  }
+  double total = 0;
+  for (double p : partial) total += p;
+  return total;
 }
 
 }  // namespace llcb::backend::cpu

@@ -32,7 +32,12 @@ ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backen
   factor_out_ = DeviceBuffer<float>(teacher.factor_out.size());
   s0_ = DeviceBuffer<float>(Rule::kStates > 0 ? c * pd : 0);
   s1_ = DeviceBuffer<float>(Rule::kStates > 1 ? c * pd : 0);
-  for (const std::int64_t stride : layout_.acts) acts_.emplace_back(c * static_cast<std::size_t>(stride));
+  // Through a cut only the inputs and the outputs are activations (cut_pass.hpp).
+  const std::size_t m = widths_.size() - 1;
+  for (std::size_t s = 0; s <= m; ++s) {
+    const bool used = cut_ < 0 || s == 0 || s == m;
+    acts_.emplace_back(used ? c * static_cast<std::size_t>(layout_.acts[s]) : 0);
+  }
   if (cut_ >= 0) {
     pass_ = std::make_unique<backend::CutPass>(widths_, rows_, cut_);
     const auto place = [&](std::int64_t n) {
@@ -49,7 +54,7 @@ ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backen
   }
   targets_ = DeviceBuffer<float>(c * static_cast<std::size_t>(layout_.targets));
   g_a_ = DeviceBuffer<float>(c * static_cast<std::size_t>(layout_.grads));
-  g_b_ = DeviceBuffer<float>(c * static_cast<std::size_t>(layout_.grads));
+  g_b_ = DeviceBuffer<float>(cut_ < 0 ? c * static_cast<std::size_t>(layout_.grads) : 0);  // layer by layer
   // The padding of the gradients is never written: zero, so that a chain group's sums over the
   // whole buffer add zeros there.
   LLCB_CUDA_CHECK(cudaMemset(grad_.data(), 0, c * pd * sizeof(float)));

@@ -119,7 +119,7 @@ TEST(GradientPlan, FlopsAreThePassesAndTheCutIsTheCheapest) {
         pass.forward(count, none);
         pass.backward(count, none, nullptr);
         EXPECT_EQ(counted, gradient_flops(h, b, k)) << "cut " << k << " batch " << b;
-        if (counted < best) {
+        if (counted < best || (best_cut >= 0 && counted == best && h[k] < h[best_cut])) {
           best = counted;
           best_cut = k;
         }
@@ -134,6 +134,10 @@ TEST(GradientPlan, FlopsAreThePassesAndTheCutIsTheCheapest) {
   EXPECT_NEAR(gradient_flops(h, 500, -1) / gradient_flops(h, 500, 2), 4.83, 0.01);
   // A batch narrower than every width: layer by layer is already the cheapest.
   EXPECT_EQ(gradient_cut(h, 1, true), -1);
+  // The two ends of a 2-layer network always cost the same: the narrower one is taken.
+  EXPECT_EQ(gradient_flops({60, 50, 40}, 200, 0), gradient_flops({60, 50, 40}, 200, 2));
+  EXPECT_EQ(gradient_cut({60, 50, 40}, 200, true), 2);
+  EXPECT_EQ(gradient_cut({40, 50, 60}, 200, true), 0);
   EXPECT_THROW(parse_gradient("bottleneck", "--gradient"), UsageError);
   EXPECT_TRUE(parse_gradient("narrowest", "x"));
   EXPECT_FALSE(parse_gradient("layered", "x"));

@@ -3,6 +3,7 @@
 // compiler used for the real loops. A reduction whose order the compiler picks (omp simd
 // reduction) would differ from it in the last bits for most inputs.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -60,6 +61,27 @@ TEST(LaneSums, SumOfSquaresAddsInTheDocumentedOrder) {
     want += reference_sum_squares(x, c * 4096, std::min(n, (c + 1) * 4096));
   }
   EXPECT_EQ(chunked_sum_squares(x.data(), n), want);
+}
+
+// The loss's one pass (residual, its squares, the scaled gradient) adds exactly what
+// chunked_sum_squares adds over the residual, and writes every element, at 1 and 2 threads.
+TEST(LaneSums, AWritingTermAddsAsTheSumOfSquares) {
+  const std::int64_t n = 2 * 4096 + 999;
+  const std::vector<float> out = values(n), y = values(n + 5);  // y: other values, shifted
+  std::vector<float> r(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) r[static_cast<std::size_t>(i)] = out[static_cast<std::size_t>(i)] - y[static_cast<std::size_t>(i + 5)];
+  const double want = chunked_sum_squares(r.data(), n);
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    std::vector<float> g(static_cast<std::size_t>(n), 7.0f);
+    const double got = chunked_lane_sum(n, [&](std::int64_t i) {
+      const float v = out[static_cast<std::size_t>(i)] - y[static_cast<std::size_t>(i + 5)];
+      g[static_cast<std::size_t>(i)] = v * 0.5f;
+      return static_cast<double>(v) * v;
+    });
+    EXPECT_EQ(got, want) << threads << " threads";
+    for (std::int64_t i = 0; i < n; ++i) ASSERT_EQ(g[static_cast<std::size_t>(i)], r[static_cast<std::size_t>(i)] * 0.5f) << i;
+  }
 }
 
 TEST(LaneSums, UpdatePassDistanceAddsInTheDocumentedOrder) {
