@@ -10,7 +10,8 @@
 //     above: Y_{M-1} = G^T A_k, Y_{s-1} = W_s^T Y_s, dL/dW_s = Y_s Z_s^T (= Y_k at s = k);
 //     below: D = G A (B x r; G itself at k = M), V_0 = D^T X, V_{s+1} = V_s W_s^T,
 //            dL/dW_s = U_{s+1}^T V_s (= V_{k-1} at s = k - 1).
-// Every product but the two through the batch is r wide, so a layer costs 6 r h[s] h[s+1] flops.
+// Every product but those through the batch is r wide, so a layer costs at most 6 r h[s] h[s+1]
+// flops (the layers next to the cut less: gradient_flops counts them exactly).
 #pragma once
 
 #include <cstdint>

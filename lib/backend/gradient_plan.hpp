@@ -9,9 +9,9 @@
 // the products below the cut (Bp = W_k..W_1, r x H_1) and above it (A = W_M..W_{k+1},
 // H_{M+1} x r), runs the batch through them only (X Bp^T, then (X Bp^T) A^T), and gets every
 // layer's gradient from two r-wide sums over the batch, S = G^T (X Bp^T) and T = (G A)^T X,
-// through prefix and suffix products that are all r wide. Each layer then costs 6 r H_s H_{s+1}
-// instead of 6 B H_s H_{s+1}: at the narrowest width of a 100K problem (r = 50, B = 500) the step
-// is about 4x fewer flops. The two differ in rounding only.
+// through prefix and suffix products that are all r wide. Each layer then costs at most
+// 6 r H_s H_{s+1} instead of 6 B H_s H_{s+1}: at the narrowest width of a 100K problem (r = 50,
+// B = 500) the loss and gradient are about 5x fewer flops. The two differ in rounding only.
 //
 // The cut is a function of the widths and the whole minibatch's size alone (never of a chain
 // group's share of rows or a thread count), so every rank and backend takes the same path.
