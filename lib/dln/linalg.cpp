@@ -33,12 +33,14 @@ void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, cons
   cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc);
 }
 
+// C in blocks of gemm_row_block rows (or, by_columns, of columns), each block one single-threaded
+// BLAS call.
 template <typename T>
-void blocked_gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
-                  const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T* c,
-                  std::int64_t ldc) {
-  const std::int64_t rows = gemm_row_block(m);
-  const std::int64_t blocks = (m + rows - 1) / rows;
+void blocked_gemm(bool by_columns, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
+                  const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T* c, std::int64_t ldc) {
+  const std::int64_t extent = by_columns ? n : m;
+  const std::int64_t size = gemm_row_block(extent);
+  const std::int64_t blocks = (extent + size - 1) / size;
   const CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans;
   const CBLAS_TRANSPOSE tb = trans_b ? CblasTrans : CblasNoTrans;
   // Small products run their blocks in the calling thread: a parallel region would cost more
@@ -51,34 +53,19 @@ void blocked_gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, st
     // in a team of one it would use this task's nthreads-var, which is set to 1 here (the
     // setting is local to the task and ends with the parallel region).
     omp_set_num_threads(1);
-    const std::int64_t r = i * rows;
-    const std::int64_t mr = std::min(rows, m - r);
-    // Row r of op(A): row r of A, or column r of A when transposed.
-    const T* a_block = trans_a ? a + r : a + r * lda;
-    blas_gemm(ta, tb, static_cast<int>(mr), static_cast<int>(n), static_cast<int>(k), a_block,
-              static_cast<int>(lda), b, static_cast<int>(ldb), c + r * ldc, static_cast<int>(ldc));
-  }
-}
-
-// C in blocks of gemm_row_block(n) columns, each one single-threaded call (as blocked_gemm).
-void column_blocked_gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
-                         const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
-                         std::int64_t ldc) {
-  const std::int64_t cols = gemm_row_block(n);
-  const std::int64_t blocks = (n + cols - 1) / cols;
-  const CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans;
-  const CBLAS_TRANSPOSE tb = trans_b ? CblasTrans : CblasNoTrans;
-  constexpr double kParallelMacs = 1 << 20;
-  const bool parallel = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) >= kParallelMacs;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (std::int64_t i = 0; i < blocks; ++i) {
-    omp_set_num_threads(1);  // as in blocked_gemm
-    const std::int64_t first = i * cols;
-    const std::int64_t nc = std::min(cols, n - first);
-    // Column `first` of op(B): column `first` of B, or its row `first` when transposed.
-    const float* b_block = trans_b ? b + first * ldb : b + first;
-    blas_gemm(ta, tb, static_cast<int>(m), static_cast<int>(nc), static_cast<int>(k), a, static_cast<int>(lda),
-              b_block, static_cast<int>(ldb), c + first, static_cast<int>(ldc));
+    const std::int64_t first = i * size;
+    const std::int64_t count = std::min(size, extent - first);
+    if (by_columns) {
+      // Column `first` of op(B): column `first` of B, or its row `first` when transposed.
+      const T* b_block = trans_b ? b + first * ldb : b + first;
+      blas_gemm(ta, tb, static_cast<int>(m), static_cast<int>(count), static_cast<int>(k), a, static_cast<int>(lda),
+                b_block, static_cast<int>(ldb), c + first, static_cast<int>(ldc));
+    } else {
+      // Row `first` of op(A): row `first` of A, or its column `first` when transposed.
+      const T* a_block = trans_a ? a + first : a + first * lda;
+      blas_gemm(ta, tb, static_cast<int>(count), static_cast<int>(n), static_cast<int>(k), a_block,
+                static_cast<int>(lda), b, static_cast<int>(ldb), c + first * ldc, static_cast<int>(ldc));
+    }
   }
 }
 
@@ -87,11 +74,8 @@ void column_blocked_gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_
 void gemm_rows_or_columns(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
                           const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
                           std::int64_t ldc) {
-  if (m <= gemm_row_block(m) && n > gemm_row_block(n)) {
-    column_blocked_gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
-  } else {
-    blocked_gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
-  }
+  const bool by_columns = m <= gemm_row_block(m) && n > gemm_row_block(n);
+  blocked_gemm(by_columns, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
 }
 
 std::int64_t gemm_row_block(std::int64_t m) {
@@ -102,13 +86,13 @@ std::int64_t gemm_row_block(std::int64_t m) {
 void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
           const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
           std::int64_t ldc) {
-  blocked_gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+  blocked_gemm(false, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
 }
 
 void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
           const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double* c,
           std::int64_t ldc) {
-  blocked_gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+  blocked_gemm(false, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
 }
 
 MatrixD multiply(const MatrixD& a, const MatrixD& b) {
