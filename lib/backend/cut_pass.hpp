@@ -22,7 +22,8 @@ namespace llcb::backend {
 
 // One chain's memory for a step through cut k: w and grad M entries (layer s's weights, its
 // gradient), products M + 1 (s < k - 1: r x h[s]; s > k + 1: h[s] x r; the others unused); at_cut
-// and d_cut B x r (used for 0 < k < M); sum_a and sum_b max h x r (CutPass's *_size()). forward()
+// and d_cut B x r (used for 0 < k < M); sum_a and sum_b max h x r (CutPass::scratch_buffers lays
+// them out). forward()
 // reads x and w and writes out; backward() reads them again (x, w, out unchanged in between, and
 // at_cut and products as forward() left them) and writes grad.
 struct CutBuffers {
@@ -90,18 +91,44 @@ class CutPass {
     }
   }
 
-  // Element counts of CutBuffers' arrays: products[s] (0 where unused), at_cut and d_cut, sums.
-  std::int64_t product_size(std::int64_t s) const {
-    return s + 1 < k_ || s > k_ + 1 ? h_[s] * h_[k_] : 0;
+  // A chain's scratch arrays (products, at_cut, d_cut, sum_a, sum_b) in one block of
+  // scratch_size(align) floats, each array at a multiple of `align` floats from its start.
+  std::int64_t scratch_size(std::int64_t align) const {
+    CutBuffers unused;
+    std::int64_t total = 0;
+    for_each_scratch(unused, [&](std::int64_t n, float*&) { total += (n + align - 1) / align * align; });
+    return total;
   }
-  std::int64_t at_cut_size() const { return k_ > 0 && k_ < m_ ? b_ * h_[k_] : 0; }
-  std::int64_t sum_size() const {
-    std::int64_t hmax = 0;
-    for (std::int64_t v : h_) hmax = v > hmax ? v : hmax;
-    return hmax * h_[k_];
+  // CutBuffers whose scratch arrays lie in `scratch` (scratch_size(align) floats); w, grad, x and
+  // out are the caller's to set.
+  CutBuffers scratch_buffers(float* scratch, std::int64_t align) const {
+    CutBuffers c;
+    float* at = scratch;
+    for_each_scratch(c, [&](std::int64_t n, float*& p) {
+      p = at;
+      at += (n + align - 1) / align * align;
+    });
+    return c;
   }
 
  private:
+  // f(element count, pointer in c) for each scratch array of c, in layout order: products[s]
+  // (r x h[s] below the cut but next to it, h[s] x r above; none elsewhere), at_cut and d_cut
+  // (B x r, between the ends), sum_a and sum_b (max h x r).
+  template <class F>
+  void for_each_scratch(CutBuffers& c, F&& f) const {
+    c.products.assign(static_cast<std::size_t>(m_ + 1), nullptr);
+    for (std::int64_t s = 0; s <= m_; ++s) {
+      f(s + 1 < k_ || s > k_ + 1 ? h_[s] * h_[k_] : 0, c.products[static_cast<std::size_t>(s)]);
+    }
+    const std::int64_t at_cut = k_ > 0 && k_ < m_ ? b_ * h_[k_] : 0;
+    std::int64_t hmax = 0;
+    for (std::int64_t v : h_) hmax = v > hmax ? v : hmax;
+    f(at_cut, c.at_cut);
+    f(at_cut, c.d_cut);
+    f(hmax * h_[k_], c.sum_a);
+    f(hmax * h_[k_], c.sum_b);
+  }
   const float* below(const CutBuffers& c, std::int64_t s) const { return s == k_ - 1 ? c.w[s] : c.products[s]; }
   const float* above(const CutBuffers& c, std::int64_t s) const { return s == k_ + 1 ? c.w[k_] : c.products[s]; }
   float* at_cut(const CutBuffers& c) const {

@@ -46,16 +46,9 @@ DlnModel::DlnModel(std::vector<std::int64_t> widths, std::int64_t batch, std::in
     return;
   }
   pass_ = std::make_unique<CutPass>(widths_, batch_, cut_);
-  const auto store = [&](std::int64_t n) {
-    cut_storage_.emplace_back(static_cast<std::size_t>(n));
-    return cut_storage_.back().data();
-  };
-  cut_storage_.reserve(static_cast<std::size_t>(m + 5));
-  for (std::int64_t s = 0; s <= m; ++s) cut_buffers_.products.push_back(store(pass_->product_size(s)));
-  cut_buffers_.at_cut = store(pass_->at_cut_size());
-  cut_buffers_.d_cut = store(pass_->at_cut_size());
-  cut_buffers_.sum_a = store(pass_->sum_size());
-  cut_buffers_.sum_b = store(pass_->sum_size());
+  constexpr std::int64_t kAlign = 16;  // floats: each scratch array on its own 64-byte lines
+  cut_scratch_.resize(static_cast<std::size_t>(pass_->scratch_size(kAlign)));
+  cut_buffers_ = pass_->scratch_buffers(cut_scratch_.data(), kAlign);
   cut_buffers_.x = acts_.front().data();
   cut_buffers_.out = acts_.back().data();
   cut_buffers_.w.resize(static_cast<std::size_t>(m));

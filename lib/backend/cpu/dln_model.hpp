@@ -63,10 +63,10 @@ class DlnModel {
   std::vector<float> targets_;
   std::vector<float> g_a_;                // dL/dA_M, then (layer by layer) backpropagated, B x max H
   std::vector<float> g_b_;                // layer by layer only: the other backpropagated one
-  // Through a cut: the pass, its buffers (cut_pass.hpp) and their storage.
+  // Through a cut: the pass, its buffers (cut_pass.hpp) and their scratch.
   std::unique_ptr<CutPass> pass_;
   CutBuffers cut_buffers_;
-  std::vector<std::vector<float>> cut_storage_;
+  std::vector<float> cut_scratch_;
 };
 
 // Deterministic sum of squares in double over fixed 4096-element chunks, each summed in fixed

@@ -14,7 +14,7 @@ ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backen
                              backend::ChainGroup* group, std::int64_t ring_len, std::int64_t cut)
     : problem_(problem), group_(group), sigma_(sigma), widths_(problem.widths),
       chains_(static_cast<std::int64_t>(specs.size())), batch_(specs.front().batch_size),
-      ring_len_(ring_len), cut_(cut) {
+      ring_len_(ring_len) {
   const backend::RowShare share =
       group_ ? backend::group_rows(batch_, group_->rank(), group_->size()) : backend::RowShare{0, batch_};
   first_ = share.first;
@@ -35,26 +35,18 @@ ChainBatch<Rule>::ChainBatch(const dln::Problem& problem, std::span<const backen
   // Through a cut only the inputs and the outputs are activations (cut_pass.hpp).
   const std::size_t m = widths_.size() - 1;
   for (std::size_t s = 0; s <= m; ++s) {
-    const bool used = cut_ < 0 || s == 0 || s == m;
+    const bool used = cut < 0 || s == 0 || s == m;
     acts_.emplace_back(used ? c * static_cast<std::size_t>(layout_.acts[s]) : 0);
   }
-  if (cut_ >= 0) {
-    pass_ = std::make_unique<backend::CutPass>(widths_, rows_, cut_);
-    const auto place = [&](std::int64_t n) {
-      cut_offsets_.push_back(cut_stride_);
-      cut_stride_ += (n + 63) / 64 * 64;
-    };
-    for (std::size_t s = 0; s < widths_.size(); ++s) place(pass_->product_size(static_cast<std::int64_t>(s)));
-    place(pass_->at_cut_size());
-    place(pass_->at_cut_size());
-    place(pass_->sum_size());
-    place(pass_->sum_size());
+  if (cut >= 0) {
+    pass_ = std::make_unique<backend::CutPass>(widths_, rows_, cut);
+    cut_stride_ = pass_->scratch_size(kCutAlign);
     cut_memory_ = DeviceBuffer<float>(c * static_cast<std::size_t>(cut_stride_));
     for (std::int64_t k = 0; k < chains_; ++k) cut_buffers_.push_back(chain_cut_buffers(k));
   }
   targets_ = DeviceBuffer<float>(c * static_cast<std::size_t>(layout_.targets));
   g_a_ = DeviceBuffer<float>(c * static_cast<std::size_t>(layout_.grads));
-  g_b_ = DeviceBuffer<float>(cut_ < 0 ? c * static_cast<std::size_t>(layout_.grads) : 0);  // layer by layer
+  g_b_ = DeviceBuffer<float>(cut < 0 ? c * static_cast<std::size_t>(layout_.grads) : 0);  // layer by layer
   // The padding of the gradients is never written: zero, so that a chain group's sums over the
   // whole buffer add zeros there.
   LLCB_CUDA_CHECK(cudaMemset(grad_.data(), 0, c * pd * sizeof(float)));
@@ -131,19 +123,13 @@ template <class Rule>
 backend::CutBuffers ChainBatch<Rule>::chain_cut_buffers(std::int64_t chain) {
   const ChainLayout& L = layout_;
   const std::size_t m = widths_.size() - 1;
-  float* base = cut_memory_.data() + chain * cut_stride_;
-  backend::CutBuffers b;
+  backend::CutBuffers b = pass_->scratch_buffers(cut_memory_.data() + chain * cut_stride_, kCutAlign);
   for (std::size_t s = 0; s < m; ++s) {
     b.w.push_back(w_.data() + chain * L.params + L.physical[s]);
     b.grad.push_back(grad_.data() + chain * L.params + L.physical[s]);
   }
-  for (std::size_t s = 0; s <= m; ++s) b.products.push_back(base + cut_offsets_[s]);
   b.x = acts_[0].data() + chain * L.acts[0];
   b.out = acts_[m].data() + chain * L.acts[m];
-  b.at_cut = base + cut_offsets_[m + 1];
-  b.d_cut = base + cut_offsets_[m + 2];
-  b.sum_a = base + cut_offsets_[m + 3];
-  b.sum_b = base + cut_offsets_[m + 4];
   return b;
 }
 

@@ -83,11 +83,10 @@ class ChainBatch {
   DeviceBuffer<float> w_, grad_, center_, product_, factor_in_, factor_out_, s0_, s1_, targets_, g_a_, g_b_;
   std::int64_t rank_ = 0;  // > 0: targets through the teacher's rank-r factors (TeacherData)
   std::vector<DeviceBuffer<float>> acts_;  // A_0 = X .. A_M
-  // Through a cut: the pass, and each chain's block of its buffers (CutPass's sizes, each at a
-  // multiple of 64 floats) at offsets cut_offsets_ (products by layer, at_cut, d_cut, sum_a, sum_b).
-  std::int64_t cut_ = -1;
+  // Through a cut: the pass, and each chain's block of its scratch (CutPass::scratch_buffers,
+  // every array at a multiple of kCutAlign floats, 256 bytes), cut_stride_ floats apart.
+  static constexpr std::int64_t kCutAlign = 64;
   std::unique_ptr<backend::CutPass> pass_;
-  std::vector<std::int64_t> cut_offsets_;
   std::int64_t cut_stride_ = 0;
   DeviceBuffer<float> cut_memory_;
   std::vector<backend::CutBuffers> cut_buffers_;  // by chain, set once
