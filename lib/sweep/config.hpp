@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lib/backend/backend.hpp"
@@ -18,6 +19,9 @@
 namespace llcb::sweep {
 
 struct KeySpec {
+  KeySpec(std::string name_, std::string default_, std::string help_, bool identity_ = true, std::string legacy_ = "")
+      : name(std::move(name_)), default_value(std::move(default_)), help(std::move(help_)), identity(identity_),
+        legacy(std::move(legacy_)) {}
   std::string name;           // "section.key"
   std::string default_value;  // "" = unset
   std::string help;
