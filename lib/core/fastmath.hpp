@@ -62,7 +62,8 @@ LLCB_HD inline float log_f(float x) {
 // s = sin(2 pi u), c = cos(2 pi u).
 LLCB_HD inline void sincos_2pi_f(float u, float& s, float& c) {
   const float q = u * 4.0f;                                   // quarter turns
-  const float k = static_cast<float>(static_cast<int>(q + 0.5f));  // nearest quadrant, 0..4
+  const int quadrant_turns = static_cast<int>(q + 0.5f);      // nearest quadrant, 0..4
+  const float k = static_cast<float>(quadrant_turns);
   const float t = (q - k) * 1.57079632679489662f;              // |t| <= pi/4
   const float t2 = t * t;
   float ps = -1.9515295891e-4f;
@@ -73,11 +74,12 @@ LLCB_HD inline void sincos_2pi_f(float u, float& s, float& c) {
   pc = pc * t2 - 1.388731625493765e-3f;
   pc = pc * t2 + 4.166664568298827e-2f;
   const float ct = 1.0f - 0.5f * t2 + t2 * t2 * pc;
-  const int quadrant = static_cast<int>(k) & 3;
+  const int quadrant = quadrant_turns & 3;
   const float sv = (quadrant & 1) ? ct : st;
   const float cv = (quadrant & 1) ? st : ct;
-  s = (quadrant & 2) ? -sv : sv;
-  c = ((quadrant + 1) & 2) ? -cv : cv;
+  // Negation is a flip of the sign bit: s = -sv in quadrants 2 and 3, c = -cv in 1 and 2.
+  s = bits_float(float_bits(sv) ^ (static_cast<std::uint32_t>(quadrant & 2) << 30));
+  c = bits_float(float_bits(cv) ^ (static_cast<std::uint32_t>((quadrant + 1) & 2) << 30));
 }
 
 }  // namespace llcb

@@ -1,9 +1,10 @@
 // Many consecutive Philox4x32-10 blocks of one stream at once, on the CPU: blocks
 // first_sub .. first_sub + count - 1 (the `sub` counter word) of draw_block(seed, stream, index),
 // word k of block j in w[k][j] (structure of arrays, so that the loops that turn words into floats
-// vectorise). The same bits as draw_block (tested); only faster: where the build has AVX-512, 16
-// blocks a vector and four vectors in flight, since each block's ten rounds are a chain of
-// dependent multiplies. Host only (CUDA kernels draw one block a thread).
+// vectorise), and their normals (draw_normals). The same bits as draw_block and normal4f
+// (tested); only faster: where the build has AVX-512, 8 blocks a vector and four vectors in
+// flight, since each block's ten rounds are a chain of dependent multiplies. Host only (CUDA
+// kernels draw one block a thread).
 #pragma once
 
 #include <cstdint>
@@ -29,11 +30,13 @@ struct BlockWords {
 #endif
 namespace philox_detail {
 
-// Ten rounds on G vectors of 16 counters (x0..x3 hold words 0..3 of each lane's counter).
-template <int G>
-inline void rounds16(__m512i (&x0)[G], __m512i (&x1)[G], __m512i (&x2)[G], __m512i (&x3)[G], PhiloxKey key) {
+// Ten rounds on H vectors of 8 counters, one counter per 64-bit lane with its words in the low
+// 32 bits (x0..x3 hold words 0..3). _mm512_mul_epu32 reads only those low halves and returns the
+// whole 64-bit product, so a round is two multiplies, two shifts and two three-way xors per
+// vector; the high halves carry garbage that no multiply reads and the final pack drops.
+template <int H>
+inline void rounds8(__m512i (&x0)[H], __m512i (&x1)[H], __m512i (&x2)[H], __m512i (&x3)[H], PhiloxKey key) {
   const __m512i m0 = _mm512_set1_epi64(kM0), m1 = _mm512_set1_epi64(kM1);
-  constexpr __mmask16 kOdd = 0xAAAA;
   std::uint32_t k0 = key.v[0], k1 = key.v[1];
   for (int r = 0; r < 10; ++r) {
     if (r > 0) {
@@ -41,42 +44,41 @@ inline void rounds16(__m512i (&x0)[G], __m512i (&x1)[G], __m512i (&x2)[G], __m51
       k1 += kW1;
     }
     const __m512i kk0 = _mm512_set1_epi32(static_cast<int>(k0)), kk1 = _mm512_set1_epi32(static_cast<int>(k1));
-    for (int g = 0; g < G; ++g) {
-      // 32 x 32 -> 64-bit products of the even and the odd lanes, split into hi and lo words.
-      const __m512i e0 = _mm512_mul_epu32(x0[g], m0), o0 = _mm512_mul_epu32(_mm512_srli_epi64(x0[g], 32), m0);
-      const __m512i e1 = _mm512_mul_epu32(x2[g], m1), o1 = _mm512_mul_epu32(_mm512_srli_epi64(x2[g], 32), m1);
-      const __m512i hi0 = _mm512_mask_blend_epi32(kOdd, _mm512_srli_epi64(e0, 32), o0);
-      const __m512i lo0 = _mm512_mask_blend_epi32(kOdd, e0, _mm512_slli_epi64(o0, 32));
-      const __m512i hi1 = _mm512_mask_blend_epi32(kOdd, _mm512_srli_epi64(e1, 32), o1);
-      const __m512i lo1 = _mm512_mask_blend_epi32(kOdd, e1, _mm512_slli_epi64(o1, 32));
-      x0[g] = _mm512_ternarylogic_epi32(hi1, x1[g], kk0, 0x96);  // hi1 ^ x1 ^ k0
-      x2[g] = _mm512_ternarylogic_epi32(hi0, x3[g], kk1, 0x96);  // hi0 ^ x3 ^ k1
-      x1[g] = lo1;
-      x3[g] = lo0;
+    for (int h = 0; h < H; ++h) {
+      const __m512i p0 = _mm512_mul_epu32(x0[h], m0);  // hi0:lo0
+      const __m512i p1 = _mm512_mul_epu32(x2[h], m1);  // hi1:lo1
+      x0[h] = _mm512_ternarylogic_epi32(_mm512_srli_epi64(p1, 32), x1[h], kk0, 0x96);  // hi1 ^ x1 ^ k0
+      x2[h] = _mm512_ternarylogic_epi32(_mm512_srli_epi64(p0, 32), x3[h], kk1, 0x96);  // hi0 ^ x3 ^ k1
+      x1[h] = p1;  // lo1 in the low half
+      x3[h] = p0;  // lo0 in the low half
     }
   }
 }
 
-// G vectors of 16 blocks from block `sub` on; stores the first `valid` lanes of the last vector.
+// G groups of 16 blocks from block `sub` on (two 8-lane vectors each); stores the first `valid`
+// blocks of the last group.
 template <int G>
 inline void blocks16(PhiloxCounter c, PhiloxKey key, std::uint32_t sub, const BlockWords& out,
                      std::int64_t at, int valid) {
-  const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  __m512i x0[G], x1[G], x2[G], x3[G];
-  for (int g = 0; g < G; ++g) {
-    x0[g] = _mm512_set1_epi32(static_cast<int>(c.v[0]));
-    x1[g] = _mm512_set1_epi32(static_cast<int>(c.v[1]));
-    x2[g] = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(sub + 16u * static_cast<std::uint32_t>(g))), lanes);
-    x3[g] = _mm512_set1_epi32(static_cast<int>(c.v[3]));
+  constexpr int H = 2 * G;
+  const __m512i lanes = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+  __m512i x0[H], x1[H], x2[H], x3[H];
+  for (int h = 0; h < H; ++h) {
+    x0[h] = _mm512_set1_epi64(c.v[0]);
+    x1[h] = _mm512_set1_epi64(c.v[1]);
+    x2[h] = _mm512_add_epi64(_mm512_set1_epi64(sub + 8u * static_cast<std::uint32_t>(h)), lanes);
+    x3[h] = _mm512_set1_epi64(c.v[3]);
   }
-  rounds16<G>(x0, x1, x2, x3, key);
+  rounds8<H>(x0, x1, x2, x3, key);
+  // The low halves of two 8-lane vectors, in order, as one vector of 16 words.
+  const __m512i pack = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   for (int g = 0; g < G; ++g) {
     const std::int64_t j = at + 16 * g;
     const __mmask16 m = g + 1 < G || valid >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << valid) - 1u);
-    _mm512_mask_storeu_epi32(out.w[0] + j, m, x0[g]);
-    _mm512_mask_storeu_epi32(out.w[1] + j, m, x1[g]);
-    _mm512_mask_storeu_epi32(out.w[2] + j, m, x2[g]);
-    _mm512_mask_storeu_epi32(out.w[3] + j, m, x3[g]);
+    _mm512_mask_storeu_epi32(out.w[0] + j, m, _mm512_permutex2var_epi32(x0[2 * g], pack, x0[2 * g + 1]));
+    _mm512_mask_storeu_epi32(out.w[1] + j, m, _mm512_permutex2var_epi32(x1[2 * g], pack, x1[2 * g + 1]));
+    _mm512_mask_storeu_epi32(out.w[2] + j, m, _mm512_permutex2var_epi32(x2[2 * g], pack, x2[2 * g + 1]));
+    _mm512_mask_storeu_epi32(out.w[3] + j, m, _mm512_permutex2var_epi32(x3[2 * g], pack, x3[2 * g + 1]));
   }
 }
 
@@ -95,7 +97,7 @@ inline void draw_blocks(std::uint64_t seed, Stream stream, std::uint64_t index, 
   const PhiloxCounter c = stream_counter(stream, index, 0);
   const PhiloxKey key = key_from_seed(seed);
   const auto sub = [&](std::int64_t at) { return first_sub + static_cast<std::uint32_t>(at); };
-  for (; j + 64 <= count; j += 64) philox_detail::blocks16<4>(c, key, sub(j), out, j, 16);
+  for (; j + 32 <= count; j += 32) philox_detail::blocks16<2>(c, key, sub(j), out, j, 16);
   for (; j < count; j += 16) {
     philox_detail::blocks16<1>(c, key, sub(j), out, j, static_cast<int>(count - j < 16 ? count - j : 16));
   }
@@ -103,6 +105,22 @@ inline void draw_blocks(std::uint64_t seed, Stream stream, std::uint64_t index, 
   for (; j < count; ++j) {
     const PhiloxBlock b = draw_block(seed, stream, index, first_sub + static_cast<std::uint32_t>(j));
     for (int k = 0; k < 4; ++k) out.w[k][j] = b.v[k];
+  }
+}
+
+// The normals of `count` consecutive blocks, normal4f's bits: block j's four into
+// out[4 j .. 4 j + 3]. words is scratch with room for count words in each of its four arrays.
+inline void draw_normals(std::uint64_t seed, Stream stream, std::uint64_t index, std::uint32_t first_sub,
+                         std::int64_t count, float* __restrict out, const BlockWords& words) {
+  draw_blocks(seed, stream, index, first_sub, count, words);
+  const std::uint32_t* __restrict w0 = words.w[0];
+  const std::uint32_t* __restrict w1 = words.w[1];
+  const std::uint32_t* __restrict w2 = words.w[2];
+  const std::uint32_t* __restrict w3 = words.w[3];
+#pragma omp simd
+  for (std::int64_t j = 0; j < count; ++j) {
+    box_muller_f(u01f(w0[j]), u01f(w1[j]), out[4 * j], out[4 * j + 1]);
+    box_muller_f(u01f(w2[j]), u01f(w3[j]), out[4 * j + 2], out[4 * j + 3]);
   }
 }
 

@@ -69,11 +69,11 @@ TEST(Philox, IsAPureFunctionAndSensitiveToEveryInputWord) {
 namespace llcb {
 namespace {
 
-// draw_blocks gives draw_block's words for every count (the 64-block groups, the 16-block
-// vectors, the masked last vector, the scalar tail) and every starting block, including a run
+// draw_blocks gives draw_block's words for every count (the 32-block groups, the 16-block
+// groups, the masked last group, the scalar tail) and every starting block, including a run
 // across the 2^32 wrap of the block word.
 TEST(Philox, ManyBlocksAtOnceAreTheSameAsOneAtATime) {
-  for (std::int64_t count : {0, 1, 5, 15, 16, 17, 63, 64, 65, 98, 1024, 1031}) {
+  for (std::int64_t count : {0, 1, 5, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 98, 1024, 1031}) {
     for (std::uint32_t first : {0u, 7u, 0xFFFFFFF0u}) {
       const auto n = static_cast<std::size_t>(count);
       std::vector<std::uint32_t> w0(n + 1, 0xDEADBEEFu), w1(n + 1, 0xDEADBEEFu), w2(n + 1, 0xDEADBEEFu),
@@ -89,6 +89,23 @@ TEST(Philox, ManyBlocksAtOnceAreTheSameAsOneAtATime) {
       }
       for (const auto* w : {&w0, &w1, &w2, &w3}) EXPECT_EQ((*w)[n], 0xDEADBEEFu) << "wrote past " << count << " blocks";
     }
+  }
+}
+
+// draw_normals gives normal4f's bits of each block, in block order, and writes nothing past them.
+TEST(Philox, ManyNormalsAtOnceAreTheSameAsOneBlockAtATime) {
+  for (std::int64_t count : {0, 1, 17, 98, 1024, 1031}) {
+    const auto n = static_cast<std::size_t>(count);
+    std::vector<std::uint32_t> w0(n), w1(n), w2(n), w3(n);
+    std::vector<float> z(4 * n + 1, -7.0f);
+    draw_normals(99, Stream::kLangevin, 5, 12, count, z.data(), BlockWords{{w0.data(), w1.data(), w2.data(), w3.data()}});
+    for (std::int64_t j = 0; j < count; ++j) {
+      const Normal4f want = normal4f(draw_block(99, Stream::kLangevin, 5, 12 + static_cast<std::uint32_t>(j)));
+      for (int k = 0; k < 4; ++k) {
+        ASSERT_EQ(float_bits(z[static_cast<std::size_t>(4 * j + k)]), float_bits(want.z[k])) << count << " blocks, block " << j;
+      }
+    }
+    EXPECT_EQ(z[4 * n], -7.0f) << "wrote past " << count << " blocks";
   }
 }
 

@@ -5,40 +5,77 @@
 // gave different bits; with the order in the source, every build gives the same (tested in
 // tests/backend/cpu/test_lane_sums.cpp against a scalar loop).
 //
-//   for_each_lane<N>(n, f)   calls f(i, lane) for i in [0, n) with lane = i % kSumLanes, the
-//                            full groups of kSumLanes as a vectorisable loop, then the tail.
-//   add_lanes(lanes)         lanes[0] + lanes[1] + ... in that order, in double.
+//   LaneSums<T, K>           K sums of T (float or double) in those lanes, kept in vector registers
+//                            (GCC's and Clang's vector types; arrays indexed by lane went through
+//                            memory at every group, which cost the update pass 5%). add(n, term)
+//                            calls term(i, t) for i in [0, n), in groups of kSumLanes as a
+//                            vectorisable loop; term writes element i's K terms to t[0..K) (and may
+//                            write element i of output arrays). Each lane adds its terms in index
+//                            order; total(k) adds the lanes of sum k in order, in double.
 //   chunked_lane_sum(n, term)  the sum of term(i) (a double) over [0, n) in fixed 4096-element
-//                            chunks, each summed by for_each_lane, the chunks' sums added in
-//                            chunk order; the chunks run on the OpenMP threads. The same bits for
-//                            any thread count and vector width. term may also write element i of
-//                            an output array (the loss's residual pass does).
+//                            chunks, each summed in lanes, the chunks' sums added in chunk order;
+//                            the chunks run on the OpenMP threads. The same bits for any thread
+//                            count and vector width. term may also write element i of an output
+//                            array (the loss's residual pass does).
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace llcb::backend::cpu {
 
 constexpr int kSumLanes = 16;
 
-template <class F>
-inline void for_each_lane(std::int64_t n, F&& f) {
-  const std::int64_t full = n / kSumLanes * kSumLanes;
-  for (std::int64_t i0 = 0; i0 < full; i0 += kSumLanes) {
-#pragma omp simd
-    for (int l = 0; l < kSumLanes; ++l) f(i0 + l, l);
+template <class T, int K>
+class LaneSums {
+ public:
+  template <class Term>
+  void add(std::int64_t n, Term&& term) {
+    const std::int64_t full = n / kSumLanes * kSumLanes;
+    for (std::int64_t i0 = 0; i0 < full; i0 += kSumLanes) group<true>(i0, kSumLanes, term);
+    if (full < n) group<false>(full, n - full, term);
   }
-  for (std::int64_t i = full; i < n; ++i) f(i, static_cast<int>(i - full));
-}
+  double total(int k) const {
+    T lanes[kSumLanes];
+    std::memcpy(lanes, sums_[k], sizeof lanes);
+    double s = 0;
+    for (int l = 0; l < kSumLanes; ++l) s += static_cast<double>(lanes[l]);
+    return s;
+  }
 
-template <class T>
-inline double add_lanes(const T (&lanes)[kSumLanes]) {
-  double s = 0;
-  for (int l = 0; l < kSumLanes; ++l) s += static_cast<double>(lanes[l]);
-  return s;
-}
+ private:
+  // The lanes of one sum as 64-byte vectors (one for float, two for double): wider vector types
+  // compile to slow code.
+  typedef T Vec __attribute__((vector_size(64)));
+  static constexpr int kParts = static_cast<int>(sizeof(T)) * kSumLanes / 64;
+  static constexpr int kPerPart = kSumLanes / kParts;
+
+  // Elements i0 .. i0 + m - 1 into lanes 0 .. m - 1. The lanes past m get +0, which leaves
+  // them as they are: a lane that starts at +0 and adds terms is never -0.
+  template <bool Full, class Term>
+  void group(std::int64_t i0, std::int64_t m, Term& term) {
+    alignas(64) T t[K][kSumLanes] = {};
+#pragma omp simd
+    for (int l = 0; l < kSumLanes; ++l) {
+      if (Full || l < m) {
+        T terms[K];
+        term(i0 + l, terms);
+        for (int k = 0; k < K; ++k) t[k][l] = terms[k];
+      }
+    }
+    for (int k = 0; k < K; ++k) {
+      for (int p = 0; p < kParts; ++p) {
+        Vec v;
+        std::memcpy(&v, t[k] + p * kPerPart, sizeof v);
+        sums_[k][p] += v;
+      }
+    }
+  }
+
+  Vec sums_[K][kParts] = {};
+};
 
 constexpr std::int64_t kLaneChunk = 4096;
 
@@ -49,9 +86,9 @@ inline double chunked_lane_sum(std::int64_t n, Term&& term) {
 #pragma omp parallel for schedule(static)
   for (std::int64_t c = 0; c < chunks; ++c) {
     const std::int64_t at = c * kLaneChunk;
-    double lanes[kSumLanes] = {};
-    for_each_lane(std::min(n, at + kLaneChunk) - at, [&](std::int64_t i, int l) { lanes[l] += term(at + i); });
-    partial[static_cast<std::size_t>(c)] = add_lanes(lanes);
+    LaneSums<double, 1> sum;
+    sum.add(std::min(n, at + kLaneChunk) - at, [&](std::int64_t i, double (&t)[1]) { t[0] = term(at + i); });
+    partial[static_cast<std::size_t>(c)] = sum.total(0);
   }
   double total = 0;
   for (double p : partial) total += p;

@@ -21,6 +21,17 @@ struct PassTotals {
   double distance2 = 0;
 };
 
+constexpr std::int64_t kUpdateChunk = 4096;  // a multiple of 4: chunks own whole noise blocks
+
+// The noise of parameters begin .. begin + len - 1 at step t (begin a multiple of 4) into xi:
+// what the pass draws for one chunk (len <= kUpdateChunk).
+inline void draw_chunk_noise(std::uint64_t chain_seed, std::int64_t t, std::int64_t begin, std::int64_t len,
+                             float* xi) {
+  alignas(64) std::uint32_t words[4][kUpdateChunk / 4];
+  draw_normals(chain_seed, Stream::kLangevin, static_cast<std::uint64_t>(t), static_cast<std::uint32_t>(begin >> 2),
+               (len + 3) / 4, xi, BlockWords{{words[0], words[1], words[2], words[3]}});
+}
+
 template <class Rule>
 PassTotals update_pass(const typename Rule::Coeffs& k, float* __restrict w,
                        const float* __restrict g, const float* __restrict w0,
@@ -29,7 +40,7 @@ PassTotals update_pass(const typename Rule::Coeffs& k, float* __restrict w,
   static_assert(Rule::kStates <= 2, "update_pass handles at most two state arrays");
   float* __restrict s0 = Rule::kStates > 0 ? state[0] : nullptr;
   float* __restrict s1 = Rule::kStates > 1 ? state[1] : nullptr;
-  constexpr std::int64_t kChunk = 4096;  // a multiple of 4: chunks own whole noise blocks
+  constexpr std::int64_t kChunk = kUpdateChunk;
   const std::int64_t chunks = (d + kChunk - 1) / kChunk;
   std::vector<double> partial(static_cast<std::size_t>(4 * chunks));
 #pragma omp parallel for schedule(static)
@@ -37,19 +48,10 @@ PassTotals update_pass(const typename Rule::Coeffs& k, float* __restrict w,
     const std::int64_t begin = c * kChunk;
     const std::int64_t len = std::min(d, begin + kChunk) - begin;
     alignas(64) float xi[kChunk];
-    alignas(64) std::uint32_t words[4][kChunk / 4];
-    const std::int64_t blocks = (len + 3) / 4;
-    draw_blocks(chain_seed, Stream::kLangevin, static_cast<std::uint64_t>(t), static_cast<std::uint32_t>(begin >> 2),
-                blocks, BlockWords{{words[0], words[1], words[2], words[3]}});
-    // normal4f of each block, from its words.
-#pragma omp simd
-    for (std::int64_t j = 0; j < blocks; ++j) {
-      box_muller_f(u01f(words[0][j]), u01f(words[1][j]), xi[4 * j], xi[4 * j + 1]);
-      box_muller_f(u01f(words[2][j]), u01f(words[3][j]), xi[4 * j + 2], xi[4 * j + 3]);
-    }
+    draw_chunk_noise(chain_seed, t, begin, len, xi);
     // Sums in fixed lanes (lane_sums.hpp), so that the bits do not depend on the vector width.
-    float drift2[kSumLanes] = {}, noise2[kSumLanes] = {}, aux[kSumLanes] = {}, dist2[kSumLanes] = {};
-    for_each_lane(len, [&](std::int64_t i, int l) {
+    LaneSums<float, 4> sums;  // drift2, noise2, aux, ||w - w*||^2
+    sums.add(len, [&](std::int64_t i, float (&terms)[4]) {
       const std::int64_t e = begin + i;
       float s[2] = {0.0f, 0.0f};
       if constexpr (Rule::kStates > 0) s[0] = s0[e];
@@ -60,17 +62,13 @@ PassTotals update_pass(const typename Rule::Coeffs& k, float* __restrict w,
       w[e] = we;
       if constexpr (Rule::kStates > 0) s0[e] = s[0];
       if constexpr (Rule::kStates > 1) s1[e] = s[1];
-      drift2[l] += acc.drift2;
-      noise2[l] += acc.noise2;
-      aux[l] += acc.aux;
       const float delta = we - w0[e];
-      dist2[l] += delta * delta;
+      terms[0] = acc.drift2;
+      terms[1] = acc.noise2;
+      terms[2] = acc.aux;
+      terms[3] = delta * delta;
     });
-    double* p = &partial[static_cast<std::size_t>(4 * c)];
-    p[0] = add_lanes(drift2);
-    p[1] = add_lanes(noise2);
-    p[2] = add_lanes(aux);
-    p[3] = add_lanes(dist2);
+    for (int q = 0; q < 4; ++q) partial[static_cast<std::size_t>(4 * c + q)] = sums.total(q);
   }
   PassTotals out;
   for (std::int64_t c = 0; c < chunks; ++c) {

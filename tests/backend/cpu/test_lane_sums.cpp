@@ -28,16 +28,41 @@ std::vector<float> values(std::int64_t n) {
   return x;
 }
 
-TEST(LaneSums, EveryIndexOnceInLaneIModuloSixteen) {
+TEST(LaneSums, EveryIndexOnce) {
   for (std::int64_t n : {0, 1, 15, 16, 17, 100, 4096}) {
     std::vector<int> seen(static_cast<std::size_t>(n), 0);
-    bool lanes_right = true;
-    for_each_lane(n, [&](std::int64_t i, int l) {
+    LaneSums<double, 2> sums;
+    sums.add(n, [&](std::int64_t i, double (&t)[2]) {
       ++seen[static_cast<std::size_t>(i)];
-      lanes_right = lanes_right && l == i % kSumLanes;
+      t[0] = static_cast<double>(i);
+      t[1] = 1.0;
     });
-    EXPECT_TRUE(lanes_right) << n;
     for (int s : seen) ASSERT_EQ(s, 1) << n;
+    EXPECT_EQ(sums.total(0), static_cast<double>(n * (n - 1) / 2)) << n;  // exact: small integers
+    EXPECT_EQ(sums.total(1), static_cast<double>(n)) << n;
+  }
+}
+
+// Terms in float, K of them: each sum adds its terms in lane i % kSumLanes, in index order.
+TEST(LaneSums, FloatLanesAddInTheDocumentedOrder) {
+  for (std::int64_t n : {5, 16, 4096 + 13}) {
+    const std::vector<float> x = values(n);
+    LaneSums<float, 2> sums;
+    sums.add(n, [&](std::int64_t i, float (&t)[2]) {
+      t[0] = x[static_cast<std::size_t>(i)];
+      t[1] = x[static_cast<std::size_t>(i)] * x[static_cast<std::size_t>(i)];
+    });
+    float lanes[2][kSumLanes] = {};
+    for (std::int64_t i = 0; i < n; ++i) {
+      const float v = x[static_cast<std::size_t>(i)];
+      lanes[0][i % kSumLanes] += v;
+      lanes[1][i % kSumLanes] += v * v;
+    }
+    for (int k = 0; k < 2; ++k) {
+      double want = 0;
+      for (float l : lanes[k]) want += static_cast<double>(l);
+      EXPECT_EQ(sums.total(k), want) << n << " sum " << k;
+    }
   }
 }
 
