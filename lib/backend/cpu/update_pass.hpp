@@ -56,7 +56,9 @@ PassTotals update_pass(const typename Rule::Coeffs& k, float* __restrict w,
       float s[2] = {0.0f, 0.0f};
       if constexpr (Rule::kStates > 0) s[0] = s0[e];
       if constexpr (Rule::kStates > 1) s[1] = s1[e];
-      samplers::StepSums acc;
+      // -0 + x is x for every x, so the compiler drops the additions to acc that a +0 start would
+      // cost; the sums are the same, since apply adds at most one term, never -0, to each (rule.hpp).
+      samplers::StepSums acc{-0.0f, -0.0f, -0.0f};
       float we = w[e];
       Rule::apply(k, we, g[e], w0[e], xi[i], s, acc);
       w[e] = we;
