@@ -1,7 +1,8 @@
 // llcbench bench: steps/s and achieved GFLOP/s of chains on one problem, next to the floor of the
 // hardware under the backend (its sgemm rate and copy bandwidth, measured in the same run) and
 // the step time they allow, and the floor at the step's own shapes (its GEMMs alone, its update's
-// memory traffic alone; docs/performance.md). Warm-up steps are excluded; the chain's
+// memory traffic alone, measured after each timed run; with the step's random draws alone
+// beside it; docs/performance.md). Warm-up steps are excluded; the chain's
 // lambda_hat is checked finite in the same run so a broken build cannot report a fast number.
 #include <algorithm>
 #include <chrono>
@@ -13,6 +14,7 @@
 #include "lib/backend/cpu/cpu_backend.hpp"
 #include "lib/core/error.hpp"
 #include "lib/core/json.hpp"
+#include "lib/core/median.hpp"
 #include "lib/core/parse.hpp"
 #include "lib/samplers/registry.hpp"
 
@@ -73,6 +75,11 @@ int cmd_bench(const std::vector<std::string>& args) {
     be->run(problem, data, specs);
     for (auto& s : specs) s.steps = steps;
     std::vector<double> rates, aggregate;  // steps/s of chain 1; chain-steps/s of the whole call
+    // The shape floor is measured right after each timed run, so that each run is compared with a
+    // floor taken on the machine as it was then (a shared machine's speed drifts): the ratios
+    // reported are the medians of these paired ratios.
+    const bool shape_on = !vm["no-shape-floor"].as<bool>();
+    std::vector<double> shape_gemm, shape_update, shape_draws, shape_total, shape_with_draws, of_shape, of_with_draws;
     for (std::int64_t i = 0; i < repeats; ++i) {
       const auto t0 = std::chrono::steady_clock::now();
       const auto out = be->run(problem, data, specs);
@@ -84,6 +91,17 @@ int cmd_bench(const std::vector<std::string>& args) {
       }
       rates.push_back(out.front().steps_per_second);
       aggregate.push_back(static_cast<double>(chains * steps) / wall);
+      if (shape_on) {
+        const backend::ShapeFloor f = be->measure_shape_floor(problem, data, spec.batch_size, spec.sampler.kind, 0.3);
+        const double run_ms = 1e3 / out.front().steps_per_second;
+        shape_gemm.push_back(f.gemm_ms);
+        shape_update.push_back(f.update_ms);
+        shape_draws.push_back(f.draws_ms);
+        shape_total.push_back(f.total_ms());
+        shape_with_draws.push_back(f.with_draws_ms());
+        of_shape.push_back(run_ms / f.total_ms());
+        of_with_draws.push_back(run_ms / f.with_draws_ms());
+      }
     }
     std::sort(aggregate.begin(), aggregate.end());
     const double chain_steps = aggregate[aggregate.size() / 2];
@@ -106,9 +124,11 @@ int cmd_bench(const std::vector<std::string>& args) {
     const double floor_ms = floor > 0 && hw.bandwidth_gbs > 0
                                 ? 1e3 * backend::step_floor_seconds(problem, spec.batch_size, spec.sampler.kind, hw, targets_rank, cut)
                                 : nan;
-    const backend::ShapeFloor shape = vm["no-shape-floor"].as<bool>()
-                                          ? backend::ShapeFloor{}
-                                          : be->measure_shape_floor(problem, data, spec.batch_size, spec.sampler.kind, 1.0);
+    // Medians over the runs (NaN where not measured: --no-shape-floor, or a backend without it).
+    const double shape_gemm_ms = llcb::median(shape_gemm), shape_update_ms = llcb::median(shape_update),
+                 shape_draws_ms = llcb::median(shape_draws), shape_ms = llcb::median(shape_total),
+                 shape_with_draws_ms = llcb::median(shape_with_draws), of_shape_floor = llcb::median(of_shape),
+                 of_shape_with_draws = llcb::median(of_with_draws);
     constexpr double kPaperSteps = 50'000;  // the published chain length (benchmark.md)
     // With several chains per call, the throughput of the call (wall clock, setup included).
     const double chains_per_hour = 3600.0 * (chains > 1 ? chain_steps : median) / kPaperSteps;
@@ -140,10 +160,13 @@ int cmd_bench(const std::vector<std::string>& args) {
       w.field("bandwidth_gbs", hw.bandwidth_gbs > 0 ? hw.bandwidth_gbs : nan);
       w.field("ms_per_step", step_ms);
       w.field("floor_ms_per_step", floor_ms);
-      w.field("shape_gemm_ms", shape.gemm_ms);
-      w.field("shape_update_ms", shape.update_ms);
-      w.field("shape_floor_ms_per_step", shape.total_ms());
-      w.field("of_shape_floor", step_ms / shape.total_ms());
+      w.field("shape_gemm_ms", shape_gemm_ms);
+      w.field("shape_update_ms", shape_update_ms);
+      w.field("shape_floor_ms_per_step", shape_ms);
+      w.field("of_shape_floor", of_shape_floor);
+      w.field("shape_draws_ms", shape_draws_ms);
+      w.field("shape_floor_with_draws_ms", shape_with_draws_ms);
+      w.field("of_shape_floor_with_draws", of_shape_with_draws);
       w.field("chains", static_cast<std::int64_t>(chains));
       w.field("chain_steps_per_second", chain_steps);
       w.field("chains_per_hour", chains_per_hour);
@@ -193,10 +216,18 @@ int cmd_bench(const std::vector<std::string>& args) {
     } else {
       std::cout << "step floor: not computed (it needs the sgemm rate and the bandwidth)\n";
     }
-    if (std::isfinite(shape.total_ms())) {
-      std::cout << "shape floor: " << shape.total_ms() << " ms (the step's GEMMs alone " << shape.gemm_ms
-                << " ms, " << flops / shape.gemm_ms / 1e6 << " GFLOP/s; its update's memory traffic alone "
-                << shape.update_ms << " ms); achieved " << step_ms / shape.total_ms() << "x of it\n";
+    if (std::isfinite(shape_ms)) {
+      const std::string paired = repeats == 1 ? " (the run against the floor measured right after it)"
+                                              : " (median of " + std::to_string(repeats) +
+                                                    " runs, each against the floor measured right after it)";
+      std::cout << "shape floor: " << shape_ms << " ms (the step's GEMMs alone " << shape_gemm_ms
+                << " ms, " << flops / shape_gemm_ms / 1e6 << " GFLOP/s; its update's memory traffic alone "
+                << shape_update_ms << " ms); achieved " << of_shape_floor << "x of it" << paired << "\n";
+      if (std::isfinite(shape_with_draws_ms)) {
+        std::cout << "shape floor with the draws: " << shape_with_draws_ms << " ms (adds the step's random draws alone, "
+                  << shape_draws_ms << " ms: the noise of " << problem.truth.d << " parameters and the inputs of "
+                  << spec.batch_size << " rows); achieved " << of_shape_with_draws << "x of it\n";
+      }
     } else {
       std::cout << "shape floor: not measured" << (vm["no-shape-floor"].as<bool>() ? " (--no-shape-floor)" : " on this backend")
                 << "\n";

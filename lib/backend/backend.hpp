@@ -185,11 +185,14 @@ struct HardwareFloor {
 
 // The floor at a step's own shapes (`bench`, docs/performance.md): the step's GEMMs alone (its
 // shapes, transposes and thread split) and the update's memory traffic alone, in milliseconds;
-// NaN where a backend does not measure them.
+// NaN where a backend does not measure them. Apart from it, the step's random draws alone (the
+// noise of every parameter and the minibatch's inputs): work, not traffic, that every step does.
 struct ShapeFloor {
   double gemm_ms = std::numeric_limits<double>::quiet_NaN();
   double update_ms = std::numeric_limits<double>::quiet_NaN();
+  double draws_ms = std::numeric_limits<double>::quiet_NaN();
   double total_ms() const { return gemm_ms + update_ms; }
+  double with_draws_ms() const { return total_ms() + draws_ms; }
 };
 
 class Backend {

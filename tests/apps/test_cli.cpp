@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -280,6 +281,38 @@ TEST(Cli, BenchReportsSpeedAgainstTheGemmFloor) {
                           "\"bandwidth_gbs\":", "\"ms_per_step\":", "\"floor_ms_per_step\":",
                           "\"chains_per_hour\":", "\"hardware\":\"1 CPU threads, OpenBLAS "}) {
     EXPECT_NE(r.out.find(key), std::string::npos) << key << " in " << r.out;
+  }
+}
+
+// The number after "key": in a JSON object (NaN if the key is missing or its value is null).
+double json_number(const std::string& json, const std::string& key) {
+  const auto at = json.find("\"" + key + "\":");
+  if (at == std::string::npos) return std::nan("");
+  const std::string rest = json.substr(at + key.size() + 3);
+  return rest.rfind("null", 0) == 0 ? std::nan("") : std::strtod(rest.c_str(), nullptr);
+}
+
+// The shape floor is measured after each run, and the ratios are the medians of the paired
+// ratios; the step's random draws are timed alone and shown apart, so the ratio against the floor
+// with them is the smaller one.
+TEST(Cli, BenchPairsTheShapeFloorWithEachRunAndShowsTheDrawsApart) {
+  const std::string base = "bench --class tiny --seed 2 --steps 50 --repeats 2 --gemm-size 0 --copy-mib 0 --threads 1 ";
+  const Result j = run(base + "--json");
+  ASSERT_EQ(j.code, 0) << j.err;
+  const double floor = json_number(j.out, "shape_floor_ms_per_step"), draws = json_number(j.out, "shape_draws_ms");
+  EXPECT_GT(floor, 0) << j.out;
+  EXPECT_GT(draws, 0) << j.out;
+  EXPECT_GT(json_number(j.out, "shape_floor_with_draws_ms"), floor) << j.out;
+  EXPECT_GT(json_number(j.out, "of_shape_floor"), json_number(j.out, "of_shape_floor_with_draws")) << j.out;
+  EXPECT_GT(json_number(j.out, "of_shape_floor_with_draws"), 0) << j.out;
+  const Result t = run(base);
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_NE(t.out.find("x of it (median of 2 runs, each against the floor measured right after it)"), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("shape floor with the draws: "), std::string::npos) << t.out;
+  const Result off = run(base + "--no-shape-floor --json");
+  ASSERT_EQ(off.code, 0) << off.err;
+  for (const char* key : {"shape_floor_ms_per_step", "of_shape_floor", "shape_draws_ms", "of_shape_floor_with_draws"}) {
+    EXPECT_NE(off.out.find("\"" + std::string(key) + "\":null"), std::string::npos) << key << " in " << off.out;
   }
 }
 

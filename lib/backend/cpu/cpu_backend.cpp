@@ -150,6 +150,8 @@ ShapeFloor CpuBackend::measure_shape_floor(const dln::Problem& problem, const Da
                                          threads_, seconds);
   f.update_ms = cpu::measure_update_traffic_ms(dln::parameter_count(problem.widths),
                                                samplers::sampler_info(kind).states, threads_, seconds);
+  f.draws_ms = cpu::measure_draws_ms(dln::parameter_count(problem.widths), batch_size, problem.widths.front(),
+                                     threads_, seconds);
   return f;
 }
 

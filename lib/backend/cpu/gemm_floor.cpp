@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "lib/backend/cpu/dln_model.hpp"
+#include "lib/backend/cpu/update_pass.hpp"
+#include "lib/dln/dataset.hpp"
 
 namespace llcb::backend::cpu {
 
@@ -85,6 +87,28 @@ double measure_update_traffic_ms(std::int64_t d, int states, int threads, double
         v += 1e-9f * q1[i];
       }
       pw[i] = v;
+    }
+  });
+  return 1e3 * elapsed / reps;
+}
+
+double measure_draws_ms(std::int64_t d, std::int64_t batch, std::int64_t h_in, int threads, double seconds) {
+  omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs());
+  const std::int64_t chunks = (d + kUpdateChunk - 1) / kUpdateChunk;
+  std::vector<float> x(static_cast<std::size_t>(batch * h_in)), first(static_cast<std::size_t>(chunks));
+  std::int64_t t = 0;
+  const auto [reps, elapsed] = repeat_for(seconds, [&] {
+    ++t;
+#pragma omp parallel for schedule(static)
+    for (std::int64_t c = 0; c < chunks; ++c) {
+      alignas(64) float xi[kUpdateChunk];
+      const std::int64_t begin = c * kUpdateChunk;
+      draw_chunk_noise(1, t, begin, std::min(d, begin + kUpdateChunk) - begin, xi);
+      first[static_cast<std::size_t>(c)] = xi[0];  // keeps the draw
+    }
+#pragma omp parallel for schedule(static)
+    for (std::int64_t r = 0; r < batch; ++r) {
+      dln::sample_input_host(1, static_cast<std::uint64_t>(t * batch + r), h_in, x.data() + r * h_in);
     }
   });
   return 1e3 * elapsed / reps;

@@ -9,6 +9,12 @@
 // g and w* and the sampler's `states` state arrays and writes w and the states, as the fused
 // update does, with a single multiply-add instead of its noise and arithmetic. Each is the mean
 // milliseconds of one run over the repetitions.
+//
+// Beside that floor, the step's random draws alone (measure_draws_ms): the normals of d
+// parameters, drawn as the update pass draws them (draw_chunk_noise over its chunks), and the
+// inputs of `batch` rows of h_in coordinates (dln::sample_input_host), split over the threads as
+// the step splits them. They are work every step must do, not memory traffic, so the shape floor
+// leaves them out and bench shows them apart.
 #pragma once
 
 #include <cstdint>
@@ -23,5 +29,6 @@ double measure_copy_gbs(int mib, int threads, double seconds);
 double measure_step_gemms_ms(const std::vector<std::int64_t>& widths, const TeacherData& teacher,
                              std::int64_t batch, std::int64_t cut, int threads, double seconds);
 double measure_update_traffic_ms(std::int64_t d, int states, int threads, double seconds);
+double measure_draws_ms(std::int64_t d, std::int64_t batch, std::int64_t h_in, int threads, double seconds);
 
 }  // namespace llcb::backend::cpu
