@@ -42,7 +42,8 @@ int cmd_bench(const std::vector<std::string>& args) {
         "gradient", po::value<std::string>()->default_value("narrowest"),
         "loss and gradient through the narrowest width (narrowest) or layer by layer (layered)")(
         "no-shape-floor", po::bool_switch(),
-        "skip the floor at the step's own shapes (its GEMMs alone, its update's memory traffic alone)")(
+        "skip the floor at the step's own shapes (its GEMMs alone, its update's memory traffic alone) "
+        "and the step's random draws alone")(
         "json", po::bool_switch(), "print one JSON object instead of text");
     add_common_options(desc);
     po::variables_map vm;

@@ -117,7 +117,9 @@ inline void draw_normals(std::uint64_t seed, Stream stream, std::uint64_t index,
   const std::uint32_t* __restrict w1 = words.w[1];
   const std::uint32_t* __restrict w2 = words.w[2];
   const std::uint32_t* __restrict w3 = words.w[3];
+#if defined(_OPENMP)
 #pragma omp simd
+#endif
   for (std::int64_t j = 0; j < count; ++j) {
     box_muller_f(u01f(w0[j]), u01f(w1[j]), out[4 * j], out[4 * j + 1]);
     box_muller_f(u01f(w2[j]), u01f(w3[j]), out[4 * j + 2], out[4 * j + 3]);

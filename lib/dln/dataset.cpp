@@ -30,4 +30,10 @@ void sample_input_host(std::uint64_t problem_seed, std::uint64_t i, std::int64_t
   }
 }
 
+void sample_inputs_host(std::uint64_t problem_seed, const std::uint64_t* idx, std::int64_t rows, std::int64_t h_in,
+                        float* x) {
+#pragma omp parallel for schedule(static)
+  for (std::int64_t r = 0; r < rows; ++r) sample_input_host(problem_seed, idx[r], h_in, x + r * h_in);
+}
+
 }  // namespace llcb::dln

@@ -43,6 +43,11 @@ LLCB_HD inline void sample_input(std::uint64_t problem_seed, std::uint64_t i, st
 // sample_input's bits, faster on the host: the row's blocks drawn together (draw_blocks). Host only.
 void sample_input_host(std::uint64_t problem_seed, std::uint64_t i, std::int64_t h_in, float* x);
 
+// The rows of samples idx[0 .. rows) into x (rows x h_in, row r at x + r h_in), split over the
+// OpenMP threads: a minibatch's inputs as the CPU backend draws them. Host only.
+void sample_inputs_host(std::uint64_t problem_seed, const std::uint64_t* idx, std::int64_t rows, std::int64_t h_in,
+                        float* x);
+
 // Adds sigma * noise to sample i's target y[0..h_out).
 LLCB_HD inline void add_target_noise(std::uint64_t problem_seed, std::uint64_t i,
                                      std::int64_t h_out, float sigma, float* y) {

@@ -11,8 +11,8 @@
 //                                          w0 its centre w*, xi ~ N(0, 1), s[0..kStates) its state;
 //                                          adds the squared drift and noise displacements (and
 //                                          rule-specific sums) to acc: at most one term to each
-//                                          field, never -0 (squares), so a pass may start acc at
-//                                          -0 or +0 and get the same sums
+//                                          field, so that a pass may start acc at -0 instead of
+//                                          +0 (update_pass.hpp) and get the same sums
 //   static float initial_state(const SamplerConfig&, int k)
 //                                          initial value of state array k
 //   LLCB_HD static void after_step(ChainScalars&, const StepTotals&, const SamplerConfig&,

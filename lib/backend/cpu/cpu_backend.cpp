@@ -72,11 +72,7 @@ estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& da
       break;
     }
     batches.fill(t, idx.data());
-    float* x = model.inputs();
-#pragma omp parallel for schedule(static)
-    for (std::int64_t r = 0; r < rows.count; ++r) {
-      dln::sample_input_host(problem.seed, my_idx[r], h_in, x + r * h_in);
-    }
+    dln::sample_inputs_host(problem.seed, my_idx, rows.count, h_in, model.inputs());
     model.compute_targets(teacher);
     if (sigma != 0) {
       float* y = model.targets();

@@ -95,21 +95,21 @@ double measure_update_traffic_ms(std::int64_t d, int states, int threads, double
 double measure_draws_ms(std::int64_t d, std::int64_t batch, std::int64_t h_in, int threads, double seconds) {
   omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs());
   const std::int64_t chunks = (d + kUpdateChunk - 1) / kUpdateChunk;
-  std::vector<float> x(static_cast<std::size_t>(batch * h_in)), first(static_cast<std::size_t>(chunks));
+  std::vector<float> x(static_cast<std::size_t>(batch * h_in));
+  std::vector<std::uint64_t> idx(static_cast<std::size_t>(batch));
   std::int64_t t = 0;
   const auto [reps, elapsed] = repeat_for(seconds, [&] {
     ++t;
 #pragma omp parallel for schedule(static)
     for (std::int64_t c = 0; c < chunks; ++c) {
       alignas(64) float xi[kUpdateChunk];
-      const std::int64_t begin = c * kUpdateChunk;
-      draw_chunk_noise(1, t, begin, std::min(d, begin + kUpdateChunk) - begin, xi);
-      first[static_cast<std::size_t>(c)] = xi[0];  // keeps the draw
+      const std::int64_t begin = c * kUpdateChunk, len = std::min(d, begin + kUpdateChunk) - begin;
+      draw_chunk_noise(1, t, begin, len, xi);
+      // The compiler must assume that all of xi is read here, so it cannot leave any draw out.
+      asm volatile("" : : "r"(xi) : "memory");
     }
-#pragma omp parallel for schedule(static)
-    for (std::int64_t r = 0; r < batch; ++r) {
-      dln::sample_input_host(1, static_cast<std::uint64_t>(t * batch + r), h_in, x.data() + r * h_in);
-    }
+    for (std::int64_t r = 0; r < batch; ++r) idx[static_cast<std::size_t>(r)] = static_cast<std::uint64_t>(t * batch + r);
+    dln::sample_inputs_host(1, idx.data(), batch, h_in, x.data());
   });
   return 1e3 * elapsed / reps;
 }

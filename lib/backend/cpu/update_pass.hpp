@@ -57,7 +57,9 @@ PassTotals update_pass(const typename Rule::Coeffs& k, float* __restrict w,
       if constexpr (Rule::kStates > 0) s[0] = s0[e];
       if constexpr (Rule::kStates > 1) s[1] = s1[e];
       // -0 + x is x for every x, so the compiler drops the additions to acc that a +0 start would
-      // cost; the sums are the same, since apply adds at most one term, never -0, to each (rule.hpp).
+      // cost. The sums are the same: apply adds at most one term to each field (rule.hpp), so a
+      // field is either that term, as from a +0 start but for the sign of a zero, or -0 where a
+      // +0 start left +0; and the lanes start at +0, so the sign of a zero never shows in them.
       samplers::StepSums acc{-0.0f, -0.0f, -0.0f};
       float we = w[e];
       Rule::apply(k, we, g[e], w0[e], xi[i], s, acc);

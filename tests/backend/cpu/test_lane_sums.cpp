@@ -138,5 +138,61 @@ TEST(LaneSums, UpdatePassDistanceAddsInTheDocumentedOrder) {
   EXPECT_EQ(got.distance2, want);
 }
 
+// Every sum of the update pass is the rule's own terms, from a +0-started StepSums a parameter
+// (rule.hpp; the pass starts them at -0), added in the documented lanes and chunks; the new
+// parameters and states are the rule's too. SGLD leaves aux alone: it must come out +0.
+template <class Rule>
+void expect_pass_as_the_rule(samplers::SamplerKind kind) {
+  const std::int64_t d = 2 * 4096 + 777, t = 9;
+  const std::uint64_t seed = 5;
+  const auto n = static_cast<std::size_t>(d);
+  const std::vector<float> w_start = values(d), g = values(d + 3), w0 = values(d + 11);
+  samplers::SamplerConfig c;
+  c.kind = kind;
+  c.step_size = 1e-3;
+  c.nbeta = 100;
+  const auto k = Rule::coeffs(c, t, samplers::initial_scalars(c));
+  std::vector<float> w = w_start, state(n, 0.25f);
+  float* states[2] = {state.data(), nullptr};
+  const PassTotals got = update_pass<Rule>(k, w.data(), g.data(), w0.data(), states, d, seed, t);
+
+  double want[4] = {};
+  for (std::int64_t first = 0; first < d; first += 4096) {
+    float lanes[4][kSumLanes] = {};
+    for (std::int64_t e = first; e < std::min(d, first + 4096); ++e) {
+      const auto i = static_cast<std::size_t>(e);
+      const float xi = normal4f(draw_block(seed, Stream::kLangevin, t, static_cast<std::uint32_t>(e / 4))).z[e % 4];
+      float s[2] = {0.25f, 0.0f};
+      samplers::StepSums acc;
+      float we = w_start[i];
+      Rule::apply(k, we, g[i], w0[i], xi, s, acc);
+      ASSERT_EQ(float_bits(w[i]), float_bits(we)) << e;
+      if constexpr (Rule::kStates > 0) {
+        ASSERT_EQ(float_bits(state[i]), float_bits(s[0])) << e;
+      }
+      const float delta = we - w0[i];
+      const float terms[4] = {acc.drift2, acc.noise2, acc.aux, delta * delta};
+      for (int q = 0; q < 4; ++q) lanes[q][(e - first) % kSumLanes] += terms[q];
+    }
+    for (int q = 0; q < 4; ++q) {
+      double chunk = 0;
+      for (float l : lanes[q]) chunk += static_cast<double>(l);
+      want[q] += chunk;
+    }
+  }
+  EXPECT_EQ(got.step.drift2, want[0]);
+  EXPECT_EQ(got.step.noise2, want[1]);
+  EXPECT_EQ(got.step.aux, want[2]);
+  EXPECT_FALSE(std::signbit(got.step.aux));
+  EXPECT_EQ(got.distance2, want[3]);
+  EXPECT_GT(got.step.drift2, 0);
+  EXPECT_GT(got.step.noise2, 0);
+}
+
+TEST(LaneSums, UpdatePassSumsAreTheRulesTermsInTheDocumentedOrder) {
+  expect_pass_as_the_rule<samplers::SgldRule>(samplers::SamplerKind::kSgld);
+  expect_pass_as_the_rule<samplers::SgnhtRule>(samplers::SamplerKind::kSgnht);
+}
+
 }  // namespace
 }  // namespace llcb::backend::cpu
