@@ -23,10 +23,12 @@ struct BlockWords {
 
 #if defined(__AVX512F__) && !defined(__CUDACC__)
 // GCC 12 warns that its own intrinsics' undefined pass-through operand "may be used
-// uninitialized" once they are inlined into these loops; nothing here reads an undefined value.
+// uninitialized" (or "is used uninitialized") once they are inlined into these loops; nothing
+// here reads an undefined value.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 namespace philox_detail {
 

@@ -102,11 +102,11 @@ double measure_draws_ms(std::int64_t d, std::int64_t batch, std::int64_t h_in, i
     ++t;
 #pragma omp parallel for schedule(static)
     for (std::int64_t c = 0; c < chunks; ++c) {
-      alignas(64) float xi[kUpdateChunk];
       const std::int64_t begin = c * kUpdateChunk, len = std::min(d, begin + kUpdateChunk) - begin;
-      draw_chunk_noise(1, t, begin, len, xi);
-      // The compiler must assume that all of xi is read here, so it cannot leave any draw out.
-      asm volatile("" : : "r"(xi) : "memory");
+      for_each_noise_group(1, t, begin, len, [](std::int64_t, std::int64_t, const float* xi) {
+        // The compiler must assume that all of xi is read here, so it cannot leave any draw out.
+        asm volatile("" : : "r"(xi) : "memory");
+      });
     }
     for (std::int64_t r = 0; r < batch; ++r) idx[static_cast<std::size_t>(r)] = static_cast<std::uint64_t>(t * batch + r);
     dln::sample_inputs_host(1, idx.data(), batch, h_in, x.data());

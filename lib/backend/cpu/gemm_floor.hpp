@@ -11,7 +11,7 @@
 // milliseconds of one run over the repetitions.
 //
 // Beside that floor, the step's random draws alone (measure_draws_ms): the normals of d
-// parameters, drawn as the update pass draws them (draw_chunk_noise over its chunks), and the
+// parameters, drawn as the update pass draws them (for_each_noise_group over its chunks), and the
 // inputs of `batch` rows of h_in coordinates (dln::sample_input_host), split over the threads as
 // the step splits them (dln::sample_inputs_host). They are work every step must do, not memory
 // traffic, so the shape floor leaves them out and bench shows them apart. The minibatch's indices
