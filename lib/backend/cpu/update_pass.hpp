@@ -23,12 +23,15 @@ struct PassTotals {
 
 constexpr std::int64_t kUpdateChunk = 4096;  // a multiple of 4: chunks own whole noise blocks
 constexpr std::int64_t kNoiseGroup = 256;    // divides kUpdateChunk, a multiple of 16 (lane_sums.hpp)
+static_assert(kUpdateChunk % kNoiseGroup == 0 && kNoiseGroup % kSumLanes == 0 && kNoiseGroup % 4 == 0,
+              "groups own whole noise blocks and whole groups of sum lanes");
 
-// The noise of parameters begin .. begin + len - 1 at step t, in groups of kNoiseGroup: for each,
-// f(i0, n, xi) with the group's first index i0 (from begin), its length n and its n normals.
-// The pass draws a group and updates it while the next group's draw runs, so that the core
-// overlaps one group's arithmetic with the other's memory traffic (a chunk drawn whole and then
-// updated cost 9% more on 100K, one core: the arrays came in only after the draw).
+// The noise of parameters begin .. begin + len - 1 at step t (begin a multiple of 4), in groups of
+// kNoiseGroup: for each, f(i0, n, xi) with the group's first index i0 (from begin), its length n
+// and its n normals. The pass draws a group, then updates it, so that the out-of-order core can
+// overlap one group's arithmetic with the memory traffic of the update beside it (a chunk drawn
+// whole and then updated, the arrays coming in only after the draw, cost 11% more beyond the
+// GEMMs on 100K, one core).
 template <class F>
 inline void for_each_noise_group(std::uint64_t chain_seed, std::int64_t t, std::int64_t begin, std::int64_t len,
                                  F&& f) {
@@ -52,7 +55,6 @@ PassTotals update_pass(const typename Rule::Coeffs& k, float* __restrict w,
   float* __restrict s0 = Rule::kStates > 0 ? state[0] : nullptr;
   float* __restrict s1 = Rule::kStates > 1 ? state[1] : nullptr;
   constexpr std::int64_t kChunk = kUpdateChunk;
-  static_assert(kChunk % kNoiseGroup == 0 && kNoiseGroup % kSumLanes == 0 && kNoiseGroup % 4 == 0);
   const std::int64_t chunks = (d + kChunk - 1) / kChunk;
   std::vector<double> partial(static_cast<std::size_t>(4 * chunks));
 #pragma omp parallel for schedule(static)
