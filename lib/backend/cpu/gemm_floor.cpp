@@ -94,7 +94,7 @@ double measure_update_traffic_ms(std::int64_t d, int states, int threads, double
 
 double measure_draws_ms(std::int64_t d, std::int64_t batch, std::int64_t h_in, int threads, double seconds) {
   omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs());
-  const std::int64_t chunks = (d + kUpdateChunk - 1) / kUpdateChunk;
+  const std::int64_t chunks = (d + kLaneChunk - 1) / kLaneChunk;
   std::vector<float> x(static_cast<std::size_t>(batch * h_in));
   std::vector<std::uint64_t> idx(static_cast<std::size_t>(batch));
   std::int64_t t = 0;
@@ -102,7 +102,7 @@ double measure_draws_ms(std::int64_t d, std::int64_t batch, std::int64_t h_in, i
     ++t;
 #pragma omp parallel for schedule(static)
     for (std::int64_t c = 0; c < chunks; ++c) {
-      const std::int64_t begin = c * kUpdateChunk, len = std::min(d, begin + kUpdateChunk) - begin;
+      const std::int64_t begin = c * kLaneChunk, len = std::min(d, begin + kLaneChunk) - begin;
       for_each_noise_group(1, t, begin, len, [](std::int64_t, std::int64_t, const float* xi) {
         // The compiler must assume that all of xi is read here, so it cannot leave any draw out.
         asm volatile("" : : "r"(xi) : "memory");

@@ -12,14 +12,19 @@
 //                            vectorisable loop; term writes element i's K terms to t[0..K) (and may
 //                            write element i of output arrays). Each lane adds its terms in index
 //                            order; total(k) adds the lanes of sum k in order, in double.
-//   chunked_lane_sum(n, term)  the sum of term(i) (a double) over [0, n) in fixed 4096-element
-//                            chunks, each summed in lanes, the chunks' sums added in chunk order;
-//                            the chunks run on the OpenMP threads. The same bits for any thread
-//                            count and vector width. term may also write element i of an output
-//                            array (the loss's residual pass does).
+//   chunked_lane_sums<T, K>(n, chunk)  K sums over [0, n) in fixed kLaneChunk-element chunks:
+//                            chunk(begin, len, sums) adds the terms of elements begin .. begin +
+//                            len - 1, in index order, to a fresh LaneSums<T, K>; the chunks run on
+//                            the OpenMP threads and their totals are added in chunk order. The
+//                            same bits for any thread count and vector width (the update pass's
+//                            sums).
+//   chunked_lane_sum(n, term)  the one sum of term(i) (a double) over [0, n) that way. term may
+//                            also write element i of an output array (the loss's residual pass
+//                            does).
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -79,20 +84,29 @@ class LaneSums {
 
 constexpr std::int64_t kLaneChunk = 4096;
 
-template <class Term>
-inline double chunked_lane_sum(std::int64_t n, Term&& term) {
+template <class T, int K, class Chunk>
+inline std::array<double, K> chunked_lane_sums(std::int64_t n, Chunk&& chunk) {
   const std::int64_t chunks = (n + kLaneChunk - 1) / kLaneChunk;
-  std::vector<double> partial(static_cast<std::size_t>(chunks));
+  std::vector<double> partial(static_cast<std::size_t>(K * chunks));
 #pragma omp parallel for schedule(static)
   for (std::int64_t c = 0; c < chunks; ++c) {
-    const std::int64_t at = c * kLaneChunk;
-    LaneSums<double, 1> sum;
-    sum.add(std::min(n, at + kLaneChunk) - at, [&](std::int64_t i, double (&t)[1]) { t[0] = term(at + i); });
-    partial[static_cast<std::size_t>(c)] = sum.total(0);
+    const std::int64_t begin = c * kLaneChunk;
+    LaneSums<T, K> sums;
+    chunk(begin, std::min(n, begin + kLaneChunk) - begin, sums);
+    for (int k = 0; k < K; ++k) partial[static_cast<std::size_t>(K * c + k)] = sums.total(k);
   }
-  double total = 0;
-  for (double p : partial) total += p;
+  std::array<double, K> total{};
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    for (int k = 0; k < K; ++k) total[static_cast<std::size_t>(k)] += partial[static_cast<std::size_t>(K * c + k)];
+  }
   return total;
+}
+
+template <class Term>
+inline double chunked_lane_sum(std::int64_t n, Term&& term) {
+  return chunked_lane_sums<double, 1>(n, [&](std::int64_t begin, std::int64_t len, LaneSums<double, 1>& sums) {
+    sums.add(len, [&](std::int64_t i, double (&t)[1]) { t[0] = term(begin + i); });
+  })[0];
 }
 
 }  // namespace llcb::backend::cpu

@@ -6,8 +6,8 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
-#include <vector>
 
 #include "lib/backend/cpu/lane_sums.hpp"
 #include "lib/core/philox_blocks.hpp"
@@ -21,10 +21,9 @@ struct PassTotals {
   double distance2 = 0;
 };
 
-constexpr std::int64_t kUpdateChunk = 4096;  // a multiple of 4: chunks own whole noise blocks
-constexpr std::int64_t kNoiseGroup = 256;    // divides kUpdateChunk, a multiple of 16 (lane_sums.hpp)
-static_assert(kUpdateChunk % kNoiseGroup == 0 && kNoiseGroup % kSumLanes == 0 && kNoiseGroup % 4 == 0,
-              "groups own whole noise blocks and whole groups of sum lanes");
+constexpr std::int64_t kNoiseGroup = 256;  // divides the pass's chunks (kLaneChunk), a multiple of 16
+static_assert(kLaneChunk % kNoiseGroup == 0 && kNoiseGroup % kSumLanes == 0 && kNoiseGroup % 4 == 0,
+              "chunks and groups own whole noise blocks and whole groups of sum lanes");
 
 // The noise of parameters begin .. begin + len - 1 at step t (begin a multiple of 4), in groups of
 // kNoiseGroup: for each, f(i0, n, xi) with the group's first index i0 (from begin), its length n
@@ -54,51 +53,40 @@ PassTotals update_pass(const typename Rule::Coeffs& k, float* __restrict w,
   static_assert(Rule::kStates <= 2, "update_pass handles at most two state arrays");
   float* __restrict s0 = Rule::kStates > 0 ? state[0] : nullptr;
   float* __restrict s1 = Rule::kStates > 1 ? state[1] : nullptr;
-  constexpr std::int64_t kChunk = kUpdateChunk;
-  const std::int64_t chunks = (d + kChunk - 1) / kChunk;
-  std::vector<double> partial(static_cast<std::size_t>(4 * chunks));
-#pragma omp parallel for schedule(static)
-  for (std::int64_t c = 0; c < chunks; ++c) {
-    const std::int64_t begin = c * kChunk;
-    const std::int64_t len = std::min(d, begin + kChunk) - begin;
-    // Sums in fixed lanes (lane_sums.hpp), so that the bits do not depend on the vector width;
-    // groups are whole multiples of kSumLanes, so a parameter's lane is its index in the chunk
-    // modulo kSumLanes.
-    LaneSums<float, 4> sums;  // drift2, noise2, aux, ||w - w*||^2
-    for_each_noise_group(chain_seed, t, begin, len, [&](std::int64_t i0, std::int64_t n, const float* xi) {
-      sums.add(n, [&](std::int64_t i, float (&terms)[4]) {
-        const std::int64_t e = begin + i0 + i;
-        float s[2] = {0.0f, 0.0f};
-        if constexpr (Rule::kStates > 0) s[0] = s0[e];
-        if constexpr (Rule::kStates > 1) s[1] = s1[e];
-        // -0 + x is x for every x, so the compiler drops the additions to acc that a +0 start
-        // would cost. The sums are the same: apply adds at most one term to each field
-        // (rule.hpp), so a field is either that term, as from a +0 start but for the sign of a
-        // zero, or -0 where a +0 start left +0; and the lanes start at +0, so the sign of a zero
-        // never shows in them.
-        samplers::StepSums acc{-0.0f, -0.0f, -0.0f};
-        float we = w[e];
-        Rule::apply(k, we, g[e], w0[e], xi[i], s, acc);
-        w[e] = we;
-        if constexpr (Rule::kStates > 0) s0[e] = s[0];
-        if constexpr (Rule::kStates > 1) s1[e] = s[1];
-        const float delta = we - w0[e];
-        terms[0] = acc.drift2;
-        terms[1] = acc.noise2;
-        terms[2] = acc.aux;
-        terms[3] = delta * delta;
+  // The chunks of chunked_lane_sums, each drawn and updated in noise groups; groups are whole
+  // multiples of kSumLanes, so a parameter's lane is its index in the chunk modulo kSumLanes.
+  const std::array<double, 4> sums = chunked_lane_sums<float, 4>(  // drift2, noise2, aux, ||w - w*||^2
+      d, [&](std::int64_t begin, std::int64_t len, LaneSums<float, 4>& lanes) {
+        for_each_noise_group(chain_seed, t, begin, len, [&](std::int64_t i0, std::int64_t n, const float* xi) {
+          lanes.add(n, [&](std::int64_t i, float (&terms)[4]) {
+            const std::int64_t e = begin + i0 + i;
+            float s[2] = {0.0f, 0.0f};
+            if constexpr (Rule::kStates > 0) s[0] = s0[e];
+            if constexpr (Rule::kStates > 1) s[1] = s1[e];
+            // -0 + x is x for every x, so the compiler drops the additions to acc that a +0
+            // start would cost. The sums are the same: apply adds at most one term to each field
+            // (rule.hpp), so a field is either that term, as from a +0 start but for the sign of
+            // a zero, or -0 where a +0 start left +0; and the lanes start at +0, so the sign of
+            // a zero never shows in them.
+            samplers::StepSums acc{-0.0f, -0.0f, -0.0f};
+            float we = w[e];
+            Rule::apply(k, we, g[e], w0[e], xi[i], s, acc);
+            w[e] = we;
+            if constexpr (Rule::kStates > 0) s0[e] = s[0];
+            if constexpr (Rule::kStates > 1) s1[e] = s[1];
+            const float delta = we - w0[e];
+            terms[0] = acc.drift2;
+            terms[1] = acc.noise2;
+            terms[2] = acc.aux;
+            terms[3] = delta * delta;
+          });
+        });
       });
-    });
-    for (int q = 0; q < 4; ++q) partial[static_cast<std::size_t>(4 * c + q)] = sums.total(q);
-  }
   PassTotals out;
-  for (std::int64_t c = 0; c < chunks; ++c) {
-    const double* p = &partial[static_cast<std::size_t>(4 * c)];
-    out.step.drift2 += p[0];
-    out.step.noise2 += p[1];
-    out.step.aux += p[2];
-    out.distance2 += p[3];
-  }
+  out.step.drift2 = sums[0];
+  out.step.noise2 = sums[1];
+  out.step.aux = sums[2];
+  out.distance2 = sums[3];
   return out;
 }
 
