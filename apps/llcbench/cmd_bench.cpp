@@ -80,7 +80,8 @@ int cmd_bench(const std::vector<std::string>& args) {
     // floor taken on the machine as it was then (a shared machine's speed drifts): the ratios
     // reported are the medians of these paired ratios.
     const bool shape_on = !vm["no-shape-floor"].as<bool>();
-    std::vector<double> shape_gemm, shape_update, shape_draws, shape_total, shape_with_draws, of_shape, of_with_draws;
+    std::vector<backend::ShapeFloor> floors;  // one a timed run, measured after it
+    std::vector<double> run_ms;               // each run's ms/step
     for (std::int64_t i = 0; i < repeats; ++i) {
       const auto t0 = std::chrono::steady_clock::now();
       const auto out = be->run(problem, data, specs);
@@ -93,15 +94,8 @@ int cmd_bench(const std::vector<std::string>& args) {
       rates.push_back(out.front().steps_per_second);
       aggregate.push_back(static_cast<double>(chains * steps) / wall);
       if (shape_on) {
-        const backend::ShapeFloor f = be->measure_shape_floor(problem, data, spec.batch_size, spec.sampler.kind, 0.3);
-        const double run_ms = 1e3 / out.front().steps_per_second;
-        shape_gemm.push_back(f.gemm_ms);
-        shape_update.push_back(f.update_ms);
-        shape_draws.push_back(f.draws_ms);
-        shape_total.push_back(f.total_ms());
-        shape_with_draws.push_back(f.with_draws_ms());
-        of_shape.push_back(run_ms / f.total_ms());
-        of_with_draws.push_back(run_ms / f.with_draws_ms());
+        floors.push_back(be->measure_shape_floor(problem, data, spec.batch_size, spec.sampler.kind, 0.3));
+        run_ms.push_back(1e3 / out.front().steps_per_second);
       }
     }
     std::sort(aggregate.begin(), aggregate.end());
@@ -125,11 +119,21 @@ int cmd_bench(const std::vector<std::string>& args) {
     const double floor_ms = floor > 0 && hw.bandwidth_gbs > 0
                                 ? 1e3 * backend::step_floor_seconds(problem, spec.batch_size, spec.sampler.kind, hw, targets_rank, cut)
                                 : nan;
-    // Medians over the runs (NaN where not measured: --no-shape-floor, or a backend without it).
-    const double shape_gemm_ms = llcb::median(shape_gemm), shape_update_ms = llcb::median(shape_update),
-                 shape_draws_ms = llcb::median(shape_draws), shape_ms = llcb::median(shape_total),
-                 shape_with_draws_ms = llcb::median(shape_with_draws), of_shape_floor = llcb::median(of_shape),
-                 of_shape_with_draws = llcb::median(of_with_draws);
+    // Medians over the runs of a figure of each run's floor (and its ms/step); NaN where not
+    // measured: --no-shape-floor, or a backend without it.
+    const auto over_runs = [&](auto figure) {
+      std::vector<double> v;
+      for (std::size_t i = 0; i < floors.size(); ++i) v.push_back(figure(floors[i], run_ms[i]));
+      return llcb::median(v);
+    };
+    using F = const backend::ShapeFloor&;
+    const double shape_gemm_ms = over_runs([](F f, double) { return f.gemm_ms; });
+    const double shape_update_ms = over_runs([](F f, double) { return f.update_ms; });
+    const double shape_draws_ms = over_runs([](F f, double) { return f.draws_ms; });
+    const double shape_ms = over_runs([](F f, double) { return f.total_ms(); });
+    const double shape_with_draws_ms = over_runs([](F f, double) { return f.with_draws_ms(); });
+    const double of_shape_floor = over_runs([](F f, double ms) { return ms / f.total_ms(); });
+    const double of_shape_with_draws = over_runs([](F f, double ms) { return ms / f.with_draws_ms(); });
     constexpr double kPaperSteps = 50'000;  // the published chain length (benchmark.md)
     // With several chains per call, the throughput of the call (wall clock, setup included).
     const double chains_per_hour = 3600.0 * (chains > 1 ? chain_steps : median) / kPaperSteps;
