@@ -19,10 +19,6 @@ const auto gemm_f32 = [](bool ta, bool tb, std::int64_t m, std::int64_t n, std::
 
 }  // namespace
 
-double chunked_sum_squares(const float* x, std::int64_t n) {
-  return chunked_lane_sum(n, [x](std::int64_t i) { return static_cast<double>(x[i]) * x[i]; });
-}
-
 DlnModel::DlnModel(std::vector<std::int64_t> widths, std::int64_t batch, std::int64_t normaliser_rows,
                    std::int64_t cut)
     : widths_(std::move(widths)), batch_(batch),
@@ -104,7 +100,7 @@ double DlnModel::loss_and_gradient(const float* w, float* grad) {
   } else {
     forward(w);
   }
-  // Residual R, its sum of squares (the sum chunked_sum_squares(R) would give) and
+  // Residual R, its sum of squares (chunked_lane_sum: fixed chunks and lanes) and
   // dL/dA_M = 2 R / (B H_out) into g_a_: one pass.
   const std::int64_t count = batch_ * widths_.back();
   float* g = g_a_.data();

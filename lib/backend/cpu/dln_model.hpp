@@ -69,8 +69,4 @@ class DlnModel {
   std::vector<float> cut_scratch_;
 };
 
-// Deterministic sum of squares in double over fixed 4096-element chunks, each summed in fixed
-// lanes (lane_sums.hpp): the same bits for any thread count and any vector width.
-double chunked_sum_squares(const float* x, std::int64_t n);
-
 }  // namespace llcb::backend::cpu

@@ -66,6 +66,11 @@ TEST(LaneSums, FloatLanesAddInTheDocumentedOrder) {
   }
 }
 
+// The sum of squares of x[0 .. n) through chunked_lane_sum.
+double chunked_sum_squares(const float* x, std::int64_t n) {
+  return chunked_lane_sum(n, [x](std::int64_t i) { return static_cast<double>(x[i]) * x[i]; });
+}
+
 // The documented order, written as a plain scalar loop.
 double reference_sum_squares(const std::vector<float>& x, std::int64_t first, std::int64_t last) {
   double lanes[kSumLanes] = {};
