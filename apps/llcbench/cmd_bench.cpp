@@ -2,7 +2,8 @@
 // hardware under the backend (its sgemm rate and copy bandwidth, measured in the same run) and
 // the step time they allow, and the floor at the step's own shapes (its GEMMs alone, its update's
 // memory traffic alone, measured after each timed run; with the step's random draws alone
-// beside it; docs/performance.md). Warm-up steps are excluded; the chain's
+// beside it; docs/performance.md), and on several CPU threads the core-to-core handoff after each
+// run. Warm-up steps are excluded; the chain's
 // lambda_hat is checked finite in the same run so a broken build cannot report a fast number.
 #include <algorithm>
 #include <chrono>
@@ -37,6 +38,9 @@ int cmd_bench(const std::vector<std::string>& args) {
         "n of the n x n x n sgemm that measures the floor (0: skip)")(
         "copy-mib", po::value<std::string>()->default_value("256"),
         "MiB of the copy that measures the bandwidth (0: skip)")(
+        "handoff-mib", po::value<std::string>()->default_value("4"),
+        "CPU, 2 or more threads: MiB of the array that measures the core-to-core handoff after each run "
+        "(0: skip)")(
         "targets", po::value<std::string>()->default_value("factored"),
         "targets through the teacher's rank-r factors (factored) or its product (product)")(
         "gradient", po::value<std::string>()->default_value("narrowest"),
@@ -64,6 +68,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     const auto repeats = parse_int(vm["repeats"].as<std::string>(), "--repeats", 1, 1000);
     const int gemm = static_cast<int>(parse_int(vm["gemm-size"].as<std::string>(), "--gemm-size", 0, 16384));
     const int copy_mib = static_cast<int>(parse_int(vm["copy-mib"].as<std::string>(), "--copy-mib", 0, 65536));
+    const int handoff_mib = static_cast<int>(parse_int(vm["handoff-mib"].as<std::string>(), "--handoff-mib", 0, 4096));
 
     const auto chains = parse_int(vm["chains"].as<std::string>(), "--chains", 1, 4096);
     spec.steps = warmup;
@@ -82,6 +87,12 @@ int cmd_bench(const std::vector<std::string>& args) {
     const bool shape_on = !vm["no-shape-floor"].as<bool>();
     std::vector<backend::ShapeFloor> floors;  // one a timed run, measured after it
     std::vector<double> run_ms;               // each run's ms/step
+    // The core-to-core handoff, also measured after each run: a shared machine's can fall tenfold
+    // for a minute, and a step on several threads slows with it (docs/performance.md).
+    auto* cpu = dynamic_cast<backend::CpuBackend*>(be.get());
+    const int threads = cpu ? cpu->threads() : 0;
+    const bool handoff_on = handoff_mib > 0 && threads > 1;
+    std::vector<double> handoffs;
     for (std::int64_t i = 0; i < repeats; ++i) {
       const auto t0 = std::chrono::steady_clock::now();
       const auto out = be->run(problem, data, specs);
@@ -97,6 +108,7 @@ int cmd_bench(const std::vector<std::string>& args) {
         floors.push_back(be->measure_shape_floor(problem, data, spec.batch_size, spec.sampler.kind, 0.3));
         run_ms.push_back(1e3 / out.front().steps_per_second);
       }
+      if (handoff_on) handoffs.push_back(cpu->measure_handoff_gbs(handoff_mib, 0.2));
     }
     std::sort(aggregate.begin(), aggregate.end());
     const double chain_steps = aggregate[aggregate.size() / 2];
@@ -108,8 +120,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     const std::int64_t cut = backend::gradient_cut(problem.widths, spec.batch_size, data.narrowest_gradient);
     const double flops = backend::flops_per_step(problem, spec.batch_size, targets_rank, cut);
     const double gflops = flops * median / 1e9;
-    int threads = 0;
-    if (auto* cpu = dynamic_cast<backend::CpuBackend*>(be.get())) threads = cpu->threads();
+    const double handoff_gbs = llcb::median(handoffs);  // NaN where not measured
     const backend::HardwareFloor hw = be->measure_floor(gemm, copy_mib, 1.0);
     const double floor = hw.sgemm_gflops;
     const double step_ms = 1e3 / median;
@@ -163,6 +174,7 @@ int cmd_bench(const std::vector<std::string>& args) {
       w.field("sgemm_gflops", floor > 0 ? floor : nan);
       w.field("fraction_of_sgemm", floor > 0 ? gflops / floor : nan);
       w.field("bandwidth_gbs", hw.bandwidth_gbs > 0 ? hw.bandwidth_gbs : nan);
+      w.field("handoff_gbs", handoff_gbs);
       w.field("ms_per_step", step_ms);
       w.field("floor_ms_per_step", floor_ms);
       w.field("shape_gemm_ms", shape_gemm_ms);
@@ -236,6 +248,14 @@ int cmd_bench(const std::vector<std::string>& args) {
     } else {
       std::cout << "shape floor: not measured" << (vm["no-shape-floor"].as<bool>() ? " (--no-shape-floor)" : " on this backend")
                 << "\n";
+    }
+    if (handoff_on) {
+      std::cout << "core-to-core handoff: " << handoff_gbs << " GB/s (a " << handoff_mib
+                << " MiB array written by one thread, then read by another; median over the runs, each measured "
+                   "right after it)\n";
+    } else {
+      std::cout << "core-to-core handoff: not measured ("
+                << (!cpu ? "not a CPU backend" : threads < 2 ? "one thread" : "--handoff-mib 0") << ")\n";
     }
     return 0;
   });

@@ -316,6 +316,29 @@ TEST(Cli, BenchPairsTheShapeFloorWithEachRunAndShowsTheDrawsApart) {
   }
 }
 
+// The core-to-core handoff is measured after each run where there are threads to hand data
+// between, and says why not elsewhere.
+TEST(Cli, BenchMeasuresTheHandoffBetweenCoresOnlyWithSeveralThreads) {
+  const std::string base = "bench --class tiny --seed 2 --steps 20 --gemm-size 0 --copy-mib 0 --no-shape-floor ";
+  const Result two = run(base + "--threads 2 --handoff-mib 1 --json");
+  ASSERT_EQ(two.code, 0) << two.err;
+  EXPECT_GT(json_number(two.out, "handoff_gbs"), 0) << two.out;
+  const Result text = run(base + "--threads 2 --handoff-mib 1 --repeats 2");
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find(" GB/s (a 1 MiB array written by one thread, then read by another; median over the runs"),
+            std::string::npos)
+      << text.out;
+  const Result one = run(base + "--threads 1 --json");
+  ASSERT_EQ(one.code, 0) << one.err;
+  EXPECT_NE(one.out.find("\"handoff_gbs\":null"), std::string::npos) << one.out;
+  EXPECT_NE(run(base + "--threads 1").out.find("core-to-core handoff: not measured (one thread)"), std::string::npos);
+  EXPECT_NE(run(base + "--threads 2 --handoff-mib 0").out.find("core-to-core handoff: not measured (--handoff-mib 0)"),
+            std::string::npos);
+  const Result bad = run(base + "--threads 2 --handoff-mib -1");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("--handoff-mib"), std::string::npos) << bad.err;
+}
+
 // A skipped measurement is null in the JSON and "not measured" in the text, never a 0 and
 // never a step floor computed without it.
 TEST(Cli, BenchSaysWhatItDidNotMeasure) {

@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <chrono>
+#include <limits>
 
 #include "lib/backend/cpu/dln_model.hpp"
 #include "lib/backend/cpu/gemm_floor.hpp"
@@ -149,6 +150,11 @@ ShapeFloor CpuBackend::measure_shape_floor(const dln::Problem& problem, const Da
   f.draws_ms = cpu::measure_draws_ms(dln::parameter_count(problem.widths), batch_size, problem.widths.front(),
                                      threads_, seconds);
   return f;
+}
+
+double CpuBackend::measure_handoff_gbs(int mib, double seconds) const {
+  if (threads_ < 2) return std::numeric_limits<double>::quiet_NaN();
+  return cpu::measure_handoff_gbs(mib, threads_, seconds);
 }
 
 // Declared here too: cblas.h may be another vendor's header, while the library is always OpenBLAS.

@@ -24,6 +24,9 @@ class CpuBackend final : public Backend {
   ShapeFloor measure_shape_floor(const dln::Problem& problem, const DataSpec& data, std::int64_t batch_size,
                                  samplers::SamplerKind kind, double seconds) override;
   std::string hardware() const override;
+  // GB/s handed from core to core (cpu::measure_handoff_gbs over this backend's threads) for
+  // about `seconds`; NaN with one thread, where nothing is handed over.
+  double measure_handoff_gbs(int mib, double seconds) const;
   int threads() const { return threads_; }
 
  private:

@@ -9,6 +9,7 @@
 
 #include "lib/backend/cpu/dln_model.hpp"
 #include "lib/backend/cpu/update_pass.hpp"
+#include "lib/core/check.hpp"
 #include "lib/dln/dataset.hpp"
 
 namespace llcb::backend::cpu {
@@ -40,6 +41,32 @@ double measure_copy_gbs(int mib, int threads, double seconds) {
     for (std::size_t i = 0; i < n; ++i) b[i] = a[i];
   });
   return 2.0 * static_cast<double>(n) * sizeof(float) * reps / elapsed / 1e9;
+}
+
+double measure_handoff_gbs(int mib, int threads, double seconds) {
+  const std::size_t n = static_cast<std::size_t>(mib) << 18;  // floats
+  const auto share = n / static_cast<std::size_t>(threads);
+  std::vector<float> a(n, 0.0f);
+  std::vector<double> seen(static_cast<std::size_t>(threads), 0.0);  // keeps the reads
+  float value = 0.0f;
+  const auto [reps, elapsed] = repeat_for(seconds, [&] {
+    value += 1.0f;
+#pragma omp parallel num_threads(threads)
+    {
+      const auto t = static_cast<std::size_t>(omp_get_thread_num());
+      float* mine = a.data() + t * share;
+#pragma omp simd
+      for (std::size_t i = 0; i < share; ++i) mine[i] = value;
+#pragma omp barrier
+      const float* next = a.data() + (t + 1) % static_cast<std::size_t>(threads) * share;
+      float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+      for (std::size_t i = 0; i < share; ++i) sum += next[i];
+      seen[t] += sum;
+    }
+  });
+  LLCB_CHECK(seen[0] > 0, "the handoff measurement read nothing");
+  return static_cast<double>(share * static_cast<std::size_t>(threads)) * sizeof(float) * reps / elapsed / 1e9;
 }
 
 double measure_sgemm_gflops(int n, int threads, double seconds) {
