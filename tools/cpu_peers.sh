@@ -5,7 +5,7 @@
 # PyTorch) and tools/peer_chains.py (devinterp, JAX) on one problem, on 1 core (pinned with
 # taskset) and on 2 cores, ROUNDS times. One line a run: steps/s, and for llcbench the floor at the
 # step's own shapes (paired with each timed run; the ratio with the step's random draws beside)
-# and, on 2 cores, the core-to-core handoff (GB/s, measured after each run).
+# and, on 2 cores, the core-to-core handoff and its control (GB/s, measured after each run).
 #
 #     bash tools/cpu_peers.sh CLASS STEPS ROUNDS [PYTHON]
 #     bash tools/cpu_peers.sh 100K 200 2 out/peers/bin/python
@@ -30,7 +30,7 @@ if d.get('of_shape_floor'):
              'of-with-draws', round(d['of_shape_floor_with_draws'], 3),
              'sgemm', round(d['sgemm_gflops'], 1), 'gflops', round(d['gflops'], 1)]
 if d.get('handoff_gbs'):
-    extra += ['handoff', round(d['handoff_gbs'], 1)]
+    extra += ['handoff', round(d['handoff_gbs'], 1), 'own', round(d['handoff_own_gbs'], 1)]
 print('$1', round(d['steps_per_second'], 2), *extra)"
 }
 for round in $(seq "$ROUNDS"); do

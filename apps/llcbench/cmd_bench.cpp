@@ -87,12 +87,13 @@ int cmd_bench(const std::vector<std::string>& args) {
     const bool shape_on = !vm["no-shape-floor"].as<bool>();
     std::vector<backend::ShapeFloor> floors;  // one a timed run, measured after it
     std::vector<double> run_ms;               // each run's ms/step
-    // The core-to-core handoff, also measured after each run: a shared machine's can fall tenfold
-    // for a minute, and a step on several threads slows with it (docs/performance.md).
+    // The core-to-core handoff, measured right after each run (before its shape floor): a shared
+    // machine's can fall tenfold for seconds at a time, and a step on several threads slows with
+    // it (docs/performance.md, "Two cores").
     auto* cpu = dynamic_cast<backend::CpuBackend*>(be.get());
     const int threads = cpu ? cpu->threads() : 0;
     const bool handoff_on = handoff_mib > 0 && threads > 1;
-    std::vector<double> handoffs;
+    std::vector<double> across, own;  // GB/s, one a timed run
     for (std::int64_t i = 0; i < repeats; ++i) {
       const auto t0 = std::chrono::steady_clock::now();
       const auto out = be->run(problem, data, specs);
@@ -104,11 +105,15 @@ int cmd_bench(const std::vector<std::string>& args) {
       }
       rates.push_back(out.front().steps_per_second);
       aggregate.push_back(static_cast<double>(chains * steps) / wall);
+      if (handoff_on) {
+        const backend::cpu::Handoff h = cpu->measure_handoff(handoff_mib, 0.2);
+        across.push_back(h.across_gbs);
+        own.push_back(h.own_gbs);
+      }
       if (shape_on) {
         floors.push_back(be->measure_shape_floor(problem, data, spec.batch_size, spec.sampler.kind, 0.3));
         run_ms.push_back(1e3 / out.front().steps_per_second);
       }
-      if (handoff_on) handoffs.push_back(cpu->measure_handoff_gbs(handoff_mib, 0.2));
     }
     std::sort(aggregate.begin(), aggregate.end());
     const double chain_steps = aggregate[aggregate.size() / 2];
@@ -120,7 +125,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     const std::int64_t cut = backend::gradient_cut(problem.widths, spec.batch_size, data.narrowest_gradient);
     const double flops = backend::flops_per_step(problem, spec.batch_size, targets_rank, cut);
     const double gflops = flops * median / 1e9;
-    const double handoff_gbs = llcb::median(handoffs);  // NaN where not measured
+    const double handoff_gbs = llcb::median(across), handoff_own_gbs = llcb::median(own);  // NaN: not measured
     const backend::HardwareFloor hw = be->measure_floor(gemm, copy_mib, 1.0);
     const double floor = hw.sgemm_gflops;
     const double step_ms = 1e3 / median;
@@ -175,6 +180,7 @@ int cmd_bench(const std::vector<std::string>& args) {
       w.field("fraction_of_sgemm", floor > 0 ? gflops / floor : nan);
       w.field("bandwidth_gbs", hw.bandwidth_gbs > 0 ? hw.bandwidth_gbs : nan);
       w.field("handoff_gbs", handoff_gbs);
+      w.field("handoff_own_gbs", handoff_own_gbs);
       w.field("ms_per_step", step_ms);
       w.field("floor_ms_per_step", floor_ms);
       w.field("shape_gemm_ms", shape_gemm_ms);
@@ -249,13 +255,18 @@ int cmd_bench(const std::vector<std::string>& args) {
       std::cout << "shape floor: not measured" << (vm["no-shape-floor"].as<bool>() ? " (--no-shape-floor)" : " on this backend")
                 << "\n";
     }
-    if (handoff_on) {
-      std::cout << "core-to-core handoff: " << handoff_gbs << " GB/s (a " << handoff_mib
-                << " MiB array written by one thread, then read by another; median over the runs, each measured "
-                   "right after it)\n";
+    if (std::isfinite(handoff_gbs)) {
+      std::cout << "core-to-core handoff: " << handoff_gbs << " GB/s (each thread writes its share of a " << handoff_mib
+                << " MiB array, then reads the next thread's; " << handoff_own_gbs
+                << " GB/s where it reads back its own; the array's bytes over the time to write and read them, "
+                   "medians over the runs, each measured right after it)\n";
     } else {
       std::cout << "core-to-core handoff: not measured ("
-                << (!cpu ? "not a CPU backend" : threads < 2 ? "one thread" : "--handoff-mib 0") << ")\n";
+                << (!cpu                ? "not a CPU backend"
+                    : threads < 2       ? "one thread"
+                    : handoff_mib == 0  ? "--handoff-mib 0"
+                                        : "OpenMP gave the threads a team of one")
+                << ")\n";
     }
     return 0;
   });

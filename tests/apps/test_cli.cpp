@@ -316,24 +316,45 @@ TEST(Cli, BenchPairsTheShapeFloorWithEachRunAndShowsTheDrawsApart) {
   }
 }
 
-// The core-to-core handoff is measured after each run where there are threads to hand data
-// between, and says why not elsewhere.
+// The number that follows `prefix` in s (NaN if the prefix is missing).
+double number_after(const std::string& s, const std::string& prefix) {
+  const auto at = s.find(prefix);
+  return at == std::string::npos ? std::nan("") : std::strtod(s.c_str() + at + prefix.size(), nullptr);
+}
+
+// The core-to-core handoff (across, and each thread reading its own share as the control) is
+// measured after each run where a team of threads can hand data over, and the text and the JSON
+// say why not elsewhere.
 TEST(Cli, BenchMeasuresTheHandoffBetweenCoresOnlyWithSeveralThreads) {
   const std::string base = "bench --class tiny --seed 2 --steps 20 --gemm-size 0 --copy-mib 0 --no-shape-floor ";
   const Result two = run(base + "--threads 2 --handoff-mib 1 --json");
   ASSERT_EQ(two.code, 0) << two.err;
   EXPECT_GT(json_number(two.out, "handoff_gbs"), 0) << two.out;
+  EXPECT_GT(json_number(two.out, "handoff_own_gbs"), 0) << two.out;
   const Result text = run(base + "--threads 2 --handoff-mib 1 --repeats 2");
   ASSERT_EQ(text.code, 0) << text.err;
-  EXPECT_NE(text.out.find(" GB/s (a 1 MiB array written by one thread, then read by another; median over the runs"),
+  EXPECT_GT(number_after(text.out, "core-to-core handoff: "), 0) << text.out;
+  EXPECT_GT(number_after(text.out, " MiB array, then reads the next thread's; "), 0) << text.out;
+  EXPECT_NE(text.out.find("GB/s where it reads back its own; the array's bytes over the time to write and read them, "
+                          "medians over the runs, each measured right after it)"),
             std::string::npos)
       << text.out;
-  const Result one = run(base + "--threads 1 --json");
-  ASSERT_EQ(one.code, 0) << one.err;
-  EXPECT_NE(one.out.find("\"handoff_gbs\":null"), std::string::npos) << one.out;
-  EXPECT_NE(run(base + "--threads 1").out.find("core-to-core handoff: not measured (one thread)"), std::string::npos);
-  EXPECT_NE(run(base + "--threads 2 --handoff-mib 0").out.find("core-to-core handoff: not measured (--handoff-mib 0)"),
-            std::string::npos);
+  const std::vector<std::pair<std::string, std::string>> not_measured = {
+      {"", "--threads 1"},
+      {"", "--threads 2 --handoff-mib 0"},
+      {"OMP_THREAD_LIMIT=1", "--threads 2 --handoff-mib 1"},  // OpenMP gives a team of one
+  };
+  const std::vector<std::string> why = {"one thread", "--handoff-mib 0", "OpenMP gave the threads a team of one"};
+  for (std::size_t i = 0; i < not_measured.size(); ++i) {
+    const auto& [env, args] = not_measured[i];
+    const Result j = run_with_env(env, base + args + " --json");
+    ASSERT_EQ(j.code, 0) << args << ": " << j.err;
+    EXPECT_NE(j.out.find("\"handoff_gbs\":null"), std::string::npos) << args << ": " << j.out;
+    EXPECT_NE(j.out.find("\"handoff_own_gbs\":null"), std::string::npos) << args << ": " << j.out;
+    const Result t = run_with_env(env, base + args);
+    ASSERT_EQ(t.code, 0) << args << ": " << t.err;
+    EXPECT_NE(t.out.find("core-to-core handoff: not measured (" + why[i] + ")"), std::string::npos) << t.out;
+  }
   const Result bad = run(base + "--threads 2 --handoff-mib -1");
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("--handoff-mib"), std::string::npos) << bad.err;

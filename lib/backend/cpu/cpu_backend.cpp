@@ -152,9 +152,9 @@ ShapeFloor CpuBackend::measure_shape_floor(const dln::Problem& problem, const Da
   return f;
 }
 
-double CpuBackend::measure_handoff_gbs(int mib, double seconds) const {
-  if (threads_ < 2) return std::numeric_limits<double>::quiet_NaN();
-  return cpu::measure_handoff_gbs(mib, threads_, seconds);
+cpu::Handoff CpuBackend::measure_handoff(int mib, double seconds) const {
+  if (threads_ < 2) return {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
+  return cpu::measure_handoff(mib, threads_, seconds);
 }
 
 // Declared here too: cblas.h may be another vendor's header, while the library is always OpenBLAS.

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "lib/backend/backend.hpp"
+#include "lib/backend/cpu/gemm_floor.hpp"
 
 namespace llcb::backend {
 
@@ -24,9 +25,9 @@ class CpuBackend final : public Backend {
   ShapeFloor measure_shape_floor(const dln::Problem& problem, const DataSpec& data, std::int64_t batch_size,
                                  samplers::SamplerKind kind, double seconds) override;
   std::string hardware() const override;
-  // GB/s handed from core to core (cpu::measure_handoff_gbs over this backend's threads) for
-  // about `seconds`; NaN with one thread, where nothing is handed over.
-  double measure_handoff_gbs(int mib, double seconds) const;
+  // The core-to-core handoff over this backend's threads (cpu::measure_handoff, lib/backend/cpu/
+  // gemm_floor.hpp) for about `seconds`; NaN with one thread, where nothing is handed over.
+  cpu::Handoff measure_handoff(int mib, double seconds) const;
   int threads() const { return threads_; }
 
  private:

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <vector>
 
 #include "lib/backend/cpu/dln_model.hpp"
@@ -43,30 +44,45 @@ double measure_copy_gbs(int mib, int threads, double seconds) {
   return 2.0 * static_cast<double>(n) * sizeof(float) * reps / elapsed / 1e9;
 }
 
-double measure_handoff_gbs(int mib, int threads, double seconds) {
-  const std::size_t n = static_cast<std::size_t>(mib) << 18;  // floats
-  const auto share = n / static_cast<std::size_t>(threads);
+namespace {
+
+// Handoff::across_gbs (across) or Handoff::own_gbs (!across) over an n-float array: each thread
+// of the team writes its share, then after a barrier reads the next thread's share or its own.
+// NaN when OpenMP gives a team of fewer than two threads.
+double write_then_read_gbs(std::size_t n, int threads, bool across, double seconds) {
   std::vector<float> a(n, 0.0f);
   std::vector<double> seen(static_cast<std::size_t>(threads), 0.0);  // keeps the reads
+  std::size_t team = 0;  // the last run's team size
   float value = 0.0f;
   const auto [reps, elapsed] = repeat_for(seconds, [&] {
     value += 1.0f;
 #pragma omp parallel num_threads(threads)
     {
+      const auto nt = static_cast<std::size_t>(omp_get_num_threads());
       const auto t = static_cast<std::size_t>(omp_get_thread_num());
+      const std::size_t share = n / nt;
       float* mine = a.data() + t * share;
 #pragma omp simd
       for (std::size_t i = 0; i < share; ++i) mine[i] = value;
 #pragma omp barrier
-      const float* next = a.data() + (t + 1) % static_cast<std::size_t>(threads) * share;
+      const float* read = a.data() + (across ? (t + 1) % nt : t) * share;
       float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
-      for (std::size_t i = 0; i < share; ++i) sum += next[i];
+      for (std::size_t i = 0; i < share; ++i) sum += read[i];
       seen[t] += sum;
+      if (t == 0) team = nt;
     }
   });
+  if (team < 2) return std::numeric_limits<double>::quiet_NaN();
   LLCB_CHECK(seen[0] > 0, "the handoff measurement read nothing");
-  return static_cast<double>(share * static_cast<std::size_t>(threads)) * sizeof(float) * reps / elapsed / 1e9;
+  return static_cast<double>(n / team * team) * sizeof(float) * reps / elapsed / 1e9;
+}
+
+}  // namespace
+
+Handoff measure_handoff(int mib, int threads, double seconds) {
+  const std::size_t n = static_cast<std::size_t>(mib) << 18;  // floats
+  return Handoff{write_then_read_gbs(n, threads, true, seconds / 2), write_then_read_gbs(n, threads, false, seconds / 2)};
 }
 
 double measure_sgemm_gflops(int n, int threads, double seconds) {

@@ -17,12 +17,14 @@
 // traffic, so the shape floor leaves them out and bench shows them apart. The minibatch's indices
 // (a few hundred evaluations of a permutation) are left out of both.
 //
-// The core-to-core handoff (measure_handoff_gbs, threads >= 2): each thread writes its share of a
-// `mib` MiB array, then, after a barrier, reads the next thread's share; GB/s of the array per
-// run, the writes included (a write must first take the line from the cache of the thread that
-// read it last). A step on several threads hands data across like this (each thread computes its
-// rows of every product, then reads all rows of the inputs, the weights and the output gradient),
-// which the shape floor, repeating its GEMMs on unchanged data, does not pay.
+// The core-to-core handoff (measure_handoff, threads >= 2): each thread writes its share of a
+// `mib` MiB array, then, after a barrier, reads the next thread's share (across_gbs) or, as a
+// control with the same barriers and traffic, its own (own_gbs); each is the array's bytes over
+// the time to write them and read them once, in GB/s, timed for half of `seconds`, and NaN where
+// OpenMP runs a team of fewer than two threads. A step on several threads hands data across like
+// this (each thread computes its rows of every product, then reads all rows of the inputs, the
+// weights and the output gradient), which the shape floor, repeating its GEMMs on unchanged
+// data, does not pay; where across_gbs is far below own_gbs, that handoff is what is slow.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +40,10 @@ double measure_step_gemms_ms(const std::vector<std::int64_t>& widths, const Teac
                              std::int64_t batch, std::int64_t cut, int threads, double seconds);
 double measure_update_traffic_ms(std::int64_t d, int states, int threads, double seconds);
 double measure_draws_ms(std::int64_t d, std::int64_t batch, std::int64_t h_in, int threads, double seconds);
-double measure_handoff_gbs(int mib, int threads, double seconds);  // requires threads >= 2
+struct Handoff {
+  double across_gbs;
+  double own_gbs;
+};
+Handoff measure_handoff(int mib, int threads, double seconds);
 
 }  // namespace llcb::backend::cpu
