@@ -81,7 +81,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     be->run(problem, data, specs);
     for (auto& s : specs) s.steps = steps;
     std::vector<double> rates, aggregate;  // steps/s of chain 1; chain-steps/s of the whole call
-    // The shape floor is measured right after each timed run, so that each run is compared with a
+    // The shape floor is measured after each timed run (after its handoff), so that each run is compared with a
     // floor taken on the machine as it was then (a shared machine's speed drifts): the ratios
     // reported are the medians of these paired ratios.
     const bool shape_on = !vm["no-shape-floor"].as<bool>();
@@ -240,9 +240,9 @@ int cmd_bench(const std::vector<std::string>& args) {
       std::cout << "step floor: not computed (it needs the sgemm rate and the bandwidth)\n";
     }
     if (std::isfinite(shape_ms)) {
-      const std::string paired = repeats == 1 ? " (the run against the floor measured right after it)"
+      const std::string paired = repeats == 1 ? " (the run against the floor measured after it)"
                                               : " (median of " + std::to_string(repeats) +
-                                                    " runs, each against the floor measured right after it)";
+                                                    " runs, each against the floor measured after it)";
       std::cout << "shape floor: " << shape_ms << " ms (the step's GEMMs alone " << shape_gemm_ms
                 << " ms, " << flops / shape_gemm_ms / 1e6 << " GFLOP/s; its update's memory traffic alone "
                 << shape_update_ms << " ms); achieved " << of_shape_floor << "x of it" << paired << "\n";
@@ -255,7 +255,7 @@ int cmd_bench(const std::vector<std::string>& args) {
       std::cout << "shape floor: not measured" << (vm["no-shape-floor"].as<bool>() ? " (--no-shape-floor)" : " on this backend")
                 << "\n";
     }
-    if (std::isfinite(handoff_gbs)) {
+    if (std::isfinite(handoff_gbs) && std::isfinite(handoff_own_gbs)) {
       std::cout << "core-to-core handoff: " << handoff_gbs << " GB/s (each thread writes its share of a " << handoff_mib
                 << " MiB array, then reads the next thread's; " << handoff_own_gbs
                 << " GB/s where it reads back its own; the array's bytes over the time to write and read them, "

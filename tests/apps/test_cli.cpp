@@ -307,7 +307,7 @@ TEST(Cli, BenchPairsTheShapeFloorWithEachRunAndShowsTheDrawsApart) {
   EXPECT_GT(json_number(j.out, "of_shape_floor_with_draws"), 0) << j.out;
   const Result t = run(base);
   ASSERT_EQ(t.code, 0) << t.err;
-  EXPECT_NE(t.out.find("x of it (median of 2 runs, each against the floor measured right after it)"), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("x of it (median of 2 runs, each against the floor measured after it)"), std::string::npos) << t.out;
   EXPECT_NE(t.out.find("shape floor with the draws: "), std::string::npos) << t.out;
   const Result off = run(base + "--no-shape-floor --json");
   ASSERT_EQ(off.code, 0) << off.err;

@@ -26,7 +26,8 @@ class CpuBackend final : public Backend {
                                  samplers::SamplerKind kind, double seconds) override;
   std::string hardware() const override;
   // The core-to-core handoff over this backend's threads (cpu::measure_handoff, lib/backend/cpu/
-  // gemm_floor.hpp) for about `seconds`; NaN with one thread, where nothing is handed over.
+  // gemm_floor.hpp) for about `seconds`; NaN with one thread, where nothing is handed over, and
+  // where OpenMP gives a team of one.
   cpu::Handoff measure_handoff(int mib, double seconds) const;
   int threads() const { return threads_; }
 

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <cmath>
 #include <limits>
 #include <vector>
 
@@ -48,11 +50,11 @@ namespace {
 
 // Handoff::across_gbs (across) or Handoff::own_gbs (!across) over an n-float array: each thread
 // of the team writes its share, then after a barrier reads the next thread's share or its own.
-// NaN when OpenMP gives a team of fewer than two threads.
+// NaN when OpenMP gives any run a team of fewer than two threads.
 double write_then_read_gbs(std::size_t n, int threads, bool across, double seconds) {
   std::vector<float> a(n, 0.0f);
   std::vector<double> seen(static_cast<std::size_t>(threads), 0.0);  // keeps the reads
-  std::size_t team = 0;  // the last run's team size
+  std::size_t team = SIZE_MAX;  // the smallest team of any run
   float value = 0.0f;
   const auto [reps, elapsed] = repeat_for(seconds, [&] {
     value += 1.0f;
@@ -70,7 +72,7 @@ double write_then_read_gbs(std::size_t n, int threads, bool across, double secon
 #pragma omp simd reduction(+ : sum)
       for (std::size_t i = 0; i < share; ++i) sum += read[i];
       seen[t] += sum;
-      if (t == 0) team = nt;
+      if (t == 0) team = std::min(team, nt);
     }
   });
   if (team < 2) return std::numeric_limits<double>::quiet_NaN();
@@ -82,7 +84,10 @@ double write_then_read_gbs(std::size_t n, int threads, bool across, double secon
 
 Handoff measure_handoff(int mib, int threads, double seconds) {
   const std::size_t n = static_cast<std::size_t>(mib) << 18;  // floats
-  return Handoff{write_then_read_gbs(n, threads, true, seconds / 2), write_then_read_gbs(n, threads, false, seconds / 2)};
+  const double across = write_then_read_gbs(n, threads, true, seconds / 2);
+  const double own = write_then_read_gbs(n, threads, false, seconds / 2);
+  if (std::isnan(across) || std::isnan(own)) return {std::nan(""), std::nan("")};  // measured together or not at all
+  return {across, own};
 }
 
 double measure_sgemm_gflops(int n, int threads, double seconds) {

@@ -20,8 +20,8 @@
 // The core-to-core handoff (measure_handoff, threads >= 2): each thread writes its share of a
 // `mib` MiB array, then, after a barrier, reads the next thread's share (across_gbs) or, as a
 // control with the same barriers and traffic, its own (own_gbs); each is the array's bytes over
-// the time to write them and read them once, in GB/s, timed for half of `seconds`, and NaN where
-// OpenMP runs a team of fewer than two threads. A step on several threads hands data across like
+// the time to write them and read them once, in GB/s, timed for half of `seconds`; both NaN where
+// OpenMP runs any repetition of either with a team of fewer than two threads. A step on several threads hands data across like
 // this (each thread computes its rows of every product, then reads all rows of the inputs, the
 // weights and the output gradient), which the shape floor, repeating its GEMMs on unchanged
 // data, does not pay; where across_gbs is far below own_gbs, that handoff is what is slow.
