@@ -81,9 +81,9 @@ int cmd_bench(const std::vector<std::string>& args) {
     be->run(problem, data, specs);
     for (auto& s : specs) s.steps = steps;
     std::vector<double> rates, aggregate;  // steps/s of chain 1; chain-steps/s of the whole call
-    // The shape floor is measured after each timed run (after its handoff), so that each run is compared with a
-    // floor taken on the machine as it was then (a shared machine's speed drifts): the ratios
-    // reported are the medians of these paired ratios.
+    // The shape floor is measured after each timed run (after its handoff), so that each run is
+    // compared with a floor taken on the machine as it was then (a shared machine's speed
+    // drifts): the ratios reported are the medians of these paired ratios.
     const bool shape_on = !vm["no-shape-floor"].as<bool>();
     std::vector<backend::ShapeFloor> floors;  // one a timed run, measured after it
     std::vector<double> run_ms;               // each run's ms/step

@@ -4,7 +4,6 @@
 #include <omp.h>
 
 #include <chrono>
-#include <limits>
 
 #include "lib/backend/cpu/dln_model.hpp"
 #include "lib/backend/cpu/gemm_floor.hpp"
@@ -153,7 +152,7 @@ ShapeFloor CpuBackend::measure_shape_floor(const dln::Problem& problem, const Da
 }
 
 cpu::Handoff CpuBackend::measure_handoff(int mib, double seconds) const {
-  if (threads_ < 2) return {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
+  if (threads_ < 2) return {};
   return cpu::measure_handoff(mib, threads_, seconds);
 }
 

@@ -86,7 +86,7 @@ Handoff measure_handoff(int mib, int threads, double seconds) {
   const std::size_t n = static_cast<std::size_t>(mib) << 18;  // floats
   const double across = write_then_read_gbs(n, threads, true, seconds / 2);
   const double own = write_then_read_gbs(n, threads, false, seconds / 2);
-  if (std::isnan(across) || std::isnan(own)) return {std::nan(""), std::nan("")};  // measured together or not at all
+  if (std::isnan(across) || std::isnan(own)) return {};  // measured together or not at all
   return {across, own};
 }
 

@@ -20,14 +20,16 @@
 // The core-to-core handoff (measure_handoff, threads >= 2): each thread writes its share of a
 // `mib` MiB array, then, after a barrier, reads the next thread's share (across_gbs) or, as a
 // control with the same barriers and traffic, its own (own_gbs); each is the array's bytes over
-// the time to write them and read them once, in GB/s, timed for half of `seconds`; both NaN where
-// OpenMP runs any repetition of either with a team of fewer than two threads. A step on several threads hands data across like
-// this (each thread computes its rows of every product, then reads all rows of the inputs, the
-// weights and the output gradient), which the shape floor, repeating its GEMMs on unchanged
-// data, does not pay; where across_gbs is far below own_gbs, that handoff is what is slow.
+// the time to write them and read them once, in GB/s, timed for half of `seconds`; both NaN (not
+// measured) where OpenMP runs any repetition of either with a team of fewer than two threads. A
+// step on several threads hands data across like this (each thread computes its rows of every
+// product, then reads all rows of the inputs, the weights and the output gradient), which the
+// shape floor, repeating its GEMMs on unchanged data, does not pay; where across_gbs is far
+// below own_gbs, that handoff is what is slow.
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "lib/backend/backend.hpp"
@@ -40,9 +42,9 @@ double measure_step_gemms_ms(const std::vector<std::int64_t>& widths, const Teac
                              std::int64_t batch, std::int64_t cut, int threads, double seconds);
 double measure_update_traffic_ms(std::int64_t d, int states, int threads, double seconds);
 double measure_draws_ms(std::int64_t d, std::int64_t batch, std::int64_t h_in, int threads, double seconds);
-struct Handoff {
-  double across_gbs;
-  double own_gbs;
+struct Handoff {  // NaN: not measured
+  double across_gbs = std::numeric_limits<double>::quiet_NaN();
+  double own_gbs = std::numeric_limits<double>::quiet_NaN();
 };
 Handoff measure_handoff(int mib, int threads, double seconds);
 
