@@ -87,6 +87,8 @@ void add_chain_options(po::options_description& desc, const ChainDefaults& defau
       "targets through the teacher's rank-r factors (factored) or its product (product)")(
       "gradient", po::value<std::string>()->default_value("narrowest"),
       "loss and gradient through the narrowest width (narrowest) or layer by layer (layered)")(
+      "batch-sums", po::value<std::string>()->default_value("halves"),
+      "cpu backend: sum the batch's gradient in two halves, one a thread (halves), or whole (whole)")(
       "divergence-factor", po::value<std::string>()->default_value("100"),
       "diverged when nbeta (L - L*) exceeds this many times d/2")(
       "estimate-bound-factor", po::value<std::string>()->default_value("2"),
@@ -135,6 +137,7 @@ backend::DataSpec resolve_data(const po::variables_map& vm) {
   d.target_sigma = parse_double(text(vm, "target-sigma"), "--target-sigma", 0, kHuge);
   d.factored_targets = backend::parse_targets(text(vm, "targets"), "--targets");
   d.narrowest_gradient = backend::parse_gradient(text(vm, "gradient"), "--gradient");
+  d.batch_halves = backend::parse_batch_sums(text(vm, "batch-sums"), "--batch-sums");
   return d;
 }
 

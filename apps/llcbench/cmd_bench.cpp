@@ -45,6 +45,8 @@ int cmd_bench(const std::vector<std::string>& args) {
         "targets through the teacher's rank-r factors (factored) or its product (product)")(
         "gradient", po::value<std::string>()->default_value("narrowest"),
         "loss and gradient through the narrowest width (narrowest) or layer by layer (layered)")(
+        "batch-sums", po::value<std::string>()->default_value("halves"),
+        "cpu backend: sum the batch's gradient in two halves, one a thread (halves), or whole (whole)")(
         "no-shape-floor", po::bool_switch(),
         "skip the floor at the step's own shapes (its GEMMs alone, its update's memory traffic alone) "
         "and the step's random draws alone")(
@@ -78,6 +80,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     backend::DataSpec data;
     data.factored_targets = backend::parse_targets(vm["targets"].as<std::string>(), "--targets");
     data.narrowest_gradient = backend::parse_gradient(vm["gradient"].as<std::string>(), "--gradient");
+    data.batch_halves = backend::parse_batch_sums(vm["batch-sums"].as<std::string>(), "--batch-sums");
     be->run(problem, data, specs);
     for (auto& s : specs) s.steps = steps;
     std::vector<double> rates, aggregate;  // steps/s of chain 1; chain-steps/s of the whole call
@@ -168,6 +171,7 @@ int cmd_bench(const std::vector<std::string>& args) {
       w.field("targets", std::string(data.factored_targets ? "factored" : "product"));
       w.field("gradient", std::string(backend::gradient_name(data.narrowest_gradient)));
       w.field("gradient_cut", cut);
+      if (cpu) w.field("batch_sums", std::string(backend::batch_sums_name(data.batch_halves)));
       w.field("sampler", sampler);
       w.field("steps", steps);
       w.field("repeats", repeats);
@@ -210,6 +214,7 @@ int cmd_bench(const std::vector<std::string>& args) {
               << (cut >= 0 ? "through width " + std::to_string(problem.widths[static_cast<std::size_t>(cut)]) +
                                  " (index " + std::to_string(cut) + " of the widths)"
                            : std::string("layer by layer"))
+              << (cpu ? data.batch_halves ? ", the batch summed in halves" : ", the batch summed whole" : "")
               << "\n"
               << "steps/s: " << median << " median of " << repeats << " (best " << best << ")\n"
               << "GFLOP/s: " << gflops << " median (" << flops / 1e6 << " MFLOP a step)\n"

@@ -54,11 +54,14 @@ struct ChainSpec {
 // (X F_in^T) F_out^T, which is fewer flops where r (H1 + Hout) < H1 Hout (elsewhere the product
 // is used anyway). The two differ in rounding only; a store records which one its jobs used
 // (chain.targets). Likewise how a step computes its loss and gradient: layer by layer, or through
-// the network's narrowest width where that is fewer flops (gradient_plan.hpp; chain.gradient).
+// the network's narrowest width where that is fewer flops (gradient_plan.hpp; chain.gradient),
+// and how the CPU backend sums over the batch: whole, or in two halves (gradient_plan.hpp;
+// chain.batch_sums; the CUDA backend sums the batch through cuBLAS whatever this says).
 struct DataSpec {
   double target_sigma = 0;
   bool factored_targets = false;
   bool narrowest_gradient = false;
+  bool batch_halves = false;
 };
 
 // "factored" -> true, "product" -> false (DataSpec::factored_targets); UsageError naming `what`

@@ -11,7 +11,10 @@
 //     below: D = G A (B x r; G itself at k = M), V_0 = D^T X, V_{s+1} = V_s W_s^T,
 //            dL/dW_s = U_{s+1}^T V_s (= V_{k-1} at s = k - 1).
 // Every product but those through the batch is r wide, so a layer costs at most 6 r h[s] h[s+1]
-// flops (the layers next to the cut less: gradient_flops counts them exactly).
+// flops (the layers next to the cut less: gradient_flops counts them exactly). The two sums over
+// the batch, G^T A_k and D^T X, go through `batch_sum`, a callable of gemm's signature that is
+// only ever called with trans_a set, trans_b not and k = B (a backend may sum the batch its own
+// way there: the CPU's chain.batch_sums = halves).
 #pragma once
 
 #include <cstdint>
@@ -59,14 +62,14 @@ class CutPass {
   }
 
   // Every layer's gradient from g = dL/d out (B x h[M]), after forward().
-  template <class Gemm>
-  void backward(Gemm&& gemm, const CutBuffers& c, const float* g) const {
+  template <class Gemm, class BatchSum>
+  void backward(Gemm&& gemm, BatchSum&& batch_sum, const CutBuffers& c, const float* g) const {
     const std::int64_t r = h_[k_], h_in = h_[0], h_out = h_[m_];
     const float* a = at_cut(c);
     if (k_ < m_) {
       float* y = c.sum_a;
       float* y_next = c.sum_b;
-      gemm(true, false, h_out, r, b_, g, h_out, a, r, m_ - 1 == k_ ? c.grad[k_] : y, r);
+      batch_sum(true, false, h_out, r, b_, g, h_out, a, r, m_ - 1 == k_ ? c.grad[k_] : y, r);
       for (std::int64_t s = m_ - 1; s > k_; --s) {
         gemm(false, true, h_[s + 1], h_[s], r, y, r, above(c, s), r, c.grad[s], h_[s]);
         gemm(true, false, h_[s], r, h_[s + 1], c.w[s], h_[s], y, r, s - 1 == k_ ? c.grad[k_] : y_next, r);
@@ -81,7 +84,7 @@ class CutPass {
       }
       float* v = c.sum_a;
       float* v_next = c.sum_b;
-      gemm(true, false, r, h_in, b_, dc, r, c.x, h_in, k_ == 1 ? c.grad[0] : v, h_in);
+      batch_sum(true, false, r, h_in, b_, dc, r, c.x, h_in, k_ == 1 ? c.grad[0] : v, h_in);
       for (std::int64_t s = 0; s + 1 < k_; ++s) {
         gemm(true, false, h_[s + 1], h_[s], r, below(c, s + 1), h_[s + 1], v, h_[s], c.grad[s], h_[s]);
         gemm(false, true, r, h_[s + 1], h_[s], v, h_[s], c.w[s], h_[s], s + 2 == k_ ? c.grad[s + 1] : v_next,

@@ -12,6 +12,14 @@ bool parse_gradient(const std::string& text, const std::string& what) {
 
 const char* gradient_name(bool through_narrowest) { return through_narrowest ? "narrowest" : "layered"; }
 
+bool parse_batch_sums(const std::string& text, const std::string& what) {
+  if (text == "halves") return true;
+  if (text == "whole") return false;
+  throw UsageError(what + " is '" + text + "', expected halves or whole");
+}
+
+const char* batch_sums_name(bool halves) { return halves ? "halves" : "whole"; }
+
 double gradient_flops(const std::vector<std::int64_t>& h, std::int64_t batch, std::int64_t cut) {
   const auto layers = static_cast<std::int64_t>(h.size()) - 1;
   const double b = static_cast<double>(batch);

@@ -15,6 +15,15 @@
 //
 // The cut is a function of the widths and the whole minibatch's size alone (never of a chain
 // group's share of rows or a thread count), so every rank and backend takes the same path.
+//
+// Sums over the batch (chain.batch_sums; the CPU backend): the products that sum over the batch
+// (the weight gradients layer by layer; through a cut, S and T) sum it whole, or in two halves,
+// rows [0, h) and [h, B) with h = dln::batch_half(B) (256 for B = 500), added at the end
+// (dln::gemm_batch_halves). In halves, each of two threads takes the rows of one half from the
+// inputs to its partial sums, so that the batch's rows never cross from core to core, only the
+// r-wide (or, layer by layer, weight-sized) partial sums do. Another order of additions, so
+// other bits: the two differ in rounding only. For a chain group member, B is its share of rows.
+// The CUDA backend sums through cuBLAS either way.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +35,9 @@ namespace llcb::backend {
 // "narrowest" -> true, "layered" -> false; UsageError naming `what` otherwise.
 bool parse_gradient(const std::string& text, const std::string& what);
 const char* gradient_name(bool through_narrowest);
+// "halves" -> true, "whole" -> false (DataSpec::batch_halves); UsageError naming `what` otherwise.
+bool parse_batch_sums(const std::string& text, const std::string& what);
+const char* batch_sums_name(bool halves);
 
 // The width index the step cuts at, or -1 for layer by layer: with `through_narrowest`, the cut k
 // of fewest flops (of equal ones the narrower, then the first) where that is fewer than layer by

@@ -78,6 +78,66 @@ void gemm_rows_or_columns(bool trans_a, bool trans_b, std::int64_t m, std::int64
   blocked_gemm(by_columns, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
 }
 
+std::int64_t batch_half(std::int64_t k) {
+  const std::int64_t size = gemm_row_block(k);
+  const std::int64_t blocks = (k + size - 1) / size;
+  return (blocks + 1) / 2 * size;
+}
+
+void gemm_batch_halves(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,
+                       const float* b, std::int64_t ldb, float* c, std::int64_t ldc, float* scratch) {
+  const std::int64_t half = batch_half(k);
+  if (half >= k) {
+    gemm_rows_or_columns(true, false, m, n, k, a, lda, b, ldb, c, ldc);
+    return;
+  }
+  const bool by_columns = m <= gemm_row_block(m) && n > gemm_row_block(n);
+  const std::int64_t extent = by_columns ? n : m;
+  const std::int64_t size = gemm_row_block(extent);
+  const std::int64_t blocks = (extent + size - 1) / size;
+  // Block i of half p: C's rows (or columns) [i size, ...) of the sum over the half's rows.
+  const auto block = [&](int p, std::int64_t i) {
+    const std::int64_t k0 = p == 0 ? 0 : half;
+    const std::int64_t kn = p == 0 ? half : k - half;
+    float* out = p == 0 ? c : scratch;
+    const std::int64_t ldo = p == 0 ? ldc : n;
+    const std::int64_t first = i * size;
+    const std::int64_t count = std::min(size, extent - first);
+    if (by_columns) {
+      blas_gemm(CblasTrans, CblasNoTrans, static_cast<int>(m), static_cast<int>(count), static_cast<int>(kn),
+                a + k0 * lda, static_cast<int>(lda), b + k0 * ldb + first, static_cast<int>(ldb), out + first,
+                static_cast<int>(ldo));
+    } else {
+      blas_gemm(CblasTrans, CblasNoTrans, static_cast<int>(count), static_cast<int>(n), static_cast<int>(kn),
+                a + k0 * lda + first, static_cast<int>(lda), b + k0 * ldb, static_cast<int>(ldb),
+                out + first * ldo, static_cast<int>(ldo));
+    }
+  };
+  constexpr double kParallelMacs = 1 << 20;  // as blocked_gemm's
+  const bool parallel = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) >= kParallelMacs;
+#pragma omp parallel if (parallel)
+  {
+    omp_set_num_threads(1);  // OpenBLAS single-threaded in a team of one too (blocked_gemm)
+    const int team = omp_get_num_threads();
+    const int me = omp_get_thread_num();
+    const int first_group = (team + 1) / 2;  // threads of the first half; the rest take the second
+    for (int p = 0; p < 2; ++p) {
+      const int group = team == 1 ? 1 : p == 0 ? first_group : team - first_group;
+      const int rank = team == 1 ? 0 : p == 0 ? me : me - first_group;
+      if (rank < 0 || rank >= group) continue;
+      // This thread's contiguous share of the half's blocks.
+      for (std::int64_t i = blocks * rank / group; i < blocks * (rank + 1) / group; ++i) block(p, i);
+    }
+#pragma omp barrier
+#pragma omp for schedule(static)
+    for (std::int64_t i = 0; i < m; ++i) {
+      float* ci = c + i * ldc;
+      const float* si = scratch + i * n;
+      for (std::int64_t j = 0; j < n; ++j) ci[j] += si[j];
+    }
+  }
+}
+
 std::int64_t gemm_row_block(std::int64_t m) {
   const std::int64_t eighth = (m + 7) / 8;
   return std::max<std::int64_t>(64, (eighth + 15) / 16 * 16);

@@ -52,6 +52,23 @@ void gemm_rows_or_columns(bool trans_a, bool trans_b, std::int64_t m, std::int64
                           const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
                           std::int64_t ldc);
 
+// C = A^T B summed over the k rows of A (k x m) and B (k x n), row-major, in two halves: rows
+// [0, h) and [h, k) with h = batch_half(k). Each half is a product of its own, cut as
+// gemm_rows_or_columns() cuts it (each block one single-threaded BLAS call); the first half goes
+// into C, the second into `scratch` (m x n, contiguous), and then C += scratch, element by
+// element. The threads split into two groups, one a half (the first takes the extra thread of
+// an odd count; one thread does both halves in turn), so that with the rows of the batch split
+// the same way in the products before, each thread sums rows it computed itself. The result
+// depends on the shapes and operands only. When k has one row block (h >= k) it is the single
+// product gemm_rows_or_columns(true, false, ...) and scratch is not touched.
+void gemm_batch_halves(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,
+                       const float* b, std::int64_t ldb, float* c, std::int64_t ldc, float* scratch);
+
+// The first row of the second half of a sum over k rows: the boundary of gemm()'s row blocks of
+// k (gemm_row_block(k)) at the middle block, rounded up: 256 for k = 500. k or more when k has a
+// single row block.
+std::int64_t batch_half(std::int64_t k);
+
 // a * b (requires a.cols == b.rows), through gemm().
 MatrixD multiply(const MatrixD& a, const MatrixD& b);
 

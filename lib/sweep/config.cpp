@@ -50,6 +50,8 @@ std::vector<KeySpec> build_keys() {
        true, "product"},
       {"chain.gradient", "narrowest", "loss and gradient through the network's narrowest width where that is fewer flops (narrowest) or layer by layer (layered)",
        true, "layered"},
+      {"chain.batch_sums", "halves", "cpu backend: sum the batch's gradient in two halves, one a thread (halves), or whole (whole)",
+       true, "whole"},
       {"chain.ranks_per_chain", "1", "ranks that run one chain together, comma-separated values form a grid axis"},
       {"chain.drift_check_every", "100", "chain groups: steps between parameter checksum comparisons", false},
       {"chain.gamma", "1", "localisation strength"},
@@ -213,6 +215,7 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
   c.target_sigma = v.real("problems.target_sigma", 0, kHuge);
   c.factored_targets = backend::parse_targets(v.required("chain.targets"), "chain.targets");
   c.narrowest_gradient = backend::parse_gradient(v.required("chain.gradient"), "chain.gradient");
+  c.batch_halves = backend::parse_batch_sums(v.required("chain.batch_sums"), "chain.batch_sums");
   c.teacher = dln::parse_teacher_mode(v.required("problems.teacher"), "problems.teacher");
   if (c.teacher == dln::TeacherMode::kFirstLayer) {
     throw UsageError("problems.teacher: first-layer is for --widths/--rank problems; a sweep's "
@@ -372,7 +375,8 @@ std::vector<std::string> config_differences(const std::map<std::string, std::str
 }
 
 backend::DataSpec data_spec(const SweepConfig& config) {
-  return backend::DataSpec{config.target_sigma, config.factored_targets, config.narrowest_gradient};
+  return backend::DataSpec{config.target_sigma, config.factored_targets, config.narrowest_gradient,
+                           config.batch_halves};
 }
 
 std::vector<std::string> legacy_overrides(const SweepConfig& config, const std::map<std::string, std::string>& stored) {

@@ -71,6 +71,7 @@ struct SweepConfig {
   double target_sigma = 0;
   bool factored_targets = true;         // chain.targets (backend::DataSpec)
   bool narrowest_gradient = true;       // chain.gradient (backend::DataSpec)
+  bool batch_halves = true;             // chain.batch_sums (backend::DataSpec)
   // chains
   std::int64_t steps = 0, burn_in = 0, batch_size = 0, chains_per_job = 1;
   double gamma = 1, nbeta = 0;          // nbeta 0: n / ln n of each problem

@@ -55,11 +55,13 @@ std::string describe(const SweepConfig& c, std::uint64_t problem_seed, const Sam
 
 // A job's description: its chain's, and how its targets, loss and gradient are computed (the same
 // chain, data and noise either way; stores of versions before factored targets used the product,
-// and of versions before the narrowest-width gradient went layer by layer).
+// of versions before the narrowest-width gradient went layer by layer, and of versions before
+// sums over the batch in halves summed it whole).
 std::string describe_job(const SweepConfig& c, std::uint64_t problem_seed, const SamplerGrid& g, double step,
                          std::int64_t ranks_per_chain) {
   return describe(c, problem_seed, g, step, ranks_per_chain, c.estimate_bound_factor) +
-         (c.factored_targets ? ";targets=factored" : "") + (c.narrowest_gradient ? ";gradient=narrowest" : "");
+         (c.factored_targets ? ";targets=factored" : "") + (c.narrowest_gradient ? ";gradient=narrowest" : "") +
+         (c.batch_halves ? ";sums=halves" : "");
 }
 
 }  // namespace

@@ -76,7 +76,7 @@ std::string slot_label(const Job& job);
 
 constexpr const char* kSeedRecipe =
     "chain seed of chain c of a job = splitmix64(sweep.seed XOR fnv1a64(job description without "
-    "its ;ranks_per_chain=G, ;targets=factored and ;gradient=narrowest parts and with "
+    "its ;ranks_per_chain=G, ;targets=factored, ;gradient=narrowest and ;sums=halves parts and with "
     "estimate_bound_factor=1) + c); "
     "chain seed of chain c of a calibration = splitmix64(sweep.seed XOR fnv1a64(its description) + c) "
     "at every step size; "
@@ -84,9 +84,18 @@ constexpr const char* kSeedRecipe =
     "Philox4x32-10 streams keyed by problem seed (ARCH, RANK, TCHR, XINP, YNOI) and chain seed "
     "(EPOC, BTCH, LANG) as in docs/problems.md";
 // The recipes of the versions before, whose chains are this version's for any estimate bound:
-// the one before the narrowest-width gradient (its descriptions never have that part), and the
-// one before calibrations and factored targets. Stores they made continue as they are.
+// the one before sums over the batch in halves and the one before the narrowest-width gradient
+// (their descriptions never have those parts), and the one before calibrations and factored
+// targets. Stores they made continue as they are.
 constexpr const char* kPreviousSeedRecipes[] = {
+    "chain seed of chain c of a job = splitmix64(sweep.seed XOR fnv1a64(job description without "
+    "its ;ranks_per_chain=G, ;targets=factored and ;gradient=narrowest parts and with "
+    "estimate_bound_factor=1) + c); "
+    "chain seed of chain c of a calibration = splitmix64(sweep.seed XOR fnv1a64(its description) + c) "
+    "at every step size; "
+    "job id = hex(fnv1a64(job description)); problem p has seed problems.first_seed + p; "
+    "Philox4x32-10 streams keyed by problem seed (ARCH, RANK, TCHR, XINP, YNOI) and chain seed "
+    "(EPOC, BTCH, LANG) as in docs/problems.md",
     "chain seed of chain c of a job = splitmix64(sweep.seed XOR fnv1a64(job description without "
     "its ;ranks_per_chain=G and ;targets=factored parts and with estimate_bound_factor=1) + c); "
     "chain seed of chain c of a calibration = splitmix64(sweep.seed XOR fnv1a64(its description) + c) "

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -358,6 +359,38 @@ TEST(Cli, BenchMeasuresTheHandoffBetweenCoresOnlyWithSeveralThreads) {
   const Result bad = run(base + "--threads 2 --handoff-mib -1");
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("--handoff-mib"), std::string::npos) << bad.err;
+}
+
+// --batch-sums names how the CPU sums over the batch, in bench's data path and JSON; a batch of
+// 200 has two halves, so `run` gives another (close) estimate either way; a bad value is a
+// one-line usage error.
+TEST(Cli, BatchSumsAreNamedAndChecked) {
+  const std::string bench = "bench --class tiny --seed 2 --steps 20 --gemm-size 0 --copy-mib 0 --no-shape-floor --threads 2 ";
+  for (const std::string v : {"halves", "whole"}) {
+    const Result j = run(bench + "--batch-sums " + v + " --json");
+    ASSERT_EQ(j.code, 0) << j.err;
+    EXPECT_NE(j.out.find("\"batch_sums\":\"" + v + "\""), std::string::npos) << j.out;
+    const Result t = run(bench + "--batch-sums " + v);
+    ASSERT_EQ(t.code, 0) << t.err;
+    EXPECT_NE(t.out.find(", the batch summed " + std::string(v == "halves" ? "in halves" : "whole") + "\n"),
+              std::string::npos) << t.out;
+  }
+  EXPECT_NE(run(bench + "--json").out.find("\"batch_sums\":\"halves\""), std::string::npos);  // the default
+  const std::string chain =
+      "run --class tiny --seed 2 --sampler sgld --step-size 1e-6 --steps 300 --batch-size 200 --threads 2 --json ";
+  const Result halves = run(chain + "--batch-sums halves"), whole = run(chain + "--batch-sums whole");
+  ASSERT_EQ(halves.code, 0) << halves.err;
+  ASSERT_EQ(whole.code, 0) << whole.err;
+  EXPECT_NE(json_number(halves.out, "lambda_hat"), json_number(whole.out, "lambda_hat"));
+  // The same chain to fp32 rounding over 300 steps: well within 1% (a wrong sum is off by order 1).
+  EXPECT_NEAR(json_number(halves.out, "lambda_hat"), json_number(whole.out, "lambda_hat"),
+              0.01 * std::abs(json_number(whole.out, "lambda_hat")));
+  for (const std::string cmd : {bench, chain}) {
+    const Result bad = run(cmd + "--batch-sums thirds");
+    EXPECT_EQ(bad.code, 2) << cmd;
+    EXPECT_NE(bad.err.find("--batch-sums is 'thirds', expected halves or whole"), std::string::npos) << bad.err;
+    EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
+  }
 }
 
 // A skipped measurement is null in the JSON and "not measured" in the text, never a 0 and

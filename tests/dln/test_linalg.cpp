@@ -3,6 +3,7 @@
 
 #include <omp.h>
 
+#include <array>
 #include <cmath>
 
 #include "lib/core/random.hpp"
@@ -82,6 +83,66 @@ TEST(Linalg, GemmByRowsOrColumnsIsCorrectAndIndependentOfTheThreadCount) {
   check_gemm(50, 140, 60, gemm_rows_or_columns);
   check_gemm(37, 64, 300, gemm_rows_or_columns);
   check_gemm(500, 50, 391, gemm_rows_or_columns);
+}
+
+// Sums over the batch in halves (chain.batch_sums = halves): C = A^T B over k rows is the first
+// half's product plus the second's, each cut as gemm_rows_or_columns cuts it, bit for bit
+// (the contract), whatever the thread count (1 to 4: one thread doing both halves, one a half,
+// an odd team); and the correct product to fp32 rounding. Shapes: the two sums of a 100K step
+// (448 x 50 and 50 x 391 over 500 rows: row and column blocks, on several threads), one below
+// the parallel threshold, and k = 65 (halves of 64 rows and 1).
+TEST(Linalg, GemmInBatchHalvesIsTheSumOfTheHalvesWhateverTheThreadCount) {
+  const int saved = omp_get_max_threads();
+  for (const auto& [m, n, k] : std::vector<std::array<std::int64_t, 3>>{{448, 50, 500}, {50, 391, 500}, {30, 20, 150}, {70, 90, 65}}) {
+    const std::int64_t h = batch_half(k);
+    ASSERT_LT(h, k);
+    std::vector<float> a(static_cast<std::size_t>(k * m)), b(static_cast<std::size_t>(k * n));
+    for (std::size_t e = 0; e < a.size(); ++e) a[e] = static_cast<float>(normal2d(draw_block(3, Stream::kTeacher, e)).z0);
+    for (std::size_t e = 0; e < b.size(); ++e) b[e] = static_cast<float>(normal2d(draw_block(4, Stream::kTeacher, e)).z0);
+    const auto size = static_cast<std::size_t>(m * n);
+    std::vector<float> first(size), second(size), want(size);
+    omp_set_num_threads(1);
+    gemm_rows_or_columns(true, false, m, n, h, a.data(), m, b.data(), n, first.data(), n);
+    gemm_rows_or_columns(true, false, m, n, k - h, a.data() + h * m, m, b.data() + h * n, n, second.data(), n);
+    for (std::size_t e = 0; e < size; ++e) want[e] = first[e] + second[e];
+    for (int threads : {1, 2, 3, 4}) {
+      omp_set_num_threads(threads);
+      std::vector<float> c(size), scratch(size);
+      gemm_batch_halves(m, n, k, a.data(), m, b.data(), n, c.data(), n, scratch.data());
+      EXPECT_EQ(c, want) << threads << " threads, shape " << m << "x" << n << "x" << k;
+    }
+    // Against a double loop: a sum of k terms in fp32, well under 1e-5 of the sum of magnitudes.
+    double worst = 0;
+    for (std::int64_t i = 0; i < m; i += 5) {
+      for (std::int64_t j = 0; j < n; j += 3) {
+        double ref = 0, mag = 0;
+        for (std::int64_t p = 0; p < k; ++p) {
+          const double t = static_cast<double>(a[static_cast<std::size_t>(p * m + i)]) * b[static_cast<std::size_t>(p * n + j)];
+          ref += t;
+          mag += std::abs(t);
+        }
+        worst = std::max(worst, std::abs(want[static_cast<std::size_t>(i * n + j)] - ref) / mag);
+      }
+    }
+    EXPECT_LT(worst, 1e-5) << "shape " << m << "x" << n << "x" << k;
+  }
+  // A batch of one row block is one product: the halves are the whole sum, scratch untouched.
+  omp_set_num_threads(2);
+  std::vector<float> a(64 * 3, 0.5f), b(64 * 2, 0.25f), c(6), whole(6), scratch(6, -1.0f);
+  gemm_batch_halves(3, 2, 64, a.data(), 3, b.data(), 2, c.data(), 2, scratch.data());
+  gemm_rows_or_columns(true, false, 3, 2, 64, a.data(), 3, b.data(), 2, whole.data(), 2);
+  EXPECT_EQ(c, whole);
+  EXPECT_EQ(scratch, std::vector<float>(6, -1.0f));
+  omp_set_num_threads(saved);
+}
+
+TEST(Linalg, BatchHalvesSplitAtTheMiddleRowBlock) {
+  EXPECT_EQ(batch_half(500), 256);   // 8 blocks of 64
+  EXPECT_EQ(batch_half(1000), 512);  // 8 of 128
+  EXPECT_EQ(batch_half(150), 128);   // 3 of 64: the middle one goes to the first half
+  EXPECT_EQ(batch_half(65), 64);
+  EXPECT_GE(batch_half(64), 64);     // one block: no second half
+  EXPECT_GE(batch_half(7), 7);
 }
 
 TEST(Linalg, GemmRowBlocksDependOnTheRowCountOnly) {

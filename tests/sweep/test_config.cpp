@@ -128,10 +128,11 @@ samplers = sgld, sghmc
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].id, b[i].id);
   // Pinned: the id of a job is part of every store; changing the recipe must be deliberate. The
   // product and layered paths' ids are those of every store written before factored targets.
-  const std::vector<std::string> earlier = {"chain.targets=product", "chain.gradient=layered"};
+  const std::vector<std::string> earlier = {"chain.targets=product", "chain.gradient=layered",
+                                            "chain.batch_sums=whole"};
   EXPECT_EQ(make_grid(parse_config(kBase, earlier))[0].id, std::string("1053815d4d9b1f1b"));
   EXPECT_EQ(a[0].id, std::string(hex64(fnv1a64(make_grid(parse_config(kBase, earlier))[0].description +
-                                               ";targets=factored;gradient=narrowest"))));
+                                               ";targets=factored;gradient=narrowest;sums=halves"))));
   EXPECT_NE(chain_seed(parse_config(kBase, {}), a[0], 0), chain_seed(parse_config(kBase, {}), a[0], 1));
 }
 
@@ -159,9 +160,10 @@ TEST(Config, AMinimalTeacherSweepHasJobsOfItsOwn) {
 }
 
 TEST(Config, TheEstimateBoundIsPartOfAJobsIdButNotOfItsChain) {
-  const SweepConfig now = parse_config(kBase, {"chain.targets=product", "chain.gradient=layered"});
-  const SweepConfig before =
-      parse_config(kBase, {"chain.estimate_bound_factor=1", "chain.targets=product", "chain.gradient=layered"});
+  const SweepConfig now =
+      parse_config(kBase, {"chain.targets=product", "chain.gradient=layered", "chain.batch_sums=whole"});
+  const SweepConfig before = parse_config(kBase, {"chain.estimate_bound_factor=1", "chain.targets=product",
+                                                  "chain.gradient=layered", "chain.batch_sums=whole"});
   EXPECT_EQ(now.estimate_bound_factor, 2);
   const auto a = make_grid(now);
   const auto b = make_grid(before);
@@ -206,9 +208,10 @@ TEST(Config, AJobsRowCombinesItsChains) {
 }
 
 TEST(Config, StoresWrittenBeforeFactoredTargetsContinueThroughTheProduct) {
-  // (Those stores went layer by layer too: the next test.)
-  const SweepConfig factored = parse_config(kBase, {"chain.gradient=layered"});
-  const SweepConfig product = parse_config(kBase, {"chain.targets=product", "chain.gradient=layered"});
+  // (Those stores went layer by layer and summed the batch whole too: the next tests.)
+  const SweepConfig factored = parse_config(kBase, {"chain.gradient=layered", "chain.batch_sums=whole"});
+  const SweepConfig product =
+      parse_config(kBase, {"chain.targets=product", "chain.gradient=layered", "chain.batch_sums=whole"});
   EXPECT_TRUE(factored.factored_targets);
   EXPECT_FALSE(product.factored_targets);
   // The same chains (seeds), other ids: the targets differ in rounding.
@@ -233,8 +236,9 @@ TEST(Config, StoresWrittenBeforeFactoredTargetsContinueThroughTheProduct) {
 }
 
 TEST(Config, StoresWrittenBeforeTheNarrowestGradientContinueLayerByLayer) {
-  const SweepConfig narrowest = parse_config(kBase, {});
-  const SweepConfig layered = parse_config(kBase, {"chain.gradient=layered"});
+  // (Those stores summed the batch whole: the next test.)
+  const SweepConfig narrowest = parse_config(kBase, {"chain.batch_sums=whole"});
+  const SweepConfig layered = parse_config(kBase, {"chain.gradient=layered", "chain.batch_sums=whole"});
   EXPECT_TRUE(narrowest.narrowest_gradient);
   EXPECT_FALSE(layered.narrowest_gradient);
   EXPECT_TRUE(data_spec(narrowest).narrowest_gradient);
@@ -251,12 +255,42 @@ TEST(Config, StoresWrittenBeforeTheNarrowestGradientContinueLayerByLayer) {
   EXPECT_TRUE(config_differences(before, layered.canonical).empty());
   EXPECT_EQ(legacy_overrides(narrowest, before), std::vector<std::string>{"chain.gradient=layered"});
   EXPECT_EQ(make_grid(config_from_canonical(before))[0].id, b[0].id);
-  // One of the version before that has neither key continues with both earlier paths.
+  // One of the version before that has neither key continues with both earlier paths (and, a
+  // config that leaves chain.batch_sums unset, the whole sum: the next test).
   before.erase("chain.targets");
+  before.erase("chain.batch_sums");
   EXPECT_EQ(legacy_overrides(narrowest, before),
             (std::vector<std::string>{"chain.targets=product", "chain.gradient=layered"}));
+  EXPECT_EQ(legacy_overrides(parse_config(kBase, {}), before),
+            (std::vector<std::string>{"chain.targets=product", "chain.gradient=layered", "chain.batch_sums=whole"}));
   EXPECT_EQ(make_grid(config_from_canonical(before))[0].id, std::string("1053815d4d9b1f1b"));
   EXPECT_NE(usage_error(kBase, {"chain.gradient=fast"}).find("chain.gradient is 'fast', expected narrowest or layered"),
+            std::string::npos);
+}
+
+TEST(Config, StoresWrittenBeforeSumsInBatchHalvesContinueWithTheWholeSum) {
+  const SweepConfig halves = parse_config(kBase, {});
+  const SweepConfig whole = parse_config(kBase, {"chain.batch_sums=whole"});
+  EXPECT_TRUE(halves.batch_halves);
+  EXPECT_FALSE(whole.batch_halves);
+  EXPECT_TRUE(data_spec(halves).batch_halves);
+  EXPECT_FALSE(data_spec(whole).batch_halves);
+  // The same chains (seeds), other ids: the sums differ in rounding.
+  const auto a = make_grid(halves), b = make_grid(whole);
+  EXPECT_NE(a[0].id, b[0].id);
+  EXPECT_EQ(a[0].chain_key, b[0].chain_key);
+  EXPECT_EQ(chain_seed(halves, a[0], 0), chain_seed(whole, b[0], 0));
+  EXPECT_EQ(a[0].description, b[0].description + ";sums=halves");
+  // A store of the version before has chain.gradient but no chain.batch_sums: it summed whole.
+  std::map<std::string, std::string> before = whole.canonical;
+  before.erase("chain.batch_sums");
+  EXPECT_TRUE(config_differences(before, whole.canonical).empty());
+  EXPECT_EQ(config_differences(before, halves.canonical),
+            std::vector<std::string>{"chain.batch_sums: 'whole' -> 'halves'"});
+  EXPECT_EQ(legacy_overrides(halves, before), std::vector<std::string>{"chain.batch_sums=whole"});
+  EXPECT_TRUE(legacy_overrides(whole, before).empty());  // a config that sets it keeps its choice
+  EXPECT_EQ(make_grid(config_from_canonical(before))[0].id, b[0].id);
+  EXPECT_NE(usage_error(kBase, {"chain.batch_sums=quarters"}).find("chain.batch_sums is 'quarters', expected halves or whole"),
             std::string::npos);
 }
 

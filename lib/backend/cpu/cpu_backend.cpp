@@ -33,7 +33,7 @@ estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& da
                               : RowShare{0, spec.batch_size};
   // The path through the network is the whole minibatch's, whatever share of it this process has.
   cpu::DlnModel model(problem.widths, rows.count, spec.batch_size,
-                      gradient_cut(problem.widths, spec.batch_size, data.narrowest_gradient));
+                      gradient_cut(problem.widths, spec.batch_size, data.narrowest_gradient), data.batch_halves);
   const std::int64_t d = model.d();
   const std::int64_t b = spec.batch_size;
   const std::int64_t h_in = problem.widths.front();
@@ -143,7 +143,7 @@ ShapeFloor CpuBackend::measure_shape_floor(const dln::Problem& problem, const Da
   prepared_.prepare(problem, data);
   f.gemm_ms = cpu::measure_step_gemms_ms(problem.widths, prepared_.teacher(), batch_size,
                                          gradient_cut(problem.widths, batch_size, data.narrowest_gradient),
-                                         threads_, seconds);
+                                         data.batch_halves, threads_, seconds);
   f.update_ms = cpu::measure_update_traffic_ms(dln::parameter_count(problem.widths),
                                                samplers::sampler_info(kind).states, threads_, seconds);
   f.draws_ms = cpu::measure_draws_ms(dln::parameter_count(problem.widths), batch_size, problem.widths.front(),

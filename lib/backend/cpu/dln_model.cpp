@@ -20,9 +20,10 @@ const auto gemm_f32 = [](bool ta, bool tb, std::int64_t m, std::int64_t n, std::
 }  // namespace
 
 DlnModel::DlnModel(std::vector<std::int64_t> widths, std::int64_t batch, std::int64_t normaliser_rows,
-                   std::int64_t cut)
+                   std::int64_t cut, bool batch_halves)
     : widths_(std::move(widths)), batch_(batch),
-      normaliser_rows_(normaliser_rows > 0 ? normaliser_rows : batch), d_(0), cut_(cut) {
+      normaliser_rows_(normaliser_rows > 0 ? normaliser_rows : batch), d_(0), cut_(cut),
+      batch_halves_(batch_halves) {
   const auto m = static_cast<std::int64_t>(widths_.size()) - 1;
   LLCB_CHECK(cut_ >= -1 && cut_ <= m, "gradient cut outside the network");
   for (std::int64_t s = 0; s < m; ++s) {
@@ -37,6 +38,14 @@ DlnModel::DlnModel(std::vector<std::int64_t> widths, std::int64_t batch, std::in
   targets_.resize(size(batch_, widths_.back()));
   const std::int64_t hmax = *std::max_element(widths_.begin(), widths_.end());
   g_a_.resize(size(batch_, hmax));
+  if (batch_halves_) {
+    // The largest sum over the batch: a layer's weight gradient, or through a cut r x H_1 and
+    // H_{M+1} x r.
+    std::int64_t largest = 0;
+    for (std::int64_t s = 0; s < m; ++s) largest = std::max(largest, widths_[s] * widths_[s + 1]);
+    if (cut_ >= 0) largest = std::max(widths_.front(), widths_.back()) * widths_[cut_];
+    half_sum_.resize(static_cast<std::size_t>(largest));
+  }
   if (cut_ < 0) {
     g_b_.resize(size(batch_, hmax));
     return;
@@ -71,12 +80,26 @@ void DlnModel::forward(const float* w) {
   }
 }
 
+template <class Whole>
+void DlnModel::batch_sum(Whole&& whole, std::int64_t m, std::int64_t n, const float* a, std::int64_t lda,
+                         const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
+  if (batch_halves_) {
+    dln::gemm_batch_halves(m, n, batch_, a, lda, b, ldb, c, ldc, half_sum_.data());
+  } else {
+    whole(true, false, m, n, batch_, a, lda, b, ldb, c, ldc);
+  }
+}
+
 void DlnModel::backward(const float* w, float* grad, float* g) {
   float* g_next = g == g_a_.data() ? g_b_.data() : g_a_.data();
+  const auto layer_gemm = [](bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
+                                std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
+    gemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
+  };
   for (std::size_t s = widths_.size() - 1; s-- > 0;) {
     // dL/dW_s = G_{s+1}^T A_s   (H_{s+1} x H_s)
-    gemm(true, false, widths_[s + 1], widths_[s], batch_, g, widths_[s + 1], acts_[s].data(),
-         widths_[s], grad + offsets_[s], widths_[s]);
+    batch_sum(layer_gemm, widths_[s + 1], widths_[s], g, widths_[s + 1], acts_[s].data(), widths_[s],
+              grad + offsets_[s], widths_[s]);
     if (s > 0) {
       // G_s = G_{s+1} W_s   (B x H_s)
       gemm(false, false, batch_, widths_[s], widths_[s + 1], g, widths_[s + 1], w + offsets_[s],
@@ -84,6 +107,13 @@ void DlnModel::backward(const float* w, float* grad, float* g) {
       std::swap(g, g_next);
     }
   }
+}
+
+auto DlnModel::cut_batch_sum() {
+  return [this](bool, bool, std::int64_t m, std::int64_t n, std::int64_t, const float* a, std::int64_t lda,
+                const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
+    batch_sum(gemm_f32, m, n, a, lda, b, ldb, c, ldc);
+  };
 }
 
 void DlnModel::cut_forward(const float* w, float* grad) {
@@ -115,7 +145,7 @@ double DlnModel::loss_and_gradient(const float* w, float* grad) {
   });
   const double loss = sum / normaliser;
   if (cut_ >= 0) {
-    pass_->backward(gemm_f32, cut_buffers_, g);
+    pass_->backward(gemm_f32, cut_batch_sum(), cut_buffers_, g);
   } else {
     backward(w, grad, g);
   }
@@ -126,7 +156,7 @@ void DlnModel::step_gemms(const TeacherData& teacher, const float* w, float* gra
   compute_targets(teacher);
   if (cut_ >= 0) {
     cut_forward(w, grad);
-    pass_->backward(gemm_f32, cut_buffers_, g_a_.data());
+    pass_->backward(gemm_f32, cut_batch_sum(), cut_buffers_, g_a_.data());
     return;
   }
   forward(w);

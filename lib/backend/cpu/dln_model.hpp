@@ -12,8 +12,12 @@
 // then the batch meets only the products below and above the cut, and every layer's gradient
 // comes from two r-wide sums over the batch (cut_pass.hpp).
 // GEMMs: OpenBLAS sgemm in blocks fixed by the shapes alone (dln::gemm's rows; through a cut,
-// dln::gemm_rows_or_columns), so the result does not depend on the thread count. Not
-// thread-safe: one DlnModel per chain runner.
+// dln::gemm_rows_or_columns), so the result does not depend on the thread count. The products
+// that sum over the batch (the weight gradients layer by layer; through a cut, its two r-wide
+// sums) sum it whole, or with batch_halves (chain.batch_sums = halves) in two halves added at
+// the end (dln::gemm_batch_halves): then each of two threads sums the rows it computed itself,
+// and the batch's rows never cross from core to core. Not thread-safe: one DlnModel per chain
+// runner.
 #pragma once
 
 #include <cstdint>
@@ -28,9 +32,9 @@ namespace llcb::backend::cpu {
 class DlnModel {
  public:
   // normaliser_rows: N above; 0 means batch. cut: gradient_cut() of the widths and the whole
-  // minibatch (-1: layer by layer).
+  // minibatch (-1: layer by layer). batch_halves: sum the batch in halves (above).
   DlnModel(std::vector<std::int64_t> widths, std::int64_t batch, std::int64_t normaliser_rows = 0,
-           std::int64_t cut = -1);
+           std::int64_t cut = -1, bool batch_halves = false);
 
   std::int64_t d() const { return d_; }
   std::int64_t offset(std::size_t s) const { return offsets_[s]; }
@@ -56,8 +60,15 @@ class DlnModel {
   void backward(const float* w, float* grad, float* g);  // from g = dL/dA_M (overwritten)
   void cut_forward(const float* w, float* grad);       // cut_ >= 0: CutPass, A_M
   float* output() { return acts_.back().data(); }
+  // C = A^T B over the batch (k = batch_), whole through `whole` or in halves (above).
+  template <class Whole>
+  void batch_sum(Whole&& whole, std::int64_t m, std::int64_t n, const float* a, std::int64_t lda, const float* b,
+                 std::int64_t ldb, float* c, std::int64_t ldc);
+  auto cut_batch_sum();  // batch_sum() through gemm_rows_or_columns, as CutPass calls it
   std::vector<std::int64_t> widths_;
   std::int64_t batch_, normaliser_rows_, d_, cut_;
+  bool batch_halves_;
+  std::vector<float> half_sum_;           // batch_halves: the second half's sum (dln::gemm_batch_halves)
   std::vector<std::int64_t> offsets_;
   std::vector<std::vector<float>> acts_;  // A_0 .. A_M (through a cut: A_0 and A_M only)
   std::vector<float> targets_;

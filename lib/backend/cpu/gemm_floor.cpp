@@ -103,10 +103,11 @@ double measure_sgemm_gflops(int n, int threads, double seconds) {
 }
 
 double measure_step_gemms_ms(const std::vector<std::int64_t>& widths, const TeacherData& teacher,
-                             std::int64_t batch, std::int64_t cut, int threads, double seconds) {
+                             std::int64_t batch, std::int64_t cut, bool batch_halves, int threads,
+                             double seconds) {
   omp_set_num_threads(threads);
   openblas_set_num_threads(threads);
-  DlnModel model(widths, batch, 0, cut);
+  DlnModel model(widths, batch, 0, cut, batch_halves);
   std::vector<float> grad(static_cast<std::size_t>(model.d()));
   std::fill(model.inputs(), model.inputs() + batch * widths.front(), 0.5f);
   const auto [reps, elapsed] = repeat_for(seconds, [&] { model.step_gemms(teacher, teacher.center.data(), grad.data()); });

@@ -39,7 +39,8 @@ namespace llcb::backend::cpu {
 double measure_sgemm_gflops(int n, int threads, double seconds);
 double measure_copy_gbs(int mib, int threads, double seconds);
 double measure_step_gemms_ms(const std::vector<std::int64_t>& widths, const TeacherData& teacher,
-                             std::int64_t batch, std::int64_t cut, int threads, double seconds);
+                             std::int64_t batch, std::int64_t cut, bool batch_halves, int threads,
+                             double seconds);
 double measure_update_traffic_ms(std::int64_t d, int states, int threads, double seconds);
 double measure_draws_ms(std::int64_t d, std::int64_t batch, std::int64_t h_in, int threads, double seconds);
 struct Handoff {  // NaN: not measured

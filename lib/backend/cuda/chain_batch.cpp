@@ -209,7 +209,7 @@ void ChainBatch<Rule>::launch_step(const GemmLanes& lanes) {
   for (std::int64_t k = 0; k < c; ++k) {
     if (!active(k)) continue;
     if (pass_) {
-      pass_->backward(lane_gemm(k), cut_buffers_[static_cast<std::size_t>(k)], g_a_.data() + k * gstride);
+      pass_->backward(lane_gemm(k), lane_gemm(k), cut_buffers_[static_cast<std::size_t>(k)], g_a_.data() + k * gstride);
       continue;
     }
     const float* w = w_.data() + k * L.params;

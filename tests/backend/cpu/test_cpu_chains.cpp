@@ -191,5 +191,33 @@ TEST(CpuChains, TheNarrowestWidthPathIsThreadCountFreeAndFollowsTheLayers) {
   }
 }
 
+// Sums over the batch in halves (chain.batch_sums = halves), through a cut and layer by layer,
+// with a batch of 200 (halves of 128 and 72 rows) and GEMMs large enough to be split over
+// threads: the trace is the same on 1, 2 and 3 threads (one thread doing both halves, one a
+// half, an odd team), and it follows the whole sum's trace to fp32 rounding (the same 1e-4 as
+// above: they differ in the order of additions of two sums a step).
+TEST(CpuChains, SumsOverTheBatchInHalvesAreThreadCountFreeAndFollowTheWholeSum) {
+  const dln::Problem p = dln::problem_from_architecture({200, 40, 180, 150}, 20, 4, 100'000);
+  for (bool narrowest : {true, false}) {
+    DataSpec halves, whole;
+    halves.narrowest_gradient = whole.narrowest_gradient = narrowest;
+    halves.batch_halves = true;
+    const ChainSpec s = spec(samplers::SamplerKind::kSgld, 1e-7, 200);
+    const auto a = run_one(1, p, s, halves);
+    const auto b = run_one(2, p, s, halves);
+    const auto c = run_one(3, p, s, halves);
+    const auto w = run_one(2, p, s, whole);
+    EXPECT_EQ(a.loss_trace, b.loss_trace) << "1 vs 2 threads, narrowest " << narrowest;
+    EXPECT_EQ(a.loss_trace, c.loss_trace) << "1 vs 3 threads, narrowest " << narrowest;
+    EXPECT_EQ(a.distance_trace, b.distance_trace);
+    EXPECT_NE(a.loss_trace, w.loss_trace);  // two data paths (which is why stores record it)
+    ASSERT_EQ(a.loss_trace.size(), w.loss_trace.size());
+    for (std::size_t t = 0; t < a.loss_trace.size(); ++t) {
+      EXPECT_NEAR(a.loss_trace[t], w.loss_trace[t], 1e-4 * std::abs(w.loss_trace[t]) + 1e-12) << t;
+    }
+    EXPECT_FALSE(a.diverged);
+  }
+}
+
 }  // namespace
 }  // namespace llcb::backend

@@ -44,9 +44,12 @@ double loss_double(const std::vector<std::int64_t>& h, const std::vector<double>
 }
 
 // cut: -1 layer by layer, else the width index the step goes through (gradient_plan.hpp).
-void check_gradient(const std::vector<std::int64_t>& h, std::uint64_t seed, std::int64_t cut = -1) {
-  const std::int64_t b = 7;
-  DlnModel model(h, b, 0, cut);
+// halves: the sums over the batch in two halves (chain.batch_sums = halves), on a batch of 150
+// (halves of 128 and 22 rows); else a batch of 7, which has one half only.
+void check_gradient(const std::vector<std::int64_t>& h, std::uint64_t seed, std::int64_t cut = -1,
+                    bool halves = false) {
+  const std::int64_t b = halves ? 150 : 7;
+  DlnModel model(h, b, 0, cut, halves);
   const std::int64_t d = model.d();
   std::vector<float> w(static_cast<std::size_t>(d)), grad(static_cast<std::size_t>(d));
   for (std::int64_t e = 0; e < d; ++e) {
@@ -78,7 +81,7 @@ void check_gradient(const std::vector<std::int64_t>& h, std::uint64_t seed, std:
   }
   // fp32 gradients of order `scale`: agreement to 1e-4 relative is ~1000 float ulps of headroom
   // for the accumulated rounding of depth-5 products, and far below any real error.
-  EXPECT_LT(worst, 1e-4 * scale) << "depth " << h.size() - 1 << ", cut " << cut;
+  EXPECT_LT(worst, 1e-4 * scale) << "depth " << h.size() - 1 << ", cut " << cut << ", halves " << halves;
 }
 
 TEST(Gradient, MatchesFiniteDifferencesInDouble) {
@@ -96,6 +99,16 @@ TEST(Gradient, ThroughEveryCutMatchesFiniteDifferencesInDouble) {
   std::uint64_t seed = 10;
   for (const auto& h : nets) {
     for (std::int64_t cut = 0; cut < static_cast<std::int64_t>(h.size()); ++cut) check_gradient(h, ++seed, cut);
+  }
+}
+
+// Summed over the batch in halves, layer by layer and through every cut: the same function,
+// rounded differently, so the same tolerance.
+TEST(Gradient, InBatchHalvesMatchesFiniteDifferencesInDouble) {
+  const std::vector<std::vector<std::int64_t>> nets = {{4, 3}, {4, 3, 5, 2}, {5, 6, 2, 7, 4, 6}};
+  std::uint64_t seed = 40;
+  for (const auto& h : nets) {
+    for (std::int64_t cut = -1; cut < static_cast<std::int64_t>(h.size()); ++cut) check_gradient(h, ++seed, cut, true);
   }
 }
 
@@ -117,7 +130,7 @@ TEST(GradientPlan, FlopsAreThePassesAndTheCutIsTheCheapest) {
         none.grad.assign(h.size() - 1, nullptr);
         none.products.assign(h.size(), nullptr);
         pass.forward(count, none);
-        pass.backward(count, none, nullptr);
+        pass.backward(count, count, none, nullptr);
         EXPECT_EQ(counted, gradient_flops(h, b, k)) << "cut " << k << " batch " << b;
         if (counted < best || (best_cut >= 0 && counted == best && h[k] < h[best_cut])) {
           best = counted;
