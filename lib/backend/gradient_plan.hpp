@@ -20,8 +20,8 @@
 // (the weight gradients layer by layer; through a cut, S and T) sum it whole, or in two halves,
 // rows [0, h) and [h, B) with h = dln::batch_half(B) (256 for B = 500), added at the end
 // (dln::gemm_batch_halves). In halves, each of two threads takes the rows of one half from the
-// inputs to its partial sums, so that the batch's rows never cross from core to core, only the
-// r-wide (or, layer by layer, weight-sized) partial sums do. Another order of additions, so
+// inputs to its partial sums, so that almost none of the batch's rows cross from core to core,
+// only the r-wide (or, layer by layer, weight-sized) partial sums do. Another order of additions, so
 // other bits: the two differ in rounding only. For a chain group member, B is its share of rows.
 // The CUDA backend sums through cuBLAS either way.
 #pragma once

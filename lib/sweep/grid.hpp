@@ -7,15 +7,17 @@
 // calibration settings, so its id is fixed before any calibration ran.
 //
 // A job's id is the FNV-1a hash of its canonical description (every setting that affects its
-// result, numbers printed exactly, and ";targets=factored" where its targets go through the
-// teacher's factors), so the same config yields the same ids in any run and whatever the order of
-// keys in the file. Chain c of a job has seed
+// result, numbers printed exactly, and its data path: ";targets=factored" where its targets go
+// through the teacher's factors, ";gradient=narrowest" where its gradient goes through the
+// narrowest width, ";sums=halves" where the CPU sums the batch in halves), so the same config
+// yields the same ids in any run and whatever the order of keys in the file. Chain c of a job
+// has seed
 //   splitmix64(sweep seed ^ fnv1a64(chain key) + c),
 // the chain key being the description with ranks_per_chain 1, estimate_bound_factor 1 and no
-// targets part: a job run by a chain group of G ranks runs the same chain (data and noise) as with
-// G = 1, the estimate bound (a verdict on the finished estimate) never changes a chain (jobs of
-// versions whose bound was 1 keep their chains), and factored targets draw the same data and
-// noise as the product's.
+// data-path parts: a job run by a chain group of G ranks runs the same chain (data and noise) as
+// with G = 1, the estimate bound (a verdict on the finished estimate) never changes a chain (jobs
+// of versions whose bound was 1 keep their chains), and every data path draws the same data and
+// noise. (A calibration's chains are seeded from its whole description, data path included.)
 // (the "seed recipe" the store records); its minibatches and noise then follow the chain-seed
 // streams of lib/core/streams.hpp.
 #pragma once

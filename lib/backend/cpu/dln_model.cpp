@@ -110,8 +110,9 @@ void DlnModel::backward(const float* w, float* grad, float* g) {
 }
 
 auto DlnModel::cut_batch_sum() {
-  return [this](bool, bool, std::int64_t m, std::int64_t n, std::int64_t, const float* a, std::int64_t lda,
-                const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
+  return [this](bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
+                std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
+    LLCB_CHECK(ta && !tb && k == batch_, "CutPass sums over the batch as A^T B with k = the batch");
     batch_sum(gemm_f32, m, n, a, lda, b, ldb, c, ldc);
   };
 }

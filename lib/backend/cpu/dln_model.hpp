@@ -16,8 +16,8 @@
 // that sum over the batch (the weight gradients layer by layer; through a cut, its two r-wide
 // sums) sum it whole, or with batch_halves (chain.batch_sums = halves) in two halves added at
 // the end (dln::gemm_batch_halves): then each of two threads sums the rows it computed itself,
-// and the batch's rows never cross from core to core. Not thread-safe: one DlnModel per chain
-// runner.
+// and almost none of the batch's rows cross from core to core. Not thread-safe: one DlnModel per
+// chain runner.
 #pragma once
 
 #include <cstdint>

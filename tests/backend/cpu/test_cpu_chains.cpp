@@ -210,6 +210,7 @@ TEST(CpuChains, SumsOverTheBatchInHalvesAreThreadCountFreeAndFollowTheWholeSum) 
     EXPECT_EQ(a.loss_trace, b.loss_trace) << "1 vs 2 threads, narrowest " << narrowest;
     EXPECT_EQ(a.loss_trace, c.loss_trace) << "1 vs 3 threads, narrowest " << narrowest;
     EXPECT_EQ(a.distance_trace, b.distance_trace);
+    EXPECT_EQ(a.distance_trace, c.distance_trace);
     EXPECT_NE(a.loss_trace, w.loss_trace);  // two data paths (which is why stores record it)
     ASSERT_EQ(a.loss_trace.size(), w.loss_trace.size());
     for (std::size_t t = 0; t < a.loss_trace.size(); ++t) {
