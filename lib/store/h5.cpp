@@ -1,4 +1,5 @@
 #include "lib/store/h5.hpp"
+#include "lib/store/vlen_check.hpp"
 
 #include <hdf5_hl.h>
 
@@ -191,6 +192,7 @@ Table read_table(hid_t parent, const std::string& group) {
         break;
       }
       case H5T_STRING: {
+        check_vlen_strings(d.get(), group + "/" + name);  // a dangling string crashes HDF5
         const Handle st = string_type();
         std::vector<char*> p(n, nullptr);
         if (n) check(H5Dread(d.get(), st.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, p.data()), "reading " + name);

@@ -413,7 +413,12 @@ void SweepSession::recover(bool exists) {
     try {
       store_.emplace(store::Store::open(path_, true));
       journal_.emplace(store::Journal::open(path_, store_->header()));
-      if (!journal_->dirty()) return;
+      if (!journal_->dirty()) {
+        // Closed by its writer, yet a row may still refer to a string the file lacks (a writer
+        // killed in an earlier session, before its journal was cleaned): rebuilt below.
+        store_->table("jobs");
+        return;
+      }
       log::warn("store '{}' was not closed by its last writer: checking it against its journal ({} "
                 "finished jobs there)", path_, journal_->latest().size());
       recovered_ = true;
