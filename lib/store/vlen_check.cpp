@@ -15,8 +15,10 @@ namespace {
 // Little-endian fields of the HDF5 file format (version 0-3 superblocks, 8-byte addresses and
 // lengths): a variable-length reference is 4 bytes of length, 8 of collection address, 4 of object
 // index; a global heap collection is "GCOL", version, 3 reserved, 8 bytes of size, then objects of
-// 2 bytes of index, 2 of reference count, 4 reserved, 8 of size and the data padded to 8 bytes
-// (index 0: the collection's free space, the last object).
+// 2 bytes of index, 2 of reference count, 4 reserved, 8 of size and the data padded to 8 bytes.
+// Index 0 is free space, whose size counts its header too, and objects may follow it; a tail too
+// short for a header is free space as well (as HDF5's own reader, H5HG__cache_heap_deserialize,
+// walks a collection).
 std::uint64_t le(const unsigned char* p, int bytes) {
   std::uint64_t v = 0;
   for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | p[i];
@@ -37,10 +39,11 @@ std::map<std::uint64_t, std::uint64_t> collection(std::ifstream& file, std::uint
   for (std::size_t p = 0; p + 16 <= body.size();) {
     const std::uint64_t index = le(&body[p], 2);
     const std::uint64_t bytes = le(&body[p + 8], 8);
-    if (index == 0) break;  // free space
-    if (bytes > body.size() - p - 16) break;  // runs past the collection: nothing after it is sound
-    objects[index] = bytes;
-    p += 16 + (bytes + 7) / 8 * 8;
+    const std::uint64_t need = index == 0 ? bytes : 16 + (bytes + 7) / 8 * 8;
+    // Runs past the collection (or a free space smaller than its header): nothing after it is sound.
+    if (need < 16 || need > body.size() - p) break;
+    if (index > 0) objects[index] = bytes;
+    p += need;
   }
   return objects;
 }

@@ -413,12 +413,13 @@ void SweepSession::recover(bool exists) {
     try {
       store_.emplace(store::Store::open(path_, true));
       journal_.emplace(store::Journal::open(path_, store_->header()));
-      if (!journal_->dirty()) {
-        // Closed by its writer, yet a row may still refer to a string the file lacks (a writer
-        // killed in an earlier session, before its journal was cleaned): rebuilt below.
-        store_->table("jobs");
-        return;
+      // Every table's strings must resolve (lib/store/vlen_check.hpp: a writer killed between a
+      // row and the flush of its strings' heap leaves a row referring to a string the file
+      // lacks), also in a store closed cleanly since: else it is rebuilt below.
+      for (const char* t : {"jobs", "problems", "calibrations"}) {
+        if (store_->has(t)) store_->table(t);
       }
+      if (!journal_->dirty()) return;
       log::warn("store '{}' was not closed by its last writer: checking it against its journal ({} "
                 "finished jobs there)", path_, journal_->latest().size());
       recovered_ = true;
