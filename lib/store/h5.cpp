@@ -1,4 +1,5 @@
 #include "lib/store/h5.hpp"
+#include "lib/store/store.hpp"
 #include "lib/store/vlen_check.hpp"
 
 #include <hdf5_hl.h>
@@ -161,8 +162,9 @@ void create_table(hid_t parent, const std::string& group, const Table& table) {
   write_attr(g.get(), "columns", order);
 }
 
-Table read_table(hid_t parent, const std::string& group) {
+Table read_table(hid_t parent, const std::string& group, bool salvage) {
   const Handle g = open_group(parent, group);
+  VlenCheck vlen(g.get());
   const std::string order = read_string_attr(g.get(), "columns");
   Table t;
   std::size_t start = 0;
@@ -192,13 +194,39 @@ Table read_table(hid_t parent, const std::string& group) {
         break;
       }
       case H5T_STRING: {
-        check_vlen_strings(d.get(), group + "/" + name);  // a dangling string crashes HDF5
+        // A reference to a string the file does not hold crashes HDF5 (vlen_check.hpp).
+        std::vector<std::uint64_t> bad;
+        if (H5Tis_variable_str(type.get()) > 0) bad = vlen.dangling(d.get(), group + "/" + name);
+        if (!bad.empty() && !salvage) {
+          throw RuntimeError("store column " + group + "/" + name + " is damaged (a killed writer left row " +
+                             std::to_string(bad.front()) + " referring to a string the file does not hold)");
+        }
+        // The rows that resolve (all of them but in a salvage), then kDanglingString in the others.
+        std::vector<hsize_t> rows;
+        for (hsize_t r = 0, b = 0; r < n; ++r) {
+          if (b < bad.size() && bad[b] == r) {
+            ++b;
+          } else {
+            rows.push_back(r);
+          }
+        }
         const Handle st = string_type();
-        std::vector<char*> p(n, nullptr);
-        if (n) check(H5Dread(d.get(), st.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, p.data()), "reading " + name);
-        std::vector<std::string> v;
-        for (char* s : p) v.emplace_back(s ? s : "");
-        if (n) H5Dvlen_reclaim(st.get(), space.get(), H5P_DEFAULT, p.data());
+        const Handle file_space(H5Dget_space(d.get()), H5Sclose, "selecting in " + name);
+        std::vector<char*> p(rows.size(), nullptr);
+        if (!rows.empty()) {
+          if (rows.size() < n) {
+            check(H5Sselect_elements(file_space.get(), H5S_SELECT_SET, rows.size(), rows.data()),
+                  "selecting the sound rows of " + name);
+          }
+          const Handle mem = vector_space(rows.size());
+          check(H5Dread(d.get(), st.get(), mem.get(), file_space.get(), H5P_DEFAULT, p.data()), "reading " + name);
+        }
+        std::vector<std::string> v(n, store::kDanglingString);
+        for (std::size_t i = 0; i < rows.size(); ++i) v[rows[i]] = p[i] ? p[i] : "";
+        if (!rows.empty()) {
+          const Handle mem = vector_space(rows.size());
+          H5Dvlen_reclaim(st.get(), mem.get(), H5P_DEFAULT, p.data());
+        }
         col.data = std::move(v);
         break;
       }

@@ -144,10 +144,10 @@ StoreHeader Store::header() const {
 
 bool Store::has(const std::string& group) const { return h5::exists(id(), group); }
 
-Table Store::table(const std::string& group) const {
+Table Store::table(const std::string& group, bool salvage) const {
   if (!has(group)) throw UsageError("store '" + path_ + "' has no /" + group + " (yet)");
   try {
-    return h5::read_table(id(), group);
+    return h5::read_table(id(), group, salvage);
   } catch (const RuntimeError& e) {
     throw UsageError("store '" + path_ + "': " + e.what());
   }

@@ -48,6 +48,10 @@ struct CalibrationShape {
   std::vector<double> step_sizes;
 };
 
+// What a string cell that a killed writer left dangling reads as in a salvaging read
+// (Store::table(group, true)).
+inline constexpr const char* kDanglingString = "\x01(a string the file does not hold)";
+
 class Store {
  public:
   // Creates a new store; UsageError if the path exists or cannot be created.
@@ -60,7 +64,11 @@ class Store {
   static Store open(const std::string& path, bool writable);
 
   StoreHeader header() const;
-  Table table(const std::string& group) const;  // "problems", "jobs", "summary"
+  // "problems", "jobs", "summary". A string that a killed writer left dangling makes the store
+  // damaged (UsageError naming the column); with `salvage` (a repair) it reads as
+  // kDanglingString, which no job id, status or checksummed result equals, and the other rows
+  // as stored.
+  Table table(const std::string& group, bool salvage = false) const;
   bool has(const std::string& group) const;
 
   // Writes a finished job: its trace (TraceShape rows x chains, row-major; empty for a failed

@@ -29,6 +29,16 @@ struct OldStore {
   std::map<std::string, std::int64_t> row_of;  // job id -> row
 };
 
+// A row with a string that a killed writer left dangling (a salvaging read's marker): a
+// calibration row has no checksum of its own, so such a row is not copied.
+bool has_dangling_string(const store::Table& t, std::size_t row) {
+  for (const auto& c : t.columns) {
+    const auto* v = std::get_if<std::vector<std::string>>(&c.data);
+    if (v && (*v)[row] == store::kDanglingString) return true;
+  }
+  return false;
+}
+
 OldStore open_old(const std::string& path) {
   OldStore old;
   if (!std::filesystem::exists(path)) {
@@ -38,7 +48,7 @@ OldStore open_old(const std::string& path) {
   try {
     old.store.emplace(store::Store::open(path, false));
     old.header = old.store->header();
-    old.jobs = old.store->table("jobs");
+    old.jobs = old.store->table("jobs", true);  // a dangling string fails only its row's checksum
     const auto& ids = old.jobs.get<std::string>("job_id");
     for (std::size_t r = 0; r < ids.size(); ++r) old.row_of[ids[r]] = static_cast<std::int64_t>(r);
   } catch (const Error& e) {
@@ -102,7 +112,7 @@ RepairReport repair_store(const std::string& path) {
     store::Table old_table;
     if (old.store && old.store->has("calibrations")) {
       try {
-        old_table = old.store->table("calibrations");
+        old_table = old.store->table("calibrations", true);
         old_calibrations = &old_table;
       } catch (const Error& e) {
         log::warn("repair: the old store's /calibrations cannot be read: {}", e.what());
@@ -118,7 +128,8 @@ RepairReport repair_store(const std::string& path) {
           record = c.record;
           trace = c.trace;
         } else if (old_calibrations && u.index < static_cast<std::int64_t>(old_calibrations->rows()) &&
-                   old_calibrations->get<std::string>("calibration_id")[static_cast<std::size_t>(u.index)] == u.id) {
+                   old_calibrations->get<std::string>("calibration_id")[static_cast<std::size_t>(u.index)] == u.id &&
+                   !has_dangling_string(*old_calibrations, static_cast<std::size_t>(u.index))) {
           record = old.store->read_calibration(*old_calibrations, u.index);
           if (record.status == "done") trace = old.store->calibration_trace(u.index);
         }

@@ -5,7 +5,9 @@ crashes; llcbench must instead report the store damaged in one line and rebuild 
 journal. A finished store is made, one reference of /jobs/host is pointed at an object index its
 collection lacks (with h5py, for the offset of the column's raw data), and then:
 status says damaged (exit 3), query fails in one line (exit 2), neither crashes; repair, and
-on a copy a resume, rebuild the store from its journal with the same results.
+on a copy a resume, rebuild the store from its journal with the same results; and a repair
+keeps the rows of the old file that still verify (a job the journal lacks), but not the damaged
+one, which runs again.
 
 Usage: test_damaged_strings.py LLCBENCH_BINARY
 """
@@ -51,6 +53,31 @@ def results(path):
         return f["jobs"]["lambda_hat"][:], f["traces"]["loss"][:]
 
 
+def damage(path, row):
+    """Points row `row`'s reference in /jobs/host (4 bytes of length, 8 of collection address, 4 of
+    object index) at an object index its collection lacks."""
+    with h5py.File(path, "r") as f:
+        offset = f["jobs"]["host"].id.get_offset()
+    with open(path, "r+b") as raw:
+        raw.seek(offset + 16 * row + 12)
+        raw.write(struct.pack("<I", 0xFFFF))
+
+
+def drop_last_job(journal):
+    """Cuts the journal (8 bytes of magic, then records of u32 magic, u8 type, u64 length, payload,
+    u64 checksum; type 3 a job) before its last job record, as if that job had reached only the
+    HDF5 file."""
+    data = open(journal, "rb").read()
+    p, last = 8, None
+    while p < len(data):
+        _, kind, length = struct.unpack("<IBQ", data[p:p + 13])
+        if kind == 3:
+            last = p
+        p += 13 + length + 8
+    with open(journal, "r+b") as f:
+        f.truncate(last)
+
+
 def main():
     binary = os.path.abspath(sys.argv[1])
     with tempfile.TemporaryDirectory() as tmp:
@@ -62,13 +89,10 @@ def main():
         want_estimates, want_traces = results(path)
         for name in ("r.h5", "r.h5.journal"):  # a copy for the resume
             shutil.copy(os.path.join(tmp, name.replace("r.h5", "s.h5")), os.path.join(tmp, name))
+        shutil.copy(path, os.path.join(tmp, "clean.h5"))
+        shutil.copy(path + ".journal", os.path.join(tmp, "clean.h5.journal"))
         for store in ("s.h5", "r.h5"):
-            # Row 1's reference: 4 bytes of length, 8 of collection address, 4 of object index.
-            with h5py.File(os.path.join(tmp, store), "r") as f:
-                offset = f["jobs"]["host"].id.get_offset()
-            with open(os.path.join(tmp, store), "r+b") as raw:
-                raw.seek(offset + 16 + 12)
-                raw.write(struct.pack("<I", 0xFFFF))
+            damage(os.path.join(tmp, store), 1)
 
         status = run(binary, "status", "s.h5", cwd=tmp)
         check(status.returncode == 3 and "store column jobs/host is damaged" in status.stdout and
@@ -91,6 +115,25 @@ def main():
         estimates, traces = results(os.path.join(tmp, "r.h5"))
         check(np.array_equal(estimates, want_estimates, equal_nan=True) and
               np.array_equal(traces, want_traces, equal_nan=True), "with the same estimates and traces")
+        # A repair keeps the old file's rows that still verify (a salvaging read of the table):
+        # with the journal's last job cut off, that job comes from the old file, unless its own
+        # row is the damaged one, which then runs again on resume.
+        for damaged_row, kept in ((1, "4 of 4 jobs kept (3 from the journal, 1 from the store)"),
+                                  (3, "3 of 4 jobs kept (3 from the journal, 0 from the store), 1 to run")):
+            name = f"j{damaged_row}.h5"
+            shutil.copy(os.path.join(tmp, "clean.h5"), os.path.join(tmp, name))
+            shutil.copy(os.path.join(tmp, "clean.h5.journal"), os.path.join(tmp, name + ".journal"))
+            damage(os.path.join(tmp, name), damaged_row)
+            drop_last_job(os.path.join(tmp, name + ".journal"))
+            repaired = run(binary, "repair", name, cwd=tmp)
+            check(repaired.returncode == 0 and kept in repaired.stdout + repaired.stderr,
+                  f"repair with row {damaged_row} damaged and the last job only in the file: " +
+                  (repaired.stdout + repaired.stderr).strip()[-300:])
+            resumed = run(binary, "sweep", "c.ini", "--store", name, "--resume", "--log-level", "warn", cwd=tmp)
+            estimates, traces = results(os.path.join(tmp, name))
+            check(resumed.returncode == 0 and np.array_equal(estimates, want_estimates, equal_nan=True) and
+                  np.array_equal(traces, want_traces, equal_nan=True),
+                  "and after a resume the same estimates and traces: " + resumed.stderr.strip()[-200:])
     print(f"{len(failures)} failed")
     return 1 if failures else 0
 

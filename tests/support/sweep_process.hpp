@@ -126,7 +126,8 @@ inline bool wait_for_a_done_row(const fs::path& p, const std::string& group) {
     try {
       if (fs::exists(p)) {
         const llcb::store::Store s = llcb::store::Store::open(p, false);
-        const auto& status = s.table(group).get<std::string>("status");
+        const llcb::store::Table t = s.table(group);  // the column refers into it
+        const auto& status = t.get<std::string>("status");
         if (std::count(status.begin(), status.end(), "done") > 0) return true;
       }
     } catch (const std::exception&) {

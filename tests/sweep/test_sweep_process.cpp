@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "tests/support/sweep_process.hpp"
@@ -70,7 +71,18 @@ TEST(SweepProcess, KilledWithSigkillAtSeveralMomentsThenResumedEqualsAnUninterru
     wait_exit(pid);
     if (fs::exists(p)) {
       first = false;
-      const Snapshot s = snapshot(p);  // opens as is, no repair
+      std::optional<Snapshot> read;
+      try {
+        read = snapshot(p);  // opens as is, no repair
+      } catch (const llcb::Error& e) {
+        // A kill between a row and the flush of its strings' heap leaves a string the file does
+        // not hold: the store reads as damaged (never as another string), and the next resume
+        // rebuilds it from its journal.
+        EXPECT_NE(std::string(e.what()).find("referring to a string the file does not hold"), std::string::npos)
+            << e.what();
+        continue;
+      }
+      const Snapshot& s = *read;
       std::size_t done = 0;
       for (std::size_t i = 0; i < s.ids.size(); ++i) {
         if (s.status[i] != "done") continue;
