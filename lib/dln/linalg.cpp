@@ -33,39 +33,59 @@ void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, cons
   cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc);
 }
 
-// C in blocks of gemm_row_block rows (or, by_columns, of columns), each block one single-threaded
-// BLAS call.
+// Small products run their blocks in the calling thread: a parallel region would cost more than
+// it saves. Either way each block is the same call, so the result is the same.
+bool worth_threads(std::int64_t m, std::int64_t n, std::int64_t k) {
+  constexpr double kParallelMacs = 1 << 20;
+  return static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) >= kParallelMacs;
+}
+
+// gemm_rows_or_columns()'s split: by columns a product of one row block whose C has several.
+bool split_by_columns(std::int64_t m, std::int64_t n) { return m <= gemm_row_block(m) && n > gemm_row_block(n); }
+
+// Block i of C = op(A) op(B) cut into gemm_row_block rows (or, by_columns, columns): one
+// single-threaded BLAS call.
+template <typename T>
+void gemm_block(bool by_columns, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
+                const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T* c, std::int64_t ldc, std::int64_t i) {
+  const std::int64_t extent = by_columns ? n : m;
+  const std::int64_t size = gemm_row_block(extent);
+  const std::int64_t first = i * size;
+  const std::int64_t count = std::min(size, extent - first);
+  const CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans;
+  const CBLAS_TRANSPOSE tb = trans_b ? CblasTrans : CblasNoTrans;
+  if (by_columns) {
+    // Column `first` of op(B): column `first` of B, or its row `first` when transposed.
+    const T* b_block = trans_b ? b + first * ldb : b + first;
+    blas_gemm(ta, tb, static_cast<int>(m), static_cast<int>(count), static_cast<int>(k), a, static_cast<int>(lda),
+              b_block, static_cast<int>(ldb), c + first, static_cast<int>(ldc));
+  } else {
+    // Row `first` of op(A): row `first` of A, or its column `first` when transposed.
+    const T* a_block = trans_a ? a + first : a + first * lda;
+    blas_gemm(ta, tb, static_cast<int>(count), static_cast<int>(n), static_cast<int>(k), a_block,
+              static_cast<int>(lda), b, static_cast<int>(ldb), c + first * ldc, static_cast<int>(ldc));
+  }
+}
+
+// The number of blocks gemm_block() cuts C into.
+std::int64_t gemm_blocks(bool by_columns, std::int64_t m, std::int64_t n) {
+  const std::int64_t extent = by_columns ? n : m;
+  const std::int64_t size = gemm_row_block(extent);
+  return (extent + size - 1) / size;
+}
+
+// C in blocks of gemm_row_block rows (or, by_columns, of columns), spread over the threads.
 template <typename T>
 void blocked_gemm(bool by_columns, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
                   const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T* c, std::int64_t ldc) {
-  const std::int64_t extent = by_columns ? n : m;
-  const std::int64_t size = gemm_row_block(extent);
-  const std::int64_t blocks = (extent + size - 1) / size;
-  const CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans;
-  const CBLAS_TRANSPOSE tb = trans_b ? CblasTrans : CblasNoTrans;
-  // Small products run their blocks in the calling thread: a parallel region would cost more
-  // than it saves. Either way each block is the same call, so the result is the same.
-  constexpr double kParallelMacs = 1 << 20;
-  const bool parallel = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) >= kParallelMacs;
-#pragma omp parallel for schedule(static) if (parallel)
+  const std::int64_t blocks = gemm_blocks(by_columns, m, n);
+#pragma omp parallel for schedule(static) if (worth_threads(m, n, k))
   for (std::int64_t i = 0; i < blocks; ++i) {
     // In a team of several threads OpenBLAS runs single-threaded on its own (omp_in_parallel);
     // in a team of one it would use this task's nthreads-var, which is set to 1 here (the
     // setting is local to the task and ends with the parallel region).
     omp_set_num_threads(1);
-    const std::int64_t first = i * size;
-    const std::int64_t count = std::min(size, extent - first);
-    if (by_columns) {
-      // Column `first` of op(B): column `first` of B, or its row `first` when transposed.
-      const T* b_block = trans_b ? b + first * ldb : b + first;
-      blas_gemm(ta, tb, static_cast<int>(m), static_cast<int>(count), static_cast<int>(k), a, static_cast<int>(lda),
-                b_block, static_cast<int>(ldb), c + first, static_cast<int>(ldc));
-    } else {
-      // Row `first` of op(A): row `first` of A, or its column `first` when transposed.
-      const T* a_block = trans_a ? a + first : a + first * lda;
-      blas_gemm(ta, tb, static_cast<int>(count), static_cast<int>(n), static_cast<int>(k), a_block,
-                static_cast<int>(lda), b, static_cast<int>(ldb), c + first * ldc, static_cast<int>(ldc));
-    }
+    gemm_block(by_columns, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, i);
   }
 }
 
@@ -74,15 +94,10 @@ void blocked_gemm(bool by_columns, bool trans_a, bool trans_b, std::int64_t m, s
 void gemm_rows_or_columns(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
                           const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
                           std::int64_t ldc) {
-  const bool by_columns = m <= gemm_row_block(m) && n > gemm_row_block(n);
-  blocked_gemm(by_columns, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+  blocked_gemm(split_by_columns(m, n), trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
 }
 
-std::int64_t batch_half(std::int64_t k) {
-  const std::int64_t size = gemm_row_block(k);
-  const std::int64_t blocks = (k + size - 1) / size;
-  return (blocks + 1) / 2 * size;
-}
+std::int64_t batch_half(std::int64_t k) { return (gemm_blocks(false, k, 1) + 1) / 2 * gemm_row_block(k); }
 
 void gemm_batch_halves(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,
                        const float* b, std::int64_t ldb, float* c, std::int64_t ldc, float* scratch) {
@@ -91,31 +106,18 @@ void gemm_batch_halves(std::int64_t m, std::int64_t n, std::int64_t k, const flo
     gemm_rows_or_columns(true, false, m, n, k, a, lda, b, ldb, c, ldc);
     return;
   }
-  const bool by_columns = m <= gemm_row_block(m) && n > gemm_row_block(n);
-  const std::int64_t extent = by_columns ? n : m;
-  const std::int64_t size = gemm_row_block(extent);
-  const std::int64_t blocks = (extent + size - 1) / size;
-  // Block i of half p: C's rows (or columns) [i size, ...) of the sum over the half's rows.
+  const bool by_columns = split_by_columns(m, n);
+  const std::int64_t blocks = gemm_blocks(by_columns, m, n);
+  // Block i of half p: gemm_rows_or_columns()'s block i of the sum over the half's rows, into C
+  // (the first half) or scratch (the second).
   const auto block = [&](int p, std::int64_t i) {
-    const std::int64_t k0 = p == 0 ? 0 : half;
-    const std::int64_t kn = p == 0 ? half : k - half;
-    float* out = p == 0 ? c : scratch;
-    const std::int64_t ldo = p == 0 ? ldc : n;
-    const std::int64_t first = i * size;
-    const std::int64_t count = std::min(size, extent - first);
-    if (by_columns) {
-      blas_gemm(CblasTrans, CblasNoTrans, static_cast<int>(m), static_cast<int>(count), static_cast<int>(kn),
-                a + k0 * lda, static_cast<int>(lda), b + k0 * ldb + first, static_cast<int>(ldb), out + first,
-                static_cast<int>(ldo));
+    if (p == 0) {
+      gemm_block(by_columns, true, false, m, n, half, a, lda, b, ldb, c, ldc, i);
     } else {
-      blas_gemm(CblasTrans, CblasNoTrans, static_cast<int>(count), static_cast<int>(n), static_cast<int>(kn),
-                a + k0 * lda + first, static_cast<int>(lda), b + k0 * ldb, static_cast<int>(ldb),
-                out + first * ldo, static_cast<int>(ldo));
+      gemm_block(by_columns, true, false, m, n, k - half, a + half * lda, lda, b + half * ldb, ldb, scratch, n, i);
     }
   };
-  constexpr double kParallelMacs = 1 << 20;  // as blocked_gemm's
-  const bool parallel = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) >= kParallelMacs;
-#pragma omp parallel if (parallel)
+#pragma omp parallel if (worth_threads(m, n, k))
   {
     omp_set_num_threads(1);  // OpenBLAS single-threaded in a team of one too (blocked_gemm)
     const int team = omp_get_num_threads();

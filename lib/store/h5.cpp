@@ -212,19 +212,16 @@ Table read_table(hid_t parent, const std::string& group, bool salvage) {
         }
         const Handle st = string_type();
         const Handle file_space(H5Dget_space(d.get()), H5Sclose, "selecting in " + name);
-        std::vector<char*> p(rows.size(), nullptr);
+        std::vector<std::string> v(n, store::kDanglingString);
         if (!rows.empty()) {
           if (rows.size() < n) {
             check(H5Sselect_elements(file_space.get(), H5S_SELECT_SET, rows.size(), rows.data()),
                   "selecting the sound rows of " + name);
           }
           const Handle mem = vector_space(rows.size());
+          std::vector<char*> p(rows.size(), nullptr);
           check(H5Dread(d.get(), st.get(), mem.get(), file_space.get(), H5P_DEFAULT, p.data()), "reading " + name);
-        }
-        std::vector<std::string> v(n, store::kDanglingString);
-        for (std::size_t i = 0; i < rows.size(); ++i) v[rows[i]] = p[i] ? p[i] : "";
-        if (!rows.empty()) {
-          const Handle mem = vector_space(rows.size());
+          for (std::size_t i = 0; i < rows.size(); ++i) v[rows[i]] = p[i] ? p[i] : "";
           H5Dvlen_reclaim(st.get(), mem.get(), H5P_DEFAULT, p.data());
         }
         col.data = std::move(v);

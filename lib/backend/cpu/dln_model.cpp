@@ -80,26 +80,23 @@ void DlnModel::forward(const float* w) {
   }
 }
 
-template <class Whole>
-void DlnModel::batch_sum(Whole&& whole, std::int64_t m, std::int64_t n, const float* a, std::int64_t lda,
-                         const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
+void DlnModel::batch_sum(std::int64_t m, std::int64_t n, const float* a, std::int64_t lda, const float* b,
+                         std::int64_t ldb, float* c, std::int64_t ldc) {
   if (batch_halves_) {
     dln::gemm_batch_halves(m, n, batch_, a, lda, b, ldb, c, ldc, half_sum_.data());
+  } else if (cut_ >= 0) {
+    dln::gemm_rows_or_columns(true, false, m, n, batch_, a, lda, b, ldb, c, ldc);
   } else {
-    whole(true, false, m, n, batch_, a, lda, b, ldb, c, ldc);
+    gemm(true, false, m, n, batch_, a, lda, b, ldb, c, ldc);
   }
 }
 
 void DlnModel::backward(const float* w, float* grad, float* g) {
   float* g_next = g == g_a_.data() ? g_b_.data() : g_a_.data();
-  const auto layer_gemm = [](bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
-                                std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
-    gemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
-  };
   for (std::size_t s = widths_.size() - 1; s-- > 0;) {
     // dL/dW_s = G_{s+1}^T A_s   (H_{s+1} x H_s)
-    batch_sum(layer_gemm, widths_[s + 1], widths_[s], g, widths_[s + 1], acts_[s].data(), widths_[s],
-              grad + offsets_[s], widths_[s]);
+    batch_sum(widths_[s + 1], widths_[s], g, widths_[s + 1], acts_[s].data(), widths_[s], grad + offsets_[s],
+              widths_[s]);
     if (s > 0) {
       // G_s = G_{s+1} W_s   (B x H_s)
       gemm(false, false, batch_, widths_[s], widths_[s + 1], g, widths_[s + 1], w + offsets_[s],
@@ -113,7 +110,7 @@ auto DlnModel::cut_batch_sum() {
   return [this](bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
                 std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
     LLCB_CHECK(ta && !tb && k == batch_, "CutPass sums over the batch as A^T B with k = the batch");
-    batch_sum(gemm_f32, m, n, a, lda, b, ldb, c, ldc);
+    batch_sum(m, n, a, lda, b, ldb, c, ldc);
   };
 }
 

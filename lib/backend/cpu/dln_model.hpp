@@ -60,11 +60,11 @@ class DlnModel {
   void backward(const float* w, float* grad, float* g);  // from g = dL/dA_M (overwritten)
   void cut_forward(const float* w, float* grad);       // cut_ >= 0: CutPass, A_M
   float* output() { return acts_.back().data(); }
-  // C = A^T B over the batch (k = batch_), whole through `whole` or in halves (above).
-  template <class Whole>
-  void batch_sum(Whole&& whole, std::int64_t m, std::int64_t n, const float* a, std::int64_t lda, const float* b,
-                 std::int64_t ldb, float* c, std::int64_t ldc);
-  auto cut_batch_sum();  // batch_sum() through gemm_rows_or_columns, as CutPass calls it
+  // C = A^T B over the batch (k = batch_): in halves (above), or whole, split as the path's
+  // other GEMMs are (dln::gemm; through a cut, dln::gemm_rows_or_columns).
+  void batch_sum(std::int64_t m, std::int64_t n, const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
+                 float* c, std::int64_t ldc);
+  auto cut_batch_sum();  // batch_sum() as CutPass calls it
   std::vector<std::int64_t> widths_;
   std::int64_t batch_, normaliser_rows_, d_, cut_;
   bool batch_halves_;
