@@ -1,11 +1,12 @@
 #include "lib/store/h5.hpp"
 #include "lib/store/store.hpp"
-#include "lib/store/vlen_check.hpp"
+#include "lib/store/vlen_strings.hpp"
 
 #include <hdf5_hl.h>
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 
 #include "lib/core/error.hpp"
 
@@ -164,7 +165,7 @@ void create_table(hid_t parent, const std::string& group, const Table& table) {
 
 Table read_table(hid_t parent, const std::string& group, bool salvage) {
   const Handle g = open_group(parent, group);
-  VlenCheck vlen(g.get());
+  VlenStrings strings(g.get());
   const std::string order = read_string_attr(g.get(), "columns");
   Table t;
   std::size_t start = 0;
@@ -194,34 +195,28 @@ Table read_table(hid_t parent, const std::string& group, bool salvage) {
         break;
       }
       case H5T_STRING: {
-        // A reference to a string the file does not hold crashes HDF5 (vlen_check.hpp).
-        std::vector<std::uint64_t> bad;
-        if (H5Tis_variable_str(type.get()) > 0) bad = vlen.dangling(d.get(), group + "/" + name);
-        if (!bad.empty() && !salvage) {
-          throw RuntimeError("store column " + group + "/" + name + " is damaged (a killed writer left row " +
-                             std::to_string(bad.front()) + " referring to a string the file does not hold)");
-        }
-        // The rows that resolve (all of them but in a salvage), then kDanglingString in the others.
-        std::vector<hsize_t> rows;
-        for (hsize_t r = 0, b = 0; r < n; ++r) {
-          if (b < bad.size() && bad[b] == r) {
-            ++b;
-          } else {
-            rows.push_back(r);
+        // HDF5 crashes on a reference to a string the file does not hold (vlen_strings.hpp), so
+        // variable-length strings are decoded from the file here, HDF5 reading only the others.
+        std::optional<std::vector<std::optional<std::string>>> cells;
+        if (H5Tis_variable_str(type.get()) > 0) cells = strings.read(d.get(), group + "/" + name);
+        std::vector<std::string> v(n);
+        if (cells) {
+          for (std::size_t r = 0; r < v.size(); ++r) {
+            if (auto& cell = (*cells)[r]) {
+              v[r] = std::move(*cell);
+            } else if (salvage) {
+              v[r] = store::kDanglingString;
+            } else {
+              throw RuntimeError("store column " + group + "/" + name + " is damaged (a killed writer left row " +
+                                 std::to_string(r) + " referring to a string the file does not hold)");
+            }
           }
-        }
-        const Handle st = string_type();
-        const Handle file_space(H5Dget_space(d.get()), H5Sclose, "selecting in " + name);
-        std::vector<std::string> v(n, store::kDanglingString);
-        if (!rows.empty()) {
-          if (rows.size() < n) {
-            check(H5Sselect_elements(file_space.get(), H5S_SELECT_SET, rows.size(), rows.data()),
-                  "selecting the sound rows of " + name);
-          }
-          const Handle mem = vector_space(rows.size());
-          std::vector<char*> p(rows.size(), nullptr);
-          check(H5Dread(d.get(), st.get(), mem.get(), file_space.get(), H5P_DEFAULT, p.data()), "reading " + name);
-          for (std::size_t i = 0; i < rows.size(); ++i) v[rows[i]] = p[i] ? p[i] : "";
+        } else if (n) {
+          const Handle st = string_type();
+          std::vector<char*> p(n, nullptr);
+          check(H5Dread(d.get(), st.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, p.data()), "reading " + name);
+          for (std::size_t r = 0; r < v.size(); ++r) v[r] = p[r] ? p[r] : "";
+          const Handle mem = vector_space(n);
           H5Dvlen_reclaim(st.get(), mem.get(), H5P_DEFAULT, p.data());
         }
         col.data = std::move(v);

@@ -56,7 +56,7 @@ bool has_attr(hid_t obj, const std::string& name);
 // Columns: 1-D datasets of int64, double or UTF-8 variable-length strings.
 void create_table(hid_t parent, const std::string& group, const Table& table);
 // A table (group of one-dimensional columns in the order of its "columns" attribute). A string
-// column with a reference to a string the file does not hold (vlen_check.hpp) is RuntimeError;
+// column with a reference to a string the file does not hold (vlen_strings.hpp) is RuntimeError;
 // with `salvage`, such cells read as store::kDanglingString (store.hpp) and the rest as stored (a repair copies the
 // rows that still verify).
 Table read_table(hid_t parent, const std::string& group, bool salvage = false);

@@ -413,7 +413,7 @@ void SweepSession::recover(bool exists) {
     try {
       store_.emplace(store::Store::open(path_, true));
       journal_.emplace(store::Journal::open(path_, store_->header()));
-      // Every table's strings must resolve (lib/store/vlen_check.hpp: a writer killed between a
+      // Every table's strings must resolve (lib/store/vlen_strings.hpp: a writer killed between a
       // row and the flush of its strings' heap leaves a row referring to a string the file
       // lacks), also in a store closed cleanly since: else it is rebuilt below.
       for (const char* t : {"jobs", "problems", "calibrations"}) {

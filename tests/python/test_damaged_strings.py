@@ -14,12 +14,13 @@ Usage: test_damaged_strings.py LLCBENCH_BINARY
 import os
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 
 import h5py
 import numpy as np
+
+from checks import check, done, run
 
 CONFIG = """
 [sweep]
@@ -35,17 +36,7 @@ batch_size = 50
 step_sizes = 1e-7, 1e-6
 """
 
-failures = []
 
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what)
-    if not ok:
-        failures.append(what)
-
-
-def run(binary, *args, cwd):
-    return subprocess.run([binary, *args], cwd=cwd, capture_output=True, text=True)
 
 
 def results(path):
@@ -134,8 +125,7 @@ def main():
             check(resumed.returncode == 0 and np.array_equal(estimates, want_estimates, equal_nan=True) and
                   np.array_equal(traces, want_traces, equal_nan=True),
                   "and after a resume the same estimates and traces: " + resumed.stderr.strip()[-200:])
-    print(f"{len(failures)} failed")
-    return 1 if failures else 0
+    return done()
 
 
 if __name__ == "__main__":

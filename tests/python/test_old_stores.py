@@ -8,12 +8,13 @@ Prints what it checked; exits 0 when every check holds, 1 otherwise.
 """
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
 import h5py
 import numpy as np
+
+from checks import check, done, run
 
 CONFIG = """
 [sweep]
@@ -58,17 +59,7 @@ NEW_JOB_COLUMNS = ["teacher", "truth_status", "lambda_smooth", "lambda_lower", "
 NEW_PROBLEM_COLUMNS = ["teacher", "layer_ranks", "jacobian_rank", "lambda_smooth", "lambda_lower",
                        "truth_status"]
 
-failures = []
 
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what)
-    if not ok:
-        failures.append(what)
-
-
-def run(binary, *args, cwd):
-    return subprocess.run([binary, *args], cwd=cwd, capture_output=True, text=True)
 
 
 def make_old(path, recipe, bound):
@@ -196,8 +187,7 @@ def main():
                       "--set", "chain.estimate_bound_factor=2", cwd=tmp)
         check(default.returncode == 2 and "--set chain.estimate_bound_factor=1 continues it" in default.stderr,
               "another bound than the store's names the --set that continues it")
-    print(f"{len(failures)} failed")
-    return 1 if failures else 0
+    return done()
 
 
 if __name__ == "__main__":

@@ -22,19 +22,15 @@ import subprocess
 import sys
 import time
 
+import checks
+from checks import check, done
+
 FIGURES = ["rel_error_vs_step", "mean_vs_std", "order_preservation", "divergence", "lambda_vs_truth", "traces",
            "throughput"]
-failures = []
-
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what, flush=True)
-    if not ok:
-        failures.append(what)
 
 
 def run(*args, **kw):
-    return subprocess.run([LLCBENCH, *args], capture_output=True, text=True, **kw)
+    return checks.run(LLCBENCH, *args, **kw)
 
 
 def rows(text):
@@ -203,7 +199,7 @@ def main():
     check(r.returncode == 2 and "does not exist" in r.stderr, "a missing store: exit 2")
     r = run("report", full)
     check(r.returncode == 2 and "--out is required" in r.stderr, "--out is required")
-    return 1 if failures else 0
+    return done()
 
 
 if __name__ == "__main__":

@@ -38,6 +38,8 @@ if len(sys.argv) != 4:
     sys.exit(__doc__)
 LLCBENCH, SOURCE, WORK = (os.path.abspath(a) for a in sys.argv[1:])
 sys.path.insert(0, os.path.join(SOURCE, "tools"))
+sys.path.insert(0, os.path.join(SOURCE, "tests", "python"))
+from checks import check, failures  # noqa: E402
 try:
     import h5py
     import soak  # read_jobs, same, journal_job_ids: the soak's comparison of stores
@@ -53,14 +55,6 @@ LONG = os.path.join(SOURCE, "tests", "data", "slurm.ini")     # 24 jobs, about a
 # machine: the limit always interrupts them, and every run makes progress.
 PACED = ["--set", "test.write_pause=2"]
 ENV = dict(os.environ, LLCB_SLURM_DIR=os.path.join(WORK, "slurm"), LLCBENCH=LLCBENCH, LLCBENCH_HOME=SOURCE)
-failures = []
-
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what, flush=True)
-    if not ok:
-        failures.append(what)
-    return ok
 
 
 def slurm(*args, timeout=120):
