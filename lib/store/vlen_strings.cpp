@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 
 #include "lib/core/error.hpp"
 #include "lib/store/h5.hpp"
@@ -47,6 +48,9 @@ VlenStrings::VlenStrings(hid_t object) {
   struct stat st {};
   const int fd = *static_cast<int*>(handle);
   if (fstat(fd, &st) != 0) return;
+  H5O_info_t info{};
+  check(H5Oget_info2(object, &info, H5O_INFO_BASIC), "reading where a table lies");
+  fileno_ = info.fileno;
   fd_ = fd;  // HDF5's own: the file HDF5 reads, whatever its path now names
   file_size_ = static_cast<std::uint64_t>(st.st_size);
   base_ = userblock;
@@ -66,17 +70,25 @@ bool VlenStrings::pread_all(std::uint64_t offset, void* out, std::uint64_t n) co
 }
 
 const VlenStrings::Collection& VlenStrings::collection(std::uint64_t address) {
-  auto [it, fresh] = collections_.try_emplace(address);
-  Collection& c = it->second;
-  if (!fresh) return c;
+  if (const auto it = collections_.find(address); it != collections_.end()) return it->second;
+  Collection c;
   unsigned char head[16];
-  if (!pread_all(base_ + address, head, sizeof head) || std::memcmp(head, "GCOL", 4) != 0) return c;
-  const std::uint64_t size = le(head + 8, 8);
-  if (size < sizeof head || size > file_size_) return c;
-  c.body.resize(size - sizeof head);
-  if (!pread_all(base_ + address + sizeof head, c.body.data(), c.body.size())) {
-    c.body.clear();
-    return c;
+  std::uint64_t size = 0;
+  const bool sound = pread_all(base_ + address, head, sizeof head) && std::memcmp(head, "GCOL", 4) == 0 &&
+                     head[4] == 1 && (size = le(head + 8, 8)) >= sizeof head &&
+                     base_ + address <= file_size_ && size <= file_size_ - (base_ + address);
+  // Collections never overlap in a sound file, so the ones a column holds are at most the file's
+  // size together, whatever its references claim: one that overlaps a collection read before is
+  // not sound. (The sound ones are disjoint, so only their neighbours by address can overlap.)
+  const auto next = spans_.lower_bound(address);
+  const bool overlaps = (next != spans_.end() && address + size > next->first) ||
+                        (next != spans_.begin() && std::prev(next)->second > address);
+  if (sound && !overlaps) {
+    std::vector<unsigned char> body(size - sizeof head);
+    if (pread_all(base_ + address + sizeof head, body.data(), body.size())) {
+      c.body = std::move(body);
+      spans_.emplace(address, address + size);
+    }
   }
   for (std::size_t p = 0; p + 16 <= c.body.size();) {
     const std::uint64_t index = le(&c.body[p], 2);
@@ -87,20 +99,33 @@ const VlenStrings::Collection& VlenStrings::collection(std::uint64_t address) {
     if (index > 0) c.objects.push_back({index, p + 16, bytes});
     p += need;
   }
-  std::sort(c.objects.begin(), c.objects.end(), [](const Object& a, const Object& b) { return a.index < b.index; });
-  return c;
+  // By index; of two objects with one index the later wins, as in HDF5's own reader.
+  std::stable_sort(c.objects.begin(), c.objects.end(), [](const Object& x, const Object& y) { return x.index < y.index; });
+  return collections_.emplace(address, std::move(c)).first->second;
 }
 
 std::optional<std::vector<std::optional<std::string>>> VlenStrings::read(hid_t dataset, const std::string& what) {
   if (fd_ < 0) return std::nullopt;
+  H5O_info_t info{};
+  check(H5Oget_info2(dataset, &info, H5O_INFO_BASIC), "reading where " + what + " lies");
+  if (info.fileno != fileno_) return std::nullopt;  // an external link into another file
   collections_.clear();  // one column's at a time: on a store of 1e5 jobs, all of them took 49 MB
+  spans_.clear();
   const haddr_t offset = H5Dget_offset(dataset);
   if (offset == HADDR_UNDEF) return std::nullopt;
   const Handle space(H5Dget_space(dataset), H5Sclose, "reading the shape of " + what);
   hsize_t n = 0;
   if (H5Sget_simple_extent_dims(space.get(), &n, nullptr) != 1) return std::nullopt;
+  // Allocated space of the column's size (HDF5 1.10 gives a file with a user block the user
+  // block's end, not HADDR_UNDEF, as the offset of a column never written).
+  H5D_space_status_t allocated = H5D_SPACE_STATUS_ERROR;
+  check(H5Dget_space_status(dataset, &allocated), "reading the storage of " + what);
+  if (allocated != H5D_SPACE_STATUS_ALLOCATED || H5Dget_storage_size(dataset) < n * kRef) return std::nullopt;
+  if (n > file_size_ / kRef) {
+    throw RuntimeError("store column " + what + " is damaged (its strings lie past the end of the file)");
+  }
   std::vector<unsigned char> refs(static_cast<std::size_t>(n * kRef));
-  if (n > file_size_ / kRef || !pread_all(offset, refs.data(), refs.size())) {
+  if (!pread_all(offset, refs.data(), refs.size())) {
     throw RuntimeError("store column " + what + " is damaged (its strings lie past the end of the file)");
   }
   std::vector<std::optional<std::string>> out(static_cast<std::size_t>(n));
@@ -114,9 +139,9 @@ std::optional<std::vector<std::optional<std::string>>> VlenStrings::read(hid_t d
     const Collection& c = collection(address);
     // A sound reference names an object of exactly its length: HDF5 copies the object's size
     // into a buffer of the reference's.
-    const auto o = std::lower_bound(c.objects.begin(), c.objects.end(), index,
-                                    [](const Object& a, std::uint64_t i) { return a.index < i; });
-    if (o == c.objects.end() || o->index != index || o->size != length) continue;
+    auto o = std::upper_bound(c.objects.begin(), c.objects.end(), index,
+                              [](std::uint64_t i, const Object& x) { return i < x.index; });
+    if (o == c.objects.begin() || (--o)->index != index || o->size != length) continue;
     const char* s = reinterpret_cast<const char*>(c.body.data() + o->at);
     out[r].emplace(s, ::strnlen(s, static_cast<std::size_t>(length)));  // HDF5 reads a C string
   }

@@ -34,8 +34,10 @@ class VlenStrings {
   // Each row of `dataset` (one-dimensional, variable-length strings): its string, as HDF5 would
   // read it (up to a first NUL byte; "" for an empty or null reference), or nullopt when its
   // reference does not resolve to an object of exactly its length. nullopt for the whole column
-  // when it cannot be read this way (the file above, or a dataset whose raw data has no single
-  // file offset: chunked, compact, never written); the caller then reads it through HDF5.
+  // when it cannot be read this way (the file above; a dataset whose raw data is not one
+  // allocated run of the file: chunked, compact, external, never written; a dataset in another
+  // file, through an external link); the caller then reads it through HDF5, unchecked. Every
+  // string column llcbench writes is one run of its own file.
   // RuntimeError naming `what` when the references themselves lie past the end of the file.
   std::optional<std::vector<std::optional<std::string>>> read(hid_t dataset, const std::string& what);
 
@@ -50,8 +52,10 @@ class VlenStrings {
   bool pread_all(std::uint64_t offset, void* out, std::uint64_t n) const;
   const Collection& collection(std::uint64_t address);
   int fd_ = -1;
+  unsigned long fileno_ = 0;  // HDF5's number of the file fd_ is
   std::uint64_t file_size_ = 0, base_ = 0;
   std::map<std::uint64_t, Collection> collections_;  // of the current column, by address
+  std::map<std::uint64_t, std::uint64_t> spans_;     // the sound ones' [address, end) in the file
 };
 
 }  // namespace llcb::store::h5

@@ -9,6 +9,11 @@ on a copy a resume, rebuild the store from its journal with the same results; an
 keeps the rows of the old file that still verify (a job the journal lacks), but not the damaged
 one, which runs again.
 
+Files no writer makes are read safely too: references to forged heap collections that each claim
+megabytes of the file are a one-line error, with the memory of a clean read (each collection is
+read once, and collections that overlap are not sound); a string column that is an external
+link into another file is read from that file.
+
 Usage: test_damaged_strings.py LLCBENCH_BINARY
 """
 import os
@@ -35,6 +40,8 @@ batch_size = 50
 [sgld]
 step_sizes = 1e-7, 1e-6
 """
+MANY = CONFIG.replace("count = 2", "count = 10").replace("steps = 300", "steps = 20").replace(
+    "step_sizes = 1e-7, 1e-6", "step_sizes = " + ", ".join(f"{k}e-8" for k in range(1, 101)))  # 1,000 jobs
 
 
 
@@ -67,6 +74,62 @@ def drop_last_job(journal):
         p += 13 + length + 8
     with open(journal, "r+b") as f:
         f.truncate(last)
+
+
+def peak_kib(*command, cwd):
+    """The command's exit code and peak resident memory (KiB), measured in a child Python."""
+    probe = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True); "
+             "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = run(sys.executable, "-c", probe, *command, cwd=cwd).stdout.split()
+    return int(out[0]), int(out[1])
+
+
+def forge_collections(path, rows, padding):
+    """Points the first `rows` references of /jobs/host at forged collections: a "GCOL" header
+    appended for each, claiming every byte from itself to the end of the file, which `padding`
+    zero bytes after the headers make megabytes long."""
+    with h5py.File(path, "r") as f:
+        offset = f["jobs"]["host"].id.get_offset()
+    end = os.path.getsize(path)
+    total = end + 16 * rows + padding
+    with open(path, "r+b") as raw:
+        raw.seek(end)
+        for j in range(rows):
+            raw.write(b"GCOL\x01\x00\x00\x00" + struct.pack("<Q", total - (end + 16 * j)))
+        raw.write(bytes(padding))
+        for j in range(rows):
+            raw.seek(offset + 16 * j)
+            raw.write(struct.pack("<IQI", 4, end + 16 * j, 1))
+
+
+def files_no_writer_makes(binary, tmp):
+    with open(os.path.join(tmp, "many.ini"), "w") as f:
+        f.write(MANY)
+    made = run(binary, "sweep", "many.ini", "--store", "many.h5", "--log-level", "warn", cwd=tmp)
+    check(made.returncode == 0, "a store of 1,000 jobs is made: " + made.stderr.strip()[-300:])
+    clean_exit, clean_kib = peak_kib(binary, "query", "many.h5", "jobs", cwd=tmp)
+    shutil.copy(os.path.join(tmp, "many.h5"), os.path.join(tmp, "forged.h5"))
+    # 200 collections of 2 MiB each: 400 MiB to a reader that held every collection it was shown.
+    forge_collections(os.path.join(tmp, "forged.h5"), 200, 2 << 20)
+    query = run(binary, "query", "forged.h5", "jobs", cwd=tmp)
+    check(query.returncode == 2 and "jobs/host is damaged" in query.stderr and query.stderr.count("\n") == 1,
+          f"forged collections: query fails in one line (exit {query.returncode}): " + query.stderr.strip())
+    forged_exit, forged_kib = peak_kib(binary, "query", "forged.h5", "jobs", cwd=tmp)
+    # The sound collections of the column are at most the file (3 MiB) together; 100 MiB of
+    # slack covers allocator noise and still fails a reader that holds even a quarter of them.
+    check(clean_exit == 0 and forged_exit == 2 and forged_kib < clean_kib + 100 * 1024,
+          f"with about the memory of a clean read ({forged_kib} against {clean_kib} KiB)")
+
+    linked = os.path.join(tmp, "linked.h5")
+    shutil.copy(os.path.join(tmp, "clean.h5"), linked)
+    with h5py.File(os.path.join(tmp, "other.h5"), "w") as f:
+        f.create_dataset("host", data=[f"elsewhere-{i}" for i in range(4)], dtype=h5py.string_dtype())
+    with h5py.File(linked, "r+") as f:
+        del f["jobs"]["host"]
+        f["jobs"]["host"] = h5py.ExternalLink("other.h5", "/host")
+    query = run(binary, "query", "linked.h5", "jobs", "--format", "csv", "--columns", "host", cwd=tmp)
+    check(query.returncode == 0 and query.stdout.split() == ["host"] + [f"elsewhere-{i}" for i in range(4)],
+          "a column linked from another file is read from it: " + (query.stdout + query.stderr).strip())
 
 
 def main():
@@ -125,6 +188,7 @@ def main():
             check(resumed.returncode == 0 and np.array_equal(estimates, want_estimates, equal_nan=True) and
                   np.array_equal(traces, want_traces, equal_nan=True),
                   "and after a resume the same estimates and traces: " + resumed.stderr.strip()[-200:])
+        files_no_writer_makes(binary, tmp)
     return done()
 
 

@@ -106,10 +106,11 @@ TEST(Store, LaterResultColumnsAreWrittenWhereTheStoreHasThem) {
   fs::remove(p);
 }
 
-// Strings are decoded from the file's heap collections, not by HDF5 (lib/store/vlen_strings.hpp):
-// what was written reads back exactly, across many collections, objects of every padding, one
-// string larger than a collection, empty strings, UTF-8, and cells rewritten so that the
-// collections hold freed space between objects.
+// Strings are decoded from the file's heap collections, not by HDF5 (lib/store/vlen_strings.hpp;
+// tests/python/test_damaged_strings.py shows that path is the one taken): what was written reads
+// back exactly, across many collections, objects of every padding, one string larger than a
+// collection, empty strings, UTF-8, and cells rewritten 20 times each (each rewrite frees an
+// object and adds one).
 TEST(Store, StringsReadBackExactlyAsWritten) {
   const fs::path p = temp("strings.h5");
   fs::remove(p);
@@ -125,7 +126,7 @@ TEST(Store, StringsReadBackExactlyAsWritten) {
     Store s = Store::create(p, {"text", "a=1\n", "hash", "recipe"}, problems, jobs, {1, 1, 1});
     JobResult r;
     r.status = "done";
-    for (int k = 0; k < 40; ++k) {  // each rewrite frees the cell's previous object
+    for (int k = 0; k < 40; ++k) {
       r.message = std::string(static_cast<std::size_t>(7 * k + 1), static_cast<char>('A' + k % 26));
       r.host = k % 2 ? "" : "node" + std::to_string(k);
       s.write_job(k % 2, k % 2 ? "b2" : "a1", r, {1.0f});
