@@ -18,6 +18,9 @@ STEPS=${2:?steps}
 ROUNDS=${3:?rounds}
 PY=${4:-python3}
 B=build/bin/llcbench
+echo "# command: bash tools/cpu_peers.sh $*"
+echo "# commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')  date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "# cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
 line() {  # NAME < one JSON object
   python3 -c "
 import json, sys

@@ -16,13 +16,17 @@ of --repeats timed chains; warm-up and compilation excluded), the framework's ve
 lambda-hat of the last chain's second half, as a sanity check that the chain did real work.
 
 Threads: --threads T sets PyTorch's pools (torch.set_num_threads, and OPENBLAS_NUM_THREADS /
-OMP_NUM_THREADS, read when the libraries load) or XLA's CPU threads; to give a run one core, pin
-it too (taskset -c 0 python ...), as the comparison in docs/performance.md does.
+OMP_NUM_THREADS, read when the libraries load). For JAX it adds the customary XLA_FLAGS
+(--xla_cpu_multi_thread_eigen=false on one thread, intra_op_parallelism_threads=T), which are
+not documented to bound all of XLA's CPU threads. To give a run one core, pin it (taskset -c 0
+python ...), as the comparison in docs/performance.md does.
 
 devinterp draws minibatches from a DataLoader over a dataset of n samples made up front (what a
-user of devinterp does with real data: no data generation in the step), so it does less work a
-step than llcbench and the JAX chain, which draw fresh inputs every step; the comparison favours
-it, not llcbench.
+user of devinterp does with real data): unlike llcbench and the JAX chain, which draw fresh
+inputs every step, it generates none in the step, but it indexes and collates each batch
+instead; neither cost is timed apart. The
+chain is devinterp's SGLD optimiser stepped by a plain loop, not devinterp's sampling loop
+(estimate_learning_coeff), which wraps the same step in callbacks and bookkeeping.
 """
 import argparse
 import importlib.metadata

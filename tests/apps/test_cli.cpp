@@ -385,7 +385,7 @@ TEST(Cli, BatchSumsAreNamedAndChecked) {
   // The same chain to fp32 rounding over 300 steps: well within 1% (a wrong sum is off by order 1).
   EXPECT_NEAR(json_number(halves.out, "lambda_hat"), json_number(whole.out, "lambda_hat"),
               0.01 * std::abs(json_number(whole.out, "lambda_hat")));
-  for (const std::string cmd : {bench, chain}) {
+  for (const std::string& cmd : {bench, chain}) {
     const Result bad = run(cmd + "--batch-sums thirds");
     EXPECT_EQ(bad.code, 2) << cmd;
     EXPECT_NE(bad.err.find("--batch-sums is 'thirds', expected halves or whole"), std::string::npos) << bad.err;
