@@ -14,7 +14,9 @@
 //
 //     g++ -std=c++20 -O3 -march=native -fno-math-errno -ffp-contract=off -fopenmp -I. tools/noise_passes.cpp
 //         -o out/noise_passes && taskset -c 0 out/noise_passes      (one command line)
+#if defined(__AVX512F__)
 #include <immintrin.h>
+#endif
 
 #include <chrono>
 #include <cmath>
