@@ -60,8 +60,6 @@ void short_loops(std::uint64_t seed, std::uint64_t t, std::uint32_t first_sub, s
 #if defined(__AVX512F__)
 // GCC 12 warns about its own intrinsics' undefined pass-through operands (as in philox_blocks.hpp).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-// Layer i of 128 (r = 3.442619855899, v = 9.91256303526217e-3): draw x = s x_i / 2^24 from the
-// signed top 25 bits s of a word whose low 7 bits pick i; accept when |s| < 2^24 x_{i+1} / x_i.
 // The layers' right edges x_0 (the base strip's width) .. x_n = 0 for n layers of area v.
 std::vector<double> ziggurat_edges(int n, double r, double v) {
   std::vector<double> x(static_cast<std::size_t>(n) + 1, 0.0);
@@ -71,6 +69,25 @@ std::vector<double> ziggurat_edges(int n, double r, double v) {
   return x;
 }
 
+// The fast path over `count` words of each of the four arrays of `words` (count a multiple of
+// 16) into 4 count normals: draw(x, z) turns 16 words into 16 draws and returns the lanes it
+// accepts. Returns how many it would reject.
+template <class Draw>
+int fast_path(const BlockWords& words, std::int64_t count, float* out, Draw draw) {
+  int rejected = 0;
+  for (int a = 0; a < 4; ++a) {
+    for (std::int64_t j = 0; j < count; j += 16) {
+      __m512 z;
+      const __mmask16 ok = draw(_mm512_loadu_si512(words.w[a] + j), z);
+      _mm512_storeu_ps(out + a * count + j, z);
+      rejected += 16 - __builtin_popcount(ok);
+    }
+  }
+  return rejected;
+}
+
+// Layer i of 128 (r = 3.442619855899, v = 9.91256303526217e-3): draw x = s x_i / 2^24 from the
+// signed top 25 bits s of a word whose low 7 bits pick i; accept when |s| < 2^24 x_{i+1} / x_i.
 struct Zig {
   __m512 w[8], k[8];  // x_i / 2^24 and 2^24 x_{i+1} / x_i, 16 layers a register
   Zig() {
@@ -93,20 +110,13 @@ struct Zig {
                                 _mm512_mask_blend_ps(b5, _mm512_permutex2var_ps(t[4], i, t[5]),
                                                      _mm512_permutex2var_ps(t[6], i, t[7])));
   }
-  // count words of `words` (count a multiple of 16) to count normals; returns how many to reject
   int fast(const BlockWords& words, std::int64_t count, float* out) const {
-    int rejected = 0;
-    for (int a = 0; a < 4; ++a) {
-      for (std::int64_t j = 0; j < count; j += 16) {
-        const __m512i x = _mm512_loadu_si512(words.w[a] + j);
-        const __m512i i = _mm512_and_si512(x, _mm512_set1_epi32(127));
-        const __m512 s = _mm512_cvtepi32_ps(_mm512_srai_epi32(x, 7));
-        const __mmask16 ok = _mm512_cmp_ps_mask(_mm512_abs_ps(s), lookup(k, i), _CMP_LT_OQ);
-        _mm512_storeu_ps(out + a * count + j, _mm512_mul_ps(s, lookup(w, i)));
-        rejected += 16 - __builtin_popcount(ok);
-      }
-    }
-    return rejected;
+    return fast_path(words, count, out, [this](__m512i x, __m512& z) {
+      const __m512i i = _mm512_and_si512(x, _mm512_set1_epi32(127));
+      const __m512 s = _mm512_cvtepi32_ps(_mm512_srai_epi32(x, 7));
+      z = _mm512_mul_ps(s, lookup(w, i));
+      return _mm512_cmp_ps_mask(_mm512_abs_ps(s), lookup(k, i), _CMP_LT_OQ);
+    });
   }
 };
 
@@ -123,18 +133,12 @@ struct ZigGather {
     }
   }
   int fast(const BlockWords& words, std::int64_t count, float* out) const {
-    int rejected = 0;
-    for (int a = 0; a < 4; ++a) {
-      for (std::int64_t j = 0; j < count; j += 16) {
-        const __m512i x = _mm512_loadu_si512(words.w[a] + j);
-        const __m512i i = _mm512_and_si512(x, _mm512_set1_epi32(255));
-        const __m512i s = _mm512_srai_epi32(x, 8);
-        const __mmask16 ok = _mm512_cmplt_epi32_mask(_mm512_abs_epi32(s), _mm512_i32gather_epi32(i, k, 4));
-        _mm512_storeu_ps(out + a * count + j, _mm512_mul_ps(_mm512_cvtepi32_ps(s), _mm512_i32gather_ps(i, w, 4)));
-        rejected += 16 - __builtin_popcount(ok);
-      }
-    }
-    return rejected;
+    return fast_path(words, count, out, [this](__m512i x, __m512& z) {
+      const __m512i i = _mm512_and_si512(x, _mm512_set1_epi32(255));
+      const __m512i s = _mm512_srai_epi32(x, 8);
+      z = _mm512_mul_ps(_mm512_cvtepi32_ps(s), _mm512_i32gather_ps(i, w, 4));
+      return _mm512_cmplt_epi32_mask(_mm512_abs_epi32(s), _mm512_i32gather_epi32(i, k, 4));
+    });
   }
 };
 #endif
