@@ -216,8 +216,7 @@ Table read_table(hid_t parent, const std::string& group, bool salvage) {
           std::vector<char*> p(n, nullptr);
           check(H5Dread(d.get(), st.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, p.data()), "reading " + name);
           for (std::size_t r = 0; r < v.size(); ++r) v[r] = p[r] ? p[r] : "";
-          const Handle mem = vector_space(n);
-          H5Dvlen_reclaim(st.get(), mem.get(), H5P_DEFAULT, p.data());
+          H5Dvlen_reclaim(st.get(), space.get(), H5P_DEFAULT, p.data());
         }
         col.data = std::move(v);
         break;
