@@ -70,17 +70,17 @@ TEST(Philox, IsAPureFunctionAndSensitiveToEveryInputWord) {
 namespace llcb {
 namespace {
 
-// draw_blocks gives draw_block's words for every count (the 32-block groups, the 16-block
-// groups, the masked last group; the scalar tail where the build has no AVX-512) and every
+// `draw` (draw_blocks or draw_blocks_avx2) gives draw_block's words for every count and every
 // starting block, including runs across the 2^32 wrap of the block word: from a multiple of 8 and
 // from starts that are not, whose lanes carry into the high halves of the 64-bit lanes.
-TEST(Philox, ManyBlocksAtOnceAreTheSameAsOneAtATime) {
-  for (std::int64_t count : {0, 1, 5, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 98, 1024, 1031}) {
+template <class Draw>
+void expect_many_blocks_as_one_at_a_time(Draw draw) {
+  for (std::int64_t count : {0, 1, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 98, 1024, 1031}) {
     for (std::uint32_t first : {0u, 7u, 0xFFFFFFF0u, 0xFFFFFFF9u, 0xFFFFFFFDu}) {
       const auto n = static_cast<std::size_t>(count);
       std::vector<std::uint32_t> w0(n + 1, 0xDEADBEEFu), w1(n + 1, 0xDEADBEEFu), w2(n + 1, 0xDEADBEEFu),
           w3(n + 1, 0xDEADBEEFu);
-      draw_blocks(0x123456789ABCDEFull, Stream::kLangevin, 77, first, count, BlockWords{{w0.data(), w1.data(), w2.data(), w3.data()}});
+      draw(0x123456789ABCDEFull, Stream::kLangevin, 77, first, count, BlockWords{{w0.data(), w1.data(), w2.data(), w3.data()}});
       for (std::int64_t j = 0; j < count; ++j) {
         const PhiloxBlock b = draw_block(0x123456789ABCDEFull, Stream::kLangevin, 77, first + static_cast<std::uint32_t>(j));
         const auto i = static_cast<std::size_t>(j);
@@ -92,6 +92,20 @@ TEST(Philox, ManyBlocksAtOnceAreTheSameAsOneAtATime) {
       for (const auto* w : {&w0, &w1, &w2, &w3}) EXPECT_EQ((*w)[n], 0xDEADBEEFu) << "wrote past " << count << " blocks";
     }
   }
+}
+
+// The build's own path: the 32-block groups, the 16-block groups and the masked last group with
+// AVX-512; the 8-block groups and the scalar rest with AVX2 alone; the scalar loop otherwise.
+TEST(Philox, ManyBlocksAtOnceAreTheSameAsOneAtATime) { expect_many_blocks_as_one_at_a_time(draw_blocks); }
+
+// The AVX2 path, which an AVX-512 build never takes on its own, on any CPU that has AVX2.
+TEST(Philox, ManyBlocksAtOnceThroughAvx2AreTheSameAsOneAtATime) {
+#if defined(LLCB_PHILOX_AVX2)
+  if (!__builtin_cpu_supports("avx2")) GTEST_SKIP() << "this CPU has no AVX2";
+  expect_many_blocks_as_one_at_a_time(draw_blocks_avx2);
+#else
+  GTEST_SKIP() << "not an x86 build";
+#endif
 }
 
 // draw_normals gives normal4f's bits of each block, in block order, and writes nothing past them.

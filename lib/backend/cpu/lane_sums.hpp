@@ -51,10 +51,19 @@ class LaneSums {
   }
 
  private:
-  // The lanes of one sum as 64-byte vectors (one for float, two for double): wider vector types
-  // compile to slow code.
-  typedef T Vec __attribute__((vector_size(64)));
-  static constexpr int kParts = static_cast<int>(sizeof(T)) * kSumLanes / 64;
+  // The lanes of one sum as vectors of the build's own width (64 bytes with AVX-512: one for
+  // float, two for double; 32 with AVX2; 16 otherwise). Wider vector types compile to slow code:
+  // on an AVX2 build, 64-byte ones went through the stack a 64-bit word at a time and made the
+  // update pass 4 times as slow. Each lane adds the same terms in the same order at any width.
+#if defined(__AVX512F__)
+  static constexpr int kVecBytes = 64;
+#elif defined(__AVX__)
+  static constexpr int kVecBytes = 32;
+#else
+  static constexpr int kVecBytes = 16;
+#endif
+  typedef T Vec __attribute__((vector_size(kVecBytes)));
+  static constexpr int kParts = static_cast<int>(sizeof(T)) * kSumLanes / kVecBytes;
   static constexpr int kPerPart = kSumLanes / kParts;
 
   // Elements i0 .. i0 + m - 1 into lanes 0 .. m - 1. The lanes past m get +0, which leaves
