@@ -1,16 +1,22 @@
 // How fast a 100K step's noise can be drawn with the generator's own bits (docs/performance.md,
-// "Against devinterp, JAX and PyTorch"): d = 390,996 Gaussians a step in the update pass's groups
-// of 256 (lib/backend/cpu/update_pass.hpp), timed five ways, ms a step, seven rounds:
-//   one-loop     draw_normals as the step runs it (Philox words, then Box-Muller in one loop)
+// "Against devinterp, JAX and PyTorch"): d = 390,996 Gaussians a step, timed seven ways, ms a step,
+// seven rounds:
+//   one-loop     draw_normals as the step runs it (Philox words, then Box-Muller in one loop), in
+//                the update pass's groups of 256 (lib/backend/cpu/update_pass.hpp)
 //   short-loops  the same operations on the same words in three short loops (log and square
 //                root, then sine and cosine, then the products), the bits checked equal
 //   philox       the Philox words alone
-//   zig-fast     what a cheaper Gaussian could cost: the fast path alone of a 128-layer ziggurat
-//                (Marsaglia and Tsang) on the same words, its tables in registers (AVX-512
-//                permutes). Not a generator: the 2.8% of draws it would reject are left as
-//                drawn, so its mean and variance are printed only to show the scale is right.
-//   zig-gather   the same with 256 layers, its tables read with AVX-512 gathers
-// (the last two where the build has AVX-512).
+//   fma          Box-Muller with its polynomials in explicit multiply-adds (other bits: a new
+//                recipe), its largest difference from one-loop printed
+//   zig-fast     the fast path alone of a complete 128-layer ziggurat (tools/noise_ziggurat.hpp:
+//                Marsaglia and Tsang, its tables in registers read by AVX-512 permutes, the draws
+//                it refuses set aside): not a generator, its refused draws are left as drawn
+//   ziggurat     that ziggurat whole: the refused 2.8% retried together in vectors until decided;
+//                its bits are checked against its one-at-a-time definition, and the mean,
+//                variance and tail frequencies of its last round's draws printed with the normal
+//                distribution's
+//   zig-gather   the fast path of a 256-layer ziggurat whose tables are read with gathers
+// (the last three where the build has AVX-512; the ziggurats in groups of 1024, their fastest).
 //
 //     g++ -std=c++20 -O3 -march=native -fno-math-errno -ffp-contract=off -fopenmp -I. tools/noise_passes.cpp
 //         -o out/noise_passes && taskset -c 0 out/noise_passes      (one command line)
@@ -18,6 +24,7 @@
 #include <immintrin.h>
 #endif
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -25,6 +32,9 @@
 #include <vector>
 
 #include "lib/core/philox_blocks.hpp"
+#if defined(__AVX512F__)
+#include "tools/noise_ziggurat.hpp"
+#endif
 
 namespace {
 
@@ -57,6 +67,61 @@ void short_loops(std::uint64_t seed, std::uint64_t t, std::uint32_t first_sub, s
   }
 }
 
+// Box-Muller with its polynomials in explicit multiply-adds (fmaf: one rounding each, the same
+// on any IEEE machine, but not draw_normals' bits): what fusing would save.
+inline float log_fma(float x) {
+  const std::uint32_t i = float_bits(x);
+  int e = static_cast<int>((i >> 23) & 0xffu) - 126;
+  const float m = bits_float((i & 0x007fffffu) | 0x3f000000u);
+  const std::uint32_t small = 0u - static_cast<std::uint32_t>(m < 0.707106781186547524f);
+  e -= static_cast<int>(small & 1u);
+  const float f = bits_float((float_bits(m + m) & small) | (float_bits(m) & ~small)) - 1.0f;
+  const float z = f * f;
+  float p = std::fma(7.0376836292e-2f, f, -1.1514610310e-1f);
+  p = std::fma(p, f, 1.1676998740e-1f);
+  p = std::fma(p, f, -1.2420140846e-1f);
+  p = std::fma(p, f, 1.4249322787e-1f);
+  p = std::fma(p, f, -1.6668057665e-1f);
+  p = std::fma(p, f, 2.0000714765e-1f);
+  p = std::fma(p, f, -2.4999993993e-1f);
+  p = std::fma(p, f, 3.3333331174e-1f);
+  const float fe = static_cast<float>(e);
+  float y = std::fma(fe, -2.12194440e-4f, f * z * p);
+  y = std::fma(-0.5f, z, y);
+  return std::fma(fe, 0.693359375f, f + y);
+}
+
+inline void box_muller_fma(float u1, float u2, float& z0, float& z1) {
+  const float r = std::sqrt(-2.0f * log_fma(u1));
+  const float q = u2 * 4.0f;
+  const int turns = static_cast<int>(q + 0.5f);
+  const float t = (q - static_cast<float>(turns)) * 1.57079632679489662f;
+  const float t2 = t * t;
+  const float ps = std::fma(std::fma(-1.9515295891e-4f, t2, 8.3321608736e-3f), t2, -1.6666654611e-1f);
+  const float st = std::fma(t * t2, ps, t);
+  const float pc = std::fma(std::fma(2.443315711809948e-5f, t2, -1.388731625493765e-3f), t2, 4.166664568298827e-2f);
+  const float ct = std::fma(t2 * t2, pc, std::fma(-0.5f, t2, 1.0f));
+  const int quadrant = turns & 3;
+  const float sv = (quadrant & 1) ? ct : st;
+  const float cv = (quadrant & 1) ? st : ct;
+  z0 = r * bits_float(float_bits(cv) ^ (static_cast<std::uint32_t>((quadrant + 1) & 2) << 30));
+  z1 = r * bits_float(float_bits(sv) ^ (static_cast<std::uint32_t>(quadrant & 2) << 30));
+}
+
+void fma_loop(std::uint64_t seed, std::uint64_t t, std::uint32_t first_sub, std::int64_t count, float* __restrict out,
+              const BlockWords& words) {
+  draw_blocks(seed, Stream::kLangevin, t, first_sub, count, words);
+  const std::uint32_t* __restrict w0 = words.w[0];
+  const std::uint32_t* __restrict w1 = words.w[1];
+  const std::uint32_t* __restrict w2 = words.w[2];
+  const std::uint32_t* __restrict w3 = words.w[3];
+#pragma omp simd
+  for (std::int64_t j = 0; j < count; ++j) {
+    box_muller_fma(u01f(w0[j]), u01f(w1[j]), out[4 * j], out[4 * j + 1]);
+    box_muller_fma(u01f(w2[j]), u01f(w3[j]), out[4 * j + 2], out[4 * j + 3]);
+  }
+}
+
 #if defined(__AVX512F__)
 // GCC 12 warns about its own intrinsics' undefined pass-through operands (as in philox_blocks.hpp).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -68,57 +133,6 @@ std::vector<double> ziggurat_edges(int n, double r, double v) {
   for (int i = 1; i < n - 1; ++i) x[i + 1] = std::sqrt(-2 * std::log(v / x[i] + std::exp(-0.5 * x[i] * x[i])));
   return x;
 }
-
-// The fast path over `count` words of each of the four arrays of `words` (count a multiple of
-// 16) into 4 count normals: draw(x, z) turns 16 words into 16 draws and returns the lanes it
-// accepts. Returns how many it would reject.
-template <class Draw>
-int fast_path(const BlockWords& words, std::int64_t count, float* out, Draw draw) {
-  int rejected = 0;
-  for (int a = 0; a < 4; ++a) {
-    for (std::int64_t j = 0; j < count; j += 16) {
-      __m512 z;
-      const __mmask16 ok = draw(_mm512_loadu_si512(words.w[a] + j), z);
-      _mm512_storeu_ps(out + a * count + j, z);
-      rejected += 16 - __builtin_popcount(ok);
-    }
-  }
-  return rejected;
-}
-
-// Layer i of 128 (r = 3.442619855899, v = 9.91256303526217e-3): draw x = s x_i / 2^24 from the
-// signed top 25 bits s of a word whose low 7 bits pick i; accept when |s| < 2^24 x_{i+1} / x_i.
-struct Zig {
-  __m512 w[8], k[8];  // x_i / 2^24 and 2^24 x_{i+1} / x_i, 16 layers a register
-  Zig() {
-    const std::vector<double> x = ziggurat_edges(128, 3.442619855899, 9.91256303526217e-3);
-    alignas(64) float wt[128], kt[128];
-    for (int i = 0; i < 128; ++i) {
-      wt[i] = static_cast<float>(x[i] * 0x1p-24);
-      kt[i] = static_cast<float>(std::floor(0x1p24 * x[i + 1] / x[i]));
-    }
-    for (int q = 0; q < 8; ++q) {
-      w[q] = _mm512_load_ps(wt + 16 * q);
-      k[q] = _mm512_load_ps(kt + 16 * q);
-    }
-  }
-  static __m512 lookup(const __m512 (&t)[8], __m512i i) {
-    const __mmask16 b5 = _mm512_test_epi32_mask(i, _mm512_set1_epi32(32));
-    const __mmask16 b6 = _mm512_test_epi32_mask(i, _mm512_set1_epi32(64));
-    return _mm512_mask_blend_ps(b6, _mm512_mask_blend_ps(b5, _mm512_permutex2var_ps(t[0], i, t[1]),
-                                                         _mm512_permutex2var_ps(t[2], i, t[3])),
-                                _mm512_mask_blend_ps(b5, _mm512_permutex2var_ps(t[4], i, t[5]),
-                                                     _mm512_permutex2var_ps(t[6], i, t[7])));
-  }
-  int fast(const BlockWords& words, std::int64_t count, float* out) const {
-    return fast_path(words, count, out, [this](__m512i x, __m512& z) {
-      const __m512i i = _mm512_and_si512(x, _mm512_set1_epi32(127));
-      const __m512 s = _mm512_cvtepi32_ps(_mm512_srai_epi32(x, 7));
-      z = _mm512_mul_ps(s, lookup(w, i));
-      return _mm512_cmp_ps_mask(_mm512_abs_ps(s), lookup(k, i), _CMP_LT_OQ);
-    });
-  }
-};
 
 // 256 layers (r = 3.6541528853610088, v = 4.92867323399e-3): the low 8 bits pick the layer, the
 // signed top 24 bits s give x = s x_i / 2^23; the tables are read with gathers.
@@ -132,13 +146,20 @@ struct ZigGather {
       k[i] = static_cast<std::int32_t>(std::floor(0x1p23 * x[i + 1] / x[i]));
     }
   }
+  // The fast path over `count` words of each of the four arrays of `words` (count a multiple of
+  // 16), word-array by word-array into out; returns how many draws it would refuse.
   int fast(const BlockWords& words, std::int64_t count, float* out) const {
-    return fast_path(words, count, out, [this](__m512i x, __m512& z) {
-      const __m512i i = _mm512_and_si512(x, _mm512_set1_epi32(255));
-      const __m512i s = _mm512_srai_epi32(x, 8);
-      z = _mm512_mul_ps(_mm512_cvtepi32_ps(s), _mm512_i32gather_ps(i, w, 4));
-      return _mm512_cmplt_epi32_mask(_mm512_abs_epi32(s), _mm512_i32gather_epi32(i, k, 4));
-    });
+    int refused = 0;
+    for (int a = 0; a < 4; ++a) {
+      for (std::int64_t j = 0; j < count; j += 16) {
+        const __m512i x = _mm512_loadu_si512(words.w[a] + j);
+        const __m512i i = _mm512_and_si512(x, _mm512_set1_epi32(255));
+        const __m512i s = _mm512_srai_epi32(x, 8);
+        _mm512_storeu_ps(out + a * count + j, _mm512_mul_ps(_mm512_cvtepi32_ps(s), _mm512_i32gather_ps(i, w, 4)));
+        refused += 16 - __builtin_popcount(_mm512_cmplt_epi32_mask(_mm512_abs_epi32(s), _mm512_i32gather_epi32(i, k, 4)));
+      }
+    }
+    return refused;
   }
 };
 #endif
@@ -146,37 +167,45 @@ struct ZigGather {
 }  // namespace
 
 int main() {
-  constexpr std::int64_t d = 390996, group = 256, steps = 200;
-  std::vector<float> a(d + group), b(d + group);
+  constexpr std::int64_t d = 390996, group = 256, zig_group = 1024, steps = 200;
+  std::vector<float> a(d + zig_group), b(d + zig_group), c(d + zig_group);
   alignas(64) std::uint32_t words[4][group / 4];
   const BlockWords bw{{words[0], words[1], words[2], words[3]}};
 #if defined(__AVX512F__)
-  const Zig zig;
+  const zig::Tables tables;
+  static zig::Scratch scratch;
   const ZigGather zig_gather;
-  std::vector<float> z(d + group), z2(d + group);
-  constexpr int ways = 5;
+  std::vector<float> fast(d + zig_group), whole(d + zig_group), gathered(d + zig_group);
+  constexpr int ways = 7;
 #else
-  constexpr int ways = 3;
+  constexpr int ways = 4;
 #endif
-  const char* names[5] = {"one-loop", "short-loops", "philox", "zig-fast", "zig-gather"};
+  const char* names[7] = {"one-loop", "short-loops", "philox", "fma", "zig-fast", "ziggurat", "zig-gather"};
   for (int round = 0; round < 7; ++round) {
-    long rejected = 0, rejected_gather = 0;
+    [[maybe_unused]] long refused_gather = 0;
     for (int way = 0; way < ways; ++way) {
       const auto t0 = std::chrono::steady_clock::now();
       for (std::uint64_t t = 0; t < steps; ++t) {
+        if (way == 4 || way == 5) {
+#if defined(__AVX512F__)
+          for (std::int64_t i0 = 0; i0 < d; i0 += zig_group) {
+            const std::int64_t count = (std::min(zig_group, d - i0) + 63) / 64 * 16;  // whole vectors
+            zig::draw(tables, 7, t, static_cast<std::uint32_t>(i0 >> 2), count, (way == 4 ? fast : whole).data() + i0,
+                      scratch, way == 5);
+          }
+#endif
+          continue;
+        }
         for (std::int64_t i0 = 0; i0 < d; i0 += group) {
           const auto sub = static_cast<std::uint32_t>(i0 >> 2);
           if (way == 0) draw_normals(7, Stream::kLangevin, t, sub, group / 4, a.data() + i0, bw);
           if (way == 1) short_loops(7, t, sub, group / 4, b.data() + i0, bw);
           if (way == 2) draw_blocks(7, Stream::kLangevin, t, sub, group / 4, bw);
+          if (way == 3) fma_loop(7, t, sub, group / 4, c.data() + i0, bw);
 #if defined(__AVX512F__)
-          if (way == 3) {
+          if (way == 6) {
             draw_blocks(7, Stream::kLangevin, t, sub, group / 4, bw);
-            rejected += zig.fast(bw, group / 4, z.data() + i0);
-          }
-          if (way == 4) {
-            draw_blocks(7, Stream::kLangevin, t, sub, group / 4, bw);
-            rejected_gather += zig_gather.fast(bw, group / 4, z2.data() + i0);
+            refused_gather += zig_gather.fast(bw, group / 4, gathered.data() + i0);
           }
 #endif
         }
@@ -184,16 +213,39 @@ int main() {
       const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       std::printf("%s %.4f ms  ", names[way], ms / steps);
     }
-    std::printf("same bits: %s", std::memcmp(a.data(), b.data(), d * sizeof(float)) == 0 ? "yes" : "NO");
+    float fma_diff = 0;
+    for (std::int64_t e = 0; e < d; ++e) fma_diff = std::max(fma_diff, std::abs(a[static_cast<std::size_t>(e)] - c[static_cast<std::size_t>(e)]));
+    std::printf("same bits: %s  fma differs by %.1e at most", std::memcmp(a.data(), b.data(), d * sizeof(float)) == 0 ? "yes" : "NO",
+                static_cast<double>(fma_diff));
 #if defined(__AVX512F__)
-    double s1 = 0, s2 = 0;
-    for (std::int64_t i = 0; i < d; ++i) {
-      s1 += z[static_cast<std::size_t>(i)];
-      s2 += static_cast<double>(z[static_cast<std::size_t>(i)]) * z[static_cast<std::size_t>(i)];
-    }
-    std::printf("  zig-fast: %.2f%% to reject, mean %.4f, variance %.4f; zig-gather: %.2f%% to reject",
-                100.0 * rejected / (steps * d), s1 / d, s2 / d, 100.0 * rejected_gather / (steps * d));
+    std::printf("  zig-gather: %.2f%% to retry", 100.0 * refused_gather / (steps * d));
 #endif
     std::printf("\n");
   }
+#if defined(__AVX512F__)
+  // The last round's ziggurat draws (step steps - 1) against the definition, and their moments
+  // and tails against N(0, 1)'s (a count of probability p out of d: sd sqrt(d p (1 - p))).
+  long differ = 0, refused = 0;
+  double m1 = 0, m2 = 0;
+  long above[3] = {0, 0, 0};
+  const double cut[3] = {2, 3, 3.442619855899};
+  for (std::int64_t e = 0; e < d; ++e) {
+    const float x = whole[static_cast<std::size_t>(e)];
+    const auto t = static_cast<std::uint64_t>(steps - 1);
+    differ += float_bits(x) != float_bits(zig::normal(tables, 7, t, static_cast<std::uint64_t>(e)));
+    float unused;
+    refused += !zig::fast(tables, zig::word_of(7, t, static_cast<std::uint64_t>(e)), unused);
+    m1 += x;
+    m2 += static_cast<double>(x) * x;
+    for (int c = 0; c < 3; ++c) above[c] += std::abs(x) > cut[c];
+  }
+  std::printf("ziggurat, step %ld: %ld of %ld draws differ from the definition; %.2f%% retried; mean %.4f (sd %.4f), "
+              "variance %.4f (sd %.4f)", steps - 1, differ, d, 100.0 * refused / d, m1 / d, 1 / std::sqrt(double(d)), m2 / d,
+              std::sqrt(2.0 / d));
+  for (int c = 0; c < 3; ++c) {
+    const double p = std::erfc(cut[c] / std::sqrt(2.0));
+    std::printf("; |z| > %.2f: %ld (%.0f +- %.0f)", cut[c], above[c], d * p, std::sqrt(d * p * (1 - p)));
+  }
+  std::printf("\n");
+#endif
 }
