@@ -62,8 +62,11 @@ class LaneSums {
 #else
   static constexpr int kVecBytes = 16;
 #endif
+  // (So the class's layout follows the build's flags: every file of one binary must be built
+  // with the same -march, as the project's are.)
   typedef T Vec __attribute__((vector_size(kVecBytes)));
   static constexpr int kParts = static_cast<int>(sizeof(T)) * kSumLanes / kVecBytes;
+  static_assert(kParts * kVecBytes == static_cast<int>(sizeof(T)) * kSumLanes, "whole vectors of lanes");
   static constexpr int kPerPart = kSumLanes / kParts;
 
   // Elements i0 .. i0 + m - 1 into lanes 0 .. m - 1. The lanes past m get +0, which leaves
