@@ -1,5 +1,5 @@
 // How fast a 100K step's noise can be drawn with the generator's own bits (docs/performance.md,
-// "Against devinterp, JAX and PyTorch"): d = 390,996 Gaussians a step, timed seven ways, ms a step,
+// "Where a 100K step's time goes"): d = 390,996 Gaussians a step, timed eight ways, ms a step,
 // seven rounds:
 //   one-loop     draw_normals as the step runs it (Philox words, then Box-Muller in one loop), in
 //                the update pass's groups of 256 (lib/backend/cpu/update_pass.hpp)
@@ -10,16 +10,20 @@
 //                recipe), its largest difference from one-loop printed
 //   zig-fast     the fast path alone of a complete 128-layer ziggurat (tools/noise_ziggurat.hpp:
 //                Marsaglia and Tsang, its tables in registers read by AVX-512 permutes, the draws
-//                it refuses set aside): not a generator, its refused draws are left as drawn
-//   ziggurat     that ziggurat whole: the refused 2.8% retried together in vectors until decided;
-//                its bits are checked against its one-at-a-time definition, and the mean,
-//                variance and tail frequencies of its last round's draws printed with the normal
-//                distribution's
-//   zig-gather   the fast path of a 256-layer ziggurat whose tables are read with gathers
-// (the last three where the build has AVX-512; the ziggurats in groups of 1024, their fastest).
+//                it refuses set aside), in groups of 1,024: not a generator, its refused draws
+//                are left as drawn
+//   ziggurat     that ziggurat whole, in groups of 1,024: the refused 2.73% retried together in
+//                vectors until decided; its bits are checked against its one-at-a-time
+//                definition, and the mean, variance and tail frequencies of its last round's
+//                draws printed with the normal distribution's
+//   zig-chunks   the same in groups of 4,096 (a chunk of the update pass, which draws 256 at a
+//                time so that drawing overlaps the update's memory traffic), the bits checked equal
+//   zig-gather   the fast path of a 256-layer ziggurat whose tables are read with gathers, in
+//                groups of 256
+// (the last four where the build has AVX-512).
 //
-//     g++ -std=c++20 -O3 -march=native -fno-math-errno -ffp-contract=off -fopenmp -I. tools/noise_passes.cpp
-//         -o out/noise_passes && taskset -c 0 out/noise_passes      (one command line)
+//     mkdir -p out && g++ -std=c++20 -O3 -march=native -fno-math-errno -ffp-contract=off -fopenmp -I.
+//         tools/noise_passes.cpp -o out/noise_passes && taskset -c 0 out/noise_passes   (one line)
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -124,7 +128,9 @@ void fma_loop(std::uint64_t seed, std::uint64_t t, std::uint32_t first_sub, std:
 
 #if defined(__AVX512F__)
 // GCC 12 warns about its own intrinsics' undefined pass-through operands (as in philox_blocks.hpp).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 // The layers' right edges x_0 (the base strip's width) .. x_n = 0 for n layers of area v.
 std::vector<double> ziggurat_edges(int n, double r, double v) {
   std::vector<double> x(static_cast<std::size_t>(n) + 1, 0.0);
@@ -167,31 +173,33 @@ struct ZigGather {
 }  // namespace
 
 int main() {
-  constexpr std::int64_t d = 390996, group = 256, zig_group = 1024, steps = 200;
-  std::vector<float> a(d + zig_group), b(d + zig_group), c(d + zig_group);
+  constexpr std::int64_t d = 390996, group = 256, chunk = 4096, steps = 200;
+  [[maybe_unused]] constexpr std::int64_t zig_group = 1024;
+  std::vector<float> a(d + chunk), b(d + chunk), c(d + chunk);
   alignas(64) std::uint32_t words[4][group / 4];
   const BlockWords bw{{words[0], words[1], words[2], words[3]}};
 #if defined(__AVX512F__)
   const zig::Tables tables;
   static zig::Scratch scratch;
   const ZigGather zig_gather;
-  std::vector<float> fast(d + zig_group), whole(d + zig_group), gathered(d + zig_group);
-  constexpr int ways = 7;
+  std::vector<float> fast(d + chunk), whole(d + chunk), in_chunks(d + chunk), gathered(d + chunk);
+  constexpr int ways = 8;
 #else
   constexpr int ways = 4;
 #endif
-  const char* names[7] = {"one-loop", "short-loops", "philox", "fma", "zig-fast", "ziggurat", "zig-gather"};
+  const char* names[8] = {"one-loop", "short-loops", "philox", "fma", "zig-fast", "ziggurat", "zig-chunks", "zig-gather"};
   for (int round = 0; round < 7; ++round) {
     [[maybe_unused]] long refused_gather = 0;
     for (int way = 0; way < ways; ++way) {
       const auto t0 = std::chrono::steady_clock::now();
       for (std::uint64_t t = 0; t < steps; ++t) {
-        if (way == 4 || way == 5) {
+        if (way >= 4 && way <= 6) {
 #if defined(__AVX512F__)
-          for (std::int64_t i0 = 0; i0 < d; i0 += zig_group) {
-            const std::int64_t count = (std::min(zig_group, d - i0) + 63) / 64 * 16;  // whole vectors
-            zig::draw(tables, 7, t, static_cast<std::uint32_t>(i0 >> 2), count, (way == 4 ? fast : whole).data() + i0,
-                      scratch, way == 5);
+          const std::int64_t at_once = way == 6 ? chunk : zig_group;
+          std::vector<float>& out = way == 4 ? fast : way == 5 ? whole : in_chunks;
+          for (std::int64_t i0 = 0; i0 < d; i0 += at_once) {
+            const std::int64_t count = (std::min(at_once, d - i0) + 63) / 64 * 16;  // whole vectors
+            zig::draw(tables, 7, t, static_cast<std::uint32_t>(i0 >> 2), count, out.data() + i0, scratch, way != 4);
           }
 #endif
           continue;
@@ -203,7 +211,7 @@ int main() {
           if (way == 2) draw_blocks(7, Stream::kLangevin, t, sub, group / 4, bw);
           if (way == 3) fma_loop(7, t, sub, group / 4, c.data() + i0, bw);
 #if defined(__AVX512F__)
-          if (way == 6) {
+          if (way == 7) {
             draw_blocks(7, Stream::kLangevin, t, sub, group / 4, bw);
             refused_gather += zig_gather.fast(bw, group / 4, gathered.data() + i0);
           }
@@ -218,7 +226,9 @@ int main() {
     std::printf("same bits: %s  fma differs by %.1e at most", std::memcmp(a.data(), b.data(), d * sizeof(float)) == 0 ? "yes" : "NO",
                 static_cast<double>(fma_diff));
 #if defined(__AVX512F__)
-    std::printf("  zig-gather: %.2f%% to retry", 100.0 * refused_gather / (steps * d));
+    std::printf("  zig-chunks as ziggurat: %s  zig-gather: %.2f%% to retry",
+                std::memcmp(whole.data(), in_chunks.data(), d * sizeof(float)) == 0 ? "yes" : "NO",
+                100.0 * refused_gather / (steps * d));
 #endif
     std::printf("\n");
   }

@@ -15,7 +15,7 @@
 // word (its own fast test first).
 //
 // Many at once (draw): the fast path 16 blocks a vector, the tables in registers read by AVX-512
-// permutes; the refused draws (2.8%) set aside with their parameters, then retried together, one
+// permutes; the refused draws (2.73%) set aside with their parameters, then retried together, one
 // retry block each a round, branch-free in vectors of 16, until every draw is decided.
 #pragma once
 
@@ -29,6 +29,7 @@
 
 // GCC 12 warns about its own intrinsics' undefined pass-through operands (as in philox_blocks.hpp).
 #if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
@@ -149,11 +150,11 @@ inline float normal(const Tables& tb, std::uint64_t seed, std::uint64_t t, std::
   }
 }
 
-constexpr std::int64_t kMaxBlocks = 256;
+constexpr std::int64_t kMaxBlocks = 1024;  // 4,096 draws, a chunk of the update pass
 
-struct Scratch {
+struct Scratch {  // about 150 KiB
   static constexpr std::int64_t kRoom = 4 * kMaxBlocks + 16;
-  alignas(64) std::uint32_t words[4][kMaxBlocks];
+  alignas(64) std::uint32_t words[4][kMaxBlocks + 16];  // rows 4 KiB + 64 B apart, not in one L1 set
   alignas(64) std::uint32_t at[kRoom], word[kRoom];
   alignas(64) std::uint32_t block[3][kRoom];
   alignas(64) float z[kRoom], ew[kRoom], ef[kRoom], ef_next[kRoom], efresh_w[kRoom];
@@ -269,3 +270,7 @@ inline void draw(const Tables& tb, std::uint64_t seed, std::uint64_t t, std::uin
 }
 
 }  // namespace zig
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
