@@ -92,6 +92,19 @@ inline void blocks16(PhiloxCounter c, PhiloxKey key, std::uint32_t sub, const Bl
 #endif
 #endif
 
+namespace philox_detail {
+
+// Blocks j .. count - 1 one at a time: the rest that the vector paths leave.
+inline void scalar_blocks(std::uint64_t seed, Stream stream, std::uint64_t index, std::uint32_t first_sub,
+                          std::int64_t j, std::int64_t count, const BlockWords& out) {
+  for (; j < count; ++j) {
+    const PhiloxBlock b = draw_block(seed, stream, index, first_sub + static_cast<std::uint32_t>(j));
+    for (int k = 0; k < 4; ++k) out.w[k][j] = b.v[k];
+  }
+}
+
+}  // namespace philox_detail
+
 #if defined(LLCB_PHILOX_AVX2)
 namespace philox_detail {
 
@@ -150,10 +163,7 @@ __attribute__((target("avx2"))) inline void draw_blocks_avx2(std::uint64_t seed,
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.w[2] + j), philox_detail::low_words(x2[0], x2[1]));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.w[3] + j), philox_detail::low_words(x3[0], x3[1]));
   }
-  for (; j < count; ++j) {
-    const PhiloxBlock b = draw_block(seed, stream, index, first_sub + static_cast<std::uint32_t>(j));
-    for (int k = 0; k < 4; ++k) out.w[k][j] = b.v[k];
-  }
+  philox_detail::scalar_blocks(seed, stream, index, first_sub, j, count, out);
 }
 #endif
 
@@ -172,12 +182,9 @@ inline void draw_blocks(std::uint64_t seed, Stream stream, std::uint64_t index, 
   }
 #elif defined(__AVX2__) && defined(LLCB_PHILOX_AVX2)
   draw_blocks_avx2(seed, stream, index, first_sub, count, out);
-  j = count;
+  return;
 #endif
-  for (; j < count; ++j) {
-    const PhiloxBlock b = draw_block(seed, stream, index, first_sub + static_cast<std::uint32_t>(j));
-    for (int k = 0; k < 4; ++k) out.w[k][j] = b.v[k];
-  }
+  philox_detail::scalar_blocks(seed, stream, index, first_sub, j, count, out);
 }
 
 // The normals of `count` consecutive blocks, normal4f's bits: block j's four into
