@@ -7,6 +7,7 @@
 
 #include "lib/core/philox.hpp"
 #include "lib/core/philox_blocks.hpp"
+#include "tests/support/philox_checks.hpp"
 
 namespace llcb {
 namespace {
@@ -70,39 +71,15 @@ TEST(Philox, IsAPureFunctionAndSensitiveToEveryInputWord) {
 namespace llcb {
 namespace {
 
-// `draw` (draw_blocks or draw_blocks_avx2) gives draw_block's words for every count and every
-// starting block, including runs across the 2^32 wrap of the block word: from a multiple of 8 and
-// from starts that are not, whose lanes carry into the high halves of the 64-bit lanes.
-template <class Draw>
-void expect_many_blocks_as_one_at_a_time(Draw draw) {
-  for (std::int64_t count : {0, 1, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 98, 1024, 1031}) {
-    for (std::uint32_t first : {0u, 7u, 0xFFFFFFF0u, 0xFFFFFFF9u, 0xFFFFFFFDu}) {
-      const auto n = static_cast<std::size_t>(count);
-      std::vector<std::uint32_t> w0(n + 1, 0xDEADBEEFu), w1(n + 1, 0xDEADBEEFu), w2(n + 1, 0xDEADBEEFu),
-          w3(n + 1, 0xDEADBEEFu);
-      draw(0x123456789ABCDEFull, Stream::kLangevin, 77, first, count, BlockWords{{w0.data(), w1.data(), w2.data(), w3.data()}});
-      for (std::int64_t j = 0; j < count; ++j) {
-        const PhiloxBlock b = draw_block(0x123456789ABCDEFull, Stream::kLangevin, 77, first + static_cast<std::uint32_t>(j));
-        const auto i = static_cast<std::size_t>(j);
-        ASSERT_EQ(w0[i], b.v[0]) << count << " blocks from " << first << ", block " << j;
-        ASSERT_EQ(w1[i], b.v[1]);
-        ASSERT_EQ(w2[i], b.v[2]);
-        ASSERT_EQ(w3[i], b.v[3]);
-      }
-      for (const auto* w : {&w0, &w1, &w2, &w3}) EXPECT_EQ((*w)[n], 0xDEADBEEFu) << "wrote past " << count << " blocks";
-    }
-  }
-}
-
 // The build's own path: the 32-block groups, the 16-block groups and the masked last group with
 // AVX-512; the 8-block groups and the scalar rest with AVX2 alone; the scalar loop otherwise.
-TEST(Philox, ManyBlocksAtOnceAreTheSameAsOneAtATime) { expect_many_blocks_as_one_at_a_time(draw_blocks); }
+TEST(Philox, ManyBlocksAtOnceAreTheSameAsOneAtATime) { philox_checks::expect_many_blocks_as_one_at_a_time(draw_blocks); }
 
 // The AVX2 path, which an AVX-512 build never takes on its own, on any CPU that has AVX2.
 TEST(Philox, ManyBlocksAtOnceThroughAvx2AreTheSameAsOneAtATime) {
 #if defined(LLCB_PHILOX_AVX2)
   if (!__builtin_cpu_supports("avx2")) GTEST_SKIP() << "this CPU has no AVX2";
-  expect_many_blocks_as_one_at_a_time(draw_blocks_avx2);
+  philox_checks::expect_many_blocks_as_one_at_a_time(draw_blocks_avx2);
 #else
   GTEST_SKIP() << "not an x86 build";
 #endif
@@ -125,34 +102,15 @@ TEST(Philox, ManyNormalsAtOnceAreTheSameAsOneBlockAtATime) {
   }
 }
 
-// The noise's bits, pinned: an FNV-1a hash of the float bits of normal4f over 2^20 blocks, and of
-// draw_normals over the same blocks, equal to the hash the build before draw_normals and the
-// sign-bit sincos computed. Every trace depends on these bits; a change to them must be a new,
-// versioned noise recipe (docs/performance.md), never a silent one.
+// The noise's bits, pinned (philox_checks::kNormalsHash): through normal4f one block at a time,
+// and through draw_normals many at once.
 TEST(Philox, TheNormalsKeepTheirBits) {
-  constexpr std::uint64_t kWant = 0x69b44511402020feull;
-  constexpr std::uint32_t kBlocks = 1u << 20;
-  const auto add = [](std::uint64_t& h, float z) {
-    const std::uint32_t b = float_bits(z);
-    for (int k = 0; k < 4; ++k) {
-      h ^= (b >> (8 * k)) & 0xffu;
-      h *= 0x100000001b3ull;
-    }
-  };
-  std::uint64_t one = 0xcbf29ce484222325ull, many = one;
-  for (std::uint32_t j = 0; j < kBlocks; ++j) {
-    for (float z : normal4f(draw_block(0x5eed, Stream::kLangevin, 3, j)).z) add(one, z);
+  std::uint64_t one = 0xcbf29ce484222325ull;
+  for (std::uint32_t j = 0; j < philox_checks::kHashedBlocks; ++j) {
+    for (float z : normal4f(draw_block(0x5eed, Stream::kLangevin, 3, j)).z) philox_checks::fnv_add(one, z);
   }
-  EXPECT_EQ(one, kWant);
-  constexpr std::int64_t kAtOnce = 1000;  // not a multiple of 16: the masked groups too
-  std::vector<std::uint32_t> w0(kAtOnce), w1(kAtOnce), w2(kAtOnce), w3(kAtOnce);
-  std::vector<float> z(4 * kAtOnce);
-  for (std::uint32_t j = 0; j < kBlocks; j += kAtOnce) {
-    const std::int64_t count = std::min<std::int64_t>(kAtOnce, kBlocks - j);
-    draw_normals(0x5eed, Stream::kLangevin, 3, j, count, z.data(), BlockWords{{w0.data(), w1.data(), w2.data(), w3.data()}});
-    for (std::int64_t i = 0; i < 4 * count; ++i) add(many, z[static_cast<std::size_t>(i)]);
-  }
-  EXPECT_EQ(many, kWant);
+  EXPECT_EQ(one, philox_checks::kNormalsHash);
+  EXPECT_EQ(philox_checks::normals_hash_many_at_once(), philox_checks::kNormalsHash);
 }
 
 }  // namespace

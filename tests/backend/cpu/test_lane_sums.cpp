@@ -14,19 +14,12 @@
 #include "lib/backend/cpu/update_pass.hpp"
 #include "lib/core/random.hpp"
 #include "lib/samplers/registry.hpp"
+#include "tests/support/lane_sums_checks.hpp"
 
 namespace llcb::backend::cpu {
 namespace {
 
-// Values of mixed magnitude (so that the order of additions shows in the bits).
-std::vector<float> values(std::int64_t n) {
-  std::vector<float> x(static_cast<std::size_t>(n));
-  for (std::int64_t i = 0; i < n; ++i) {
-    const Normal4f z = normal4f(draw_block(3, Stream::kInput, static_cast<std::uint64_t>(i)));
-    x[static_cast<std::size_t>(i)] = z.z[0] * std::exp2(static_cast<float>(i % 23) - 11.0f);
-  }
-  return x;
-}
+using lane_sums_checks::values;
 
 TEST(LaneSums, EveryIndexOnce) {
   for (std::int64_t n : {0, 1, 15, 16, 17, 100, 4096}) {
@@ -43,27 +36,10 @@ TEST(LaneSums, EveryIndexOnce) {
   }
 }
 
-// Terms in float, K of them: each sum adds its terms in lane i % kSumLanes, in index order.
+// Terms in float, K of them (and in double): each sum adds its terms in lane i % kSumLanes, in
+// index order.
 TEST(LaneSums, FloatLanesAddInTheDocumentedOrder) {
-  for (std::int64_t n : {5, 16, 4096 + 13}) {
-    const std::vector<float> x = values(n);
-    LaneSums<float, 2> sums;
-    sums.add(n, [&](std::int64_t i, float (&t)[2]) {
-      t[0] = x[static_cast<std::size_t>(i)];
-      t[1] = x[static_cast<std::size_t>(i)] * x[static_cast<std::size_t>(i)];
-    });
-    float lanes[2][kSumLanes] = {};
-    for (std::int64_t i = 0; i < n; ++i) {
-      const float v = x[static_cast<std::size_t>(i)];
-      lanes[0][i % kSumLanes] += v;
-      lanes[1][i % kSumLanes] += v * v;
-    }
-    for (int k = 0; k < 2; ++k) {
-      double want = 0;
-      for (float l : lanes[k]) want += static_cast<double>(l);
-      EXPECT_EQ(sums.total(k), want) << n << " sum " << k;
-    }
-  }
+  for (std::int64_t n : {5, 16, 4096 + 13}) lane_sums_checks::expect_lanes_in_documented_order(n);
 }
 
 // The sum of squares of x[0 .. n) through chunked_lane_sum.
