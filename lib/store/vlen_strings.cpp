@@ -121,13 +121,12 @@ std::optional<std::vector<std::optional<std::string>>> VlenStrings::read(hid_t d
   H5D_space_status_t allocated = H5D_SPACE_STATUS_ERROR;
   check(H5Dget_space_status(dataset, &allocated), "reading the storage of " + what);
   if (allocated != H5D_SPACE_STATUS_ALLOCATED || H5Dget_storage_size(dataset) < n * kRef) return std::nullopt;
-  if (n > file_size_ / kRef) {
-    throw RuntimeError("store column " + what + " is damaged (its strings lie past the end of the file)");
-  }
+  const auto past_the_end = [&] {
+    return RuntimeError("store column " + what + " is damaged (its strings lie past the end of the file)");
+  };
+  if (n > file_size_ / kRef) throw past_the_end();  // before allocating room for them
   std::vector<unsigned char> refs(static_cast<std::size_t>(n * kRef));
-  if (!pread_all(offset, refs.data(), refs.size())) {
-    throw RuntimeError("store column " + what + " is damaged (its strings lie past the end of the file)");
-  }
+  if (!pread_all(offset, refs.data(), refs.size())) throw past_the_end();
   std::vector<std::optional<std::string>> out(static_cast<std::size_t>(n));
   for (std::size_t r = 0; r < out.size(); ++r) {
     const unsigned char* p = &refs[r * kRef];
