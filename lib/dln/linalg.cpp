@@ -74,19 +74,46 @@ std::int64_t gemm_blocks(bool by_columns, std::int64_t m, std::int64_t n) {
   return (extent + size - 1) / size;
 }
 
-// C in blocks of gemm_row_block rows (or, by_columns, of columns), spread over the threads.
+// C in blocks of gemm_row_block rows (or, by_columns, of columns), spread over the threads in
+// contiguous shares (share_begin).
 template <typename T>
 void blocked_gemm(bool by_columns, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
                   const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T* c, std::int64_t ldc) {
   const std::int64_t blocks = gemm_blocks(by_columns, m, n);
-#pragma omp parallel for schedule(static) if (worth_threads(m, n, k))
-  for (std::int64_t i = 0; i < blocks; ++i) {
+#pragma omp parallel if (worth_threads(m, n, k))
+  {
     // In a team of several threads OpenBLAS runs single-threaded on its own (omp_in_parallel);
     // in a team of one it would use this task's nthreads-var, which is set to 1 here (the
     // setting is local to the task and ends with the parallel region).
     omp_set_num_threads(1);
-    gemm_block(by_columns, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, i);
+    const int team = omp_get_num_threads();
+    const int me = omp_get_thread_num();
+    for (std::int64_t i = share_begin(blocks, me, team); i < share_begin(blocks, me + 1, team); ++i) {
+      gemm_block(by_columns, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, i);
+    }
   }
+}
+
+// The part of C that block i of gemm_block() writes, by `thread`.
+GemmPart block_part(bool by_columns, std::int64_t m, std::int64_t n, std::int64_t i, int thread) {
+  const std::int64_t extent = by_columns ? n : m;
+  const std::int64_t size = gemm_row_block(extent);
+  const std::int64_t first = i * size;
+  const std::int64_t count = std::min(size, extent - first);
+  return by_columns ? GemmPart{0, m, first, count, thread} : GemmPart{first, count, 0, n, thread};
+}
+
+// The parts of blocks 0 .. blocks - 1 (of rows, or by_columns columns) spread over a team of
+// `team` as blocked_gemm() spreads them, or all by thread 0 when `threaded` is false.
+std::vector<GemmPart> shared_parts(bool by_columns, std::int64_t m, std::int64_t n, bool threaded, int team) {
+  const std::int64_t blocks = gemm_blocks(by_columns, m, n);
+  std::vector<GemmPart> parts;
+  for (int t = 0; t < (threaded ? team : 1); ++t) {
+    for (std::int64_t i = share_begin(blocks, t, threaded ? team : 1); i < share_begin(blocks, t + 1, threaded ? team : 1); ++i) {
+      parts.push_back(block_part(by_columns, m, n, i, t));
+    }
+  }
+  return parts;
 }
 
 }  // namespace
@@ -128,16 +155,28 @@ void gemm_batch_halves(std::int64_t m, std::int64_t n, std::int64_t k, const flo
       const int rank = team == 1 ? 0 : p == 0 ? me : me - first_group;
       if (rank < 0 || rank >= group) continue;
       // This thread's contiguous share of the half's blocks.
-      for (std::int64_t i = blocks * rank / group; i < blocks * (rank + 1) / group; ++i) block(p, i);
+      for (std::int64_t i = share_begin(blocks, rank, group); i < share_begin(blocks, rank + 1, group); ++i) block(p, i);
     }
 #pragma omp barrier
-#pragma omp for schedule(static)
-    for (std::int64_t i = 0; i < m; ++i) {
+    // C += scratch in gemm()'s row blocks of m, spread as it spreads them (gemm_parts).
+    const std::int64_t row_blocks = gemm_blocks(false, m, 1);
+    const std::int64_t rows = gemm_row_block(m);
+    const std::int64_t end = std::min(m, share_begin(row_blocks, me + 1, team) * rows);
+    for (std::int64_t i = share_begin(row_blocks, me, team) * rows; i < end; ++i) {
       float* ci = c + i * ldc;
       const float* si = scratch + i * n;
       for (std::int64_t j = 0; j < n; ++j) ci[j] += si[j];
     }
   }
+}
+
+std::int64_t share_begin(std::int64_t count, int rank, int group) { return count * rank / group; }
+
+std::vector<GemmPart> gemm_parts(GemmCut cut, std::int64_t m, std::int64_t n, std::int64_t k, int team) {
+  const bool threaded = worth_threads(m, n, k);
+  if (cut == GemmCut::kRows) return shared_parts(false, m, n, threaded, team);
+  if (cut == GemmCut::kBatchHalves && batch_half(k) < k) return shared_parts(false, m, n, threaded, team);  // C += scratch
+  return shared_parts(split_by_columns(m, n), m, n, threaded, team);
 }
 
 std::int64_t gemm_row_block(std::int64_t m) {

@@ -69,6 +69,25 @@ void gemm_batch_halves(std::int64_t m, std::int64_t n, std::int64_t k, const flo
 // single row block.
 std::int64_t batch_half(std::int64_t k);
 
+// Thread `rank` of a group of `group` takes items [share_begin(count, rank, group),
+// share_begin(count, rank + 1, group)) of `count`: the contiguous shares in which the functions
+// above spread their blocks over the threads.
+std::int64_t share_begin(std::int64_t count, int rank, int group);
+
+// Where gemm() (kRows), gemm_rows_or_columns() (kRowsOrColumns) and gemm_batch_halves()
+// (kBatchHalves, k the rows summed) write C = op(A) op(B) (m x n, inner dimension k) on a team of
+// `team` threads: each part a rectangle of C, rows [row, row + rows) and columns [col, col +
+// cols), and the team member that writes it last (0 where the product runs in the calling
+// thread). Like the split itself, it follows from the shapes alone, so a caller can plan to read
+// each part in the thread that wrote it: the CPU backend's update pass follows its gradient's
+// parts (lib/backend/cpu/chunk_owners.hpp).
+enum class GemmCut { kRows, kRowsOrColumns, kBatchHalves };
+struct GemmPart {
+  std::int64_t row, rows, col, cols;
+  int thread;
+};
+std::vector<GemmPart> gemm_parts(GemmCut cut, std::int64_t m, std::int64_t n, std::int64_t k, int team);
+
 // a * b (requires a.cols == b.rows), through gemm().
 MatrixD multiply(const MatrixD& a, const MatrixD& b);
 

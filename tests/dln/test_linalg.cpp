@@ -3,6 +3,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 
@@ -144,6 +145,56 @@ TEST(Linalg, BatchHalvesSplitAtTheMiddleRowBlock) {
   EXPECT_EQ(batch_half(65), 64);
   EXPECT_GE(batch_half(64), 64);     // one block: no second half
   EXPECT_GE(batch_half(7), 7);
+}
+
+// gemm_parts: where each product writes C on a team. The parts tile C (every element in exactly
+// one); each thread's parts are one contiguous run of blocks, the threads' runs in thread order
+// and within one block of each other in size (the shares the products run in); a product below
+// the parallel threshold is all thread 0's. Shapes: rows (500 x 448), columns (50 x 391), the
+// sums over the batch in halves (448 x 50 and 50 x 391 over 500 rows: the C += scratch pass, in
+// row blocks), a single-block batch (k = 64: one product) and one below the threshold.
+TEST(Linalg, GemmPartsTileTheProductInTheThreadsShares) {
+  struct Case {
+    GemmCut cut;
+    std::int64_t m, n, k;
+    bool threaded;
+  };
+  for (const Case& c : std::vector<Case>{{GemmCut::kRows, 500, 448, 50, true},
+                                         {GemmCut::kRowsOrColumns, 50, 391, 500, true},
+                                         {GemmCut::kRowsOrColumns, 500, 448, 50, true},
+                                         {GemmCut::kBatchHalves, 448, 50, 500, true},
+                                         {GemmCut::kBatchHalves, 50, 391, 500, true},
+                                         {GemmCut::kBatchHalves, 448, 50, 64, true},
+                                         {GemmCut::kRows, 200, 40, 60, false}}) {
+    for (int team : {1, 2, 3, 4}) {
+      const auto shape = ::testing::Message() << "cut " << static_cast<int>(c.cut) << " " << c.m << "x" << c.n
+                                              << "x" << c.k << " on " << team;
+      const std::vector<GemmPart> parts = gemm_parts(c.cut, c.m, c.n, c.k, team);
+      std::vector<int> cover(static_cast<std::size_t>(c.m * c.n), 0);
+      std::vector<std::int64_t> blocks(static_cast<std::size_t>(team), 0);
+      int last = 0;
+      for (const GemmPart& p : parts) {
+        ASSERT_GE(p.thread, last) << shape;  // in thread order: one run of blocks a thread
+        last = p.thread;
+        ASSERT_LT(p.thread, c.threaded ? team : 1) << shape;
+        ++blocks[static_cast<std::size_t>(p.thread)];
+        for (std::int64_t i = p.row; i < p.row + p.rows; ++i) {
+          for (std::int64_t j = p.col; j < p.col + p.cols; ++j) ++cover[static_cast<std::size_t>(i * c.n + j)];
+        }
+      }
+      EXPECT_TRUE(std::all_of(cover.begin(), cover.end(), [](int v) { return v == 1; })) << shape;
+      if (c.threaded) {
+        const auto [fewest, most] = std::minmax_element(blocks.begin(), blocks.end());
+        EXPECT_LE(*most - *fewest, 1) << shape;
+      }
+    }
+  }
+  // The shares themselves: contiguous, in order, covering every item.
+  EXPECT_EQ(share_begin(7, 0, 2), 0);
+  EXPECT_EQ(share_begin(7, 1, 2), 3);
+  EXPECT_EQ(share_begin(7, 2, 2), 7);
+  EXPECT_EQ(share_begin(8, 1, 3), 2);
+  EXPECT_EQ(share_begin(8, 2, 3), 5);
 }
 
 TEST(Linalg, GemmRowBlocksDependOnTheRowCountOnly) {

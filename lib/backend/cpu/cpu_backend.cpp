@@ -42,6 +42,7 @@ estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& da
 
   std::vector<float> w = teacher.center;
   std::vector<float> grad(static_cast<std::size_t>(d));
+  const std::vector<int> owners = model.update_owners(grad.data(), omp_get_max_threads());
   std::vector<std::vector<float>> state;
   std::vector<float*> state_ptrs;
   samplers::dispatch(sc.kind, [&](auto rule) {
@@ -103,7 +104,7 @@ estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& da
       using Rule = decltype(rule);
       const auto k = Rule::coeffs(sc, t + 1, scalars);
       const cpu::PassTotals tot = cpu::update_pass<Rule>(
-          k, w.data(), grad.data(), teacher.center.data(), state_ptrs.data(), d, spec.chain_seed, t);
+          k, w.data(), grad.data(), teacher.center.data(), state_ptrs.data(), d, spec.chain_seed, t, owners);
       Rule::after_step(scalars, tot.step, sc, d);
       return est.observe_step(t, tot.distance2, tot.step.drift2, tot.step.noise2);
     });

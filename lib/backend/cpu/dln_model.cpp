@@ -1,7 +1,9 @@
 #include "lib/backend/cpu/dln_model.hpp"
 
 #include <algorithm>
+#include <functional>
 
+#include "lib/backend/cpu/chunk_owners.hpp"
 #include "lib/backend/cpu/lane_sums.hpp"
 #include "lib/core/check.hpp"
 #include "lib/dln/linalg.hpp"
@@ -80,15 +82,48 @@ void DlnModel::forward(const float* w) {
   }
 }
 
+dln::GemmCut DlnModel::batch_sum_cut() const {
+  return batch_halves_ ? dln::GemmCut::kBatchHalves : cut_ >= 0 ? dln::GemmCut::kRowsOrColumns : dln::GemmCut::kRows;
+}
+
 void DlnModel::batch_sum(std::int64_t m, std::int64_t n, const float* a, std::int64_t lda, const float* b,
                          std::int64_t ldb, float* c, std::int64_t ldc) {
-  if (batch_halves_) {
-    dln::gemm_batch_halves(m, n, batch_, a, lda, b, ldb, c, ldc, half_sum_.data());
-  } else if (cut_ >= 0) {
-    dln::gemm_rows_or_columns(true, false, m, n, batch_, a, lda, b, ldb, c, ldc);
-  } else {
-    gemm(true, false, m, n, batch_, a, lda, b, ldb, c, ldc);
+  switch (batch_sum_cut()) {
+    case dln::GemmCut::kBatchHalves:
+      dln::gemm_batch_halves(m, n, batch_, a, lda, b, ldb, c, ldc, half_sum_.data());
+      break;
+    case dln::GemmCut::kRowsOrColumns:
+      dln::gemm_rows_or_columns(true, false, m, n, batch_, a, lda, b, ldb, c, ldc);
+      break;
+    case dln::GemmCut::kRows:
+      gemm(true, false, m, n, batch_, a, lda, b, ldb, c, ldc);
+      break;
   }
+}
+
+std::vector<int> DlnModel::update_owners(const float* grad, int team) {
+  ChunkOwners owners(d_, team);
+  // Records the parts of a product that land in the gradient.
+  const auto record = [&](dln::GemmCut cut, std::int64_t m, std::int64_t n, std::int64_t k, const float* c,
+                          std::int64_t ldc) {
+    if (std::less<const float*>{}(c, grad) || !std::less<const float*>{}(c, grad + d_)) return;
+    for (const dln::GemmPart& p : dln::gemm_parts(cut, m, n, k, team)) owners.add(c - grad, ldc, p);
+  };
+  if (cut_ < 0) {
+    for (std::size_t s = 0; s + 1 < widths_.size(); ++s) {
+      record(batch_sum_cut(), widths_[s + 1], widths_[s], batch_, grad + offsets_[s], widths_[s]);
+    }
+    return owners.owners();
+  }
+  // The backward pass (cut_backward()), its products recorded instead of computed.
+  CutBuffers dry = cut_buffers_;
+  for (std::size_t s = 0; s < offsets_.size(); ++s) dry.grad[s] = const_cast<float*>(grad) + offsets_[s];
+  const auto dry_gemm = [&](dln::GemmCut cut) {
+    return [&record, cut](bool, bool, std::int64_t m, std::int64_t n, std::int64_t k, const float*, std::int64_t,
+                          const float*, std::int64_t, float* c, std::int64_t ldc) { record(cut, m, n, k, c, ldc); };
+  };
+  pass_->backward(dry_gemm(dln::GemmCut::kRowsOrColumns), dry_gemm(batch_sum_cut()), dry, g_a_.data());
+  return owners.owners();
 }
 
 void DlnModel::backward(const float* w, float* grad, float* g) {
@@ -122,6 +157,8 @@ void DlnModel::cut_forward(const float* w, float* grad) {
   pass_->forward(gemm_f32, cut_buffers_);
 }
 
+void DlnModel::cut_backward(const float* g) { pass_->backward(gemm_f32, cut_batch_sum(), cut_buffers_, g); }
+
 double DlnModel::loss_and_gradient(const float* w, float* grad) {
   if (cut_ >= 0) {
     cut_forward(w, grad);
@@ -143,7 +180,7 @@ double DlnModel::loss_and_gradient(const float* w, float* grad) {
   });
   const double loss = sum / normaliser;
   if (cut_ >= 0) {
-    pass_->backward(gemm_f32, cut_batch_sum(), cut_buffers_, g);
+    cut_backward(g);
   } else {
     backward(w, grad, g);
   }
@@ -154,7 +191,7 @@ void DlnModel::step_gemms(const TeacherData& teacher, const float* w, float* gra
   compute_targets(teacher);
   if (cut_ >= 0) {
     cut_forward(w, grad);
-    pass_->backward(gemm_f32, cut_batch_sum(), cut_buffers_, g_a_.data());
+    cut_backward(g_a_.data());
     return;
   }
   forward(w);

@@ -26,6 +26,7 @@
 
 #include "lib/backend/backend.hpp"
 #include "lib/backend/cut_pass.hpp"
+#include "lib/dln/linalg.hpp"
 
 namespace llcb::backend::cpu {
 
@@ -51,6 +52,13 @@ class DlnModel {
   // Loss at parameters w for the current inputs and targets; writes dL/dw into grad.
   double loss_and_gradient(const float* w, float* grad);
 
+  // For the update pass over a gradient array `grad` (d floats) that loss_and_gradient() writes,
+  // on a team of `team` threads: the thread for each of its chunks (chunk_owners.hpp), the one
+  // whose GEMM blocks write most of the chunk's gradient. Those blocks also read most of the
+  // chunk's weights in the next step (the same split of the same layer's rows), so on cores that
+  // hand data slowly the update keeps both where they are (docs/performance.md, "Two cores").
+  std::vector<int> update_owners(const float* grad, int team);
+
   // The GEMMs of one step alone, the same calls as compute_targets() and loss_and_gradient()
   // make (bench's floor at the step's own shapes): no residual, loss or scaling in between.
   void step_gemms(const TeacherData& teacher, const float* w, float* grad);
@@ -59,11 +67,13 @@ class DlnModel {
   void forward(const float* w);                       // A_1 .. A_M
   void backward(const float* w, float* grad, float* g);  // from g = dL/dA_M (overwritten)
   void cut_forward(const float* w, float* grad);       // cut_ >= 0: CutPass, A_M
+  void cut_backward(const float* g);                   // cut_ >= 0: CutPass, the gradient
   float* output() { return acts_.back().data(); }
   // C = A^T B over the batch (k = batch_): in halves (above), or whole, split as the path's
   // other GEMMs are (dln::gemm; through a cut, dln::gemm_rows_or_columns).
   void batch_sum(std::int64_t m, std::int64_t n, const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
                  float* c, std::int64_t ldc);
+  dln::GemmCut batch_sum_cut() const;  // how batch_sum() cuts its product
   auto cut_batch_sum();  // batch_sum() as CutPass calls it
   std::vector<std::int64_t> widths_;
   std::int64_t batch_, normaliser_rows_, d_, cut_;

@@ -17,17 +17,24 @@
 //                            len - 1, in index order, to a fresh LaneSums<T, K>; the chunks run on
 //                            the OpenMP threads and their totals are added in chunk order. The
 //                            same bits for any thread count and vector width (the update pass's
-//                            sums).
-//   chunked_lane_sum(n, term)  the one sum of term(i) (a double) over [0, n) that way. term may
-//                            also write element i of an output array (the loss's residual pass
-//                            does).
+//                            sums). The threads take contiguous shares of the chunks
+//                            (dln::share_begin), or, given owners (one a chunk: chunk_owners.hpp),
+//                            thread owners[c] % team runs chunk c; either way the same bits.
+//   chunked_lane_sum(n, term, owners)  the one sum of term(i) (a double) over [0, n) that way.
+//                            term may also write element i of an output array (the loss's
+//                            residual pass does).
 #pragma once
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <vector>
+
+#include <omp.h>
+
+#include "lib/dln/linalg.hpp"
 
 namespace llcb::backend::cpu {
 
@@ -97,15 +104,26 @@ class LaneSums {
 constexpr std::int64_t kLaneChunk = 4096;
 
 template <class T, int K, class Chunk>
-inline std::array<double, K> chunked_lane_sums(std::int64_t n, Chunk&& chunk) {
+inline std::array<double, K> chunked_lane_sums(std::int64_t n, Chunk&& chunk, std::span<const int> owners = {}) {
   const std::int64_t chunks = (n + kLaneChunk - 1) / kLaneChunk;
   std::vector<double> partial(static_cast<std::size_t>(K * chunks));
-#pragma omp parallel for schedule(static)
-  for (std::int64_t c = 0; c < chunks; ++c) {
+  const auto run = [&](std::int64_t c) {
     const std::int64_t begin = c * kLaneChunk;
     LaneSums<T, K> sums;
     chunk(begin, std::min(n, begin + kLaneChunk) - begin, sums);
     for (int k = 0; k < K; ++k) partial[static_cast<std::size_t>(K * c + k)] = sums.total(k);
+  };
+#pragma omp parallel
+  {
+    const int team = omp_get_num_threads();
+    const int me = omp_get_thread_num();
+    if (static_cast<std::int64_t>(owners.size()) == chunks) {
+      for (std::int64_t c = 0; c < chunks; ++c) {
+        if (owners[static_cast<std::size_t>(c)] % team == me) run(c);
+      }
+    } else {
+      for (std::int64_t c = dln::share_begin(chunks, me, team); c < dln::share_begin(chunks, me + 1, team); ++c) run(c);
+    }
   }
   std::array<double, K> total{};
   for (std::int64_t c = 0; c < chunks; ++c) {
@@ -115,10 +133,13 @@ inline std::array<double, K> chunked_lane_sums(std::int64_t n, Chunk&& chunk) {
 }
 
 template <class Term>
-inline double chunked_lane_sum(std::int64_t n, Term&& term) {
-  return chunked_lane_sums<double, 1>(n, [&](std::int64_t begin, std::int64_t len, LaneSums<double, 1>& sums) {
-    sums.add(len, [&](std::int64_t i, double (&t)[1]) { t[0] = term(begin + i); });
-  })[0];
+inline double chunked_lane_sum(std::int64_t n, Term&& term, std::span<const int> owners = {}) {
+  return chunked_lane_sums<double, 1>(
+      n,
+      [&](std::int64_t begin, std::int64_t len, LaneSums<double, 1>& sums) {
+        sums.add(len, [&](std::int64_t i, double (&t)[1]) { t[0] = term(begin + i); });
+      },
+      owners)[0];
 }
 
 }  // namespace llcb::backend::cpu

@@ -2,12 +2,15 @@
 // (kLangevin stream, 4 parameters a Philox block), applies the rule, and returns the step's sums
 // and ||w - w*||^2 after the update. Parallel over fixed 4096-parameter chunks; within a chunk the
 // sums run in fixed lanes (lane_sums.hpp) and the chunks' partial sums are added in chunk order,
-// so the result depends neither on the thread count nor on the build's vector width.
+// so the result depends neither on the thread count nor on the build's vector width. `owners`
+// (optional, one thread a chunk: DlnModel::update_owners) says which thread runs which chunk;
+// it changes where the work runs, never a bit of it.
 #pragma once
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <span>
 
 #include "lib/backend/cpu/lane_sums.hpp"
 #include "lib/core/philox_blocks.hpp"
@@ -49,7 +52,7 @@ template <class Rule>
 PassTotals update_pass(const typename Rule::Coeffs& k, float* __restrict w,
                        const float* __restrict g, const float* __restrict w0,
                        float* const* state, std::int64_t d, std::uint64_t chain_seed,
-                       std::int64_t t) {
+                       std::int64_t t, std::span<const int> owners = {}) {
   static_assert(Rule::kStates <= 2, "update_pass handles at most two state arrays");
   float* __restrict s0 = Rule::kStates > 0 ? state[0] : nullptr;
   float* __restrict s1 = Rule::kStates > 1 ? state[1] : nullptr;
@@ -81,7 +84,8 @@ PassTotals update_pass(const typename Rule::Coeffs& k, float* __restrict w,
             terms[3] = delta * delta;
           });
         });
-      });
+      },
+      owners);
   PassTotals out;
   out.step.drift2 = sums[0];
   out.step.noise2 = sums[1];

@@ -15,6 +15,7 @@
 #include "lib/core/random.hpp"
 #include "lib/samplers/registry.hpp"
 #include "tests/support/lane_sums_checks.hpp"
+#include "tests/support/sgld_coeffs.hpp"
 
 namespace llcb::backend::cpu {
 namespace {
@@ -94,11 +95,7 @@ TEST(LaneSums, UpdatePassDistanceAddsInTheDocumentedOrder) {
   const std::int64_t d = 4096 + 777;
   const auto n = static_cast<std::size_t>(d);
   std::vector<float> w = values(d), g(n, 0.0f), w0(n, 0.0f);
-  samplers::SamplerConfig c;
-  c.kind = samplers::SamplerKind::kSgld;
-  c.step_size = 1e-6;
-  c.nbeta = 100;
-  const auto k = samplers::SgldRule::coeffs(c, 1, samplers::initial_scalars(c));
+  const auto k = test_support::sgld_coeffs(1e-6);
   float* states[2] = {nullptr, nullptr};
   const PassTotals got =
       update_pass<samplers::SgldRule>(k, w.data(), g.data(), w0.data(), states, d, 5, 0);
