@@ -25,8 +25,8 @@ namespace llcb::backend {
 
 // One chain's memory for a step through cut k: w and grad M entries (layer s's weights, its
 // gradient), products M + 1 (s < k - 1: r x h[s]; s > k + 1: h[s] x r; the others unused); at_cut
-// and d_cut B x r (used for 0 < k < M); sum_a and sum_b max h x r (CutPass::scratch_buffers lays
-// them out). forward()
+// and d_cut B x r (used for 0 < k < M); sum_a, sum_b, sum_c and sum_d max h x r (the layers above
+// the cut use the first two, those below the others; CutPass::scratch_buffers lays them out). forward()
 // reads x and w and writes out; backward() reads them again (x, w, out unchanged in between, and
 // at_cut and products as forward() left them) and writes grad.
 struct CutBuffers {
@@ -39,6 +39,8 @@ struct CutBuffers {
   float* d_cut = nullptr;
   float* sum_a = nullptr;
   float* sum_b = nullptr;
+  float* sum_c = nullptr;
+  float* sum_d = nullptr;
 };
 
 class CutPass {
@@ -49,13 +51,29 @@ class CutPass {
   // Products U_s and Z_s, then out (and A_k) for the inputs x.
   template <class Gemm>
   void forward(Gemm&& gemm, const CutBuffers& c) const {
+    forward_below(gemm, c);
+    forward_above(gemm, c);
+    forward_out(gemm, c);
+  }
+  // forward() in its parts: the products below the cut (U_s) and those above it (Z_s), which do
+  // not depend on each other (a backend may run them at once), then out and A_k, which need both.
+  template <class Gemm>
+  void forward_below(Gemm&& gemm, const CutBuffers& c) const {
     const std::int64_t r = h_[k_];
     for (std::int64_t s = k_ - 2; s >= 0; --s) {  // U_s = U_{s+1} W_s
       gemm(false, false, r, h_[s], h_[s + 1], below(c, s + 1), h_[s + 1], c.w[s], h_[s], c.products[s], h_[s]);
     }
+  }
+  template <class Gemm>
+  void forward_above(Gemm&& gemm, const CutBuffers& c) const {
+    const std::int64_t r = h_[k_];
     for (std::int64_t s = k_ + 1; s < m_; ++s) {  // Z_{s+1} = W_s Z_s
       gemm(false, false, h_[s + 1], r, h_[s], c.w[s], h_[s], above(c, s), r, c.products[s + 1], r);
     }
+  }
+  template <class Gemm>
+  void forward_out(Gemm&& gemm, const CutBuffers& c) const {
+    const std::int64_t r = h_[k_];
     float* a = at_cut(c);
     if (k_ > 0) gemm(false, true, b_, r, h_[0], c.x, h_[0], below(c, 0), h_[0], a, r);
     if (k_ < m_) gemm(false, true, b_, h_[m_], r, a, r, above(c, m_), r, c.out, h_[m_]);
@@ -64,33 +82,50 @@ class CutPass {
   // Every layer's gradient from g = dL/d out (B x h[M]), after forward().
   template <class Gemm, class BatchSum>
   void backward(Gemm&& gemm, BatchSum&& batch_sum, const CutBuffers& c, const float* g) const {
+    backward_sums(gemm, batch_sum, batch_sum, c, g);
+    backward_above(gemm, c);
+    backward_below(gemm, c);
+  }
+  // backward() in its parts: the products through the batch (the sum G^T A_k into sum_a, through
+  // sum_above; D = G A; the sum D^T X into sum_c, through sum_below; at a cut next to an end,
+  // straight into that layer's gradient), then the gradients of the layers above the cut (from
+  // sum_a, through sum_a and sum_b) and those of the layers below it (from sum_c, through sum_c
+  // and sum_d), which do not depend on each other.
+  template <class Gemm, class SumAbove, class SumBelow>
+  void backward_sums(Gemm&& gemm, SumAbove&& sum_above, SumBelow&& sum_below, const CutBuffers& c,
+                     const float* g) const {
     const std::int64_t r = h_[k_], h_in = h_[0], h_out = h_[m_];
     const float* a = at_cut(c);
-    if (k_ < m_) {
-      float* y = c.sum_a;
-      float* y_next = c.sum_b;
-      batch_sum(true, false, h_out, r, b_, g, h_out, a, r, m_ - 1 == k_ ? c.grad[k_] : y, r);
-      for (std::int64_t s = m_ - 1; s > k_; --s) {
-        gemm(false, true, h_[s + 1], h_[s], r, y, r, above(c, s), r, c.grad[s], h_[s]);
-        gemm(true, false, h_[s], r, h_[s + 1], c.w[s], h_[s], y, r, s - 1 == k_ ? c.grad[k_] : y_next, r);
-        std::swap(y, y_next);
-      }
-    }
+    if (k_ < m_) sum_above(true, false, h_out, r, b_, g, h_out, a, r, m_ - 1 == k_ ? c.grad[k_] : c.sum_a, r);
     if (k_ > 0) {
       const float* dc = g;
       if (k_ < m_) {
         gemm(false, false, b_, r, h_out, g, h_out, above(c, m_), r, c.d_cut, r);
         dc = c.d_cut;
       }
-      float* v = c.sum_a;
-      float* v_next = c.sum_b;
-      batch_sum(true, false, r, h_in, b_, dc, r, c.x, h_in, k_ == 1 ? c.grad[0] : v, h_in);
-      for (std::int64_t s = 0; s + 1 < k_; ++s) {
-        gemm(true, false, h_[s + 1], h_[s], r, below(c, s + 1), h_[s + 1], v, h_[s], c.grad[s], h_[s]);
-        gemm(false, true, r, h_[s + 1], h_[s], v, h_[s], c.w[s], h_[s], s + 2 == k_ ? c.grad[s + 1] : v_next,
-             h_[s + 1]);
-        std::swap(v, v_next);
-      }
+      sum_below(true, false, r, h_in, b_, dc, r, c.x, h_in, k_ == 1 ? c.grad[0] : c.sum_c, h_in);
+    }
+  }
+  template <class Gemm>
+  void backward_above(Gemm&& gemm, const CutBuffers& c) const {
+    const std::int64_t r = h_[k_];
+    float* y = c.sum_a;
+    float* y_next = c.sum_b;
+    for (std::int64_t s = m_ - 1; s > k_; --s) {
+      gemm(false, true, h_[s + 1], h_[s], r, y, r, above(c, s), r, c.grad[s], h_[s]);
+      gemm(true, false, h_[s], r, h_[s + 1], c.w[s], h_[s], y, r, s - 1 == k_ ? c.grad[k_] : y_next, r);
+      std::swap(y, y_next);
+    }
+  }
+  template <class Gemm>
+  void backward_below(Gemm&& gemm, const CutBuffers& c) const {
+    float* v = c.sum_c;
+    float* v_next = c.sum_d;
+    for (std::int64_t s = 0; s + 1 < k_; ++s) {
+      gemm(true, false, h_[s + 1], h_[s], h_[k_], below(c, s + 1), h_[s + 1], v, h_[s], c.grad[s], h_[s]);
+      gemm(false, true, h_[k_], h_[s + 1], h_[s], v, h_[s], c.w[s], h_[s], s + 2 == k_ ? c.grad[s + 1] : v_next,
+           h_[s + 1]);
+      std::swap(v, v_next);
     }
   }
 
@@ -117,7 +152,7 @@ class CutPass {
  private:
   // f(element count, pointer in c) for each scratch array of c, in layout order: products[s]
   // (r x h[s] below the cut but next to it, h[s] x r above; none elsewhere), at_cut and d_cut
-  // (B x r, between the ends), sum_a and sum_b (max h x r).
+  // (B x r, between the ends), sum_a, sum_b, sum_c and sum_d (max h x r).
   template <class F>
   void for_each_scratch(CutBuffers& c, F&& f) const {
     c.products.assign(static_cast<std::size_t>(m_ + 1), nullptr);
@@ -131,6 +166,8 @@ class CutPass {
     f(at_cut, c.d_cut);
     f(hmax * h_[k_], c.sum_a);
     f(hmax * h_[k_], c.sum_b);
+    f(hmax * h_[k_], c.sum_c);
+    f(hmax * h_[k_], c.sum_d);
   }
   const float* below(const CutBuffers& c, std::int64_t s) const { return s == k_ - 1 ? c.w[s] : c.products[s]; }
   const float* above(const CutBuffers& c, std::int64_t s) const { return s == k_ + 1 ? c.w[k_] : c.products[s]; }

@@ -127,7 +127,7 @@ void gemm_rows_or_columns(bool trans_a, bool trans_b, std::int64_t m, std::int64
 std::int64_t batch_half(std::int64_t k) { return (gemm_blocks(false, k, 1) + 1) / 2 * gemm_row_block(k); }
 
 void gemm_batch_halves(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,
-                       const float* b, std::int64_t ldb, float* c, std::int64_t ldc, float* scratch) {
+                       const float* b, std::int64_t ldb, float* c, std::int64_t ldc, float* scratch, int adder) {
   const std::int64_t half = batch_half(k);
   if (half >= k) {
     gemm_rows_or_columns(true, false, m, n, k, a, lda, b, ldb, c, ldc);
@@ -158,11 +158,14 @@ void gemm_batch_halves(std::int64_t m, std::int64_t n, std::int64_t k, const flo
       for (std::int64_t i = share_begin(blocks, rank, group); i < share_begin(blocks, rank + 1, group); ++i) block(p, i);
     }
 #pragma omp barrier
-    // C += scratch in gemm()'s row blocks of m, spread as it spreads them (gemm_parts).
+    // C += scratch in gemm()'s row blocks of m, spread as it spreads them, or all by the adder
+    // (gemm_parts).
     const std::int64_t row_blocks = gemm_blocks(false, m, 1);
     const std::int64_t rows = gemm_row_block(m);
-    const std::int64_t end = std::min(m, share_begin(row_blocks, me + 1, team) * rows);
-    for (std::int64_t i = share_begin(row_blocks, me, team) * rows; i < end; ++i) {
+    const bool alone = adder >= 0 && adder < team;
+    const std::int64_t first = alone ? (me == adder ? 0 : m) : share_begin(row_blocks, me, team) * rows;
+    const std::int64_t end = alone ? m : std::min(m, share_begin(row_blocks, me + 1, team) * rows);
+    for (std::int64_t i = first; i < end; ++i) {
       float* ci = c + i * ldc;
       const float* si = scratch + i * n;
       for (std::int64_t j = 0; j < n; ++j) ci[j] += si[j];
@@ -172,10 +175,13 @@ void gemm_batch_halves(std::int64_t m, std::int64_t n, std::int64_t k, const flo
 
 std::int64_t share_begin(std::int64_t count, int rank, int group) { return count * rank / group; }
 
-std::vector<GemmPart> gemm_parts(GemmCut cut, std::int64_t m, std::int64_t n, std::int64_t k, int team) {
+std::vector<GemmPart> gemm_parts(GemmCut cut, std::int64_t m, std::int64_t n, std::int64_t k, int team, int adder) {
   const bool threaded = worth_threads(m, n, k);
   if (cut == GemmCut::kRows) return shared_parts(false, m, n, threaded, team);
-  if (cut == GemmCut::kBatchHalves && batch_half(k) < k) return shared_parts(false, m, n, threaded, team);  // C += scratch
+  if (cut == GemmCut::kBatchHalves && batch_half(k) < k) {  // C += scratch
+    if (threaded && adder >= 0 && adder < team) return {GemmPart{0, m, 0, n, adder}};
+    return shared_parts(false, m, n, threaded, team);
+  }
   return shared_parts(split_by_columns(m, n), m, n, threaded, team);
 }
 

@@ -58,11 +58,14 @@ void gemm_rows_or_columns(bool trans_a, bool trans_b, std::int64_t m, std::int64
 // into C, the second into `scratch` (m x n, contiguous), and then C += scratch, element by
 // element. The threads split into two groups, one a half (the first takes the extra thread of
 // an odd count; one thread does both halves in turn), so that with the rows of the batch split
-// the same way in the products before, each thread sums rows it computed itself. The result
+// the same way in the products before, each thread sums rows it computed itself. The addition
+// runs in gemm()'s row blocks of C spread over the team, or, given a thread of the team as
+// `adder`, all in that thread (the one that reads C next). Neither changes a bit. The result
 // depends on the shapes and operands only. When k has one row block (h >= k) it is the single
 // product gemm_rows_or_columns(true, false, ...) and scratch is not touched.
 void gemm_batch_halves(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,
-                       const float* b, std::int64_t ldb, float* c, std::int64_t ldc, float* scratch);
+                       const float* b, std::int64_t ldb, float* c, std::int64_t ldc, float* scratch,
+                       int adder = -1);
 
 // The first row of the second half of a sum over k rows: the boundary of gemm()'s row blocks of
 // k (gemm_row_block(k)) at the middle block, rounded up: 256 for k = 500. k or more when k has a
@@ -75,10 +78,10 @@ std::int64_t batch_half(std::int64_t k);
 std::int64_t share_begin(std::int64_t count, int rank, int group);
 
 // Where gemm() (kRows), gemm_rows_or_columns() (kRowsOrColumns) and gemm_batch_halves()
-// (kBatchHalves, k the rows summed) write C = op(A) op(B) (m x n, inner dimension k) on a team of
-// `team` threads: each part a rectangle of C, rows [row, row + rows) and columns [col, col +
-// cols), and the team member that writes it last (0 where the product runs in the calling
-// thread). Like the split itself, it follows from the shapes alone, so a caller can plan to read
+// (kBatchHalves: k the rows summed, adder as given to it) write C = op(A) op(B) (m x n, inner
+// dimension k) on a team of `team` threads: each part a rectangle of C, rows [row, row + rows)
+// and columns [col, col + cols), and the team member that writes it last (0 where the product
+// runs in the calling thread). Like the split itself, it follows from the shapes alone, so a caller can plan to read
 // each part in the thread that wrote it: the CPU backend's update pass follows its gradient's
 // parts (lib/backend/cpu/chunk_owners.hpp).
 enum class GemmCut { kRows, kRowsOrColumns, kBatchHalves };
@@ -86,7 +89,8 @@ struct GemmPart {
   std::int64_t row, rows, col, cols;
   int thread;
 };
-std::vector<GemmPart> gemm_parts(GemmCut cut, std::int64_t m, std::int64_t n, std::int64_t k, int team);
+std::vector<GemmPart> gemm_parts(GemmCut cut, std::int64_t m, std::int64_t n, std::int64_t k, int team,
+                                 int adder = -1);
 
 // a * b (requires a.cols == b.rows), through gemm().
 MatrixD multiply(const MatrixD& a, const MatrixD& b);

@@ -89,7 +89,7 @@ TEST(Linalg, GemmByRowsOrColumnsIsCorrectAndIndependentOfTheThreadCount) {
 // Sums over the batch in halves (chain.batch_sums = halves): C = A^T B over k rows is the first
 // half's product plus the second's, each cut as gemm_rows_or_columns cuts it, bit for bit
 // (the contract), whatever the thread count (1 to 4: one thread doing both halves, one a half,
-// an odd team); and the correct product to fp32 rounding. Shapes: the two sums of a 100K step
+// an odd team) and whichever threads add the halves; and the correct product to fp32 rounding. Shapes: the two sums of a 100K step
 // (448 x 50 and 50 x 391 over 500 rows: row and column blocks, on several threads), one below
 // the parallel threshold (in the calling thread), and k = 65 (halves of 64 rows and 1, on
 // several threads).
@@ -109,9 +109,11 @@ TEST(Linalg, GemmInBatchHalvesIsTheSumOfTheHalvesWhateverTheThreadCount) {
     for (std::size_t e = 0; e < size; ++e) want[e] = first[e] + second[e];
     for (int threads : {1, 2, 3, 4}) {
       omp_set_num_threads(threads);
-      std::vector<float> c(size), scratch(size);
-      gemm_batch_halves(m, n, k, a.data(), m, b.data(), n, c.data(), n, scratch.data());
-      EXPECT_EQ(c, want) << threads << " threads, shape " << m << "x" << n << "x" << k;
+      for (int adder : {-1, 0, threads - 1}) {  // the halves added by all threads, or by one
+        std::vector<float> c(size), scratch(size);
+        gemm_batch_halves(m, n, k, a.data(), m, b.data(), n, c.data(), n, scratch.data(), adder);
+        EXPECT_EQ(c, want) << threads << " threads, adder " << adder << ", shape " << m << "x" << n << "x" << k;
+      }
     }
     // Against a double loop: a sum of k terms in fp32, well under 1e-5 of the sum of magnitudes.
     double worst = 0;
@@ -152,7 +154,8 @@ TEST(Linalg, BatchHalvesSplitAtTheMiddleRowBlock) {
 // and within one block of each other in size (the shares the products run in); a product below
 // the parallel threshold is all thread 0's. Shapes: rows (500 x 448), columns (50 x 391), the
 // sums over the batch in halves (448 x 50 and 50 x 391 over 500 rows: the C += scratch pass, in
-// row blocks), a single-block batch (k = 64: one product) and one below the threshold.
+// row blocks, or all by one thread given as the adder), a single-block batch (k = 64: one
+// product) and one below the threshold.
 TEST(Linalg, GemmPartsTileTheProductInTheThreadsShares) {
   struct Case {
     GemmCut cut;
@@ -188,6 +191,13 @@ TEST(Linalg, GemmPartsTileTheProductInTheThreadsShares) {
         EXPECT_LE(*most - *fewest, 1) << shape;
       }
     }
+  }
+  // Sums in halves added by one thread: that thread writes all of C last.
+  for (int adder : {0, 1}) {
+    const std::vector<GemmPart> parts = gemm_parts(GemmCut::kBatchHalves, 448, 50, 500, 2, adder);
+    ASSERT_EQ(parts.size(), 1u);
+    EXPECT_EQ(parts[0].thread, adder);
+    EXPECT_EQ(parts[0].rows * parts[0].cols, 448 * 50);
   }
   // The shares themselves: contiguous, in order, covering every item.
   EXPECT_EQ(share_begin(7, 0, 2), 0);

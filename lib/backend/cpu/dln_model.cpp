@@ -1,5 +1,7 @@
 #include "lib/backend/cpu/dln_model.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <functional>
 
@@ -60,6 +62,7 @@ DlnModel::DlnModel(std::vector<std::int64_t> widths, std::int64_t batch, std::in
   cut_buffers_.out = acts_.back().data();
   cut_buffers_.w.resize(static_cast<std::size_t>(m));
   cut_buffers_.grad.resize(static_cast<std::size_t>(m));
+  sides_balanced_ = sides_balance();
 }
 
 void DlnModel::compute_targets(const TeacherData& teacher) {
@@ -87,10 +90,10 @@ dln::GemmCut DlnModel::batch_sum_cut() const {
 }
 
 void DlnModel::batch_sum(std::int64_t m, std::int64_t n, const float* a, std::int64_t lda, const float* b,
-                         std::int64_t ldb, float* c, std::int64_t ldc) {
+                         std::int64_t ldb, float* c, std::int64_t ldc, int adder) {
   switch (batch_sum_cut()) {
     case dln::GemmCut::kBatchHalves:
-      dln::gemm_batch_halves(m, n, batch_, a, lda, b, ldb, c, ldc, half_sum_.data());
+      dln::gemm_batch_halves(m, n, batch_, a, lda, b, ldb, c, ldc, half_sum_.data(), adder);
       break;
     case dln::GemmCut::kRowsOrColumns:
       dln::gemm_rows_or_columns(true, false, m, n, batch_, a, lda, b, ldb, c, ldc);
@@ -103,11 +106,15 @@ void DlnModel::batch_sum(std::int64_t m, std::int64_t n, const float* a, std::in
 
 std::vector<int> DlnModel::update_owners(const float* grad, int team) {
   ChunkOwners owners(d_, team);
-  // Records the parts of a product that land in the gradient.
+  // Records the parts of a product that land in the gradient: spread over the team, or all in
+  // one thread (>= 0).
   const auto record = [&](dln::GemmCut cut, std::int64_t m, std::int64_t n, std::int64_t k, const float* c,
-                          std::int64_t ldc) {
+                          std::int64_t ldc, int thread = -1, int adder = -1) {
     if (std::less<const float*>{}(c, grad) || !std::less<const float*>{}(c, grad + d_)) return;
-    for (const dln::GemmPart& p : dln::gemm_parts(cut, m, n, k, team)) owners.add(c - grad, ldc, p);
+    for (dln::GemmPart p : dln::gemm_parts(cut, m, n, k, thread < 0 ? team : 1, adder)) {
+      if (thread >= 0) p.thread = thread;
+      owners.add(c - grad, ldc, p);
+    }
   };
   if (cut_ < 0) {
     for (std::size_t s = 0; s + 1 < widths_.size(); ++s) {
@@ -115,14 +122,22 @@ std::vector<int> DlnModel::update_owners(const float* grad, int team) {
     }
     return owners.owners();
   }
-  // The backward pass (cut_backward()), its products recorded instead of computed.
+  // The backward pass (cut_backward()), its products recorded instead of computed; each side's
+  // in its own thread when the sides run apart.
   CutBuffers dry = cut_buffers_;
   for (std::size_t s = 0; s < offsets_.size(); ++s) dry.grad[s] = const_cast<float*>(grad) + offsets_[s];
-  const auto dry_gemm = [&](dln::GemmCut cut) {
-    return [&record, cut](bool, bool, std::int64_t m, std::int64_t n, std::int64_t k, const float*, std::int64_t,
-                          const float*, std::int64_t, float* c, std::int64_t ldc) { record(cut, m, n, k, c, ldc); };
+  const auto dry_gemm = [&](dln::GemmCut cut, int thread, int adder) {
+    return [&record, cut, thread, adder](bool, bool, std::int64_t m, std::int64_t n, std::int64_t k, const float*,
+                                         std::int64_t, const float*, std::int64_t, float* c, std::int64_t ldc) {
+      record(cut, m, n, k, c, ldc, thread, adder);
+    };
   };
-  pass_->backward(dry_gemm(dln::GemmCut::kRowsOrColumns), dry_gemm(batch_sum_cut()), dry, g_a_.data());
+  const bool apart = sides_apart(team);
+  const int below = apart ? kBelowThread : -1, above = apart ? kAboveThread : -1;
+  pass_->backward_sums(dry_gemm(dln::GemmCut::kRowsOrColumns, -1, -1), dry_gemm(batch_sum_cut(), -1, above),
+                       dry_gemm(batch_sum_cut(), -1, below), dry, g_a_.data());
+  pass_->backward_below(dry_gemm(dln::GemmCut::kRowsOrColumns, below, -1), dry);
+  pass_->backward_above(dry_gemm(dln::GemmCut::kRowsOrColumns, above, -1), dry);
   return owners.owners();
 }
 
@@ -141,12 +156,58 @@ void DlnModel::backward(const float* w, float* grad, float* g) {
   }
 }
 
-auto DlnModel::cut_batch_sum() {
-  return [this](bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
-                std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
+auto DlnModel::cut_batch_sum(int adder) {
+  return [this, adder](bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
+                       std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
     LLCB_CHECK(ta && !tb && k == batch_, "CutPass sums over the batch as A^T B with k = the batch");
-    batch_sum(m, n, a, lda, b, ldb, c, ldc);
+    batch_sum(m, n, a, lda, b, ldb, c, ldc, adder);
   };
+}
+
+bool DlnModel::sides_apart(int team) const { return team == 2 && sides_balanced_; }
+
+bool DlnModel::sides_balance() const {
+  // The flops of each side, and those of the busier thread where each product is spread over two.
+  double below = 0, above = 0, spread = 0;
+  const auto count = [&spread](double& side) {
+    return [&side, &spread](bool, bool, std::int64_t m, std::int64_t n, std::int64_t k, const float*, std::int64_t,
+                            const float*, std::int64_t, float*, std::int64_t) {
+      const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+      std::int64_t mine[2] = {0, 0};
+      for (const dln::GemmPart& p : dln::gemm_parts(dln::GemmCut::kRowsOrColumns, m, n, k, 2)) {
+        mine[p.thread] += p.rows * p.cols;
+      }
+      side += flops;
+      spread += flops * static_cast<double>(std::max(mine[0], mine[1])) / static_cast<double>(m * n);
+    };
+  };
+  pass_->forward_below(count(below), cut_buffers_);
+  pass_->backward_below(count(below), cut_buffers_);
+  pass_->forward_above(count(above), cut_buffers_);
+  pass_->backward_above(count(above), cut_buffers_);
+  // Up to 10% more on the busier side than on the busier thread of the spread split: the sides
+  // save the barriers between the products and the data the spread split hands over (on 100K,
+  // 4% more, they ran as fast where the cores hand data fast and 10-20% faster where slowly:
+  // docs/performance.md, "Each array on one core"); on 1M, 23% more, they ran 12% slower.
+  constexpr double kSlack = 1.10;
+  return std::max(below, above) <= kSlack * spread;
+}
+
+template <class Below, class Above>
+void DlnModel::on_both_sides(Below&& below, Above&& above) {
+  if (!sides_apart(omp_get_max_threads())) {
+    below();
+    above();
+    return;
+  }
+#pragma omp parallel num_threads(2)
+  {
+    // Each side's products in this thread alone: their own parallel regions, nested, get a team
+    // of one, which runs all of a product's blocks.
+    const int me = omp_get_thread_num();
+    if (me == kBelowThread) below();
+    if (me == kAboveThread || omp_get_num_threads() == 1) above();
+  }
 }
 
 void DlnModel::cut_forward(const float* w, float* grad) {
@@ -154,10 +215,19 @@ void DlnModel::cut_forward(const float* w, float* grad) {
     cut_buffers_.w[s] = w + offsets_[s];
     cut_buffers_.grad[s] = grad + offsets_[s];
   }
-  pass_->forward(gemm_f32, cut_buffers_);
+  on_both_sides([&] { pass_->forward_below(gemm_f32, cut_buffers_); },
+                [&] { pass_->forward_above(gemm_f32, cut_buffers_); });
+  pass_->forward_out(gemm_f32, cut_buffers_);
 }
 
-void DlnModel::cut_backward(const float* g) { pass_->backward(gemm_f32, cut_batch_sum(), cut_buffers_, g); }
+void DlnModel::cut_backward(const float* g) {
+  // Apart, each side's sum over the batch is added up in that side's thread, which reads it next.
+  const bool apart = sides_apart(omp_get_max_threads());
+  pass_->backward_sums(gemm_f32, cut_batch_sum(apart ? kAboveThread : -1), cut_batch_sum(apart ? kBelowThread : -1),
+                       cut_buffers_, g);
+  on_both_sides([&] { pass_->backward_below(gemm_f32, cut_buffers_); },
+                [&] { pass_->backward_above(gemm_f32, cut_buffers_); });
+}
 
 double DlnModel::loss_and_gradient(const float* w, float* grad) {
   if (cut_ >= 0) {

@@ -52,6 +52,15 @@ class DlnModel {
   // Loss at parameters w for the current inputs and targets; writes dL/dw into grad.
   double loss_and_gradient(const float* w, float* grad);
 
+  // On a team of two threads (and only then), where the two sides' work is balanced enough
+  // (sides_balance() below), a step through a cut runs the products below the cut in thread
+  // kBelowThread and those above it in kAboveThread, at once: each layer's weights, gradient and
+  // products stay on one core from one step to the next (on cores that hand data to each other
+  // slowly, docs/performance.md, "Two cores"). Each product is the same blocks either way, so
+  // the bits are the same on any team. sides_apart(2) says whether this model does.
+  static constexpr int kBelowThread = 0, kAboveThread = 1;
+  bool sides_apart(int team) const;
+
   // For the update pass over a gradient array `grad` (d floats) that loss_and_gradient() writes,
   // on a team of `team` threads: the thread for each of its chunks (chunk_owners.hpp), the one
   // whose GEMM blocks write most of the chunk's gradient. Those blocks also read most of the
@@ -68,13 +77,21 @@ class DlnModel {
   void backward(const float* w, float* grad, float* g);  // from g = dL/dA_M (overwritten)
   void cut_forward(const float* w, float* grad);       // cut_ >= 0: CutPass, A_M
   void cut_backward(const float* g);                   // cut_ >= 0: CutPass, the gradient
+  // Whether the busier side has at most 10% more flops than the busier thread when each product
+  // is spread over both (what the sides keep on one core makes up for that much).
+  bool sides_balance() const;
+  // below() and above(): on a team of two, at once, below() in thread kBelowThread and above()
+  // in kAboveThread; otherwise one after the other.
+  template <class Below, class Above>
+  void on_both_sides(Below&& below, Above&& above);
   float* output() { return acts_.back().data(); }
   // C = A^T B over the batch (k = batch_): in halves (above), or whole, split as the path's
   // other GEMMs are (dln::gemm; through a cut, dln::gemm_rows_or_columns).
+  // adder: the thread that adds the halves (dln::gemm_batch_halves), -1 for all of them.
   void batch_sum(std::int64_t m, std::int64_t n, const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
-                 float* c, std::int64_t ldc);
+                 float* c, std::int64_t ldc, int adder = -1);
   dln::GemmCut batch_sum_cut() const;  // how batch_sum() cuts its product
-  auto cut_batch_sum();  // batch_sum() as CutPass calls it
+  auto cut_batch_sum(int adder);  // batch_sum() as CutPass calls it
   std::vector<std::int64_t> widths_;
   std::int64_t batch_, normaliser_rows_, d_, cut_;
   bool batch_halves_;
@@ -86,6 +103,7 @@ class DlnModel {
   std::vector<float> g_b_;                // layer by layer only: the other backpropagated one
   // Through a cut: the pass, its buffers (cut_pass.hpp) and their scratch.
   std::unique_ptr<CutPass> pass_;
+  bool sides_balanced_ = false;  // sides_balance(), fixed by the shapes
   CutBuffers cut_buffers_;
   std::vector<float> cut_scratch_;
 };

@@ -6,6 +6,7 @@
 
 #include "lib/backend/backend.hpp"
 #include "lib/backend/cpu/cpu_backend.hpp"
+#include "lib/backend/cpu/dln_model.hpp"
 #include "lib/core/error.hpp"
 
 namespace llcb::backend {
@@ -217,6 +218,49 @@ TEST(CpuChains, SumsOverTheBatchInHalvesAreThreadCountFreeAndFollowTheWholeSum) 
       EXPECT_NEAR(a.loss_trace[t], w.loss_trace[t], 1e-4 * std::abs(w.loss_trace[t]) + 1e-12) << t;
     }
     EXPECT_FALSE(a.diverged);
+  }
+}
+
+// The sides of the cut run apart on two threads only, and only where that is about as balanced as
+// spreading each product over both (at most 10% more flops on the busier side): on 100K (below
+// the cut 46 MFLOP of weight-sized products, above 59, against 57 for the busier thread when each
+// is spread in blocks 3:4), not on 1M (371 below, 797 above, against 650 spread).
+TEST(CpuChains, TheSidesOfTheCutRunApartWhereTheyBalance) {
+  const cpu::DlnModel small({391, 392, 50, 438, 448}, 500, 0, 2, true);
+  EXPECT_TRUE(small.sides_apart(2));
+  EXPECT_FALSE(small.sides_apart(1));
+  EXPECT_FALSE(small.sides_apart(3));
+  const cpu::DlnModel large({781, 784, 101, 875, 896, 317, 778}, 500, 0, 2, true);
+  EXPECT_FALSE(large.sides_apart(2));
+  const cpu::DlnModel layered({391, 392, 50, 438, 448}, 500, 0, -1, true);  // no cut, no sides
+  EXPECT_FALSE(layered.sides_apart(2));
+}
+
+// Through a cut with layers on both sides (two below, two above, each side's products in blocks
+// split over the threads): on two threads the products below the cut run in one thread and those
+// above it in the other, at once, and each side's sum over the batch is added up in its thread;
+// on one and three threads they run one after the other. The trace is the same bit for bit on 1,
+// 2 and 3 threads, summing the batch in halves or whole, with a one-state and a two-state rule.
+TEST(CpuChains, TheSidesOfTheCutRunApartOnTwoThreadsWithTheSameBits) {
+  const dln::Problem p = dln::problem_from_architecture({200, 180, 40, 160, 150}, 20, 4, 100'000);
+  ASSERT_EQ(gradient_cut(p.widths, 200, true), 2);
+  ASSERT_TRUE(cpu::DlnModel(p.widths, 200, 0, 2, true).sides_apart(2));
+  for (bool halves : {true, false}) {
+    DataSpec data;
+    data.narrowest_gradient = true;
+    data.batch_halves = halves;
+    for (auto kind : {samplers::SamplerKind::kSgld, samplers::SamplerKind::kAdamSgld}) {
+      const ChainSpec s = spec(kind, kind == samplers::SamplerKind::kSgld ? 1e-7 : 1e-9, 100);
+      const auto a = run_one(1, p, s, data);
+      const auto b = run_one(2, p, s, data);
+      const auto c = run_one(3, p, s, data);
+      ASSERT_EQ(a.loss_trace.size(), 100u);
+      EXPECT_EQ(a.loss_trace, b.loss_trace) << "1 vs 2 threads, halves " << halves;
+      EXPECT_EQ(a.loss_trace, c.loss_trace) << "1 vs 3 threads, halves " << halves;
+      EXPECT_EQ(a.distance_trace, b.distance_trace);
+      EXPECT_EQ(a.distance_trace, c.distance_trace);
+      EXPECT_FALSE(a.diverged);
+    }
   }
 }
 
