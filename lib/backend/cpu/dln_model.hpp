@@ -16,8 +16,11 @@
 // that sum over the batch (the weight gradients layer by layer; through a cut, its two r-wide
 // sums) sum it whole, or with batch_halves (chain.batch_sums = halves) in two halves added at
 // the end (dln::gemm_batch_halves): then each of two threads sums the rows it computed itself,
-// and almost none of the batch's rows cross from core to core. Not thread-safe: one DlnModel per
-// chain runner.
+// and almost none of the batch's rows cross from core to core. Which thread computes what never
+// changes a bit, so it is chosen to keep arrays on one core: the blocks go to the threads in
+// fixed contiguous shares, the update pass follows the gradient's writers (update_owners), and on
+// two threads a cut's two sides run apart (sides_apart). Not thread-safe: one DlnModel per chain
+// runner.
 #pragma once
 
 #include <cstdint>
