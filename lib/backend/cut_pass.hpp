@@ -12,9 +12,12 @@
 //            dL/dW_s = U_{s+1}^T V_s (= V_{k-1} at s = k - 1).
 // Every product but those through the batch is r wide, so a layer costs at most 6 r h[s] h[s+1]
 // flops (the layers next to the cut less: gradient_flops counts them exactly). The two sums over
-// the batch, G^T A_k and D^T X, go through `batch_sum`, a callable of gemm's signature that is
-// only ever called with trans_a set, trans_b not and k = B (a backend may sum the batch its own
-// way there: the CPU's chain.batch_sums = halves).
+// the batch, G^T A_k and D^T X, go through `batch_sum` (in backward()'s parts, `sum_above` and
+// `sum_below`), callables of gemm's signature only ever called with trans_a set, trans_b not and
+// k = B (a backend may sum the batch its own way there: the CPU's chain.batch_sums = halves).
+// The products below the cut and those above it do not depend on each other until the batch's
+// products: forward() and backward() come in parts that a backend may run at once (the CPU on
+// two threads, lib/backend/cpu/dln_model.hpp).
 #pragma once
 
 #include <cstdint>
@@ -26,7 +29,8 @@ namespace llcb::backend {
 // One chain's memory for a step through cut k: w and grad M entries (layer s's weights, its
 // gradient), products M + 1 (s < k - 1: r x h[s]; s > k + 1: h[s] x r; the others unused); at_cut
 // and d_cut B x r (used for 0 < k < M); sum_a, sum_b, sum_c and sum_d max h x r (the layers above
-// the cut use the first two, those below the others; CutPass::scratch_buffers lays them out). forward()
+// the cut use the first two, those below the others, which are the first two again unless the
+// pass has side scratch; CutPass::scratch_buffers lays them out). forward()
 // reads x and w and writes out; backward() reads them again (x, w, out unchanged in between, and
 // at_cut and products as forward() left them) and writes grad.
 struct CutBuffers {
@@ -45,8 +49,10 @@ struct CutBuffers {
 
 class CutPass {
  public:
-  CutPass(const std::vector<std::int64_t>& widths, std::int64_t batch, std::int64_t cut)
-      : h_(widths), b_(batch), k_(cut), m_(static_cast<std::int64_t>(widths.size()) - 1) {}
+  // side_scratch: each side of the cut its own sum arrays (backward()'s parts, below).
+  CutPass(const std::vector<std::int64_t>& widths, std::int64_t batch, std::int64_t cut, bool side_scratch = false)
+      : h_(widths), b_(batch), k_(cut), m_(static_cast<std::int64_t>(widths.size()) - 1),
+        side_scratch_(side_scratch) {}
 
   // Products U_s and Z_s, then out (and A_k) for the inputs x.
   template <class Gemm>
@@ -82,29 +88,34 @@ class CutPass {
   // Every layer's gradient from g = dL/d out (B x h[M]), after forward().
   template <class Gemm, class BatchSum>
   void backward(Gemm&& gemm, BatchSum&& batch_sum, const CutBuffers& c, const float* g) const {
-    backward_sums(gemm, batch_sum, batch_sum, c, g);
+    backward_sum_above(batch_sum, c, g);
     backward_above(gemm, c);
+    backward_sum_below(gemm, batch_sum, c, g);
     backward_below(gemm, c);
   }
-  // backward() in its parts: the products through the batch (the sum G^T A_k into sum_a, through
-  // sum_above; D = G A; the sum D^T X into sum_c, through sum_below; at a cut next to an end,
-  // straight into that layer's gradient), then the gradients of the layers above the cut (from
-  // sum_a, through sum_a and sum_b) and those of the layers below it (from sum_c, through sum_c
-  // and sum_d), which do not depend on each other.
-  template <class Gemm, class SumAbove, class SumBelow>
-  void backward_sums(Gemm&& gemm, SumAbove&& sum_above, SumBelow&& sum_below, const CutBuffers& c,
-                     const float* g) const {
+  // backward() in its parts. Above the cut: the sum G^T A_k (through sum_above, into sum_a, or at
+  // a cut next to the output into that layer's gradient), then the gradients of the layers above
+  // it (backward_above, through sum_a and sum_b). Below: D = G A and the sum D^T X (through
+  // sum_below, into sum_c, or at a cut next to the input into W_0's gradient), then the gradients
+  // of the layers below it (backward_below, through sum_c and sum_d). With scratch for each side
+  // (side_scratch) the two sides share nothing they write, and any order that puts each sum
+  // before its side's gradients (or both sides at once) gives the same; without, sum_c and sum_d
+  // are sum_a and sum_b, and the parts must run in backward()'s order.
+  template <class SumAbove>
+  void backward_sum_above(SumAbove&& sum_above, const CutBuffers& c, const float* g) const {
+    const std::int64_t r = h_[k_], h_out = h_[m_];
+    if (k_ < m_) sum_above(true, false, h_out, r, b_, g, h_out, at_cut(c), r, m_ - 1 == k_ ? c.grad[k_] : c.sum_a, r);
+  }
+  template <class Gemm, class SumBelow>
+  void backward_sum_below(Gemm&& gemm, SumBelow&& sum_below, const CutBuffers& c, const float* g) const {
     const std::int64_t r = h_[k_], h_in = h_[0], h_out = h_[m_];
-    const float* a = at_cut(c);
-    if (k_ < m_) sum_above(true, false, h_out, r, b_, g, h_out, a, r, m_ - 1 == k_ ? c.grad[k_] : c.sum_a, r);
-    if (k_ > 0) {
-      const float* dc = g;
-      if (k_ < m_) {
-        gemm(false, false, b_, r, h_out, g, h_out, above(c, m_), r, c.d_cut, r);
-        dc = c.d_cut;
-      }
-      sum_below(true, false, r, h_in, b_, dc, r, c.x, h_in, k_ == 1 ? c.grad[0] : c.sum_c, h_in);
+    if (k_ == 0) return;
+    const float* dc = g;
+    if (k_ < m_) {
+      gemm(false, false, b_, r, h_out, g, h_out, above(c, m_), r, c.d_cut, r);
+      dc = c.d_cut;
     }
+    sum_below(true, false, r, h_in, b_, dc, r, c.x, h_in, k_ == 1 ? c.grad[0] : c.sum_c, h_in);
   }
   template <class Gemm>
   void backward_above(Gemm&& gemm, const CutBuffers& c) const {
@@ -129,8 +140,9 @@ class CutPass {
     }
   }
 
-  // A chain's scratch arrays (products, at_cut, d_cut, sum_a, sum_b) in one block of
-  // scratch_size(align) floats, each array at a multiple of `align` floats from its start.
+  // A chain's scratch arrays (products, at_cut, d_cut, sum_a, sum_b, and with side_scratch sum_c
+  // and sum_d) in one block of scratch_size(align) floats, each array at a multiple of `align`
+  // floats from its start.
   std::int64_t scratch_size(std::int64_t align) const {
     CutBuffers unused;
     std::int64_t total = 0;
@@ -146,13 +158,17 @@ class CutPass {
       p = at;
       at += (n + align - 1) / align * align;
     });
+    if (!side_scratch_) {
+      c.sum_c = c.sum_a;
+      c.sum_d = c.sum_b;
+    }
     return c;
   }
 
  private:
   // f(element count, pointer in c) for each scratch array of c, in layout order: products[s]
   // (r x h[s] below the cut but next to it, h[s] x r above; none elsewhere), at_cut and d_cut
-  // (B x r, between the ends), sum_a, sum_b, sum_c and sum_d (max h x r).
+  // (B x r, between the ends), sum_a and sum_b, and with side_scratch sum_c and sum_d (max h x r).
   template <class F>
   void for_each_scratch(CutBuffers& c, F&& f) const {
     c.products.assign(static_cast<std::size_t>(m_ + 1), nullptr);
@@ -166,8 +182,10 @@ class CutPass {
     f(at_cut, c.d_cut);
     f(hmax * h_[k_], c.sum_a);
     f(hmax * h_[k_], c.sum_b);
-    f(hmax * h_[k_], c.sum_c);
-    f(hmax * h_[k_], c.sum_d);
+    if (side_scratch_) {
+      f(hmax * h_[k_], c.sum_c);
+      f(hmax * h_[k_], c.sum_d);
+    }
   }
   const float* below(const CutBuffers& c, std::int64_t s) const { return s == k_ - 1 ? c.w[s] : c.products[s]; }
   const float* above(const CutBuffers& c, std::int64_t s) const { return s == k_ + 1 ? c.w[k_] : c.products[s]; }
@@ -176,6 +194,7 @@ class CutPass {
   }
   std::vector<std::int64_t> h_;
   std::int64_t b_, k_, m_;
+  bool side_scratch_;
 };
 
 }  // namespace llcb::backend

@@ -173,8 +173,6 @@ void gemm_batch_halves(std::int64_t m, std::int64_t n, std::int64_t k, const flo
   }
 }
 
-std::int64_t share_begin(std::int64_t count, int rank, int group) { return count * rank / group; }
-
 std::vector<GemmPart> gemm_parts(GemmCut cut, std::int64_t m, std::int64_t n, std::int64_t k, int team, int adder) {
   const bool threaded = worth_threads(m, n, k);
   if (cut == GemmCut::kRows) return shared_parts(false, m, n, threaded, team);

@@ -12,6 +12,8 @@
 #include <functional>
 #include <vector>
 
+#include "lib/core/shares.hpp"
+
 namespace llcb::dln {
 
 // Row-major rows x cols matrix.
@@ -72,12 +74,9 @@ void gemm_batch_halves(std::int64_t m, std::int64_t n, std::int64_t k, const flo
 // single row block.
 std::int64_t batch_half(std::int64_t k);
 
-// Thread `rank` of a group of `group` takes items [share_begin(count, rank, group),
-// share_begin(count, rank + 1, group)) of `count`: the contiguous shares in which the functions
-// above spread their blocks over the threads.
-std::int64_t share_begin(std::int64_t count, int rank, int group);
-
-// Where gemm() (kRows), gemm_rows_or_columns() (kRowsOrColumns) and gemm_batch_halves()
+// The functions above spread their blocks over the threads in contiguous shares
+// (lib/core/shares.hpp). Where gemm() (kRows), gemm_rows_or_columns() (kRowsOrColumns) and
+// gemm_batch_halves()
 // (kBatchHalves: k the rows summed, adder as given to it) write C = op(A) op(B) (m x n, inner
 // dimension k) on a team of `team` threads: each part a rectangle of C, rows [row, row + rows)
 // and columns [col, col + cols), and the team member that writes it last (0 where the product

@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "lib/backend/cpu/lane_sums.hpp"
+#include "lib/core/check.hpp"
+#include "lib/core/shares.hpp"
 #include "lib/dln/linalg.hpp"
 
 namespace llcb::backend::cpu {
@@ -30,7 +32,9 @@ class ChunkOwners {
  public:
   ChunkOwners(std::int64_t n, int team)
       : n_(n), team_(team), chunks_((n + kLaneChunk - 1) / kLaneChunk),
-        written_(static_cast<std::size_t>(chunks_ * team), 0) {}
+        written_(static_cast<std::size_t>(chunks_ * std::max(team, 1)), 0) {
+    LLCB_CHECK(team >= 1 && n >= 0, "a team of at least one thread");
+  }
 
   void add(std::int64_t offset, std::int64_t ld, const dln::GemmPart& p) {
     if (p.thread < 0 || p.thread >= team_) return;
@@ -55,7 +59,7 @@ class ChunkOwners {
       int t = static_cast<int>(most - w);
       if (*most == 0) {  // by contiguous shares
         t = 0;
-        while (t + 1 < team_ && dln::share_begin(chunks_, t + 1, team_) <= c) ++t;
+        while (t + 1 < team_ && share_begin(chunks_, t + 1, team_) <= c) ++t;
       }
       out[static_cast<std::size_t>(c)] = t;
       load[static_cast<std::size_t>(t)] += length(c);

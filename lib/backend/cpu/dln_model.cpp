@@ -54,7 +54,7 @@ DlnModel::DlnModel(std::vector<std::int64_t> widths, std::int64_t batch, std::in
     g_b_.resize(size(batch_, hmax));
     return;
   }
-  pass_ = std::make_unique<CutPass>(widths_, batch_, cut_);
+  pass_ = std::make_unique<CutPass>(widths_, batch_, cut_, true);  // side scratch: the sides may run at once
   constexpr std::int64_t kAlign = 16;  // floats: each scratch array on its own 64-byte lines
   cut_scratch_.resize(static_cast<std::size_t>(pass_->scratch_size(kAlign)));
   cut_buffers_ = pass_->scratch_buffers(cut_scratch_.data(), kAlign);
@@ -134,8 +134,9 @@ std::vector<int> DlnModel::update_owners(const float* grad, int team) {
   };
   const bool apart = sides_apart(team);
   const int below = apart ? kBelowThread : -1, above = apart ? kAboveThread : -1;
-  pass_->backward_sums(dry_gemm(dln::GemmCut::kRowsOrColumns, -1, -1), dry_gemm(batch_sum_cut(), -1, above),
-                       dry_gemm(batch_sum_cut(), -1, below), dry, g_a_.data());
+  pass_->backward_sum_above(dry_gemm(batch_sum_cut(), -1, above), dry, g_a_.data());
+  pass_->backward_sum_below(dry_gemm(dln::GemmCut::kRowsOrColumns, -1, -1), dry_gemm(batch_sum_cut(), -1, below), dry,
+                            g_a_.data());
   pass_->backward_below(dry_gemm(dln::GemmCut::kRowsOrColumns, below, -1), dry);
   pass_->backward_above(dry_gemm(dln::GemmCut::kRowsOrColumns, above, -1), dry);
   return owners.owners();
@@ -186,9 +187,10 @@ bool DlnModel::sides_balance() const {
   pass_->forward_above(count(above), cut_buffers_);
   pass_->backward_above(count(above), cut_buffers_);
   // Up to 10% more on the busier side than on the busier thread of the spread split: the sides
-  // save the barriers between the products and the data the spread split hands over (on 100K,
-  // 4% more, they ran as fast where the cores hand data fast and 10-20% faster where slowly:
-  // docs/performance.md, "Each array on one core"); on 1M, 23% more, they ran 12% slower.
+  // save the barriers between the products and the data the spread split hands over. On 100K,
+  // 4% more, they ran at 0.96 of the spread split (paired, median) where the cores hand data
+  // fast and 6-18% faster where slowly; on 1M, 23% more, 11-15% slower where fast
+  // (docs/performance.md, "Each array on one core").
   constexpr double kSlack = 1.10;
   return std::max(below, above) <= kSlack * spread;
 }
@@ -203,7 +205,9 @@ void DlnModel::on_both_sides(Below&& below, Above&& above) {
 #pragma omp parallel num_threads(2)
   {
     // Each side's products in this thread alone: their own parallel regions, nested, get a team
-    // of one, which runs all of a product's blocks.
+    // of one, which runs all of a product's blocks (a team of one also where the runtime allows
+    // nested teams: the setting is this thread's, for this region).
+    omp_set_num_threads(1);
     const int me = omp_get_thread_num();
     if (me == kBelowThread) below();
     if (me == kAboveThread || omp_get_num_threads() == 1) above();
@@ -223,8 +227,8 @@ void DlnModel::cut_forward(const float* w, float* grad) {
 void DlnModel::cut_backward(const float* g) {
   // Apart, each side's sum over the batch is added up in that side's thread, which reads it next.
   const bool apart = sides_apart(omp_get_max_threads());
-  pass_->backward_sums(gemm_f32, cut_batch_sum(apart ? kAboveThread : -1), cut_batch_sum(apart ? kBelowThread : -1),
-                       cut_buffers_, g);
+  pass_->backward_sum_above(cut_batch_sum(apart ? kAboveThread : -1), cut_buffers_, g);
+  pass_->backward_sum_below(gemm_f32, cut_batch_sum(apart ? kBelowThread : -1), cut_buffers_, g);
   on_both_sides([&] { pass_->backward_below(gemm_f32, cut_buffers_); },
                 [&] { pass_->backward_above(gemm_f32, cut_buffers_); });
 }

@@ -19,8 +19,8 @@
 // and almost none of the batch's rows cross from core to core. Which thread computes what never
 // changes a bit, so it is chosen to keep arrays on one core: the blocks go to the threads in
 // fixed contiguous shares, the update pass follows the gradient's writers (update_owners), and on
-// two threads a cut's two sides run apart (sides_apart). Not thread-safe: one DlnModel per chain
-// runner.
+// two threads a cut's two sides run apart where they balance (sides_apart). Not thread-safe: one
+// DlnModel per chain runner.
 #pragma once
 
 #include <cstdint>

@@ -18,7 +18,7 @@
 //                            the OpenMP threads and their totals are added in chunk order. The
 //                            same bits for any thread count and vector width (the update pass's
 //                            sums). The threads take contiguous shares of the chunks
-//                            (dln::share_begin), or, given owners (one a chunk: chunk_owners.hpp),
+//                            (share_begin), or, given owners (one a chunk: chunk_owners.hpp),
 //                            thread owners[c] % team runs chunk c; either way the same bits.
 //   chunked_lane_sum(n, term, owners)  the one sum of term(i) (a double) over [0, n) that way.
 //                            term may also write element i of an output array (the loss's
@@ -34,7 +34,8 @@
 
 #include <omp.h>
 
-#include "lib/dln/linalg.hpp"
+#include "lib/core/check.hpp"
+#include "lib/core/shares.hpp"
 
 namespace llcb::backend::cpu {
 
@@ -107,6 +108,8 @@ template <class T, int K, class Chunk>
 inline std::array<double, K> chunked_lane_sums(std::int64_t n, Chunk&& chunk, std::span<const int> owners = {}) {
   const std::int64_t chunks = (n + kLaneChunk - 1) / kLaneChunk;
   std::vector<double> partial(static_cast<std::size_t>(K * chunks));
+  LLCB_CHECK(owners.empty() || static_cast<std::int64_t>(owners.size()) == chunks, "one owner a chunk");
+  LLCB_CHECK(std::all_of(owners.begin(), owners.end(), [](int t) { return t >= 0; }), "owners are threads");
   const auto run = [&](std::int64_t c) {
     const std::int64_t begin = c * kLaneChunk;
     LaneSums<T, K> sums;
@@ -117,12 +120,12 @@ inline std::array<double, K> chunked_lane_sums(std::int64_t n, Chunk&& chunk, st
   {
     const int team = omp_get_num_threads();
     const int me = omp_get_thread_num();
-    if (static_cast<std::int64_t>(owners.size()) == chunks) {
+    if (!owners.empty()) {
       for (std::int64_t c = 0; c < chunks; ++c) {
         if (owners[static_cast<std::size_t>(c)] % team == me) run(c);
       }
     } else {
-      for (std::int64_t c = dln::share_begin(chunks, me, team); c < dln::share_begin(chunks, me + 1, team); ++c) run(c);
+      for (std::int64_t c = share_begin(chunks, me, team); c < share_begin(chunks, me + 1, team); ++c) run(c);
     }
   }
   std::array<double, K> total{};

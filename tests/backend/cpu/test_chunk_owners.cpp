@@ -112,7 +112,7 @@ TEST(ChunkOwners, TheUpdatePassFollowsTheGradientsWriters) {
     };
     std::vector<int> shares(owners.size());
     for (std::size_t c = 0; c < shares.size(); ++c) {
-      while (dln::share_begin(static_cast<std::int64_t>(shares.size()), shares[c] + 1, team) <= static_cast<std::int64_t>(c)) ++shares[c];
+      while (share_begin(static_cast<std::int64_t>(shares.size()), shares[c] + 1, team) <= static_cast<std::int64_t>(c)) ++shares[c];
     }
     // Run elsewhere, on two threads: what evening out moves from the side above the cut (218,000
     // parameters) to the one below (173,000), about 22,500 (5.8%), and chunks across the cut. On

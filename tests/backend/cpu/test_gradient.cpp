@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
+#include <utility>
 #include <vector>
 
 #include "lib/backend/cpu/dln_model.hpp"
@@ -154,6 +156,71 @@ TEST(GradientPlan, FlopsAreThePassesAndTheCutIsTheCheapest) {
   EXPECT_THROW(parse_gradient("bottleneck", "--gradient"), UsageError);
   EXPECT_TRUE(parse_gradient("narrowest", "x"));
   EXPECT_FALSE(parse_gradient("layered", "x"));
+}
+
+// The two sides of a cut share nothing one of them writes, so that a backend may run them at once
+// (the CPU on two threads): with side scratch, every element the products below the cut write
+// (forward_below, backward_below) is neither read nor written by those above it (forward_above,
+// backward_above), and the other way round; each GEMM's operands and output are taken as the
+// memory their shapes and leading dimensions span. Without side scratch the sides share their
+// sum arrays, and the check finds it.
+struct Spans {
+  std::vector<std::pair<const float*, const float*>> read, written;
+};
+auto recorder(Spans& spans) {
+  return [&spans](bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,
+                  const float* b, std::int64_t ldb, float* c, std::int64_t ldc) {
+    const auto span = [](const float* p, std::int64_t rows, std::int64_t cols, std::int64_t ld) {
+      return std::make_pair(p, p + (rows - 1) * ld + cols);
+    };
+    spans.read.push_back(ta ? span(a, k, m, lda) : span(a, m, k, lda));
+    spans.read.push_back(tb ? span(b, n, k, ldb) : span(b, k, n, ldb));
+    spans.written.push_back(span(c, m, n, ldc));
+  };
+}
+bool overlap(const std::vector<std::pair<const float*, const float*>>& x,
+             const std::vector<std::pair<const float*, const float*>>& y) {
+  for (const auto& [a0, a1] : x) {
+    for (const auto& [b0, b1] : y) {
+      if (std::less<const float*>{}(a0, b1) && std::less<const float*>{}(b0, a1)) return true;
+    }
+  }
+  return false;
+}
+// Whether one side writes what the other reads or writes, for a pass over real buffers.
+bool sides_touch(const std::vector<std::int64_t>& h, std::int64_t b, std::int64_t k, bool side_scratch) {
+  const CutPass pass(h, b, k, side_scratch);
+  std::vector<float> scratch(static_cast<std::size_t>(pass.scratch_size(16)));
+  CutBuffers c = pass.scratch_buffers(scratch.data(), 16);
+  std::int64_t d = 0;
+  for (std::size_t s = 0; s + 1 < h.size(); ++s) d += h[s] * h[s + 1];
+  std::vector<float> w(static_cast<std::size_t>(d)), grad(w.size()), x(static_cast<std::size_t>(b * h.front())),
+      out(static_cast<std::size_t>(b * h.back()));
+  for (std::size_t s = 0, offset = 0; s + 1 < h.size(); offset += static_cast<std::size_t>(h[s] * h[s + 1]), ++s) {
+    c.w.push_back(w.data() + offset);
+    c.grad.push_back(grad.data() + offset);
+  }
+  c.x = x.data();
+  c.out = out.data();
+  Spans below, above;
+  pass.forward_below(recorder(below), c);
+  pass.backward_below(recorder(below), c);
+  pass.forward_above(recorder(above), c);
+  pass.backward_above(recorder(above), c);
+  std::vector<std::pair<const float*, const float*>> below_all = below.read, above_all = above.read;
+  below_all.insert(below_all.end(), below.written.begin(), below.written.end());
+  above_all.insert(above_all.end(), above.written.begin(), above.written.end());
+  return overlap(below.written, above_all) || overlap(above.written, below_all);
+}
+TEST(CutPass, TheSidesOfTheCutShareNothingTheyWrite) {
+  for (const std::vector<std::int64_t>& h :
+       {std::vector<std::int64_t>{391, 392, 50, 438, 448}, {200, 180, 40, 160, 150}, {9, 8, 7, 3, 6, 5, 4}}) {
+    for (std::int64_t k = 0; k < static_cast<std::int64_t>(h.size()); ++k) {
+      EXPECT_FALSE(sides_touch(h, 20, k, true)) << "cut " << k << " of " << h.size() << " widths";
+    }
+  }
+  // Without side scratch both sides go through sum_a and sum_b (a cut with two layers a side).
+  EXPECT_TRUE(sides_touch({9, 8, 7, 3, 6, 5, 4}, 20, 3, false));
 }
 
 // Targets through the teacher's rank-r factors are the product's targets up to fp32 rounding.
