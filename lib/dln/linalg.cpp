@@ -107,13 +107,22 @@ GemmPart block_part(bool by_columns, std::int64_t m, std::int64_t n, std::int64_
 // `team` as blocked_gemm() spreads them, or all by thread 0 when `threaded` is false.
 std::vector<GemmPart> shared_parts(bool by_columns, std::int64_t m, std::int64_t n, bool threaded, int team) {
   const std::int64_t blocks = gemm_blocks(by_columns, m, n);
+  const int group = threaded ? team : 1;
   std::vector<GemmPart> parts;
-  for (int t = 0; t < (threaded ? team : 1); ++t) {
-    for (std::int64_t i = share_begin(blocks, t, threaded ? team : 1); i < share_begin(blocks, t + 1, threaded ? team : 1); ++i) {
+  for (int t = 0; t < group; ++t) {
+    for (std::int64_t i = share_begin(blocks, t, group); i < share_begin(blocks, t + 1, group); ++i) {
       parts.push_back(block_part(by_columns, m, n, i, t));
     }
   }
   return parts;
+}
+
+// The parts of gemm_batch_halves()' last pass, C += scratch (m x n), on a team of `team`: all of C
+// by `adder` where it is one of the team, else gemm()'s row blocks of m spread as it spreads them.
+// The pass itself runs these parts, so gemm_parts() describes what it does.
+std::vector<GemmPart> halves_add_parts(std::int64_t m, std::int64_t n, int team, int adder) {
+  if (adder >= 0 && adder < team) return {GemmPart{0, m, 0, n, adder}};
+  return shared_parts(false, m, n, true, team);
 }
 
 }  // namespace
@@ -158,17 +167,14 @@ void gemm_batch_halves(std::int64_t m, std::int64_t n, std::int64_t k, const flo
       for (std::int64_t i = share_begin(blocks, rank, group); i < share_begin(blocks, rank + 1, group); ++i) block(p, i);
     }
 #pragma omp barrier
-    // C += scratch in gemm()'s row blocks of m, spread as it spreads them, or all by the adder
-    // (gemm_parts).
-    const std::int64_t row_blocks = gemm_blocks(false, m, 1);
-    const std::int64_t rows = gemm_row_block(m);
-    const bool alone = adder >= 0 && adder < team;
-    const std::int64_t first = alone ? (me == adder ? 0 : m) : share_begin(row_blocks, me, team) * rows;
-    const std::int64_t end = alone ? m : std::min(m, share_begin(row_blocks, me + 1, team) * rows);
-    for (std::int64_t i = first; i < end; ++i) {
-      float* ci = c + i * ldc;
-      const float* si = scratch + i * n;
-      for (std::int64_t j = 0; j < n; ++j) ci[j] += si[j];
+    // C += scratch, this thread's parts of it.
+    for (const GemmPart& part : halves_add_parts(m, n, team, adder)) {
+      if (part.thread != me) continue;
+      for (std::int64_t i = part.row; i < part.row + part.rows; ++i) {
+        float* ci = c + i * ldc;
+        const float* si = scratch + i * n;
+        for (std::int64_t j = part.col; j < part.col + part.cols; ++j) ci[j] += si[j];
+      }
     }
   }
 }
@@ -176,10 +182,7 @@ void gemm_batch_halves(std::int64_t m, std::int64_t n, std::int64_t k, const flo
 std::vector<GemmPart> gemm_parts(GemmCut cut, std::int64_t m, std::int64_t n, std::int64_t k, int team, int adder) {
   const bool threaded = worth_threads(m, n, k);
   if (cut == GemmCut::kRows) return shared_parts(false, m, n, threaded, team);
-  if (cut == GemmCut::kBatchHalves && batch_half(k) < k) {  // C += scratch
-    if (threaded && adder >= 0 && adder < team) return {GemmPart{0, m, 0, n, adder}};
-    return shared_parts(false, m, n, threaded, team);
-  }
+  if (cut == GemmCut::kBatchHalves && batch_half(k) < k) return halves_add_parts(m, n, threaded ? team : 1, adder);
   return shared_parts(split_by_columns(m, n), m, n, threaded, team);
 }
 

@@ -75,14 +75,14 @@ void gemm_batch_halves(std::int64_t m, std::int64_t n, std::int64_t k, const flo
 std::int64_t batch_half(std::int64_t k);
 
 // The functions above spread their blocks over the threads in contiguous shares
-// (lib/core/shares.hpp). Where gemm() (kRows), gemm_rows_or_columns() (kRowsOrColumns) and
-// gemm_batch_halves()
-// (kBatchHalves: k the rows summed, adder as given to it) write C = op(A) op(B) (m x n, inner
-// dimension k) on a team of `team` threads: each part a rectangle of C, rows [row, row + rows)
-// and columns [col, col + cols), and the team member that writes it last (0 where the product
-// runs in the calling thread). Like the split itself, it follows from the shapes alone, so a caller can plan to read
-// each part in the thread that wrote it: the CPU backend's update pass follows its gradient's
-// parts (lib/backend/cpu/chunk_owners.hpp).
+// (lib/core/shares.hpp). gemm_parts() says where gemm() (kRows), gemm_rows_or_columns()
+// (kRowsOrColumns) and gemm_batch_halves() (kBatchHalves: k the rows summed, adder as given to
+// it) write C = op(A) op(B) (m x n, inner dimension k) on a team of `team` threads: each part a
+// rectangle of C, rows [row, row + rows) and columns [col, col + cols), and the team member that
+// writes it last (0 where the product runs in the calling thread). Like the split itself, it
+// follows from the shapes alone, so a caller can plan to read each part in the thread that wrote
+// it: the CPU backend's update pass follows its gradient's parts
+// (lib/backend/cpu/chunk_owners.hpp).
 enum class GemmCut { kRows, kRowsOrColumns, kBatchHalves };
 struct GemmPart {
   std::int64_t row, rows, col, cols;
