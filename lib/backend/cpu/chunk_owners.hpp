@@ -31,7 +31,7 @@ namespace llcb::backend::cpu {
 class ChunkOwners {
  public:
   ChunkOwners(std::int64_t n, int team)
-      : n_(n), team_(team), chunks_((n + kLaneChunk - 1) / kLaneChunk),
+      : n_(n), team_(team), chunks_(lane_chunks(n)),
         written_(static_cast<std::size_t>(chunks_ * std::max(team, 1)), 0) {
     LLCB_CHECK(team >= 1 && n >= 0, "a team of at least one thread");
   }

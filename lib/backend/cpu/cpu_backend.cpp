@@ -4,9 +4,11 @@
 #include <omp.h>
 
 #include <chrono>
+#include <optional>
 
 #include "lib/backend/cpu/dln_model.hpp"
 #include "lib/backend/cpu/gemm_floor.hpp"
+#include "lib/backend/cpu/side_update.hpp"
 #include "lib/backend/cpu/update_pass.hpp"
 #include "lib/core/error.hpp"
 #include "lib/core/hash.hpp"
@@ -42,7 +44,16 @@ estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& da
 
   std::vector<float> w = teacher.center;
   std::vector<float> grad(static_cast<std::size_t>(d));
-  const std::vector<int> owners = model.update_owners(grad.data(), omp_get_max_threads());
+  // Where the sides of the cut run apart, the update runs in the backward pass's sides
+  // (side_update.hpp); elsewhere in a pass of its own, each chunk where its gradient was written.
+  // In a group the members' gradients are summed between the two, so there it has its own pass.
+  std::optional<cpu::SideUpdate> side_update;
+  std::vector<int> owners;
+  if (!group && model.sides_apart(omp_get_max_threads())) {
+    side_update.emplace(d, model.below_cut());
+  } else {
+    owners = model.update_owners(grad.data(), omp_get_max_threads());
+  }
   std::vector<std::vector<float>> state;
   std::vector<float*> state_ptrs;
   samplers::dispatch(sc.kind, [&](auto rule) {
@@ -82,7 +93,23 @@ estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& da
         dln::add_target_noise(problem.seed, my_idx[r], h_out, sigma, y + r * h_out);
       }
     }
-    double loss = model.loss_and_gradient(w.data(), grad.data());
+    double loss = 0;
+    // side_update: this step's update is made with its gradient, before the loss is observed; a
+    // chain that ends at this step then leaves updated parameters that nothing reads.
+    cpu::PassTotals side_totals;
+    if (side_update) {
+      samplers::dispatch(sc.kind, [&](auto rule) {
+        using Rule = decltype(rule);
+        const auto chunk = cpu::update_chunks<Rule>(Rule::coeffs(sc, t + 1, scalars), w.data(), grad.data(),
+                                                    teacher.center.data(), state_ptrs.data(), spec.chain_seed, t);
+        side_update->begin();
+        loss = model.loss_and_gradient(w.data(), grad.data(),
+                                       [&](int side, bool at_once) { side_update->after_side(side, at_once, chunk); });
+        side_totals = side_update->finish(chunk);
+      });
+    } else {
+      loss = model.loss_and_gradient(w.data(), grad.data());
+    }
     if (group) {
       // One sum carries the loss, the members' stop requests and whether a member's chain ended
       // at the previous step, so that all members leave the loop at the same step.
@@ -102,9 +129,11 @@ estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& da
 
     const bool ok = samplers::dispatch(sc.kind, [&](auto rule) {
       using Rule = decltype(rule);
-      const auto k = Rule::coeffs(sc, t + 1, scalars);
-      const cpu::PassTotals tot = cpu::update_pass<Rule>(
-          k, w.data(), grad.data(), teacher.center.data(), state_ptrs.data(), d, spec.chain_seed, t, owners);
+      const cpu::PassTotals tot =
+          side_update ? side_totals
+                      : cpu::update_pass<Rule>(Rule::coeffs(sc, t + 1, scalars), w.data(), grad.data(),
+                                               teacher.center.data(), state_ptrs.data(), d, spec.chain_seed, t,
+                                               owners);
       Rule::after_step(scalars, tot.step, sc, d);
       return est.observe_step(t, tot.distance2, tot.step.drift2, tot.step.noise2);
     });

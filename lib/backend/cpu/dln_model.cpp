@@ -198,8 +198,8 @@ bool DlnModel::sides_balance() const {
 template <class Below, class Above>
 void DlnModel::on_both_sides(Below&& below, Above&& above) {
   if (!sides_apart(omp_get_max_threads())) {
-    below();
-    above();
+    below(false);
+    above(false);
     return;
   }
 #pragma omp parallel num_threads(2)
@@ -209,8 +209,9 @@ void DlnModel::on_both_sides(Below&& below, Above&& above) {
     // nested teams: the setting is this thread's, for this region).
     omp_set_num_threads(1);
     const int me = omp_get_thread_num();
-    if (me == kBelowThread) below();
-    if (me == kAboveThread || omp_get_num_threads() == 1) above();
+    const bool at_once = omp_get_num_threads() == 2;
+    if (me == kBelowThread) below(at_once);
+    if (me == kAboveThread || !at_once) above(at_once);
   }
 }
 
@@ -219,21 +220,28 @@ void DlnModel::cut_forward(const float* w, float* grad) {
     cut_buffers_.w[s] = w + offsets_[s];
     cut_buffers_.grad[s] = grad + offsets_[s];
   }
-  on_both_sides([&] { pass_->forward_below(gemm_f32, cut_buffers_); },
-                [&] { pass_->forward_above(gemm_f32, cut_buffers_); });
+  on_both_sides([&](bool) { pass_->forward_below(gemm_f32, cut_buffers_); },
+                [&](bool) { pass_->forward_above(gemm_f32, cut_buffers_); });
   pass_->forward_out(gemm_f32, cut_buffers_);
 }
 
-void DlnModel::cut_backward(const float* g) {
+void DlnModel::cut_backward(const float* g, const SideHook& after_side) {
   // Apart, each side's sum over the batch is added up in that side's thread, which reads it next.
   const bool apart = sides_apart(omp_get_max_threads());
   pass_->backward_sum_above(cut_batch_sum(apart ? kAboveThread : -1), cut_buffers_, g);
   pass_->backward_sum_below(gemm_f32, cut_batch_sum(apart ? kBelowThread : -1), cut_buffers_, g);
-  on_both_sides([&] { pass_->backward_below(gemm_f32, cut_buffers_); },
-                [&] { pass_->backward_above(gemm_f32, cut_buffers_); });
+  on_both_sides(
+      [&](bool at_once) {
+        pass_->backward_below(gemm_f32, cut_buffers_);
+        if (after_side) after_side(kBelowThread, at_once);
+      },
+      [&](bool at_once) {
+        pass_->backward_above(gemm_f32, cut_buffers_);
+        if (after_side) after_side(kAboveThread, at_once);
+      });
 }
 
-double DlnModel::loss_and_gradient(const float* w, float* grad) {
+double DlnModel::loss_and_gradient(const float* w, float* grad, const SideHook& after_side) {
   if (cut_ >= 0) {
     cut_forward(w, grad);
   } else {
@@ -254,7 +262,7 @@ double DlnModel::loss_and_gradient(const float* w, float* grad) {
   });
   const double loss = sum / normaliser;
   if (cut_ >= 0) {
-    cut_backward(g);
+    cut_backward(g, after_side);
   } else {
     backward(w, grad, g);
   }
@@ -265,7 +273,7 @@ void DlnModel::step_gemms(const TeacherData& teacher, const float* w, float* gra
   compute_targets(teacher);
   if (cut_ >= 0) {
     cut_forward(w, grad);
-    cut_backward(g_a_.data());
+    cut_backward(g_a_.data(), {});
     return;
   }
   forward(w);

@@ -19,11 +19,13 @@
 // and almost none of the batch's rows cross from core to core. Which thread computes what never
 // changes a bit, so it is chosen to keep arrays on one core: the blocks go to the threads in
 // fixed contiguous shares, the update pass follows the gradient's writers (update_owners), and on
-// two threads a cut's two sides run apart where they balance (sides_apart). Not thread-safe: one
-// DlnModel per chain runner.
+// two threads a cut's two sides run apart where they balance (sides_apart); there the chain runs
+// the update inside the backward pass's sides, through the hook loss_and_gradient takes
+// (side_update.hpp). Not thread-safe: one DlnModel per chain runner.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -43,6 +45,8 @@ class DlnModel {
   std::int64_t d() const { return d_; }
   std::int64_t offset(std::size_t s) const { return offsets_[s]; }
   std::int64_t batch() const { return batch_; }
+  // The parameters of the layers below the cut (the first ones of w; 0 without a cut).
+  std::int64_t below_cut() const { return cut_ > 0 ? offsets_[static_cast<std::size_t>(cut_)] : 0; }
   const std::vector<std::int64_t>& widths() const { return widths_; }
 
   // The input buffer (B x H_1) that the caller fills before loss_and_gradient().
@@ -52,8 +56,16 @@ class DlnModel {
   float* targets() { return targets_.data(); }
   void compute_targets(const TeacherData& teacher);
 
+  // Work for the threads of the backward pass's two sides (side_update.hpp): called through a
+  // cut only, once for each side, in the thread that ran it, as soon as that side's gradients
+  // are written: after_side(kBelowThread, at_once) and after_side(kAboveThread, at_once), at_once
+  // saying whether the two sides run in two threads at the same time (else one thread calls the
+  // side below's first, then the other's). Neither may read the other side's gradients before
+  // that side's call.
+  using SideHook = std::function<void(int side, bool at_once)>;
+
   // Loss at parameters w for the current inputs and targets; writes dL/dw into grad.
-  double loss_and_gradient(const float* w, float* grad);
+  double loss_and_gradient(const float* w, float* grad, const SideHook& after_side = {});
 
   // On a team of two threads (and only then), where the two sides' work is balanced enough
   // (sides_balance() below), a step through a cut runs the products below the cut in thread
@@ -79,12 +91,12 @@ class DlnModel {
   void forward(const float* w);                       // A_1 .. A_M
   void backward(const float* w, float* grad, float* g);  // from g = dL/dA_M (overwritten)
   void cut_forward(const float* w, float* grad);       // cut_ >= 0: CutPass, A_M
-  void cut_backward(const float* g);                   // cut_ >= 0: CutPass, the gradient
+  void cut_backward(const float* g, const SideHook& after_side);  // cut_ >= 0: CutPass, the gradient
   // Whether the busier side has at most 10% more flops than the busier thread when each product
   // is spread over both (what the sides keep on one core makes up for that much).
   bool sides_balance() const;
-  // below() and above(): on a team of two, at once, below() in thread kBelowThread and above()
-  // in kAboveThread; otherwise one after the other.
+  // below(at_once) and above(at_once): on a team of two, at once (at_once true), below in thread
+  // kBelowThread and above in kAboveThread; otherwise one after the other.
   template <class Below, class Above>
   void on_both_sides(Below&& below, Above&& above);
   float* output() { return acts_.back().data(); }

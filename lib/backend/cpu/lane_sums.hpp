@@ -20,6 +20,8 @@
 //                            sums). The threads take contiguous shares of the chunks
 //                            (share_begin), or, given owners (one a chunk: chunk_owners.hpp),
 //                            thread owners[c] % team runs chunk c; either way the same bits.
+//   run_lane_chunk, sum_in_chunk_order  one chunk of chunked_lane_sums, and its totals' addition,
+//                            for a pass that schedules its chunks itself (side_update.hpp)
 //   chunked_lane_sum(n, term, owners)  the one sum of term(i) (a double) over [0, n) that way.
 //                            term may also write element i of an output array (the loss's
 //                            residual pass does).
@@ -104,18 +106,35 @@ class LaneSums {
 
 constexpr std::int64_t kLaneChunk = 4096;
 
+inline std::int64_t lane_chunks(std::int64_t n) { return (n + kLaneChunk - 1) / kLaneChunk; }
+
+// Chunk c of [0, n) through chunk(begin, len, sums) into partial[K c .. K c + K) (one chunk of
+// chunked_lane_sums, for a pass that schedules its chunks itself: side_update.hpp).
+template <class T, int K, class Chunk>
+inline void run_lane_chunk(std::int64_t n, std::int64_t c, Chunk& chunk, double* partial) {
+  const std::int64_t begin = c * kLaneChunk;
+  LaneSums<T, K> sums;
+  chunk(begin, std::min(n, begin + kLaneChunk) - begin, sums);
+  for (int k = 0; k < K; ++k) partial[K * c + k] = sums.total(k);
+}
+
+// The chunks' totals (partial as run_lane_chunk leaves it) added in chunk order.
+template <int K>
+inline std::array<double, K> sum_in_chunk_order(std::span<const double> partial) {
+  std::array<double, K> total{};
+  for (std::size_t c = 0; c + K <= partial.size(); c += K) {
+    for (int k = 0; k < K; ++k) total[static_cast<std::size_t>(k)] += partial[c + static_cast<std::size_t>(k)];
+  }
+  return total;
+}
+
 template <class T, int K, class Chunk>
 inline std::array<double, K> chunked_lane_sums(std::int64_t n, Chunk&& chunk, std::span<const int> owners = {}) {
-  const std::int64_t chunks = (n + kLaneChunk - 1) / kLaneChunk;
+  const std::int64_t chunks = lane_chunks(n);
   std::vector<double> partial(static_cast<std::size_t>(K * chunks));
   LLCB_CHECK(owners.empty() || static_cast<std::int64_t>(owners.size()) == chunks, "one owner a chunk");
   LLCB_CHECK(std::all_of(owners.begin(), owners.end(), [](int t) { return t >= 0; }), "owners are threads");
-  const auto run = [&](std::int64_t c) {
-    const std::int64_t begin = c * kLaneChunk;
-    LaneSums<T, K> sums;
-    chunk(begin, std::min(n, begin + kLaneChunk) - begin, sums);
-    for (int k = 0; k < K; ++k) partial[static_cast<std::size_t>(K * c + k)] = sums.total(k);
-  };
+  const auto run = [&](std::int64_t c) { run_lane_chunk<T, K>(n, c, chunk, partial.data()); };
 #pragma omp parallel
   {
     const int team = omp_get_num_threads();
@@ -128,11 +147,7 @@ inline std::array<double, K> chunked_lane_sums(std::int64_t n, Chunk&& chunk, st
       for (std::int64_t c = share_begin(chunks, me, team); c < share_begin(chunks, me + 1, team); ++c) run(c);
     }
   }
-  std::array<double, K> total{};
-  for (std::int64_t c = 0; c < chunks; ++c) {
-    for (int k = 0; k < K; ++k) total[static_cast<std::size_t>(k)] += partial[static_cast<std::size_t>(K * c + k)];
-  }
-  return total;
+  return sum_in_chunk_order<K>(partial);
 }
 
 template <class Term>
