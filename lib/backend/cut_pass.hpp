@@ -100,7 +100,10 @@ class CutPass {
   // of the layers below it (backward_below, through sum_c and sum_d). With scratch for each side
   // (side_scratch) the two sides share nothing they write, and any order that puts each sum
   // before its side's gradients (or both sides at once) gives the same; without, sum_c and sum_d
-  // are sum_a and sum_b, and the parts must run in backward()'s order.
+  // are sum_a and sum_b, and the parts must run in backward()'s order. backward_below reads only
+  // the weights below the cut (W_0 .. W_{k-1}) and writes only their gradients, backward_above
+  // only those of W_k .. W_{M-1}: a backend may update one side's weights while the other side's
+  // part still runs (the CPU does, lib/backend/cpu/side_update.hpp), so keep it so.
   template <class SumAbove>
   void backward_sum_above(SumAbove&& sum_above, const CutBuffers& c, const float* g) const {
     const std::int64_t r = h_[k_], h_out = h_[m_];

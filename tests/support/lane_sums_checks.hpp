@@ -14,11 +14,12 @@
 
 namespace llcb::lane_sums_checks {
 
-// Values of mixed magnitude (so that the order of additions shows in the bits).
-inline std::vector<float> values(std::int64_t n) {
+// Values of mixed magnitude (so that the order of additions shows in the bits); `run` picks
+// another run of them (values(n) and values(n, 1) differ at every index).
+inline std::vector<float> values(std::int64_t n, std::uint64_t run = 0) {
   std::vector<float> x(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) {
-    const Normal4f z = normal4f(draw_block(3, Stream::kInput, static_cast<std::uint64_t>(i)));
+    const Normal4f z = normal4f(draw_block(3 + run, Stream::kInput, static_cast<std::uint64_t>(i)));
     x[static_cast<std::size_t>(i)] = z.z[0] * std::exp2(static_cast<float>(i % 23) - 11.0f);
   }
   return x;

@@ -102,7 +102,6 @@ estimator::ChainResult run_chain(const dln::Problem& problem, const DataSpec& da
         using Rule = decltype(rule);
         const auto chunk = cpu::update_chunks<Rule>(Rule::coeffs(sc, t + 1, scalars), w.data(), grad.data(),
                                                     teacher.center.data(), state_ptrs.data(), spec.chain_seed, t);
-        side_update->begin();
         loss = model.loss_and_gradient(w.data(), grad.data(),
                                        [&](int side, bool at_once) { side_update->after_side(side, at_once, chunk); });
         side_totals = side_update->finish(chunk);

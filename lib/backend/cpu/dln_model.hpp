@@ -45,8 +45,12 @@ class DlnModel {
   std::int64_t d() const { return d_; }
   std::int64_t offset(std::size_t s) const { return offsets_[s]; }
   std::int64_t batch() const { return batch_; }
-  // The parameters of the layers below the cut (the first ones of w; 0 without a cut).
-  std::int64_t below_cut() const { return cut_ > 0 ? offsets_[static_cast<std::size_t>(cut_)] : 0; }
+  // The parameters of the layers below the cut (the first ones of w): 0 without a cut or at the
+  // input, d() at the output.
+  std::int64_t below_cut() const {
+    if (cut_ <= 0) return 0;
+    return cut_ >= static_cast<std::int64_t>(offsets_.size()) ? d_ : offsets_[static_cast<std::size_t>(cut_)];
+  }
   const std::vector<std::int64_t>& widths() const { return widths_; }
 
   // The input buffer (B x H_1) that the caller fills before loss_and_gradient().
@@ -61,7 +65,9 @@ class DlnModel {
   // are written: after_side(kBelowThread, at_once) and after_side(kAboveThread, at_once), at_once
   // saying whether the two sides run in two threads at the same time (else one thread calls the
   // side below's first, then the other's). Neither may read the other side's gradients before
-  // that side's call.
+  // that side's call. Each may write its own side's weights (the layers below the cut, w[0,
+  // below_cut()), or those above it): from its call on, no product of the step reads them again,
+  // since each side's products read only that side's weights (cut_pass.hpp).
   using SideHook = std::function<void(int side, bool at_once)>;
 
   // Loss at parameters w for the current inputs and targets; writes dL/dw into grad.

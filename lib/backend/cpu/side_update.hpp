@@ -13,14 +13,14 @@
 //
 //   SideUpdate split(n, below);        an update over n parameters, of which the first `below`
 //                                      (the layers below the cut) are written by the side below
-//   split.begin();                     before each step
 //   split.after_side(side, at_once, chunk)
 //                                      in the thread that ran `side` (DlnModel::kBelowThread or
 //                                      kAboveThread), once that side's gradients are written;
 //                                      at_once: the two sides run in two threads at the same time
 //                                      (else one thread runs them, below first)
 //   split.finish(chunk)                after the backward pass, in one thread: runs any chunk that
-//                                      has not run, and returns the four sums in chunk order
+//                                      has not run, returns the four sums in chunk order, and
+//                                      readies the split for the next step
 //
 // chunk is update_chunks' callable (update_pass.hpp): chunk(begin, len, lanes).
 #pragma once
@@ -52,13 +52,6 @@ class SideUpdate {
     LLCB_CHECK(below >= 0 && below <= n, "the parameters below the cut are some of the update's");
   }
 
-  void begin() {
-    claimed_.store(0, std::memory_order_relaxed);
-    below_done_.store(false, std::memory_order_relaxed);
-    above_done_.store(false, std::memory_order_relaxed);
-    std::fill(ran_.begin(), ran_.end(), 0);
-  }
-
   template <class Chunk>
   void after_side(int side, bool at_once, Chunk& chunk) {
     if (side == DlnModel::kBelowThread) {
@@ -81,6 +74,10 @@ class SideUpdate {
     for (std::int64_t c = 0; c < chunks_; ++c) {
       if (!ran_[static_cast<std::size_t>(c)]) run(c, chunk);
     }
+    claimed_.store(0, std::memory_order_relaxed);
+    below_done_.store(false, std::memory_order_relaxed);
+    above_done_.store(false, std::memory_order_relaxed);
+    std::fill(ran_.begin(), ran_.end(), 0);
     return pass_totals(sum_in_chunk_order<kSums>(partial_));
   }
 
@@ -114,8 +111,10 @@ class SideUpdate {
   std::int64_t n_, chunks_, early_;
   std::vector<double> partial_;  // kSums a chunk (run_lane_chunk)
   std::vector<char> ran_;        // each written only by the thread that ran its chunk
-  std::atomic<std::int64_t> claimed_{0};
-  std::atomic<bool> below_done_{false}, above_done_{false};
+  // On lines of their own: the threads write them while reading the fields above at every chunk.
+  alignas(64) std::atomic<std::int64_t> claimed_{0};
+  alignas(64) std::atomic<bool> below_done_{false};
+  alignas(64) std::atomic<bool> above_done_{false};
 };
 
 }  // namespace llcb::backend::cpu

@@ -131,8 +131,8 @@ TEST(ChunkOwners, TheUpdatePassFollowsTheGradientsWriters) {
 // run where the map says.
 TEST(ChunkOwners, OwnersNeverChangeABit) {
   const std::int64_t d = 9 * kLaneChunk + 333;
-  const std::vector<float> w_start = lane_sums_checks::values(d), g = lane_sums_checks::values(d + 1),
-                           w0 = lane_sums_checks::values(d + 2);
+  const std::vector<float> w_start = lane_sums_checks::values(d), g = lane_sums_checks::values(d, 1),
+                           w0 = lane_sums_checks::values(d, 2);
   const auto k = test_support::sgld_coeffs(1e-3);
   float* states[2] = {nullptr, nullptr};
   const int saved = omp_get_max_threads();

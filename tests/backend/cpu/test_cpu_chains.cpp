@@ -238,9 +238,11 @@ TEST(CpuChains, TheSidesOfTheCutRunApartWhereTheyBalance) {
 
 // Through a cut with layers on both sides (two below, two above, each side's products in blocks
 // split over the threads): on two threads the products below the cut run in one thread and those
-// above it in the other, at once, and each side's sum over the batch is added up in its thread;
-// on one and three threads they run one after the other. The trace is the same bit for bit on 1,
-// 2 and 3 threads, summing the batch in halves or whole, with a one-state and a two-state rule.
+// above it in the other, at once, each side's sum over the batch is added up in its thread, and
+// the update runs in the two sides (side_update.hpp); on one and three threads they run one after
+// the other. The trace is the same bit for bit on 1, 2 and 3 threads, summing the batch in halves
+// or whole, with rules of no, one and two state arrays and SGNHT, whose coefficients follow the
+// chain's scalars.
 TEST(CpuChains, TheSidesOfTheCutRunApartOnTwoThreadsWithTheSameBits) {
   const dln::Problem p = dln::problem_from_architecture({200, 180, 40, 160, 150}, 20, 4, 100'000);
   ASSERT_EQ(gradient_cut(p.widths, 200, true), 2);
@@ -249,8 +251,9 @@ TEST(CpuChains, TheSidesOfTheCutRunApartOnTwoThreadsWithTheSameBits) {
     DataSpec data;
     data.narrowest_gradient = true;
     data.batch_halves = halves;
-    for (auto kind : {samplers::SamplerKind::kSgld, samplers::SamplerKind::kAdamSgld}) {
-      const ChainSpec s = spec(kind, kind == samplers::SamplerKind::kSgld ? 1e-7 : 1e-9, 100);
+    for (auto kind : {samplers::SamplerKind::kSgld, samplers::SamplerKind::kAdamSgld, samplers::SamplerKind::kSgnht,
+                      samplers::SamplerKind::kSghmc}) {
+      const ChainSpec s = spec(kind, kind == samplers::SamplerKind::kAdamSgld ? 1e-9 : 1e-7, 100);
       const auto a = run_one(1, p, s, data);
       const auto b = run_one(2, p, s, data);
       const auto c = run_one(3, p, s, data);
@@ -260,6 +263,30 @@ TEST(CpuChains, TheSidesOfTheCutRunApartOnTwoThreadsWithTheSameBits) {
       EXPECT_EQ(a.distance_trace, b.distance_trace);
       EXPECT_EQ(a.distance_trace, c.distance_trace);
       EXPECT_FALSE(a.diverged);
+    }
+  }
+}
+
+// Cuts at the ends: a two-layer network narrower at its output is cut there (every layer below
+// the cut), one narrower at its input at the input (every layer above). Small products all go to
+// one thread, so the sides balance and run apart on two threads, the update in them; the traces
+// are those of one thread.
+TEST(CpuChains, CutsAtTheEndsGiveTheSameBitsOnTwoThreads) {
+  DataSpec data;
+  data.narrowest_gradient = true;
+  data.batch_halves = true;
+  for (const auto& [widths, cut] : {std::pair{std::vector<std::int64_t>{60, 50, 40}, std::int64_t{2}},
+                                    std::pair{std::vector<std::int64_t>{40, 50, 60}, std::int64_t{0}}}) {
+    const dln::Problem p = dln::problem_from_architecture(widths, 20, 4, 100'000);
+    ASSERT_EQ(gradient_cut(p.widths, 200, true), cut);
+    ASSERT_TRUE(cpu::DlnModel(p.widths, 200, 0, cut, true).sides_apart(2)) << cut;
+    for (auto kind : {samplers::SamplerKind::kSgld, samplers::SamplerKind::kSgnht}) {
+      const ChainSpec s = spec(kind, 1e-6, 60);
+      const auto a = run_one(1, p, s, data);
+      const auto b = run_one(2, p, s, data);
+      ASSERT_EQ(a.loss_trace.size(), 60u);
+      EXPECT_EQ(a.loss_trace, b.loss_trace) << "cut " << cut;
+      EXPECT_EQ(a.distance_trace, b.distance_trace) << "cut " << cut;
     }
   }
 }

@@ -124,7 +124,7 @@ void expect_pass_as_the_rule(samplers::SamplerKind kind) {
   const std::int64_t d = 2 * 4096 + 777, t = 9;
   const std::uint64_t seed = 5;
   const auto n = static_cast<std::size_t>(d);
-  const std::vector<float> w_start = values(d), g = values(d + 3), w0 = values(d + 11);
+  const std::vector<float> w_start = values(d), g = values(d, 1), w0 = values(d, 2);
   samplers::SamplerConfig c;
   c.kind = kind;
   c.step_size = 1e-3;
