@@ -7,6 +7,7 @@
 #include "apps/llcbench/cli.hpp"
 #include "lib/core/error.hpp"
 #include "lib/core/version.hpp"
+#include "lib/dln/linalg.hpp"
 
 namespace {
 
@@ -24,6 +25,7 @@ void print_usage(std::ostream& os) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  llcb::dln::hold_blas_to_openmp();  // before any product: a threaded one could wait forever
   const std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     print_usage(std::cerr);

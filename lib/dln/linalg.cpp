@@ -127,6 +127,10 @@ std::vector<GemmPart> halves_add_parts(std::int64_t m, std::int64_t n, int team,
 
 }  // namespace
 
+void set_blas_threads(int want) { openblas_set_num_threads(std::max(1, std::min(want, omp_get_thread_limit()))); }
+
+void hold_blas_to_openmp() { set_blas_threads(openblas_get_num_threads()); }
+
 void gemm_rows_or_columns(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
                           const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
                           std::int64_t ldc) {

@@ -27,6 +27,14 @@ struct MatrixD {
   double at(std::int64_t i, std::int64_t j) const { return a[static_cast<std::size_t>(i * cols + j)]; }
 };
 
+// OpenBLAS's threads. Its OpenMP build runs a threaded product on as many OpenMP threads as it
+// was told to use and waits for all of them; where OpenMP allows fewer (OMP_THREAD_LIMIT) it waits
+// forever. set_blas_threads(want) tells it want threads, held to what OpenMP allows;
+// hold_blas_to_openmp() holds its present count so (a program calls it first: OpenBLAS starts
+// with as many threads as cores, whatever the limit).
+void set_blas_threads(int want);
+void hold_blas_to_openmp();
+
 // C = op(A) op(B) for row-major operands (op = transpose when the flag is set; C is m x n, the
 // inner dimension k), through OpenBLAS, with a result that depends on the shapes and operands
 // only, never on the thread count. OpenBLAS's own threaded GEMM does not promise that (with the

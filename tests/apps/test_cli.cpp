@@ -361,6 +361,19 @@ TEST(Cli, BenchMeasuresTheHandoffBetweenCoresOnlyWithSeveralThreads) {
   EXPECT_NE(bad.err.find("--handoff-mib"), std::string::npos) << bad.err;
 }
 
+// OpenBLAS's OpenMP build waits for every thread it was told to use, so where OpenMP allows fewer
+// (OMP_THREAD_LIMIT) a threaded product used to wait forever: 100K's problem, and its chains on
+// one or two threads, hung at the first product big enough to thread. The thread limit now holds
+// OpenBLAS too (dln::set_blas_threads).
+TEST(Cli, AnOpenMpThreadLimitHoldsOpenBlasToo) {
+  for (const std::string args : {"problem --class 100K --seed 1",
+                                  "run --class 100K --seed 1 --sampler sgld --step-size 1e-6 --steps 3 --threads 1",
+                                  "run --class 100K --seed 1 --sampler sgld --step-size 1e-6 --steps 3 --threads 2"}) {
+    const Result r = run_with_env("OMP_THREAD_LIMIT=1", args);
+    EXPECT_EQ(r.code, 0) << args << ": " << r.err;
+  }
+}
+
 // --batch-sums names how the CPU sums over the batch, in bench's data path and JSON; a batch of
 // 200 has two halves, so `run` gives another (close) estimate either way; a bad value is a
 // one-line usage error.

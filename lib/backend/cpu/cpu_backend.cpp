@@ -13,6 +13,7 @@
 #include "lib/core/error.hpp"
 #include "lib/core/hash.hpp"
 #include "lib/dln/architecture.hpp"
+#include "lib/dln/linalg.hpp"
 #include "lib/core/log.hpp"
 #include "lib/estimator/estimator.hpp"
 #include "lib/samplers/registry.hpp"
@@ -205,7 +206,7 @@ std::vector<estimator::ChainResult> CpuBackend::run(const dln::Problem& problem,
                                                     ChainGroup* group) {
   for (const auto& spec : chains) validate(spec, problem);
   omp_set_num_threads(threads_);
-  openblas_set_num_threads(threads_);
+  dln::set_blas_threads(threads_);
   prepared_.prepare(problem, data);
   const TeacherData& teacher = prepared_.teacher();
   const double loss_center = prepared_.loss_center();

@@ -14,6 +14,7 @@
 #include "lib/backend/cpu/update_pass.hpp"
 #include "lib/core/check.hpp"
 #include "lib/dln/dataset.hpp"
+#include "lib/dln/linalg.hpp"
 
 namespace llcb::backend::cpu {
 
@@ -91,7 +92,7 @@ Handoff measure_handoff(int mib, int threads, double seconds) {
 }
 
 double measure_sgemm_gflops(int n, int threads, double seconds) {
-  openblas_set_num_threads(threads);
+  dln::set_blas_threads(threads);
   const auto size = static_cast<std::size_t>(n) * static_cast<std::size_t>(n);
   std::vector<float> a(size, 1.0f), b(size, 0.5f), c(size, 0.0f);
   const auto product = [&] {
@@ -106,7 +107,7 @@ double measure_step_gemms_ms(const std::vector<std::int64_t>& widths, const Teac
                              std::int64_t batch, std::int64_t cut, bool batch_halves, int threads,
                              double seconds) {
   omp_set_num_threads(threads);
-  openblas_set_num_threads(threads);
+  dln::set_blas_threads(threads);
   DlnModel model(widths, batch, 0, cut, batch_halves);
   std::vector<float> grad(static_cast<std::size_t>(model.d()));
   std::fill(model.inputs(), model.inputs() + batch * widths.front(), 0.5f);
