@@ -126,6 +126,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     // The targets' share of the flops follows the data path (factors where they are fewer).
     const std::int64_t targets_rank = backend::targets_rank(problem, data.factored_targets);
     const std::int64_t cut = backend::gradient_cut(problem.widths, spec.batch_size, data.narrowest_gradient);
+    const auto schedule = cpu ? cpu->schedule(problem, data, spec.batch_size) : backend::CpuBackend::Schedule::kOneThread;
     const double flops = backend::flops_per_step(problem, spec.batch_size, targets_rank, cut);
     const double gflops = flops * median / 1e9;
     const double handoff_gbs = llcb::median(across), handoff_own_gbs = llcb::median(own);  // NaN: not measured
@@ -172,6 +173,7 @@ int cmd_bench(const std::vector<std::string>& args) {
       w.field("gradient", std::string(backend::gradient_name(data.narrowest_gradient)));
       w.field("gradient_cut", cut);
       if (cpu) w.field("batch_sums", std::string(backend::batch_sums_name(data.batch_halves)));
+      if (cpu) w.field("schedule", std::string(backend::CpuBackend::schedule_name(schedule)));
       w.field("sampler", sampler);
       w.field("steps", steps);
       w.field("repeats", repeats);
@@ -216,6 +218,7 @@ int cmd_bench(const std::vector<std::string>& args) {
                            : std::string("layer by layer"))
               << (cpu ? data.batch_halves ? ", the batch summed in halves" : ", the batch summed whole" : "")
               << "\n"
+              << (cpu ? std::string("threads: ") + backend::CpuBackend::schedule_description(schedule) + "\n" : "")
               << "steps/s: " << median << " median of " << repeats << " (best " << best << ")\n"
               << "GFLOP/s: " << gflops << " median (" << flops / 1e6 << " MFLOP a step)\n"
               << "ms/step: " << step_ms << "; 50,000-step chains per hour: " << chains_per_hour

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <unistd.h>
 
 namespace {
@@ -359,6 +360,38 @@ TEST(Cli, BenchMeasuresTheHandoffBetweenCoresOnlyWithSeveralThreads) {
   const Result bad = run(base + "--threads 2 --handoff-mib -1");
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("--handoff-mib"), std::string::npos) << bad.err;
+}
+
+// bench names how a chain shares the CPU threads (CpuBackend::schedule): on two threads the sides
+// of the cut apart where they balance (100K, whose busier side has 4% more flops than the busier
+// thread of the spread split), spread where they do not (1M's widths: 23% more), on layer-by-layer
+// gradients and on three threads; one thread, also where OpenMP gives the team only one.
+TEST(Cli, BenchNamesHowTheThreadsShareAStep) {
+  const std::string base = "bench --steps 2 --repeats 1 --gemm-size 0 --copy-mib 0 --no-shape-floor --handoff-mib 0 ";
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"", "--class 100K --seed 1 --threads 2", "sides_apart"},
+      {"", "--widths 781,784,101,875,896,317,778 --rank 50 --threads 2", "spread"},
+      {"", "--class 100K --seed 1 --threads 2 --gradient layered", "spread"},
+      {"", "--class 100K --seed 1 --threads 3", "spread"},
+      {"", "--class 100K --seed 1 --threads 1", "one_thread"},
+      {"OMP_THREAD_LIMIT=1", "--class 100K --seed 1 --threads 2", "one_thread"},
+  };
+  for (const auto& [env, args, want] : cases) {
+    const Result j = run_with_env(env, base + args + " --json");
+    ASSERT_EQ(j.code, 0) << args << ": " << j.err;
+    EXPECT_NE(j.out.find("\"schedule\":\"" + want + "\""), std::string::npos) << args << ": " << j.out;
+  }
+  const Result apart = run(base + "--class 100K --seed 1 --threads 2");
+  ASSERT_EQ(apart.code, 0) << apart.err;
+  EXPECT_NE(apart.out.find("\nthreads: the two sides of the cut apart, one a thread, the update in the side below's wait\n"),
+            std::string::npos)
+      << apart.out;
+  const Result spread = run(base + "--class 100K --seed 1 --threads 3");
+  ASSERT_EQ(spread.code, 0) << spread.err;
+  EXPECT_NE(spread.out.find("\nthreads: each product's blocks spread over the threads, the update's chunks where "
+                            "their gradient was written\n"),
+            std::string::npos)
+      << spread.out;
 }
 
 // OpenBLAS's OpenMP build waits for every thread it was told to use, so where OpenMP allows fewer

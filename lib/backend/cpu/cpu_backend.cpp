@@ -181,6 +181,39 @@ ShapeFloor CpuBackend::measure_shape_floor(const dln::Problem& problem, const Da
   return f;
 }
 
+CpuBackend::Schedule CpuBackend::schedule(const dln::Problem& problem, const DataSpec& data,
+                                          std::int64_t batch_size) const {
+  if (threads_ < 2 || omp_get_thread_limit() < 2) return Schedule::kOneThread;
+  const std::int64_t cut = gradient_cut(problem.widths, batch_size, data.narrowest_gradient);
+  return threads_ == 2 && cpu::DlnModel::sides_balance(problem.widths, batch_size, cut) ? Schedule::kSidesApart
+                                                                                         : Schedule::kSpread;
+}
+
+namespace {
+
+struct ScheduleText {
+  const char* name;
+  const char* description;
+};
+
+ScheduleText schedule_text(CpuBackend::Schedule s) {
+  switch (s) {
+    case CpuBackend::Schedule::kOneThread:
+      return {"one_thread", "the whole step in one thread"};
+    case CpuBackend::Schedule::kSidesApart:
+      return {"sides_apart", "the two sides of the cut apart, one a thread, the update in the side below's wait"};
+    case CpuBackend::Schedule::kSpread:
+      return {"spread",
+              "each product's blocks spread over the threads, the update's chunks where their gradient was written"};
+  }
+  return {"?", "?"};
+}
+
+}  // namespace
+
+const char* CpuBackend::schedule_name(Schedule s) { return schedule_text(s).name; }
+const char* CpuBackend::schedule_description(Schedule s) { return schedule_text(s).description; }
+
 cpu::Handoff CpuBackend::measure_handoff(int mib, double seconds) const {
   if (threads_ < 2) return {};
   return cpu::measure_handoff(mib, threads_, seconds);

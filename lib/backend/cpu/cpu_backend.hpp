@@ -31,6 +31,16 @@ class CpuBackend final : public Backend {
   cpu::Handoff measure_handoff(int mib, double seconds) const;
   int threads() const { return threads_; }
 
+  // How a chain of this problem and batch shares this backend's threads (dln_model.hpp): on one
+  // thread, all of it; on two where the sides of the cut balance (DlnModel::sides_balance), each
+  // side in its own thread, the update in the side below's wait (side_update.hpp); otherwise
+  // each product's blocks spread over the threads, the update's chunks where their gradient was
+  // written. Chains of a group always update in a pass of their own.
+  enum class Schedule { kOneThread, kSidesApart, kSpread };
+  Schedule schedule(const dln::Problem& problem, const DataSpec& data, std::int64_t batch_size) const;
+  static const char* schedule_name(Schedule s);         // one_thread, sides_apart, spread
+  static const char* schedule_description(Schedule s);  // a phrase for people
+
  private:
   int threads_;
   const std::atomic<bool>* stop_;

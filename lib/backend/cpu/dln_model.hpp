@@ -81,6 +81,10 @@ class DlnModel {
   // the bits are the same on any team. sides_apart(2) says whether this model does.
   static constexpr int kBelowThread = 0, kAboveThread = 1;
   bool sides_apart(int team) const;
+  // Whether a step through `cut` of these widths and batch runs its sides apart on two threads:
+  // the busier side has at most 10% more flops than the busier thread when each product is spread
+  // over both (what the sides keep on one core makes up for that much). From the shapes alone.
+  static bool sides_balance(const std::vector<std::int64_t>& widths, std::int64_t batch, std::int64_t cut);
 
   // For the update pass over a gradient array `grad` (d floats) that loss_and_gradient() writes,
   // on a team of `team` threads: the thread for each of its chunks (chunk_owners.hpp), the one
@@ -98,9 +102,7 @@ class DlnModel {
   void backward(const float* w, float* grad, float* g);  // from g = dL/dA_M (overwritten)
   void cut_forward(const float* w, float* grad);       // cut_ >= 0: CutPass, A_M
   void cut_backward(const float* g, const SideHook& after_side);  // cut_ >= 0: CutPass, the gradient
-  // Whether the busier side has at most 10% more flops than the busier thread when each product
-  // is spread over both (what the sides keep on one core makes up for that much).
-  bool sides_balance() const;
+
   // below(at_once) and above(at_once): on a team of two, at once (at_once true), below in thread
   // kBelowThread and above in kAboveThread; otherwise one after the other.
   template <class Below, class Above>
@@ -124,7 +126,7 @@ class DlnModel {
   std::vector<float> g_b_;                // layer by layer only: the other backpropagated one
   // Through a cut: the pass, its buffers (cut_pass.hpp) and their scratch.
   std::unique_ptr<CutPass> pass_;
-  bool sides_balanced_ = false;  // sides_balance(), fixed by the shapes
+  bool sides_balanced_ = false;  // sides_balance() of the model's shapes
   CutBuffers cut_buffers_;
   std::vector<float> cut_scratch_;
 };
