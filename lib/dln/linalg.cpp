@@ -80,6 +80,7 @@ template <typename T>
 void blocked_gemm(bool by_columns, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
                   const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T* c, std::int64_t ldc) {
   const std::int64_t blocks = gemm_blocks(by_columns, m, n);
+  hold_blas_to_openmp();  // a team of one leaves OpenBLAS its own count (linalg.hpp)
 #pragma omp parallel if (worth_threads(m, n, k))
   {
     // In a team of several threads OpenBLAS runs single-threaded on its own (omp_in_parallel);
@@ -127,9 +128,28 @@ std::vector<GemmPart> halves_add_parts(std::int64_t m, std::int64_t n, int team,
 
 }  // namespace
 
-void set_blas_threads(int want) { openblas_set_num_threads(std::max(1, std::min(want, omp_get_thread_limit()))); }
+namespace {
 
-void hold_blas_to_openmp() { set_blas_threads(openblas_get_num_threads()); }
+// The most threads an OpenMP team of this process can have: its thread limit, or one where nested
+// levels are off altogether (OMP_MAX_ACTIVE_LEVELS=0 makes every team a single thread).
+int openmp_cap() { return omp_get_max_active_levels() < 1 ? 1 : std::max(1, omp_get_thread_limit()); }
+
+}  // namespace
+
+void set_blas_threads(int want) {
+  const int n = std::max(1, std::min(want, openmp_cap()));
+  openblas_set_num_threads(n);  // OpenBLAS up to 0.3.23 keeps its own count (0.3.21 also sets OpenMP's)
+  omp_set_num_threads(n);       // from 0.3.24 it takes OpenMP's at each call
+}
+
+void hold_blas_to_openmp() {
+  // Teams whose size OpenMP picks as it goes would leave a threaded product short of threads.
+  omp_set_dynamic(0);
+  const int cap = openmp_cap();
+  const int omp = std::min(omp_get_max_threads(), cap);
+  if (openblas_get_num_threads() > cap) openblas_set_num_threads(cap);
+  omp_set_num_threads(omp);  // OpenMP's own count, held (and as it was, where 0.3.21's call changed it)
+}
 
 void gemm_rows_or_columns(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
                           const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
@@ -157,6 +177,7 @@ void gemm_batch_halves(std::int64_t m, std::int64_t n, std::int64_t k, const flo
       gemm_block(by_columns, true, false, m, n, k - half, a + half * lda, lda, b + half * ldb, ldb, scratch, n, i);
     }
   };
+  hold_blas_to_openmp();  // as blocked_gemm
 #pragma omp parallel if (worth_threads(m, n, k))
   {
     omp_set_num_threads(1);  // OpenBLAS single-threaded in a team of one too (blocked_gemm)
@@ -221,6 +242,7 @@ namespace {
 // values). jobz 'N': values only; 'S': also the thin factors, where the transpose's V^T
 // (min x rows, column-major) is, element for element, the row-major U of the matrix itself.
 std::vector<double> gesdd(const MatrixD& m, char jobz, MatrixD* u) {
+  hold_blas_to_openmp();  // LAPACK threads its products through OpenBLAS
   const int mm = static_cast<int>(m.cols);
   const int nn = static_cast<int>(m.rows);
   const int p = std::min(mm, nn);

@@ -28,10 +28,13 @@ struct MatrixD {
 };
 
 // OpenBLAS's threads. Its OpenMP build runs a threaded product on as many OpenMP threads as it
-// was told to use and waits for all of them; where OpenMP allows fewer (OMP_THREAD_LIMIT) it waits
-// forever. set_blas_threads(want) tells it want threads, held to what OpenMP allows;
-// hold_blas_to_openmp() holds its present count so (a program calls it first: OpenBLAS starts
-// with as many threads as cores, whatever the limit).
+// counts and waits for all of them; where OpenMP gives fewer (OMP_THREAD_LIMIT,
+// OMP_MAX_ACTIVE_LEVELS=0, teams sized by OMP_DYNAMIC) it waits forever. Which count it uses
+// depends on its version: its own (openblas_set_num_threads) up to 0.3.23, OpenMP's
+// (omp_get_max_threads) from 0.3.24. set_blas_threads(want) sets both to want, held to what
+// OpenMP allows; hold_blas_to_openmp() holds both as they are to it and turns dynamic teams off,
+// without raising either (llcbench's main calls it first, and the double-precision products and
+// SVDs, which OpenBLAS threads itself, call it before they run).
 void set_blas_threads(int want);
 void hold_blas_to_openmp();
 

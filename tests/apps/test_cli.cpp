@@ -365,7 +365,8 @@ TEST(Cli, BenchMeasuresTheHandoffBetweenCoresOnlyWithSeveralThreads) {
 // bench names how a chain shares the CPU threads (CpuBackend::schedule): on two threads the sides
 // of the cut apart where they balance (100K, whose busier side has 4% more flops than the busier
 // thread of the spread split), spread where they do not (1M's widths: 23% more), on layer-by-layer
-// gradients and on three threads; one thread, also where OpenMP gives the team only one.
+// gradients and on three threads; one thread, also where OpenMP allows only one; what OpenMP
+// allows, not what was asked for (OMP_THREAD_LIMIT=2 with --threads 3: a team of two).
 TEST(Cli, BenchNamesHowTheThreadsShareAStep) {
   const std::string base = "bench --steps 2 --repeats 1 --gemm-size 0 --copy-mib 0 --no-shape-floor --handoff-mib 0 ";
   const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
@@ -374,7 +375,8 @@ TEST(Cli, BenchNamesHowTheThreadsShareAStep) {
       {"", "--class 100K --seed 1 --threads 2 --gradient layered", "spread"},
       {"", "--class 100K --seed 1 --threads 3", "spread"},
       {"", "--class 100K --seed 1 --threads 1", "one_thread"},
-      {"OMP_THREAD_LIMIT=1", "--class 100K --seed 1 --threads 2", "one_thread"},
+      {"OMP_THREAD_LIMIT=1 timeout 300", "--class 100K --seed 1 --threads 2", "one_thread"},
+      {"OMP_THREAD_LIMIT=2 timeout 300", "--class 100K --seed 1 --threads 3", "sides_apart"},  // a team of two
   };
   for (const auto& [env, args, want] : cases) {
     const Result j = run_with_env(env, base + args + " --json");
@@ -397,12 +399,18 @@ TEST(Cli, BenchNamesHowTheThreadsShareAStep) {
 // OpenBLAS's OpenMP build waits for every thread it was told to use, so where OpenMP allows fewer
 // (OMP_THREAD_LIMIT) a threaded product used to wait forever: 100K's problem, and its chains on
 // one or two threads, hung at the first product big enough to thread. The thread limit now holds
-// OpenBLAS too (dln::set_blas_threads).
+// OpenBLAS too (dln::set_blas_threads, dln::hold_blas_to_openmp), as do OMP_MAX_ACTIVE_LEVELS=0
+// (every team one thread) and OMP_DYNAMIC (teams OpenMP sizes as it goes, turned off).
 TEST(Cli, AnOpenMpThreadLimitHoldsOpenBlasToo) {
   for (const std::string args : {"problem --class 100K --seed 1",
                                   "run --class 100K --seed 1 --sampler sgld --step-size 1e-6 --steps 3 --threads 1",
                                   "run --class 100K --seed 1 --sampler sgld --step-size 1e-6 --steps 3 --threads 2"}) {
-    const Result r = run_with_env("OMP_THREAD_LIMIT=1", args);
+    for (const std::string env : {"OMP_MAX_ACTIVE_LEVELS=0 timeout 300", "OMP_DYNAMIC=true timeout 300"}) {
+      const Result r = run_with_env(env, args);
+      EXPECT_EQ(r.code, 0) << env << " " << args << ": " << r.err;
+    }
+    // Under `timeout`, so that a hang fails the test (exit 124) instead of stopping the suite.
+    const Result r = run_with_env("OMP_THREAD_LIMIT=1 timeout 300", args);
     EXPECT_EQ(r.code, 0) << args << ": " << r.err;
   }
 }

@@ -3,6 +3,7 @@
 #include <cblas.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -181,12 +182,17 @@ ShapeFloor CpuBackend::measure_shape_floor(const dln::Problem& problem, const Da
   return f;
 }
 
+int CpuBackend::team() const {
+  return std::max(1, std::min(threads_, omp_get_max_active_levels() < 1 ? 1 : omp_get_thread_limit()));
+}
+
 CpuBackend::Schedule CpuBackend::schedule(const dln::Problem& problem, const DataSpec& data,
                                           std::int64_t batch_size) const {
-  if (threads_ < 2 || omp_get_thread_limit() < 2) return Schedule::kOneThread;
+  const int n = team();
+  if (n < 2) return Schedule::kOneThread;
   const std::int64_t cut = gradient_cut(problem.widths, batch_size, data.narrowest_gradient);
-  return threads_ == 2 && cpu::DlnModel::sides_balance(problem.widths, batch_size, cut) ? Schedule::kSidesApart
-                                                                                         : Schedule::kSpread;
+  return n == 2 && cpu::DlnModel::sides_balance(problem.widths, batch_size, cut) ? Schedule::kSidesApart
+                                                                                  : Schedule::kSpread;
 }
 
 namespace {
@@ -238,8 +244,7 @@ std::vector<estimator::ChainResult> CpuBackend::run(const dln::Problem& problem,
                                                     const TraceListener* listener,
                                                     ChainGroup* group) {
   for (const auto& spec : chains) validate(spec, problem);
-  omp_set_num_threads(threads_);
-  dln::set_blas_threads(threads_);
+  dln::set_blas_threads(team());  // OpenMP's threads too
   prepared_.prepare(problem, data);
   const TeacherData& teacher = prepared_.teacher();
   const double loss_center = prepared_.loss_center();

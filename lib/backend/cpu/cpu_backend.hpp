@@ -30,6 +30,8 @@ class CpuBackend final : public Backend {
   // where OpenMP gives a team of one.
   cpu::Handoff measure_handoff(int mib, double seconds) const;
   int threads() const { return threads_; }
+  // The threads a chain runs on: threads(), held to what OpenMP allows (OMP_THREAD_LIMIT).
+  int team() const;
 
   // How a chain of this problem and batch shares this backend's threads (dln_model.hpp): on one
   // thread, all of it; on two where the sides of the cut balance (DlnModel::sides_balance), each

@@ -106,8 +106,7 @@ double measure_sgemm_gflops(int n, int threads, double seconds) {
 double measure_step_gemms_ms(const std::vector<std::int64_t>& widths, const TeacherData& teacher,
                              std::int64_t batch, std::int64_t cut, bool batch_halves, int threads,
                              double seconds) {
-  omp_set_num_threads(threads);
-  dln::set_blas_threads(threads);
+  dln::set_blas_threads(threads);  // OpenMP's threads too
   DlnModel model(widths, batch, 0, cut, batch_halves);
   std::vector<float> grad(static_cast<std::size_t>(model.d()));
   std::fill(model.inputs(), model.inputs() + batch * widths.front(), 0.5f);
@@ -143,7 +142,7 @@ double measure_update_traffic_ms(std::int64_t d, int states, int threads, double
 }
 
 double measure_draws_ms(std::int64_t d, std::int64_t batch, std::int64_t h_in, int threads, double seconds) {
-  omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs());
+  dln::set_blas_threads(threads > 0 ? threads : omp_get_num_procs());  // OpenMP's threads too
   const std::int64_t chunks = (d + kLaneChunk - 1) / kLaneChunk;
   std::vector<float> x(static_cast<std::size_t>(batch * h_in));
   std::vector<std::uint64_t> idx(static_cast<std::size_t>(batch));
