@@ -128,16 +128,13 @@ std::vector<GemmPart> halves_add_parts(std::int64_t m, std::int64_t n, int team,
 
 }  // namespace
 
-namespace {
-
-// The most threads an OpenMP team of this process can have: its thread limit, or one where nested
-// levels are off altogether (OMP_MAX_ACTIVE_LEVELS=0 makes every team a single thread).
-int openmp_cap() { return omp_get_max_active_levels() < 1 ? 1 : std::max(1, omp_get_thread_limit()); }
-
-}  // namespace
+int openmp_team(int want) {
+  const int cap = omp_get_max_active_levels() < 1 ? 1 : omp_get_thread_limit();
+  return std::max(1, std::min(want, cap));
+}
 
 void set_blas_threads(int want) {
-  const int n = std::max(1, std::min(want, openmp_cap()));
+  const int n = openmp_team(want);
   openblas_set_num_threads(n);  // OpenBLAS up to 0.3.23 keeps its own count (0.3.21 also sets OpenMP's)
   omp_set_num_threads(n);       // from 0.3.24 it takes OpenMP's at each call
 }
@@ -145,7 +142,7 @@ void set_blas_threads(int want) {
 void hold_blas_to_openmp() {
   // Teams whose size OpenMP picks as it goes would leave a threaded product short of threads.
   omp_set_dynamic(0);
-  const int cap = openmp_cap();
+  const int cap = openmp_team(std::numeric_limits<int>::max());
   const int omp = std::min(omp_get_max_threads(), cap);
   if (openblas_get_num_threads() > cap) openblas_set_num_threads(cap);
   omp_set_num_threads(omp);  // OpenMP's own count, held (and as it was, where 0.3.21's call changed it)

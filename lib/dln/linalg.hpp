@@ -35,6 +35,9 @@ struct MatrixD {
 // OpenMP allows; hold_blas_to_openmp() holds both as they are to it and turns dynamic teams off,
 // without raising either (llcbench's main calls it first, and the double-precision products and
 // SVDs, which OpenBLAS threads itself, call it before they run).
+// openmp_team(want): want threads, held to the most an OpenMP team of this process can have (its
+// thread limit; one where OMP_MAX_ACTIVE_LEVELS=0 makes every team a single thread).
+int openmp_team(int want);
 void set_blas_threads(int want);
 void hold_blas_to_openmp();
 

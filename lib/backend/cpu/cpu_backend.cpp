@@ -3,7 +3,6 @@
 #include <cblas.h>
 #include <omp.h>
 
-#include <algorithm>
 #include <chrono>
 #include <optional>
 
@@ -182,9 +181,7 @@ ShapeFloor CpuBackend::measure_shape_floor(const dln::Problem& problem, const Da
   return f;
 }
 
-int CpuBackend::team() const {
-  return std::max(1, std::min(threads_, omp_get_max_active_levels() < 1 ? 1 : omp_get_thread_limit()));
-}
+int CpuBackend::team() const { return dln::openmp_team(threads_); }
 
 CpuBackend::Schedule CpuBackend::schedule(const dln::Problem& problem, const DataSpec& data,
                                           std::int64_t batch_size) const {

@@ -143,7 +143,7 @@ double measure_update_traffic_ms(std::int64_t d, int states, int threads, double
 
 double measure_draws_ms(std::int64_t d, std::int64_t batch, std::int64_t h_in, int threads, double seconds) {
   dln::set_blas_threads(threads > 0 ? threads : omp_get_num_procs());  // OpenMP's threads too
-  const std::int64_t chunks = (d + kLaneChunk - 1) / kLaneChunk;
+  const std::int64_t chunks = lane_chunks(d);
   std::vector<float> x(static_cast<std::size_t>(batch * h_in));
   std::vector<std::uint64_t> idx(static_cast<std::size_t>(batch));
   std::int64_t t = 0;
