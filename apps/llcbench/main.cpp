@@ -1,11 +1,13 @@
 // llcbench: the command-line entry point. Dispatches to the subcommands of cli.hpp.
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "apps/llcbench/cli.hpp"
 #include "lib/core/error.hpp"
+#include "lib/core/philox_blocks.hpp"
 #include "lib/core/version.hpp"
 #include "lib/dln/linalg.hpp"
 
@@ -26,6 +28,11 @@ void print_usage(std::ostream& os) {
 
 int main(int argc, char** argv) {
   llcb::dln::hold_blas_to_openmp();  // before any product: a threaded one could wait forever
+  if (llcb::DrawPath cap; !llcb::draws_cap(std::getenv("LLCB_DRAWS"), cap)) {
+    std::cerr << "llcbench: error: LLCB_DRAWS is '" << std::getenv("LLCB_DRAWS")
+              << "'; it takes avx512, avx2 or scalar (or is unset)\n";
+    return llcb::kExitUsage;
+  }
   const std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     print_usage(std::cerr);

@@ -2,19 +2,41 @@
 // first_sub .. first_sub + count - 1 (the `sub` counter word) of draw_block(seed, stream, index),
 // word k of block j in w[k][j] (structure of arrays, so that the loops that turn words into floats
 // vectorise), and their normals (draw_normals). The same bits as draw_block and normal4f
-// (tested); only faster: where the build has AVX-512, 8 blocks a vector and four vectors in
-// flight, since each block's ten rounds are a chain of dependent multiplies; where it has AVX2
-// but not AVX-512, 4 blocks a vector and two in flight (draw_blocks_avx2, which the tests also
-// call on AVX-512 machines). Host only (CUDA kernels draw one block a thread).
+// (tested); only faster: with AVX-512, 8 blocks a vector and four vectors in flight, since each
+// block's ten rounds are a chain of dependent multiplies (draw_blocks_avx512); with AVX2, 4 blocks
+// a vector and two in flight (draw_blocks_avx2). Host only (CUDA kernels draw one block a thread).
+//
+// Which path runs: a build for AVX-512 (-march=native on such a CPU) takes it directly. Any other
+// x86-64 build (the container images' x86-64-v3 among them) asks the CPU once per process
+// (draw_path) and takes AVX-512 where the CPU has it, else AVX2, else one block at a time: the
+// draws are most of what a step does beyond its GEMMs, so an image built for the oldest CPUs it
+// serves still draws at the speed of the newest. Every path gives the same bits, so the choice
+// never changes a trace.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <string_view>
 
 #include "lib/core/random.hpp"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__)
-#define LLCB_PHILOX_AVX2 1
+#define LLCB_PHILOX_X86 1
 #include <immintrin.h>
+// The ISA of the AVX-512 and AVX2 paths, for builds without it (empty where the build has it, so
+// that an AVX-512 build compiles them exactly as its own code). 512-bit vectors are asked for
+// explicitly: GCC's generic tuning prefers 256 bits even where AVX-512 is enabled, and the
+// Box-Muller loop then runs at half the width of an AVX-512 build's.
+#if defined(__AVX512F__)
+#define LLCB_TARGET_AVX512
+#elif defined(__clang__)
+#define LLCB_TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+#else
+#define LLCB_TARGET_AVX512 \
+  __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,prefer-vector-width=512")))
+#endif
+#define LLCB_TARGET_AVX2 __attribute__((target("avx2")))
 #endif
 
 namespace llcb {
@@ -23,7 +45,7 @@ struct BlockWords {
   std::uint32_t* w[4];
 };
 
-#if defined(__AVX512F__) && !defined(__CUDACC__)
+#if defined(LLCB_PHILOX_X86)
 // GCC 12 warns that its own intrinsics' undefined pass-through operand "may be used
 // uninitialized" (or "is used uninitialized") once they are inlined into these loops; nothing
 // here reads an undefined value.
@@ -39,7 +61,7 @@ namespace philox_detail {
 // whole 64-bit product, so a round is two multiplies, two shifts and two three-way xors per
 // vector; the high halves carry garbage that no multiply reads and the final pack drops.
 template <int H>
-inline void rounds8(__m512i (&x0)[H], __m512i (&x1)[H], __m512i (&x2)[H], __m512i (&x3)[H], PhiloxKey key) {
+LLCB_TARGET_AVX512 inline void rounds8(__m512i (&x0)[H], __m512i (&x1)[H], __m512i (&x2)[H], __m512i (&x3)[H], PhiloxKey key) {
   const __m512i m0 = _mm512_set1_epi64(kM0), m1 = _mm512_set1_epi64(kM1);
   std::uint32_t k0 = key.v[0], k1 = key.v[1];
   for (int r = 0; r < 10; ++r) {
@@ -62,7 +84,7 @@ inline void rounds8(__m512i (&x0)[H], __m512i (&x1)[H], __m512i (&x2)[H], __m512
 // G groups of 16 blocks from block `sub` on (two 8-lane vectors each); stores the first `valid`
 // blocks of the last group.
 template <int G>
-inline void blocks16(PhiloxCounter c, PhiloxKey key, std::uint32_t sub, const BlockWords& out,
+LLCB_TARGET_AVX512 inline void blocks16(PhiloxCounter c, PhiloxKey key, std::uint32_t sub, const BlockWords& out,
                      std::int64_t at, int valid) {
   constexpr int H = 2 * G;
   const __m512i lanes = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
@@ -105,13 +127,13 @@ inline void scalar_blocks(std::uint64_t seed, Stream stream, std::uint64_t index
 
 }  // namespace philox_detail
 
-#if defined(LLCB_PHILOX_AVX2)
+#if defined(LLCB_PHILOX_X86)
 namespace philox_detail {
 
 // Ten rounds on H vectors of 4 counters, one a 64-bit lane with its words in the low 32 bits
 // (rounds8 on AVX2, with two xors for each three-way one).
 template <int H>
-__attribute__((target("avx2"))) inline void rounds4(__m256i (&x0)[H], __m256i (&x1)[H], __m256i (&x2)[H],
+LLCB_TARGET_AVX2 inline void rounds4(__m256i (&x0)[H], __m256i (&x1)[H], __m256i (&x2)[H],
                                                     __m256i (&x3)[H], PhiloxKey key) {
   const __m256i m0 = _mm256_set1_epi64x(kM0), m1 = _mm256_set1_epi64x(kM1);
   std::uint32_t k0 = key.v[0], k1 = key.v[1];
@@ -133,7 +155,7 @@ __attribute__((target("avx2"))) inline void rounds4(__m256i (&x0)[H], __m256i (&
 }
 
 // The low words of two 4-lane vectors, in order, as one vector of 8.
-__attribute__((target("avx2"))) inline __m256i low_words(__m256i a, __m256i b) {
+LLCB_TARGET_AVX2 inline __m256i low_words(__m256i a, __m256i b) {
   const __m256 lows = _mm256_shuffle_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b), _MM_SHUFFLE(2, 0, 2, 0));
   return _mm256_permute4x64_epi64(_mm256_castps_si256(lows), _MM_SHUFFLE(3, 1, 2, 0));
 }
@@ -141,7 +163,7 @@ __attribute__((target("avx2"))) inline __m256i low_words(__m256i a, __m256i b) {
 }  // namespace philox_detail
 
 // draw_blocks through AVX2 (callable on any CPU that has it, whatever the build's own ISA).
-__attribute__((target("avx2"))) inline void draw_blocks_avx2(std::uint64_t seed, Stream stream, std::uint64_t index,
+LLCB_TARGET_AVX2 inline void draw_blocks_avx2(std::uint64_t seed, Stream stream, std::uint64_t index,
                                                              std::uint32_t first_sub, std::int64_t count,
                                                              const BlockWords& out) {
   const PhiloxCounter c = stream_counter(stream, index, 0);
@@ -165,33 +187,90 @@ __attribute__((target("avx2"))) inline void draw_blocks_avx2(std::uint64_t seed,
   }
   philox_detail::scalar_blocks(seed, stream, index, first_sub, j, count, out);
 }
-#endif
 
 // Requires count >= 0 and each out.w[k] with room for count words. The block word wraps modulo
 // 2^32 past first_sub, as draw_block(seed, stream, index, first_sub + j) does in uint32 arithmetic.
-inline void draw_blocks(std::uint64_t seed, Stream stream, std::uint64_t index, std::uint32_t first_sub,
-                        std::int64_t count, const BlockWords& out) {
-  std::int64_t j = 0;
-#if defined(__AVX512F__) && !defined(__CUDACC__)
+// (draw_blocks_avx512 and draw_blocks_avx2 likewise; each needs a CPU with its ISA.)
+LLCB_TARGET_AVX512 inline void draw_blocks_avx512(std::uint64_t seed, Stream stream, std::uint64_t index,
+                                                  std::uint32_t first_sub, std::int64_t count, const BlockWords& out) {
   const PhiloxCounter c = stream_counter(stream, index, 0);
   const PhiloxKey key = key_from_seed(seed);
   const auto sub = [&](std::int64_t at) { return first_sub + static_cast<std::uint32_t>(at); };
+  std::int64_t j = 0;
   for (; j + 32 <= count; j += 32) philox_detail::blocks16<2>(c, key, sub(j), out, j, 16);
   for (; j < count; j += 16) {
     philox_detail::blocks16<1>(c, key, sub(j), out, j, static_cast<int>(count - j < 16 ? count - j : 16));
   }
-#elif defined(__AVX2__) && defined(LLCB_PHILOX_AVX2)
-  draw_blocks_avx2(seed, stream, index, first_sub, count, out);
-  return;
+}
 #endif
-  philox_detail::scalar_blocks(seed, stream, index, first_sub, j, count, out);
+
+enum class DrawPath { kScalar, kAvx2, kAvx512 };  // in order of width
+
+inline const char* draw_path_label(DrawPath p) {
+  return p == DrawPath::kAvx512 ? "AVX-512" : p == DrawPath::kAvx2 ? "AVX2" : "scalar code";
 }
 
-// The normals of `count` consecutive blocks, normal4f's bits: block j's four into
-// out[4 j .. 4 j + 3]. words is scratch with room for count words in each of its four arrays.
-inline void draw_normals(std::uint64_t seed, Stream stream, std::uint64_t index, std::uint32_t first_sub,
-                         std::int64_t count, float* __restrict out, const BlockWords& words) {
-  draw_blocks(seed, stream, index, first_sub, count, words);
+// The value of the LLCB_DRAWS environment variable, which caps the path: `avx512`, `avx2` or
+// `scalar` (the widest the draws may take: to compare paths, or to stand in for an older CPU);
+// unset or empty, no cap. False for any other value (llcbench refuses it at startup).
+inline bool draws_cap(const char* text, DrawPath& cap) {
+  const std::string_view v = text ? text : "";
+  if (v.empty() || v == "avx512") {
+    cap = DrawPath::kAvx512;
+  } else if (v == "avx2") {
+    cap = DrawPath::kAvx2;
+  } else if (v == "scalar") {
+    cap = DrawPath::kScalar;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// The widest path this CPU runs: AVX-512 in a build for it, else what the CPU reports.
+inline DrawPath cpu_draw_path() {
+#if defined(LLCB_PHILOX_X86) && defined(__AVX512F__)
+  return DrawPath::kAvx512;
+#elif defined(LLCB_PHILOX_X86)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma")) {
+    return DrawPath::kAvx512;
+  }
+  return __builtin_cpu_supports("avx2") ? DrawPath::kAvx2 : DrawPath::kScalar;
+#else
+  return DrawPath::kScalar;
+#endif
+}
+
+// The path draw_blocks and draw_normals take in this process (decided once): the widest the CPU
+// runs, within LLCB_DRAWS's cap.
+inline DrawPath draw_path() {
+  static const DrawPath path = [] {
+    DrawPath cap = DrawPath::kAvx512;
+    if (!draws_cap(std::getenv("LLCB_DRAWS"), cap)) cap = DrawPath::kAvx512;
+    return std::min(cpu_draw_path(), cap);
+  }();
+  return path;
+}
+
+inline void draw_blocks(std::uint64_t seed, Stream stream, std::uint64_t index, std::uint32_t first_sub,
+                        std::int64_t count, const BlockWords& out) {
+#if defined(LLCB_PHILOX_X86)
+  switch (draw_path()) {
+    case DrawPath::kAvx512: draw_blocks_avx512(seed, stream, index, first_sub, count, out); return;
+    case DrawPath::kAvx2: draw_blocks_avx2(seed, stream, index, first_sub, count, out); return;
+    case DrawPath::kScalar: break;
+  }
+#endif
+  philox_detail::scalar_blocks(seed, stream, index, first_sub, 0, count, out);
+}
+
+namespace philox_detail {
+
+// normal4f's Box-Muller over words' count blocks into out (vectorised for the caller's ISA).
+__attribute__((always_inline)) inline void box_muller_words(std::int64_t count, float* __restrict out,
+                                                            const BlockWords& words) {
   const std::uint32_t* __restrict w0 = words.w[0];
   const std::uint32_t* __restrict w1 = words.w[1];
   const std::uint32_t* __restrict w2 = words.w[2];
@@ -203,6 +282,40 @@ inline void draw_normals(std::uint64_t seed, Stream stream, std::uint64_t index,
     box_muller_f(u01f(w0[j]), u01f(w1[j]), out[4 * j], out[4 * j + 1]);
     box_muller_f(u01f(w2[j]), u01f(w3[j]), out[4 * j + 2], out[4 * j + 3]);
   }
+}
+
+}  // namespace philox_detail
+
+#if defined(LLCB_PHILOX_X86)
+// draw_normals through AVX-512 and through AVX2 (each on a CPU with its ISA).
+LLCB_TARGET_AVX512 inline void draw_normals_avx512(std::uint64_t seed, Stream stream, std::uint64_t index,
+                                                   std::uint32_t first_sub, std::int64_t count, float* out,
+                                                   const BlockWords& words) {
+  draw_blocks_avx512(seed, stream, index, first_sub, count, words);
+  philox_detail::box_muller_words(count, out, words);
+}
+
+LLCB_TARGET_AVX2 inline void draw_normals_avx2(std::uint64_t seed, Stream stream, std::uint64_t index,
+                                               std::uint32_t first_sub, std::int64_t count, float* out,
+                                               const BlockWords& words) {
+  draw_blocks_avx2(seed, stream, index, first_sub, count, words);
+  philox_detail::box_muller_words(count, out, words);
+}
+#endif
+
+// The normals of `count` consecutive blocks, normal4f's bits: block j's four into
+// out[4 j .. 4 j + 3]. words is scratch with room for count words in each of its four arrays.
+inline void draw_normals(std::uint64_t seed, Stream stream, std::uint64_t index, std::uint32_t first_sub,
+                         std::int64_t count, float* out, const BlockWords& words) {
+#if defined(LLCB_PHILOX_X86)
+  switch (draw_path()) {
+    case DrawPath::kAvx512: draw_normals_avx512(seed, stream, index, first_sub, count, out, words); return;
+    case DrawPath::kAvx2: draw_normals_avx2(seed, stream, index, first_sub, count, out, words); return;
+    case DrawPath::kScalar: break;
+  }
+#endif
+  philox_detail::scalar_blocks(seed, stream, index, first_sub, 0, count, words);
+  philox_detail::box_muller_words(count, out, words);
 }
 
 }  // namespace llcb

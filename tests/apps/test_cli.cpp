@@ -415,6 +415,38 @@ TEST(Cli, AnOpenMpThreadLimitHoldsOpenBlasToo) {
   }
 }
 
+// LLCB_DRAWS caps the instructions the random draws run on: bench names the path taken, every
+// path gives the same trace byte for byte (the noise and the inputs of a 1K chain, both
+// samplers' kinds of update), and a value it does not take is a one-line usage error.
+TEST(Cli, EveryDrawPathGivesTheSameTrace) {
+  const auto tmp = std::filesystem::temp_directory_path() / ("llcb_cli_draws_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(tmp);
+  const Result plain = run("bench --class tiny --steps 5 --repeats 1 --gemm-size 0 --copy-mib 0 --no-shape-floor");
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  EXPECT_NE(plain.out.find(", draws through "), std::string::npos) << plain.out;
+  for (const std::string sampler : {"sgld", "sgnht"}) {
+    std::string first;
+    for (const std::string path : {"", "avx512", "avx2", "scalar"}) {
+      const std::string trace = (tmp / (sampler + path + ".csv")).string();
+      const Result r = run_with_env("LLCB_DRAWS=" + path, "run --class 1K --seed 3 --sampler " + sampler +
+                                                              " --step-size 1e-5 --steps 40 --threads 2 --trace " + trace);
+      ASSERT_EQ(r.code, 0) << path << ": " << r.err;
+      const std::string got = slurp(trace);
+      ASSERT_GT(got.size(), 100u);
+      if (first.empty()) first = got;
+      EXPECT_EQ(got, first) << sampler << ", LLCB_DRAWS=" << path;
+    }
+  }
+  const Result s = run_with_env("LLCB_DRAWS=scalar", "bench --class tiny --steps 5 --repeats 1 --gemm-size 0 --copy-mib 0 --no-shape-floor");
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_NE(s.out.find(", draws through scalar code)"), std::string::npos) << s.out;
+  const Result bad = run_with_env("LLCB_DRAWS=avx1024", "problem --class tiny");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_EQ(lines(bad.err), 1) << bad.err;
+  EXPECT_NE(bad.err.find("LLCB_DRAWS is 'avx1024'"), std::string::npos) << bad.err;
+  std::filesystem::remove_all(tmp);
+}
+
 // --batch-sums names how the CPU sums over the batch, in bench's data path and JSON; a batch of
 // 200 has two halves, so `run` gives another (close) estimate either way; a bad value is a
 // one-line usage error.

@@ -1,10 +1,11 @@
-// A build for AVX2 without AVX-512, as -march=native gives on such a CPU: this file is compiled
-// with -march=x86-64-v3 (tests/core/CMakeLists.txt, where the build machine runs AVX2), so
-// draw_blocks takes its AVX2 path, draw_normals' Box-Muller loop is vectorised for 8 lanes and
-// LaneSums keeps its lanes in 32-byte vectors. They must give the bits that test_philox.cpp pins
-// and the sums in the order lane_sums.hpp states (the checks of tests/support/ that the machine's
-// own build runs too). Its own executable, linking no llcbench library, so that every inline
-// function in it is this file's.
+// A build for AVX2 without AVX-512, as -march=native gives on such a CPU and as the container
+// images are built: this file is compiled with -march=x86-64-v3 (tests/core/CMakeLists.txt, where
+// the build machine runs AVX2). Its own code (draw_blocks_avx2, the Box-Muller loop at 8 lanes,
+// LaneSums in 32-byte vectors) and the AVX-512 paths it reaches through draw_path on a CPU that
+// has AVX-512 must give the bits that test_philox.cpp pins and the sums in the order
+// lane_sums.hpp states (the checks of tests/support/ that the machine's own build runs too). Its
+// own executable, linking no llcbench library, so that every inline function in it is this
+// file's.
 #include <gtest/gtest.h>
 
 #include "lib/core/philox_blocks.hpp"
@@ -18,12 +19,33 @@
 namespace llcb {
 namespace {
 
+// Through whichever path draw_path takes on this CPU.
 TEST(PhiloxAvx2, TheNormalsKeepTheirBits) {
   EXPECT_EQ(philox_checks::normals_hash_many_at_once(), philox_checks::kNormalsHash);
+  philox_checks::expect_normals_as_one_block_at_a_time(philox_checks::draw_normals_default);
 }
 
 TEST(PhiloxAvx2, ManyBlocksAtOnceAreTheSameAsOneAtATime) {
   philox_checks::expect_many_blocks_as_one_at_a_time(draw_blocks);
+}
+
+// The build's own AVX2 code, whatever the CPU has beyond it.
+TEST(PhiloxAvx2, TheAvx2PathKeepsTheBits) {
+  philox_checks::expect_many_blocks_as_one_at_a_time(draw_blocks_avx2);
+  philox_checks::expect_normals_as_one_block_at_a_time(draw_normals_avx2);
+  EXPECT_EQ(philox_checks::normals_hash_many_at_once(draw_normals_avx2), philox_checks::kNormalsHash);
+}
+
+// A build without AVX-512 still draws through AVX-512 where the CPU has it, with the same bits.
+TEST(PhiloxAvx2, TheAvx512PathIsTakenWhereTheCpuHasItAndKeepsTheBits) {
+  if (!philox_checks::cpu_runs_avx512()) {
+    EXPECT_EQ(draw_path(), DrawPath::kAvx2);
+    GTEST_SKIP() << "this CPU has no AVX-512: the AVX2 path is the one taken";
+  }
+  EXPECT_EQ(draw_path(), DrawPath::kAvx512);
+  philox_checks::expect_many_blocks_as_one_at_a_time(draw_blocks_avx512);
+  philox_checks::expect_normals_as_one_block_at_a_time(draw_normals_avx512);
+  EXPECT_EQ(philox_checks::normals_hash_many_at_once(draw_normals_avx512), philox_checks::kNormalsHash);
 }
 
 TEST(LaneSumsAvx2, AddInTheDocumentedOrder) {

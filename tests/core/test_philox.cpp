@@ -77,29 +77,33 @@ TEST(Philox, ManyBlocksAtOnceAreTheSameAsOneAtATime) { philox_checks::expect_man
 
 // The AVX2 path, which an AVX-512 build never takes on its own, on any CPU that has AVX2.
 TEST(Philox, ManyBlocksAtOnceThroughAvx2AreTheSameAsOneAtATime) {
-#if defined(LLCB_PHILOX_AVX2)
+#if defined(LLCB_PHILOX_X86)
   if (!__builtin_cpu_supports("avx2")) GTEST_SKIP() << "this CPU has no AVX2";
   philox_checks::expect_many_blocks_as_one_at_a_time(draw_blocks_avx2);
+  philox_checks::expect_normals_as_one_block_at_a_time(draw_normals_avx2);
+  EXPECT_EQ(philox_checks::normals_hash_many_at_once(draw_normals_avx2), philox_checks::kNormalsHash);
 #else
   GTEST_SKIP() << "not an x86 build";
 #endif
 }
 
+// An AVX-512 build takes its own AVX-512 path; any other takes the widest the CPU runs
+// (test_avx2_build.cpp checks that in a build for AVX2).
+TEST(Philox, DrawsTakeTheWidestPathTheCpuRuns) {
+#if defined(__AVX512F__) && defined(LLCB_PHILOX_X86)
+  EXPECT_EQ(draw_path(), DrawPath::kAvx512);
+#elif defined(LLCB_PHILOX_X86)
+  EXPECT_EQ(draw_path(), philox_checks::cpu_runs_avx512()   ? DrawPath::kAvx512
+                         : __builtin_cpu_supports("avx2") ? DrawPath::kAvx2
+                                                          : DrawPath::kScalar);
+#else
+  EXPECT_EQ(draw_path(), DrawPath::kScalar);
+#endif
+}
+
 // draw_normals gives normal4f's bits of each block, in block order, and writes nothing past them.
 TEST(Philox, ManyNormalsAtOnceAreTheSameAsOneBlockAtATime) {
-  for (std::int64_t count : {0, 1, 17, 98, 1024, 1031}) {
-    const auto n = static_cast<std::size_t>(count);
-    std::vector<std::uint32_t> w0(n), w1(n), w2(n), w3(n);
-    std::vector<float> z(4 * n + 1, -7.0f);
-    draw_normals(99, Stream::kLangevin, 5, 12, count, z.data(), BlockWords{{w0.data(), w1.data(), w2.data(), w3.data()}});
-    for (std::int64_t j = 0; j < count; ++j) {
-      const Normal4f want = normal4f(draw_block(99, Stream::kLangevin, 5, 12 + static_cast<std::uint32_t>(j)));
-      for (int k = 0; k < 4; ++k) {
-        ASSERT_EQ(float_bits(z[static_cast<std::size_t>(4 * j + k)]), float_bits(want.z[k])) << count << " blocks, block " << j;
-      }
-    }
-    EXPECT_EQ(z[4 * n], -7.0f) << "wrote past " << count << " blocks";
-  }
+  philox_checks::expect_normals_as_one_block_at_a_time(philox_checks::draw_normals_default);
 }
 
 // The noise's bits, pinned (philox_checks::kNormalsHash): through normal4f one block at a time,

@@ -28,22 +28,59 @@ inline void fnv_add(std::uint64_t& h, float z) {
   }
 }
 
-// kNormalsHash's hash computed through draw_normals, 1000 blocks at a time (not a multiple of 8
-// or 16: every vector path's rest too).
-inline std::uint64_t normals_hash_many_at_once() {
+// The build's own draw_normals, as a callable (draw_normals_avx2 and draw_normals_avx512 are
+// functions already).
+inline void draw_normals_default(std::uint64_t seed, Stream stream, std::uint64_t index, std::uint32_t first_sub,
+                                 std::int64_t count, float* out, const BlockWords& words) {
+  draw_normals(seed, stream, index, first_sub, count, out, words);
+}
+
+// kNormalsHash's hash computed through `draw` (draw_normals or one of its paths), 1000 blocks at a
+// time (not a multiple of 8 or 16: every vector path's rest too).
+template <class Draw = decltype(&draw_normals_default)>
+std::uint64_t normals_hash_many_at_once(Draw draw = &draw_normals_default) {
   constexpr std::int64_t kAtOnce = 1000;
   std::vector<std::uint32_t> w0(kAtOnce), w1(kAtOnce), w2(kAtOnce), w3(kAtOnce);
   std::vector<float> z(4 * kAtOnce);
   std::uint64_t h = 0xcbf29ce484222325ull;
   for (std::uint32_t j = 0; j < kHashedBlocks; j += kAtOnce) {
     const std::int64_t count = std::min<std::int64_t>(kAtOnce, kHashedBlocks - j);
-    draw_normals(0x5eed, Stream::kLangevin, 3, j, count, z.data(), BlockWords{{w0.data(), w1.data(), w2.data(), w3.data()}});
+    draw(0x5eed, Stream::kLangevin, 3, j, count, z.data(), BlockWords{{w0.data(), w1.data(), w2.data(), w3.data()}});
     for (std::int64_t i = 0; i < 4 * count; ++i) fnv_add(h, z[static_cast<std::size_t>(i)]);
   }
   return h;
 }
 
-// `draw` (draw_blocks or draw_blocks_avx2) gives draw_block's words for every count and every
+// `draw` (draw_normals or one of its paths) gives normal4f's bits of each block, in block order,
+// and writes nothing past them.
+template <class Draw>
+void expect_normals_as_one_block_at_a_time(Draw draw) {
+  for (std::int64_t count : {0, 1, 17, 98, 1024, 1031}) {
+    const auto n = static_cast<std::size_t>(count);
+    std::vector<std::uint32_t> w0(n), w1(n), w2(n), w3(n);
+    std::vector<float> z(4 * n + 1, -7.0f);
+    draw(99, Stream::kLangevin, 5, 12, count, z.data(), BlockWords{{w0.data(), w1.data(), w2.data(), w3.data()}});
+    for (std::int64_t j = 0; j < count; ++j) {
+      const Normal4f want = normal4f(draw_block(99, Stream::kLangevin, 5, 12 + static_cast<std::uint32_t>(j)));
+      for (int k = 0; k < 4; ++k) {
+        ASSERT_EQ(float_bits(z[static_cast<std::size_t>(4 * j + k)]), float_bits(want.z[k])) << count << " blocks, block " << j;
+      }
+    }
+    EXPECT_EQ(z[4 * n], -7.0f) << "wrote past " << count << " blocks";
+  }
+}
+
+// The CPU runs AVX-512 as draw_path asks for it (avx512f, vl, bw, dq and fma).
+inline bool cpu_runs_avx512() {
+#if defined(LLCB_PHILOX_X86)
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+
+// `draw` (draw_blocks or one of its paths) gives draw_block's words for every count and every
 // starting block, including runs across the 2^32 wrap of the block word: from a multiple of 8 and
 // from starts that are not, whose lanes carry into the high halves of the 64-bit lanes.
 template <class Draw>

@@ -12,6 +12,7 @@
 #include "lib/backend/cpu/update_pass.hpp"
 #include "lib/core/error.hpp"
 #include "lib/core/hash.hpp"
+#include "lib/core/philox_blocks.hpp"
 #include "lib/dln/architecture.hpp"
 #include "lib/dln/linalg.hpp"
 #include "lib/core/log.hpp"
@@ -229,7 +230,8 @@ extern "C" char* openblas_get_corename(void);
 // choice (SkylakeX) runs sgemm about twice as fast as the AVX2 set (Haswell) that the environment
 // variable OPENBLAS_CORETYPE can force (docs/performance.md).
 std::string CpuBackend::hardware() const {
-  return std::to_string(threads_) + " CPU threads, OpenBLAS " + openblas_get_corename() + " kernels";
+  return std::to_string(threads_) + " CPU threads, OpenBLAS " + openblas_get_corename() + " kernels, draws through " +
+         draw_path_label(draw_path());
 }
 
 CpuBackend::CpuBackend(int threads, const std::atomic<bool>* stop)
