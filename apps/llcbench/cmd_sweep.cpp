@@ -97,12 +97,14 @@ int finish(const sweep::RunSummary& s, const std::string& store, TableFormat for
   return 0;
 }
 
+#if LLCB_HAVE_MPI
 // Under mpirun or srun with MPI the launcher sets one of these (PALS_RANKID: HPE Cray's PALS); a
 // plain run never pays for MPI_Init.
 bool launched_by_mpi() {
   return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMIX_RANK") || std::getenv("PMI_RANK") ||
          std::getenv("PALS_RANKID");
 }
+#endif
 
 // The task count of the Slurm step this process is a task of (0 outside a step; a batch script,
 // a task of its own, has only the allocation's SLURM_NTASKS).
@@ -266,7 +268,6 @@ int cmd_sweep(const std::vector<std::string>& args) {
       return 0;
     }
     if (const int refused = refuse_slurm_step_without_mpi()) return refused;
-    const bool explicit_level = !vm["log-level"].defaulted();
     const std::string& config_path = required(vm, "config", "configs/demo.ini");
     sweep::RunOptions options;
     options.store_path = required(vm, "store", "demo.h5");
@@ -295,6 +296,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
     std::signal(SIGTERM, request_stop);
     const bool bar = isatty(STDERR_FILENO) && log::enabled(log::Level::kInfo);
 #if LLCB_HAVE_MPI
+    const bool explicit_level = !vm["log-level"].defaulted();
     if (launched_by_mpi()) {
       mpi::Environment env(nullptr, nullptr);
       if (env.size() == 1 && slurm_step_tasks() > 1 && !std::getenv("OMPI_COMM_WORLD_SIZE")) {
