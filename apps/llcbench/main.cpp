@@ -28,11 +28,6 @@ void print_usage(std::ostream& os) {
 
 int main(int argc, char** argv) {
   llcb::dln::hold_blas_to_openmp();  // before any product: a threaded one could wait forever
-  if (llcb::DrawPath cap; !llcb::draws_cap(std::getenv("LLCB_DRAWS"), cap)) {
-    std::cerr << "llcbench: error: LLCB_DRAWS is '" << std::getenv("LLCB_DRAWS")
-              << "'; it takes avx512, avx2 or scalar (or is unset)\n";
-    return llcb::kExitUsage;
-  }
   const std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     print_usage(std::cerr);
@@ -46,6 +41,11 @@ int main(int argc, char** argv) {
   if (first == "--help" || first == "-h" || first == "help") {
     print_usage(std::cout);
     return llcb::kExitOk;
+  }
+  if (llcb::DrawPath cap; !llcb::draws_cap(std::getenv("LLCB_DRAWS"), cap)) {
+    std::cerr << "llcbench: error: LLCB_DRAWS is '" << std::getenv("LLCB_DRAWS")
+              << "'; it takes avx512, avx2 or scalar (or is unset)\n";
+    return llcb::kExitUsage;
   }
   for (const auto& c : llcb::cli::commands()) {
     if (c.name == first) {

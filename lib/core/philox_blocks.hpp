@@ -6,13 +6,19 @@
 // block's ten rounds are a chain of dependent multiplies (draw_blocks_avx512); with AVX2, 4 blocks
 // a vector and two in flight (draw_blocks_avx2). Host only (CUDA kernels draw one block a thread).
 //
-// Which path runs: a build for AVX-512 (-march=native on such a CPU) takes it directly. Any other
-// x86-64 build (the container images' x86-64-v3 among them) asks the CPU once per process
-// (draw_path) and takes AVX-512 where the CPU has it, else AVX2, else one block at a time: the
-// draws are most of what a step does beyond its GEMMs, so an image built for the oldest CPUs it
-// serves still draws at the speed of the newest. Every path gives the same bits, so the choice
-// never changes a trace.
+// Which path runs (draw_path): a build for AVX-512 (-march=native on such a CPU) takes it always,
+// its own code being AVX-512 throughout. Any other x86-64 build (the container images'
+// x86-64-v3 among them) asks the CPU once per process and takes AVX-512 where the CPU has it, else
+// AVX2, else one block at a time, within the cap LLCB_DRAWS sets (draws_cap): the draws are most
+// of what a step does beyond its GEMMs, so an image built for the oldest CPUs it serves still
+// draws at the speed of the newest. Every path gives the same bits, so neither the CPU nor the
+// cap changes a trace. The choice is one object per process, so every file of a binary must be
+// built with the same -march (as the project's are) and none by nvcc (checked below).
 #pragma once
+
+#if defined(__CUDACC__)
+#error "philox_blocks.hpp is host code: CUDA kernels draw one block a thread (lib/core/random.hpp)"
+#endif
 
 #include <algorithm>
 #include <cstdint>
@@ -21,7 +27,7 @@
 
 #include "lib/core/random.hpp"
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__)
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define LLCB_PHILOX_X86 1
 #include <immintrin.h>
 // The ISA of the AVX-512 and AVX2 paths, for builds without it (empty where the build has it, so
@@ -133,8 +139,8 @@ namespace philox_detail {
 // Ten rounds on H vectors of 4 counters, one a 64-bit lane with its words in the low 32 bits
 // (rounds8 on AVX2, with two xors for each three-way one).
 template <int H>
-LLCB_TARGET_AVX2 inline void rounds4(__m256i (&x0)[H], __m256i (&x1)[H], __m256i (&x2)[H],
-                                                    __m256i (&x3)[H], PhiloxKey key) {
+LLCB_TARGET_AVX2 inline void rounds4(__m256i (&x0)[H], __m256i (&x1)[H], __m256i (&x2)[H], __m256i (&x3)[H],
+                                     PhiloxKey key) {
   const __m256i m0 = _mm256_set1_epi64x(kM0), m1 = _mm256_set1_epi64x(kM1);
   std::uint32_t k0 = key.v[0], k1 = key.v[1];
   for (int r = 0; r < 10; ++r) {
@@ -164,8 +170,7 @@ LLCB_TARGET_AVX2 inline __m256i low_words(__m256i a, __m256i b) {
 
 // draw_blocks through AVX2 (callable on any CPU that has it, whatever the build's own ISA).
 LLCB_TARGET_AVX2 inline void draw_blocks_avx2(std::uint64_t seed, Stream stream, std::uint64_t index,
-                                                             std::uint32_t first_sub, std::int64_t count,
-                                                             const BlockWords& out) {
+                                              std::uint32_t first_sub, std::int64_t count, const BlockWords& out) {
   const PhiloxCounter c = stream_counter(stream, index, 0);
   const PhiloxKey key = key_from_seed(seed);
   const __m256i lanes = _mm256_setr_epi64x(0, 1, 2, 3);
@@ -188,9 +193,7 @@ LLCB_TARGET_AVX2 inline void draw_blocks_avx2(std::uint64_t seed, Stream stream,
   philox_detail::scalar_blocks(seed, stream, index, first_sub, j, count, out);
 }
 
-// Requires count >= 0 and each out.w[k] with room for count words. The block word wraps modulo
-// 2^32 past first_sub, as draw_block(seed, stream, index, first_sub + j) does in uint32 arithmetic.
-// (draw_blocks_avx512 and draw_blocks_avx2 likewise; each needs a CPU with its ISA.)
+// draw_blocks through AVX-512 (callable on any CPU that has it, whatever the build's own ISA).
 LLCB_TARGET_AVX512 inline void draw_blocks_avx512(std::uint64_t seed, Stream stream, std::uint64_t index,
                                                   std::uint32_t first_sub, std::int64_t count, const BlockWords& out) {
   const PhiloxCounter c = stream_counter(stream, index, 0);
@@ -206,13 +209,16 @@ LLCB_TARGET_AVX512 inline void draw_blocks_avx512(std::uint64_t seed, Stream str
 
 enum class DrawPath { kScalar, kAvx2, kAvx512 };  // in order of width
 
-inline const char* draw_path_label(DrawPath p) {
-  return p == DrawPath::kAvx512 ? "AVX-512" : p == DrawPath::kAvx2 ? "AVX2" : "scalar code";
+// The path's name, as LLCB_DRAWS spells it.
+inline const char* draw_path_name(DrawPath p) {
+  return p == DrawPath::kAvx512 ? "avx512" : p == DrawPath::kAvx2 ? "avx2" : "scalar";
 }
 
-// The value of the LLCB_DRAWS environment variable, which caps the path: `avx512`, `avx2` or
-// `scalar` (the widest the draws may take: to compare paths, or to stand in for an older CPU);
-// unset or empty, no cap. False for any other value (llcbench refuses it at startup).
+// The value of the LLCB_DRAWS environment variable, which caps the path in builds that choose it
+// at run time: `avx512`, `avx2` or `scalar` (the widest the draws may take: to compare paths, or,
+// in a build without AVX-512, to stand in for an older CPU); unset or empty, no cap. A build for
+// AVX-512 ignores it: its code is AVX-512 throughout, so no cap could make it an older CPU's.
+// False for any other value (llcbench refuses it at startup; other programs ignore it).
 inline bool draws_cap(const char* text, DrawPath& cap) {
   const std::string_view v = text ? text : "";
   if (v.empty() || v == "avx512") {
@@ -227,33 +233,39 @@ inline bool draws_cap(const char* text, DrawPath& cap) {
   return true;
 }
 
-// The widest path this CPU runs: AVX-512 in a build for it, else what the CPU reports.
+// The widest path this CPU runs (the features LLCB_TARGET_AVX512 and LLCB_TARGET_AVX2 enable; the
+// checks include the operating system's support of the registers).
 inline DrawPath cpu_draw_path() {
-#if defined(LLCB_PHILOX_X86) && defined(__AVX512F__)
-  return DrawPath::kAvx512;
-#elif defined(LLCB_PHILOX_X86)
+#if defined(LLCB_PHILOX_X86)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma")) {
+  const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2 && __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx512f") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")) {
     return DrawPath::kAvx512;
   }
-  return __builtin_cpu_supports("avx2") ? DrawPath::kAvx2 : DrawPath::kScalar;
+  return avx2 ? DrawPath::kAvx2 : DrawPath::kScalar;
 #else
   return DrawPath::kScalar;
 #endif
 }
 
-// The path draw_blocks and draw_normals take in this process (decided once): the widest the CPU
-// runs, within LLCB_DRAWS's cap.
+// The path draw_blocks and draw_normals take in this process: AVX-512 in a build for it, else the
+// widest the CPU runs within LLCB_DRAWS's cap (decided once).
 inline DrawPath draw_path() {
+#if defined(LLCB_PHILOX_X86) && defined(__AVX512F__)
+  return DrawPath::kAvx512;
+#else
   static const DrawPath path = [] {
     DrawPath cap = DrawPath::kAvx512;
     if (!draws_cap(std::getenv("LLCB_DRAWS"), cap)) cap = DrawPath::kAvx512;
     return std::min(cpu_draw_path(), cap);
   }();
   return path;
+#endif
 }
 
+// Requires count >= 0 and each out.w[k] with room for count words. The block word wraps modulo
+// 2^32 past first_sub, as draw_block(seed, stream, index, first_sub + j) does in uint32 arithmetic.
 inline void draw_blocks(std::uint64_t seed, Stream stream, std::uint64_t index, std::uint32_t first_sub,
                         std::int64_t count, const BlockWords& out) {
 #if defined(LLCB_PHILOX_X86)
@@ -286,8 +298,17 @@ __attribute__((always_inline)) inline void box_muller_words(std::int64_t count, 
 
 }  // namespace philox_detail
 
+// draw_normals one block at a time (its Box-Muller still vectorised at the build's width), through
+// AVX-512, and through AVX2 (each on a CPU with its ISA). In a build for AVX-512 the AVX2 path's
+// Box-Muller, and its Philox's encoding, are the build's: only a build without AVX-512 runs AVX2
+// code alone (tests/core/test_avx2_build.cpp).
+inline void draw_normals_scalar(std::uint64_t seed, Stream stream, std::uint64_t index, std::uint32_t first_sub,
+                                std::int64_t count, float* out, const BlockWords& words) {
+  philox_detail::scalar_blocks(seed, stream, index, first_sub, 0, count, words);
+  philox_detail::box_muller_words(count, out, words);
+}
+
 #if defined(LLCB_PHILOX_X86)
-// draw_normals through AVX-512 and through AVX2 (each on a CPU with its ISA).
 LLCB_TARGET_AVX512 inline void draw_normals_avx512(std::uint64_t seed, Stream stream, std::uint64_t index,
                                                    std::uint32_t first_sub, std::int64_t count, float* out,
                                                    const BlockWords& words) {
@@ -314,8 +335,7 @@ inline void draw_normals(std::uint64_t seed, Stream stream, std::uint64_t index,
     case DrawPath::kScalar: break;
   }
 #endif
-  philox_detail::scalar_blocks(seed, stream, index, first_sub, 0, count, words);
-  philox_detail::box_muller_words(count, out, words);
+  draw_normals_scalar(seed, stream, index, first_sub, count, out, words);
 }
 
 }  // namespace llcb

@@ -36,13 +36,17 @@ TEST(PhiloxAvx2, TheAvx2PathKeepsTheBits) {
   EXPECT_EQ(philox_checks::normals_hash_many_at_once(draw_normals_avx2), philox_checks::kNormalsHash);
 }
 
-// A build without AVX-512 still draws through AVX-512 where the CPU has it, with the same bits.
+// One block at a time (LLCB_DRAWS=scalar), as this build compiles it.
+TEST(PhiloxAvx2, TheScalarPathKeepsTheBits) {
+  philox_checks::expect_normals_as_one_block_at_a_time(draw_normals_scalar);
+  EXPECT_EQ(philox_checks::normals_hash_many_at_once(draw_normals_scalar), philox_checks::kNormalsHash);
+}
+
+// A build without AVX-512 draws through the widest path the CPU runs (within LLCB_DRAWS's cap, if
+// the environment sets one), AVX-512 where the CPU has it, with the same bits.
 TEST(PhiloxAvx2, TheAvx512PathIsTakenWhereTheCpuHasItAndKeepsTheBits) {
-  if (!philox_checks::cpu_runs_avx512()) {
-    EXPECT_EQ(draw_path(), DrawPath::kAvx2);
-    GTEST_SKIP() << "this CPU has no AVX-512: the AVX2 path is the one taken";
-  }
-  EXPECT_EQ(draw_path(), DrawPath::kAvx512);
+  EXPECT_EQ(draw_path(), philox_checks::expected_draw_path());
+  if (!philox_checks::cpu_runs_avx512()) GTEST_SKIP() << "this CPU has no AVX-512";
   philox_checks::expect_many_blocks_as_one_at_a_time(draw_blocks_avx512);
   philox_checks::expect_normals_as_one_block_at_a_time(draw_normals_avx512);
   EXPECT_EQ(philox_checks::normals_hash_many_at_once(draw_normals_avx512), philox_checks::kNormalsHash);

@@ -75,7 +75,8 @@ namespace {
 // AVX-512; the 8-block groups and the scalar rest with AVX2 alone; the scalar loop otherwise.
 TEST(Philox, ManyBlocksAtOnceAreTheSameAsOneAtATime) { philox_checks::expect_many_blocks_as_one_at_a_time(draw_blocks); }
 
-// The AVX2 path, which an AVX-512 build never takes on its own, on any CPU that has AVX2.
+// The AVX2 path's algorithm, on any CPU that has AVX2 (in a build for AVX-512, which never takes
+// it, compiled with AVX-512 available: test_avx2_build.cpp runs it as AVX2 code alone).
 TEST(Philox, ManyBlocksAtOnceThroughAvx2AreTheSameAsOneAtATime) {
 #if defined(LLCB_PHILOX_X86)
   if (!__builtin_cpu_supports("avx2")) GTEST_SKIP() << "this CPU has no AVX2";
@@ -87,18 +88,20 @@ TEST(Philox, ManyBlocksAtOnceThroughAvx2AreTheSameAsOneAtATime) {
 #endif
 }
 
-// An AVX-512 build takes its own AVX-512 path; any other takes the widest the CPU runs
-// (test_avx2_build.cpp checks that in a build for AVX2).
+// An AVX-512 build takes its own AVX-512 path whatever LLCB_DRAWS says; any other the widest the
+// CPU runs within the cap (test_avx2_build.cpp checks that in a build for AVX2).
 TEST(Philox, DrawsTakeTheWidestPathTheCpuRuns) {
 #if defined(__AVX512F__) && defined(LLCB_PHILOX_X86)
   EXPECT_EQ(draw_path(), DrawPath::kAvx512);
-#elif defined(LLCB_PHILOX_X86)
-  EXPECT_EQ(draw_path(), philox_checks::cpu_runs_avx512()   ? DrawPath::kAvx512
-                         : __builtin_cpu_supports("avx2") ? DrawPath::kAvx2
-                                                          : DrawPath::kScalar);
 #else
-  EXPECT_EQ(draw_path(), DrawPath::kScalar);
+  EXPECT_EQ(draw_path(), philox_checks::expected_draw_path());
 #endif
+}
+
+// One block at a time, the path of CPUs without AVX2 (and of LLCB_DRAWS=scalar).
+TEST(Philox, TheScalarPathKeepsTheBits) {
+  philox_checks::expect_normals_as_one_block_at_a_time(draw_normals_scalar);
+  EXPECT_EQ(philox_checks::normals_hash_many_at_once(draw_normals_scalar), philox_checks::kNormalsHash);
 }
 
 // draw_normals gives normal4f's bits of each block, in block order, and writes nothing past them.

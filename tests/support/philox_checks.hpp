@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <vector>
 
 #include "lib/core/philox_blocks.hpp"
@@ -28,7 +29,7 @@ inline void fnv_add(std::uint64_t& h, float z) {
   }
 }
 
-// The build's own draw_normals, as a callable (draw_normals_avx2 and draw_normals_avx512 are
+// The build's own draw_normals, as a callable (its paths, draw_normals_scalar and the others, are
 // functions already).
 inline void draw_normals_default(std::uint64_t seed, Stream stream, std::uint64_t index, std::uint32_t first_sub,
                                  std::int64_t count, float* out, const BlockWords& words) {
@@ -70,14 +71,30 @@ void expect_normals_as_one_block_at_a_time(Draw draw) {
   }
 }
 
-// The CPU runs AVX-512 as draw_path asks for it (avx512f, vl, bw, dq and fma).
+// The CPU runs AVX-512 as draw_path asks for it (avx512f, vl, bw, dq, avx2 and fma).
 inline bool cpu_runs_avx512() {
 #if defined(LLCB_PHILOX_X86)
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
+         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
   return false;
 #endif
+}
+
+// The path a build without AVX-512 should take here: the widest the CPU runs, within the cap of
+// LLCB_DRAWS where the environment sets a valid one.
+inline DrawPath expected_draw_path() {
+#if defined(LLCB_PHILOX_X86)
+  const DrawPath cpu = cpu_runs_avx512()              ? DrawPath::kAvx512
+                       : __builtin_cpu_supports("avx2") ? DrawPath::kAvx2
+                                                        : DrawPath::kScalar;
+#else
+  const DrawPath cpu = DrawPath::kScalar;
+#endif
+  DrawPath cap = DrawPath::kAvx512;
+  if (!draws_cap(std::getenv("LLCB_DRAWS"), cap)) cap = DrawPath::kAvx512;
+  return std::min(cpu, cap);
 }
 
 // `draw` (draw_blocks or one of its paths) gives draw_block's words for every count and every

@@ -230,8 +230,8 @@ extern "C" char* openblas_get_corename(void);
 // choice (SkylakeX) runs sgemm about twice as fast as the AVX2 set (Haswell) that the environment
 // variable OPENBLAS_CORETYPE can force (docs/performance.md).
 std::string CpuBackend::hardware() const {
-  return std::to_string(threads_) + " CPU threads, OpenBLAS " + openblas_get_corename() + " kernels, draws through " +
-         draw_path_label(draw_path());
+  return std::to_string(threads_) + " CPU threads, OpenBLAS " + openblas_get_corename() + " kernels, random draws " +
+         draw_path_name(draw_path());
 }
 
 CpuBackend::CpuBackend(int threads, const std::atomic<bool>* stop)
