@@ -67,7 +67,8 @@ namespace philox_detail {
 // whole 64-bit product, so a round is two multiplies, two shifts and two three-way xors per
 // vector; the high halves carry garbage that no multiply reads and the final pack drops.
 template <int H>
-LLCB_TARGET_AVX512 inline void rounds8(__m512i (&x0)[H], __m512i (&x1)[H], __m512i (&x2)[H], __m512i (&x3)[H], PhiloxKey key) {
+LLCB_TARGET_AVX512 inline void rounds8(__m512i (&x0)[H], __m512i (&x1)[H], __m512i (&x2)[H], __m512i (&x3)[H],
+                                       PhiloxKey key) {
   const __m512i m0 = _mm512_set1_epi64(kM0), m1 = _mm512_set1_epi64(kM1);
   std::uint32_t k0 = key.v[0], k1 = key.v[1];
   for (int r = 0; r < 10; ++r) {
@@ -91,7 +92,7 @@ LLCB_TARGET_AVX512 inline void rounds8(__m512i (&x0)[H], __m512i (&x1)[H], __m51
 // blocks of the last group.
 template <int G>
 LLCB_TARGET_AVX512 inline void blocks16(PhiloxCounter c, PhiloxKey key, std::uint32_t sub, const BlockWords& out,
-                     std::int64_t at, int valid) {
+                                        std::int64_t at, int valid) {
   constexpr int H = 2 * G;
   const __m512i lanes = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
   __m512i x0[H], x1[H], x2[H], x3[H];
