@@ -15,6 +15,7 @@
 #include "lib/backend/cpu/cpu_backend.hpp"
 #include "lib/core/error.hpp"
 #include "lib/core/json.hpp"
+#include "lib/core/philox_blocks.hpp"
 #include "lib/core/median.hpp"
 #include "lib/core/parse.hpp"
 #include "lib/samplers/registry.hpp"
@@ -174,6 +175,7 @@ int cmd_bench(const std::vector<std::string>& args) {
       w.field("gradient_cut", cut);
       if (cpu) w.field("batch_sums", std::string(backend::batch_sums_name(data.batch_halves)));
       if (cpu) w.field("schedule", std::string(backend::CpuBackend::schedule_name(schedule)));
+      if (cpu) w.field("random_draws", std::string(draw_path_name(draw_path())));
       w.field("sampler", sampler);
       w.field("steps", steps);
       w.field("repeats", repeats);

@@ -433,12 +433,16 @@ TEST(Cli, EveryDrawPathGivesTheSameTrace) {
 #else
     const DrawPath want = std::min(llcb::cpu_draw_path(), cap);
 #endif
-    const Result r = run_with_env("LLCB_DRAWS=" + path,
-                                  "bench --class tiny --steps 5 --repeats 1 --gemm-size 0 --copy-mib 0 --no-shape-floor");
+    const std::string bench = "bench --class tiny --steps 5 --repeats 1 --gemm-size 0 --copy-mib 0 --no-shape-floor";
+    const Result r = run_with_env("LLCB_DRAWS=" + path, bench);
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_NE(r.out.find(std::string(" kernels, random draws ") + llcb::draw_path_name(want) + ")\n"),
               std::string::npos)
         << "LLCB_DRAWS=" << path << "\n" << r.out;
+    const Result j = run_with_env("LLCB_DRAWS=" + path, bench + " --json");
+    ASSERT_EQ(j.code, 0) << j.err;
+    EXPECT_NE(j.out.find(std::string("\"random_draws\":\"") + llcb::draw_path_name(want) + "\""), std::string::npos)
+        << "LLCB_DRAWS=" << path << "\n" << j.out;
   }
   for (const std::string sampler : {"sgld", "sgnht"}) {
     std::string first;
