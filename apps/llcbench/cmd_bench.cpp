@@ -15,9 +15,9 @@
 #include "lib/backend/cpu/cpu_backend.hpp"
 #include "lib/core/error.hpp"
 #include "lib/core/json.hpp"
-#include "lib/core/philox_blocks.hpp"
 #include "lib/core/median.hpp"
 #include "lib/core/parse.hpp"
+#include "lib/core/philox_blocks.hpp"
 #include "lib/samplers/registry.hpp"
 
 namespace llcb::cli {

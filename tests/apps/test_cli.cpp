@@ -418,9 +418,10 @@ TEST(Cli, AnOpenMpThreadLimitHoldsOpenBlasToo) {
 }
 
 // LLCB_DRAWS caps the instructions the random draws run on (in a build without AVX-512; a build
-// for AVX-512 draws through it whatever the cap): bench names the path taken, every path gives the
-// same trace byte for byte (the noise and the inputs of a 1K chain, both samplers' kinds of
-// update), and a value it does not take is a one-line usage error.
+// for AVX-512 draws through it whatever the cap): bench names the path taken (its hardware line
+// and JSON's random_draws), every path gives the same trace byte for byte (the noise and the
+// inputs of a 1K chain, both samplers' kinds of update), and a value it does not take is a
+// one-line usage error.
 TEST(Cli, EveryDrawPathGivesTheSameTrace) {
   using llcb::DrawPath;
   const auto tmp = std::filesystem::temp_directory_path() / ("llcb_cli_draws_" + std::to_string(::getpid()));
