@@ -250,17 +250,21 @@ inline DrawPath cpu_draw_path() {
 #endif
 }
 
-// The path draw_blocks and draw_normals take in this process: AVX-512 in a build for it, else the
-// widest the CPU runs within LLCB_DRAWS's cap (decided once).
+// The path a build without AVX-512 takes where LLCB_DRAWS is cap_text: the widest the CPU runs
+// within the cap (an invalid value caps nothing).
+inline DrawPath capped_draw_path(const char* cap_text) {
+  DrawPath cap = DrawPath::kAvx512;
+  draws_cap(cap_text, cap);  // leaves cap as it is for an invalid value
+  return std::min(cpu_draw_path(), cap);
+}
+
+// The path draw_blocks and draw_normals take in this process: AVX-512 in a build for it, else
+// capped_draw_path of the environment's LLCB_DRAWS (decided once).
 inline DrawPath draw_path() {
 #if defined(LLCB_PHILOX_X86) && defined(__AVX512F__)
   return DrawPath::kAvx512;
 #else
-  static const DrawPath path = [] {
-    DrawPath cap = DrawPath::kAvx512;
-    if (!draws_cap(std::getenv("LLCB_DRAWS"), cap)) cap = DrawPath::kAvx512;
-    return std::min(cpu_draw_path(), cap);
-  }();
+  static const DrawPath path = capped_draw_path(std::getenv("LLCB_DRAWS"));
   return path;
 #endif
 }

@@ -432,7 +432,7 @@ TEST(Cli, EveryDrawPathGivesTheSameTrace) {
 #if defined(__AVX512F__)
     const DrawPath want = DrawPath::kAvx512;  // the build's own code is AVX-512 throughout
 #else
-    const DrawPath want = std::min(llcb::cpu_draw_path(), cap);
+    const DrawPath want = llcb::capped_draw_path(path.c_str());
 #endif
     const std::string bench = "bench --class tiny --steps 5 --repeats 1 --gemm-size 0 --copy-mib 0 --no-shape-floor";
     const Result r = run_with_env("LLCB_DRAWS=" + path, bench);

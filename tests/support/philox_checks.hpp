@@ -71,31 +71,11 @@ void expect_normals_as_one_block_at_a_time(Draw draw) {
   }
 }
 
-// The CPU runs AVX-512 as draw_path asks for it (avx512f, vl, bw, dq, avx2 and fma).
-inline bool cpu_runs_avx512() {
-#if defined(LLCB_PHILOX_X86)
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  return false;
-#endif
-}
+// The CPU runs the AVX-512 path (the features draw_path asks for).
+inline bool cpu_runs_avx512() { return cpu_draw_path() == DrawPath::kAvx512; }
 
-// The path a build without AVX-512 should take here: the widest the CPU runs, within the cap of
-// LLCB_DRAWS where the environment sets a valid one.
-inline DrawPath expected_draw_path() {
-#if defined(LLCB_PHILOX_X86)
-  const DrawPath cpu = cpu_runs_avx512()              ? DrawPath::kAvx512
-                       : __builtin_cpu_supports("avx2") ? DrawPath::kAvx2
-                                                        : DrawPath::kScalar;
-#else
-  const DrawPath cpu = DrawPath::kScalar;
-#endif
-  DrawPath cap = DrawPath::kAvx512;
-  if (!draws_cap(std::getenv("LLCB_DRAWS"), cap)) cap = DrawPath::kAvx512;
-  return std::min(cpu, cap);
-}
+// The path a build without AVX-512 should take here, under the environment's LLCB_DRAWS.
+inline DrawPath expected_draw_path() { return capped_draw_path(std::getenv("LLCB_DRAWS")); }
 
 // `draw` (draw_blocks or one of its paths) gives draw_block's words for every count and every
 // starting block, including runs across the 2^32 wrap of the block word: from a multiple of 8 and
