@@ -103,11 +103,12 @@ void check_seed_recipe(const store::StoreHeader& h, const std::string& path) {
                    "version that made it, or start a new store");
 }
 
-void check_store_matches(const store::StoreHeader& h, const std::string& path, const SweepConfig& config,
-                         bool force) {
+// The keys in which this config differs from the store's ("" where none), refused unless `force`.
+std::string check_store_matches(const store::StoreHeader& h, const std::string& path, const SweepConfig& config,
+                                bool force) {
   check_seed_recipe(h, path);
   const auto diff = config_differences(parse_canonical(h.config_canonical), config.canonical);
-  if (diff.empty()) return;
+  if (diff.empty()) return "";
   std::string keys;
   for (const auto& d : diff) keys += (keys.empty() ? "" : "; ") + d;
   if (!force) {
@@ -120,6 +121,16 @@ void check_store_matches(const store::StoreHeader& h, const std::string& path, c
                             : "use --force-config to continue it anyway"));
   }
   log::warn("continuing a store made by a different config: {}", keys);
+  return keys;
+}
+
+// The refusal of a config whose jobs (or calibrations) the store lacks; `changed` as
+// check_store_matches returns it.
+UsageError not_in_store(std::int64_t missing, const std::string& what, const std::string& path,
+                        const std::string& changed) {
+  return UsageError(std::to_string(missing) + " " + what + " of this config are not in store '" + path + "' (" +
+                    (changed.empty() ? "the grid changed" : "the config changed: " + changed) +
+                    "); start a new store");
 }
 
 // The header of the store at `path`, or of its journal when the store cannot be read (or is gone).
@@ -273,7 +284,8 @@ SweepSession::SweepSession(const SweepConfig& config, const std::string& store_p
   const bool rebuild = !exists && options.resume && store::read_journal(store_path).has_header;
   if (exists || rebuild) {
     // The config first: a store that this config may not continue is not touched, not even repaired.
-    check_store_matches(stored_header(store_path), store_path, config, options.force_config);
+    changed_ = check_store_matches(stored_header(store_path), store_path, config, options.force_config);
+    if (exists) check_rows_read_only();
     recover(exists);
   } else {
     std::vector<dln::Problem> all = make_problems(config);
@@ -324,10 +336,7 @@ SweepSession::SweepSession(const SweepConfig& config, const std::string& store_p
       todo_.push_back(&j);
     }
   }
-  if (missing > 0) {
-    throw UsageError(std::to_string(missing) + " jobs of this config are not in store '" +
-                     store_path + "' (the grid changed); start a new store");
-  }
+  if (missing > 0) throw not_in_store(missing, "jobs", store_path, changed_);
   if (skipped_ > 0) log::info("resuming: {} of {} jobs already done", skipped_, grid_.size());
 }
 
@@ -338,6 +347,36 @@ const dln::Problem& SweepSession::problem(std::int64_t index) {
 }
 
 SweepSession::~SweepSession() = default;
+
+// A config continued with --force-config may have jobs or calibrations the store has no rows for:
+// refused here, from the store read only, before anything is written (a store that cannot be read
+// is repaired first, and the same checks after it refuse it then).
+void SweepSession::check_rows_read_only() const {
+  std::set<std::string> ids;
+  std::vector<std::string> calibration_ids;
+  bool has_calibrations = false;
+  try {
+    const store::Store st = store::Store::open(path_, false);
+    const store::Table jobs = st.table("jobs");
+    const auto& job_ids = jobs.get<std::string>("job_id");
+    ids.insert(job_ids.begin(), job_ids.end());
+    has_calibrations = st.has("calibrations");
+    if (has_calibrations) calibration_ids = st.table("calibrations").get<std::string>("calibration_id");
+  } catch (const Error&) {
+    return;
+  }
+  const auto missing = std::count_if(grid_.begin(), grid_.end(), [&](const Job& j) { return !ids.count(j.id); });
+  if (missing > 0) throw not_in_store(missing, "jobs", path_, changed_);
+  if (units_.empty()) return;
+  if (!has_calibrations) {
+    throw UsageError("store '" + path_ + "' has no /calibrations: it was made without calibrated samplers; start a new store");
+  }
+  const auto absent = std::count_if(units_.begin(), units_.end(), [&](const CalibrationUnit& u) {
+    return u.index >= static_cast<std::int64_t>(calibration_ids.size()) ||
+           calibration_ids[static_cast<std::size_t>(u.index)] != u.id;
+  });
+  if (absent > 0) throw not_in_store(absent, "calibrations", path_, changed_);
+}
 
 // The recorded calibrations of the store (every unit of the config must have its row), and the
 // step sizes of their jobs.

@@ -141,6 +141,7 @@ class SweepSession {
   std::vector<double> lambda_true_, lambda_lower_;  // by /jobs row
   std::vector<std::string> truth_status_;            // by /jobs row ("" for older stores)
   std::map<std::int64_t, dln::Problem> problems_;
+  void check_rows_read_only() const;
   void recover(bool exists);
   void settle_rows();
   std::int64_t rewrite_rows_from_journal(std::int64_t& verified);
@@ -154,6 +155,7 @@ class SweepSession {
   void fail(const std::string& why, bool journal = false);
   bool lock_held();  // false (and failed) once the lock is lost
   std::string path_, host_;
+  std::string changed_;  // the keys in which this config differs from the store's (--force-config)
   std::optional<store::StoreLock> lock_;
   std::optional<store::Store> store_;
   std::optional<store::Journal> journal_;

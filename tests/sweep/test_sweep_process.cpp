@@ -215,6 +215,30 @@ std::string slurp(const fs::path& p) {
 
 int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
+// A config forced onto a store whose jobs it does not have is refused before anything is written:
+// the store and its journal stay byte for byte as they were, closed cleanly, and the error names
+// what changed.
+TEST(SweepProcess, ARefusedForcedConfigLeavesTheStoreUntouched) {
+  reference();
+  const fs::path p = dir() / "forced_copy.h5";
+  const fs::path j = dir() / "forced_copy.h5.journal";
+  fs::copy_file(dir() / "reference.h5", p, fs::copy_options::overwrite_existing);
+  fs::copy_file(dir() / "reference.h5.journal", j, fs::copy_options::overwrite_existing);
+  const std::string store = slurp(p), journal = slurp(j);
+  const fs::path err = dir() / "forced_err.txt";
+  for (const std::string set : {"chain.steps=100", "problems.count=4"}) {
+    const std::string cmd = std::string(LLCB_BINARY) + " sweep " + (dir() / "sweep.ini").string() + " --store " +
+                            p.string() + " --resume --force-config --set " + set + " 2> " + err.string();
+    EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 2) << set;
+    const std::string text = slurp(err);
+    EXPECT_NE(text.find("of this config are not in store"), std::string::npos) << text;
+    EXPECT_NE(text.find("the config changed: " + set.substr(0, set.find('='))), std::string::npos) << text;
+    EXPECT_TRUE(slurp(p) == store) << set << ": the store changed";
+    EXPECT_TRUE(slurp(j) == journal) << set << ": the journal changed";
+  }
+  EXPECT_EQ(wait_exit(llcb::testing::start({LLCB_BINARY, "reduce", p.string()})), 0) << "still closed cleanly";
+}
+
 TEST(SweepProcess, AStoreThatCannotGrowStopsTheSweepAndTheResumeRepairsItLosingNothing) {
   const Snapshot& ref = reference();
   const fs::path p = dir() / "full_disk.h5";
