@@ -158,6 +158,15 @@ StoreLock::StoreLock(std::unique_ptr<State> s) : state_(std::move(s)) {}
 StoreLock::StoreLock(StoreLock&&) noexcept = default;
 
 StoreLock StoreLock::acquire(const std::string& store_path, const std::string& purpose, bool force) {
+  // A writer needs the store and its journal writable. One that is not is the user's choice (or a
+  // read-only file system), never damage: refused before anything is taken, moved or rebuilt.
+  for (const std::string& file : {store_path, store_path + ".journal"}) {
+    if (::access(file.c_str(), F_OK) == 0 && ::access(file.c_str(), W_OK) != 0) {
+      throw UsageError("store '" + store_path + "' cannot be written (" + file + ": " + std::strerror(errno) +
+                       "); " + purpose + " writes it, so make it writable first");
+    }
+  }
+  const bool exists = ::access(store_path.c_str(), F_OK) == 0;
   auto s = std::make_unique<State>();
   s->path = path_of(store_path);
   s->host = host_name();
@@ -169,7 +178,8 @@ StoreLock StoreLock::acquire(const std::string& store_path, const std::string& p
     s->fd = ::open(s->path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
     if (s->fd >= 0) break;
     if (errno != EEXIST) {
-      throw UsageError("cannot create store '" + store_path + "' (its lock file: " + std::strerror(errno) +
+      throw UsageError((exists ? "cannot lock store '" : "cannot create store '") + store_path +
+                       "' (its lock file " + s->path + ": " + std::strerror(errno) +
                        "; is the directory there and writable?)");
     }
     struct stat judged {};

@@ -41,7 +41,8 @@ class StoreLock {
   static std::string path_of(const std::string& store_path) { return store_path + ".lock"; }
 
   // Takes the lock of FILE for `purpose`; UsageError naming the holder (host, pid, since when,
-  // its last heartbeat) when a live writer holds it and `force` is off. Starts the heartbeat.
+  // its last heartbeat) when a live writer holds it and `force` is off, and, before anything
+  // else, when FILE or FILE.journal exists but cannot be written (read-only). Starts the heartbeat.
   static StoreLock acquire(const std::string& store_path, const std::string& purpose, bool force);
   StoreLock(StoreLock&&) noexcept;
   StoreLock& operator=(StoreLock&&) = delete;

@@ -265,6 +265,56 @@ TEST(StoreLock, OneWriterAtATime) {
   EXPECT_TRUE(read_lock(store).found);
 }
 
+// What StoreLock::acquire(store, "sweep") does in a child without root's privileges (root writes
+// read-only files, so as root the child runs as nobody): 0 refused with a message containing
+// `expected`, 1 let in, 2 refused otherwise, 3 the privileges could not be dropped.
+int acquire_unprivileged(const std::string& store, const std::string& expected) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(3);
+    try {
+      const StoreLock lock = StoreLock::acquire(store, "sweep", false);
+      ::_exit(1);
+    } catch (const UsageError& e) {
+      ::_exit(std::string(e.what()).find(expected) != std::string::npos ? 0 : 2);
+    } catch (...) {
+      ::_exit(2);
+    }
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// A store or journal that exists but cannot be written is refused before the lock is taken (the
+// user made it read-only; a writer must not treat it as damage and rebuild it), and one in a
+// directory that cannot be written is refused as such, not as a store to create.
+TEST(StoreLock, AReadOnlyStoreOrJournalIsRefusedUntouched) {
+  const fs::path d = fs::temp_directory_path() / ("llcb_readonly_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  fs::permissions(d, fs::perms::all);
+  const std::string store = (d / "ro.h5").string();
+  std::ofstream(store) << "store";
+  std::ofstream(Journal::path_of(store)) << "journal";
+  for (const std::string& file : {store, Journal::path_of(store)}) {
+    for (const std::string& f : {store, Journal::path_of(store)}) {
+      fs::permissions(f, f == file ? fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read
+                                   : fs::perms::all);
+    }
+    EXPECT_EQ(acquire_unprivileged(store, "cannot be written (" + file + ": Permission denied)"), 0) << file;
+    EXPECT_FALSE(fs::exists(StoreLock::path_of(store))) << file;
+  }
+  fs::permissions(store, fs::perms::all);
+  fs::permissions(Journal::path_of(store), fs::perms::all);
+  fs::permissions(d, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                         fs::perms::others_read | fs::perms::others_exec);
+  EXPECT_EQ(acquire_unprivileged(store, "cannot lock store '" + store + "' (its lock file"), 0);
+  std::ifstream in(store);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "store");
+  fs::remove_all(d);
+}
+
 void write_lock(const std::string& store, const std::string& host, std::int64_t pid, std::int64_t heartbeat) {
   std::ofstream(StoreLock::path_of(store)) << "host=" << host << "\npid=" << pid << "\nsince=" << heartbeat
                                           << "\nheartbeat=" << heartbeat << "\npurpose=sweep\n";
