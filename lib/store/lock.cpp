@@ -188,8 +188,8 @@ StoreLock StoreLock::acquire(const std::string& store_path, const std::string& p
     if (!held.found) continue;
     if (!held.stale && !force) {
       throw UsageError("store '" + store_path + "' is being written by " + describe(held) +
-                       "; one writer at a time (read it with query or status; --force-lock takes "
-                       "it over if that writer is gone)");
+                       "; one writer at a time (read it with query or status" +
+                       (purpose == "reduce" ? "" : "; --force-lock takes it over if that writer is gone") + ")");
     }
     // Move the old lock aside (atomic: of two contenders one wins), then create ours. If the file
     // moved is not the one judged (a contender took the stale lock over in between and this is

@@ -17,6 +17,7 @@
 #include <optional>
 #include <thread>
 
+#include "lib/store/lock.hpp"
 #include "tests/support/sweep_process.hpp"
 
 namespace {
@@ -237,6 +238,37 @@ TEST(SweepProcess, ARefusedForcedConfigLeavesTheStoreUntouched) {
     EXPECT_TRUE(slurp(j) == journal) << set << ": the journal changed";
   }
   EXPECT_EQ(wait_exit(llcb::testing::start({LLCB_BINARY, "reduce", p.string()})), 0) << "still closed cleanly";
+}
+
+// reduce decides before it takes the lock: during a sweep it is refused naming the writer, which
+// keeps its lock and finishes; on a store whose writer was killed it is refused as not closed
+// cleanly, leaving the dead writer's lock for the resume to take over.
+TEST(SweepProcess, AReducePutsNoLockAtRisk) {
+  const Snapshot& ref = reference();
+  const fs::path p = dir() / "reduce_lock.h5";
+  fs::remove(p);
+  const fs::path err = dir() / "reduce_lock_err.txt";
+  const std::string reduce = std::string(LLCB_BINARY) + " reduce " + p.string() + " 2> " + err.string();
+  const pid_t live = start_sweep(p, false);
+  ASSERT_TRUE(llcb::testing::wait_for_a_finished_job(p));
+  EXPECT_EQ(WEXITSTATUS(std::system(reduce.c_str())), 2);
+  EXPECT_NE(slurp(err).find("is being written by pid " + std::to_string(live)), std::string::npos) << slurp(err);
+  EXPECT_EQ(slurp(err).find("--force-lock"), std::string::npos) << "reduce has no --force-lock: " << slurp(err);
+  EXPECT_EQ(llcb::store::read_lock(p.string()).pid, live) << "the sweep keeps its lock";
+  EXPECT_EQ(wait_exit(live), 0);
+  expect_same_results(snapshot(p), ref);
+
+  fs::remove(p);
+  const pid_t killed = start_sweep(p, false);
+  ASSERT_TRUE(llcb::testing::wait_for_a_finished_job(p));
+  kill(killed, SIGKILL);
+  EXPECT_EQ(wait_exit(killed), 128 + SIGKILL);
+  EXPECT_EQ(WEXITSTATUS(std::system(reduce.c_str())), 2);
+  EXPECT_NE(slurp(err).find("was not closed cleanly"), std::string::npos) << slurp(err);
+  EXPECT_EQ(slurp(err).find("taking over"), std::string::npos) << "no lock taken to refuse: " << slurp(err);
+  EXPECT_EQ(llcb::store::read_lock(p.string()).pid, killed) << "the dead writer's lock is left for the resume";
+  EXPECT_EQ(wait_exit(start_sweep(p, true)), 0);
+  expect_same_results(snapshot(p), ref);
 }
 
 TEST(SweepProcess, AStoreThatCannotGrowStopsTheSweepAndTheResumeRepairsItLosingNothing) {
