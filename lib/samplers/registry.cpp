@@ -71,8 +71,8 @@ void validate(const SamplerConfig& c) {
   require(std::isfinite(c.alpha) && c.alpha >= 0, "alpha", c.alpha, "a finite number >= 0");
   require(std::isfinite(c.v0) && c.v0 >= 0, "v0", c.v0, "a finite number >= 0");
   require(c.friction > 0 && c.friction <= 1, "friction", c.friction, "a number in (0, 1]");
-  require(std::isfinite(c.diffusion) && c.diffusion >= 0, "diffusion", c.diffusion,
-          "a finite number >= 0");
+  require(std::isfinite(c.diffusion) && c.diffusion > 0, "diffusion", c.diffusion,
+          "a finite number > 0 (at 0 SGNHT injects no noise and does not sample)");
   if (c.kind == SamplerKind::kRmspropSgld || c.kind == SamplerKind::kAdamSgld) {
     require(c.alpha > 0 || c.v0 > 0, "alpha", c.alpha,
             "> 0 when v0 = 0 (otherwise the first preconditioner divides by zero)");

@@ -284,7 +284,11 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
     g.constants.step_size = g.calibrated ? c.calibration.grid.front() : g.step_sizes.front();
     g.constants.nbeta = 1;  // placeholder for validation; each job sets its own
     g.constants.gamma = c.gamma;
-    samplers::validate(g.constants);
+    try {
+      samplers::validate(g.constants);
+    } catch (const UsageError& e) {
+      throw UsageError("[" + name + "] " + e.what());  // the section whose key it is
+    }
     c.samplers.push_back(std::move(g));
   }
 

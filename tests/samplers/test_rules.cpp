@@ -151,6 +151,15 @@ TEST(Registry, NamesKindsAndValidation) {
   c.alpha = 0;
   c.v0 = 0;
   EXPECT_THROW(validate(c), UsageError);
+  // SGNHT's diffusion scales its only noise: at 0 the chain is a deterministic descent.
+  for (double bad : {0.0, -0.01, std::nan("")}) {
+    c = config(SamplerKind::kSgnht);
+    c.diffusion = bad;
+    EXPECT_THROW(validate(c), UsageError) << bad;
+  }
+  c = config(SamplerKind::kSgnht);
+  c.diffusion = 1e-6;
+  EXPECT_NO_THROW(validate(c));
 }
 
 }  // namespace
