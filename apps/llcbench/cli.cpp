@@ -49,6 +49,16 @@ void add_common_options(po::options_description& desc, const char* default_level
 bool parse(const std::vector<std::string>& args, const po::options_description& desc,
            const std::string& usage, po::variables_map& vm,
            const po::positional_options_description* positional) {
+  // Boost takes the word after an option as its value even when that word is another option
+  // (`--steps --json` said "--steps: '--json' is negative"); no value of llcbench's starts with "--".
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.size() <= 2 || a.rfind("--", 0) != 0 || a.find('=') != std::string::npos) continue;
+    const po::option_description* d = desc.find_nothrow(a.substr(2), false);
+    if (d && d->semantic()->min_tokens() > 0 && args[i + 1].rfind("--", 0) == 0) {
+      throw UsageError("the required argument for option '" + a + "' is missing (before " + args[i + 1] + ")");
+    }
+  }
   try {
     po::command_line_parser parser(args);
     parser.options(desc);

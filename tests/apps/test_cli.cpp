@@ -726,6 +726,19 @@ TEST(Cli, SweepLogLevelDefaultsToInfoAndTakesEitherSpelling) {
   expect_usage_error("sweep /nonexistent.ini --store x.h5 --log-level error", "cannot read config file");
 }
 
+// An option whose value is left out before another option says so, wherever it stands (Boost
+// took the next option as the value).
+TEST(Cli, AMissingValueBeforeAnotherOptionIsNamed) {
+  expect_usage_error("run --class tiny --sampler sgld --steps --json",
+                     "the required argument for option '--steps' is missing");
+  expect_usage_error("run --class tiny --sampler --step-size 1e-7",
+                     "the required argument for option '--sampler' is missing");
+  expect_usage_error("run --class tiny --sampler sgld --step-size 1e-7 --steps",
+                     "the required argument for option '--steps' is missing");
+  // Values that merely start with one dash are values.
+  expect_usage_error("run --class tiny --seed 2 --sampler sgld --step-size -1", "--step-size: '-1' is out of range");
+}
+
 TEST(Cli, TopLevelUsageVersionAndHelp) {
   expect_usage_error("frobnicate", "unknown command 'frobnicate'");
   const Result none = run("");
