@@ -80,6 +80,22 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
   return true;
 }
 
+void check_output_file(const std::string& option, const std::string& path, const std::string& suffix) {
+  namespace fs = std::filesystem;
+  const std::string what = option + ": '" + path + "'";
+  if (path.empty() || path.back() == '/' || fs::is_directory(path)) {
+    throw UsageError(what + " is a directory; give a file name" + (suffix.empty() ? "" : " ending in " + suffix));
+  }
+  if (!suffix.empty() && (path.size() <= suffix.size() || path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0)) {
+    throw UsageError(what + " must end in " + suffix);
+  }
+  const fs::path parent = fs::path(path).has_parent_path() ? fs::path(path).parent_path() : fs::path(".");
+  if (!fs::is_directory(parent)) throw UsageError(what + ": its directory " + parent.string() + " does not exist");
+  if (::access(parent.c_str(), W_OK) != 0) {
+    throw UsageError(what + ": its directory " + parent.string() + " cannot be written (" + std::strerror(errno) + ")");
+  }
+}
+
 const std::string& required(const po::variables_map& vm, const std::string& name,
                             const std::string& example) {
   if (!vm.count(name)) {

@@ -54,6 +54,11 @@ const std::string& required(const po::variables_map& vm, const std::string& name
 // one of the writer's flushes can fail. The last failure is rethrown.
 void read_store_retrying(const std::function<void()>& read);
 
+// Checks, before any work, that `path` (the value of --option) can be written as a file: not a
+// directory, in a directory that exists and can be written, and ending in `suffix` where one is
+// given. UsageError naming the option otherwise.
+void check_output_file(const std::string& option, const std::string& path, const std::string& suffix = "");
+
 // "45 s", "3.5 min", "2.0 h": a duration as progress lines and status print it.
 std::string format_duration(double seconds);
 

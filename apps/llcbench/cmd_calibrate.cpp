@@ -186,6 +186,9 @@ int cmd_calibrate(const std::vector<std::string>& args) {
     rule.pick = vm["pick"].as<std::string>();
     estimator::validate(rule);
     const bool json = vm["json"].as<bool>();
+    // The outputs' paths before any chain runs (a calibration can take minutes).
+    if (vm.count("chains-csv")) check_output_file("--chains-csv", vm["chains-csv"].as<std::string>());
+    if (vm.count("plot")) check_output_file("--plot", vm["plot"].as<std::string>(), ".png");
 
     sweep::CalibrationRun run;
     Truth truth;

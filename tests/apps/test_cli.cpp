@@ -739,6 +739,24 @@ TEST(Cli, AMissingValueBeforeAnotherOptionIsNamed) {
   expect_usage_error("run --class tiny --seed 2 --sampler sgld --step-size -1", "--step-size: '-1' is out of range");
 }
 
+// calibrate's output files are checked before any chain runs: a directory, a missing directory or
+// a plot that is not a PNG is refused at once (a default calibration runs for minutes), and
+// nothing is written.
+TEST(Cli, CalibrateChecksItsOutputFilesFirst) {
+  namespace fs = std::filesystem;
+  const fs::path d = fs::temp_directory_path() / ("llcb_cli_outputs_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  const std::string base = "calibrate --class tiny --seed 2 --sampler sgld --steps 200000 --chains 64 ";
+  expect_usage_error(base + "--plot " + d.string() + "/", "is a directory; give a file name ending in .png");
+  expect_usage_error(base + "--plot " + d.string(), "is a directory");
+  expect_usage_error(base + "--plot " + (d / "fig.svg").string(), "must end in .png");
+  expect_usage_error(base + "--plot " + (d / "missing" / "x.png").string(), "does not exist");
+  expect_usage_error(base + "--chains-csv " + d.string(), "--chains-csv: '" + d.string() + "' is a directory");
+  EXPECT_TRUE(fs::is_empty(d));
+  fs::remove_all(d);
+}
+
 TEST(Cli, TopLevelUsageVersionAndHelp) {
   expect_usage_error("frobnicate", "unknown command 'frobnicate'");
   const Result none = run("");
