@@ -31,7 +31,16 @@ int cmd_report(const std::vector<std::string>& args) {
       throw UsageError("--out '" + out + "' exists and is not a folder");
     }
     const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-    return run_report_script({self.empty() ? "llcbench" : self, path, out});
+    const int code = run_report_script({self.empty() ? "llcbench" : self, path, out});
+    if (code != 0) {
+      // tools/report.py says why in one line of its own where it can; a Python that cannot run it
+      // (no matplotlib, too old, not Python) may say nothing or print a traceback.
+      const std::string why = "drawing the report into '" + out + "' failed (the report script exited with " +
+                              std::to_string(code) + "; set LLCB_PYTHON to a python3 with matplotlib, pandas and h5py)";
+      if (code == kExitUsage) throw UsageError(why);
+      throw RuntimeError(why);
+    }
+    return 0;
   });
 }
 

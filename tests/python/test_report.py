@@ -115,6 +115,11 @@ def main():
     check_files(out, "full")
     summary_text = run("query", full, "summary", "--format", "csv").stdout
     check(open(os.path.join(out, "summary.csv")).read() == summary_text, "full: summary.csv is query summary's, byte for byte")
+    # A Python that cannot draw (here one that fails silently): llcbench says so in its own line.
+    r = run("report", full, "--out", os.path.join(WORK, "no_python"), env={**os.environ, "LLCB_PYTHON": "/bin/false"})
+    last = (r.stderr.strip().splitlines() or [""])[-1]
+    check(r.returncode == 1 and last.startswith("llcbench report: error: drawing the report into"),
+          f"a Python that fails gives exit 1 and llcbench's line ({r.returncode}: {r.stderr.strip()})")
     summary = rows(summary_text)
     check(any(int(s["failed"]) > 0 for s in summary), "full: the summary counts the failed job")
     figure_matches_summary(out, summary, "full")
