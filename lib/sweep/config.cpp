@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -229,8 +232,11 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
     c.burn_in = static_cast<std::int64_t>(f * static_cast<double>(c.steps));
   }
   if (c.burn_in >= c.steps) {
-    throw UsageError("chain.burn_in is " + std::to_string(c.burn_in) + ", expected below chain.steps = " +
-                     std::to_string(c.steps));
+    throw UsageError(v.set("chain.burn_in")
+                         ? "chain.burn_in is " + std::to_string(c.burn_in) + ", expected below chain.steps = " +
+                               std::to_string(c.steps)
+                         : "chain.burn_in_fraction leaves no kept step (burn-in " + std::to_string(c.burn_in) +
+                               " of chain.steps = " + std::to_string(c.steps) + ")");
   }
   c.batch_size = v.integer("chain.batch_size", 1, kMaxInt);
   c.gamma = v.real("chain.gamma", 0, kHuge);
@@ -357,8 +363,10 @@ SweepConfig parse_config(const std::string& text, const std::vector<std::string>
 }
 
 SweepConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw UsageError("cannot read config file '" + path + "': it is a directory");
   std::ifstream in(path);
-  if (!in) throw UsageError("cannot read config file '" + path + "'");
+  if (!in) throw UsageError("cannot read config file '" + path + "': " + std::strerror(errno));
   std::stringstream ss;
   ss << in.rdbuf();
   return parse_config(ss.str(), overrides, path);

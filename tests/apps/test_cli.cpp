@@ -644,7 +644,8 @@ TEST(Cli, SweepQueryAndReduceRejectBadInput) {
   const std::string not_h5 = (tmp / "text.h5").string();
   std::ofstream(not_h5) << "not hdf5";
   const std::string q = " --log-level warn";
-  expect_usage_error("sweep /nonexistent.ini --store x.h5" + q, "cannot read config file");
+  expect_usage_error("sweep /nonexistent.ini --store x.h5" + q, "cannot read config file '/nonexistent.ini': No such file");
+  expect_usage_error("sweep " + tmp.string() + " --store x.h5" + q, "': it is a directory");
   expect_usage_error("sweep " + cfg + q, "--store is required");
   expect_usage_error("sweep " + cfg + " --store /nonexistent-dir/s.h5" + q, "cannot create store");
   expect_usage_error("sweep " + cfg + " --store " + not_h5 + q, "already exists");

@@ -300,6 +300,9 @@ TEST(Config, BadInputIsAOneLineUsageErrorNamingTheKey) {
   EXPECT_NE(usage_error(kBase, {"chain.steps=abc"}).find("chain.steps"), std::string::npos);
   EXPECT_NE(usage_error(kBase, {"chain.steps=-5"}).find("chain.steps"), std::string::npos);
   EXPECT_NE(usage_error(kBase, {"chain.burn_in=1000"}).find("chain.burn_in"), std::string::npos);
+  // A fraction that keeps no step names the fraction, the key that was set.
+  EXPECT_NE(usage_error(kBase, {"chain.burn_in_fraction=1"}).find("chain.burn_in_fraction leaves no kept step"),
+            std::string::npos);
   EXPECT_NE(usage_error(kBase, {"problems.class=huge"}).find("unknown model class"), std::string::npos);
   EXPECT_NE(usage_error(kBase, {"sweep.samplers=sgld, langevin"}).find("unknown sampler 'langevin'"),
             std::string::npos);
