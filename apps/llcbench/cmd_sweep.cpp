@@ -279,7 +279,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
     if (vm.count("set")) overrides = vm["set"].as<std::vector<std::string>>();
     if (vm.count("backend")) overrides.push_back("sweep.backend=" + vm["backend"].as<std::string>());
     if (vm.count("threads")) overrides.push_back("sweep.threads=" + vm["threads"].as<std::string>());
-    const auto load = [&] {
+    const auto load_for_store = [&] {
       sweep::SweepConfig config = sweep::load_config(config_path, overrides);
       if (!options.resume) return config;
       // A store written before a key existed continues the way its jobs ran (chain.targets).
@@ -289,6 +289,13 @@ int cmd_sweep(const std::vector<std::string>& args) {
       std::vector<std::string> all = overrides;
       all.insert(all.end(), legacy.begin(), legacy.end());
       return sweep::load_config(config_path, all);
+    };
+    const auto load = [&] {
+      sweep::SweepConfig config = load_for_store();
+      for (const auto& name : config.unused_samplers) {
+        log::warn("[{}] is set but sweep.samplers does not list {}: its keys are checked, not used", name, name);
+      }
+      return config;
     };
     options.host = host_name();
     options.stop = &g_stop;

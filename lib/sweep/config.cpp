@@ -186,6 +186,12 @@ samplers::SamplerConfig sampler_constants(const Values& v, const samplers::Sampl
   return c;
 }
 
+// A sampler's error, naming its section where the message does not name its key already.
+UsageError in_section(const std::string& sampler, const UsageError& e) {
+  const std::string what = e.what();
+  return UsageError(what.find(sampler + ".") != std::string::npos ? what : "[" + sampler + "] " + what);
+}
+
 SweepConfig interpret(std::map<std::string, std::string> canonical, std::string text) {
   SweepConfig c;
   const Values v(canonical);
@@ -293,9 +299,33 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
     try {
       samplers::validate(g.constants);
     } catch (const UsageError& e) {
-      throw UsageError("[" + name + "] " + e.what());  // the section whose key it is
+      throw in_section(name, e);
     }
     c.samplers.push_back(std::move(g));
+  }
+  // A sampler's section that sweep.samplers omits is checked all the same (a malformed value in it
+  // is an error, as anywhere), and listed in unused_samplers for the sweep to warn about.
+  for (const auto& info : samplers::all_samplers()) {
+    if (seen.count(info.name)) continue;
+    const std::string p = info.name + ".";
+    bool used = false, grid = false;
+    for (const auto& key : config_keys()) {
+      if (key.name.rfind(p, 0) != 0 || canonical.at(key.name) == key.default_value) continue;
+      used = true;
+      for (const char* g : {"step_sizes", "step_start", "step_stop", "per_decade"}) grid = grid || key.name == p + g;
+    }
+    if (!used) continue;
+    try {
+      samplers::SamplerConfig k = sampler_constants(v, info);
+      const std::vector<double> steps = grid ? step_grid(v, info.name) : std::vector<double>{};
+      k.step_size = steps.empty() ? 1e-6 : steps.front();  // a placeholder where it calibrates
+      k.nbeta = 1;
+      k.gamma = c.gamma;
+      samplers::validate(k);
+    } catch (const UsageError& e) {
+      throw in_section(info.name, e);
+    }
+    c.unused_samplers.push_back(info.name);
   }
 
   if (c.calibrates()) {

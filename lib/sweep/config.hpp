@@ -80,6 +80,7 @@ struct SweepConfig {
   std::int64_t diag_every = 0;
   double divergence_factor = 100, estimate_bound_factor = estimator::kEstimateBoundFactor;
   std::vector<SamplerGrid> samplers;
+  std::vector<std::string> unused_samplers;  // samplers whose section sets keys but sweep.samplers omits (checked)
   CalibrationSettings calibration;      // used by the samplers whose grid is `calibrate`
   bool calibrates() const {
     for (const auto& s : samplers) {

@@ -300,6 +300,15 @@ TEST(Config, BadInputIsAOneLineUsageErrorNamingTheKey) {
   EXPECT_NE(usage_error(kBase, {"chain.steps=abc"}).find("chain.steps"), std::string::npos);
   EXPECT_NE(usage_error(kBase, {"chain.steps=-5"}).find("chain.steps"), std::string::npos);
   EXPECT_NE(usage_error(kBase, {"chain.burn_in=1000"}).find("chain.burn_in"), std::string::npos);
+  // A section of a sampler that sweep.samplers omits is checked as if it were listed, and named
+  // as unused; untouched sections are not.
+  EXPECT_TRUE(parse_config(kBase, {}).unused_samplers.empty());
+  EXPECT_EQ(parse_config(kBase, {"sgnht.diffusion=0.02"}).unused_samplers, std::vector<std::string>{"sgnht"});
+  EXPECT_NE(usage_error(kBase, {"sgnht.step_sizes=banana"}).find("sgnht.step_sizes: 'banana'"), std::string::npos);
+  EXPECT_NE(usage_error(kBase, {"sgnht.diffusion=0"}).find("[sgnht] diffusion is 0"), std::string::npos);
+  EXPECT_NE(usage_error(kBase, {"rmsprop_sgld.preset=foo"}).find("unknown RMSProp preset 'foo'"), std::string::npos);
+  // A listed sampler's constant names its section.
+  EXPECT_NE(usage_error(kBase, {"sghmc.friction=0"}).find("[sghmc] friction is 0"), std::string::npos);
   // A fraction that keeps no step names the fraction, the key that was set.
   EXPECT_NE(usage_error(kBase, {"chain.burn_in_fraction=1"}).find("chain.burn_in_fraction leaves no kept step"),
             std::string::npos);
