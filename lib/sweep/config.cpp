@@ -402,6 +402,47 @@ SweepConfig load_config(const std::string& path, const std::vector<std::string>&
   return parse_config(ss.str(), overrides, path);
 }
 
+namespace {
+
+// A value as a resume compares it: numbers by value (1e-7 and 1.0e-07 alike), the lists whose
+// order carries no meaning (the step sizes, which are sorted anyway, and the samplers) sorted,
+// and class names, which are matched ignoring case, in lower case.
+std::string comparable(const std::string& key, const std::string& value) {
+  std::vector<std::string> items = split_list(value);
+  std::vector<std::pair<double, std::string>> numbers;  // each item's value and its text as compared
+  for (const auto& item : items) {
+    const std::size_t digits = !item.empty() && (item[0] == '+' || item[0] == '-') ? 1 : 0;
+    if (item.size() > digits && item.find_first_not_of("0123456789", digits) == std::string::npos) {
+      // An integer (a seed may exceed a double's precision): its digits without leading zeros.
+      const std::size_t first = std::min(item.find_first_not_of('0', digits), item.size() - 1);
+      const std::string sign = item[0] == '-' && item.substr(first) != "0" ? "-" : "";
+      numbers.emplace_back(std::strtod(item.c_str(), nullptr), sign + item.substr(first));
+      continue;
+    }
+    char* end = nullptr;
+    const double x = item.empty() ? 0 : std::strtod(item.c_str(), &end);
+    if (item.empty() || *end != '\0' || !std::isfinite(x)) break;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.17g", x);
+    numbers.emplace_back(x, buf);
+  }
+  const bool unordered = key == "sweep.samplers" || (key.size() > 11 && key.ends_with(".step_sizes"));
+  if (numbers.size() == items.size() && !items.empty()) {
+    if (unordered) std::sort(numbers.begin(), numbers.end());
+    for (std::size_t i = 0; i < items.size(); ++i) items[i] = numbers[i].second;
+  } else if (unordered) {
+    std::sort(items.begin(), items.end());
+  }
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  if (key == "problems.class") {
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<std::string> config_differences(const std::map<std::string, std::string>& stored,
                                             const std::map<std::string, std::string>& now) {
   std::vector<std::string> out;
@@ -411,7 +452,7 @@ std::vector<std::string> config_differences(const std::map<std::string, std::str
     const auto it = stored.find(key.name);
     const std::string a = it != stored.end() ? it->second : !key.legacy.empty() ? key.legacy : key.default_value;
     const std::string& b = now.at(key.name);
-    if (a != b) out.push_back(key.name + ": '" + a + "' -> '" + b + "'");
+    if (a != b && comparable(key.name, a) != comparable(key.name, b)) out.push_back(key.name + ": '" + a + "' -> '" + b + "'");
   }
   return out;
 }

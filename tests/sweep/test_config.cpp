@@ -72,6 +72,22 @@ TEST(Config, OverridesReplaceValuesAndChangeTheHash) {
   EXPECT_EQ(parse_config(kBase, {"sweep.threads=2"}).hash, a.hash);
 }
 
+// A resume compares what the values mean, not how they were written: numbers by value, step
+// sizes and samplers in any order, the class in any case; integers exactly (seeds beyond a
+// double's precision still differ).
+TEST(Config, EquivalentSpellingsAreTheSameConfig) {
+  const SweepConfig a = parse_config(kBase, {});
+  for (const char* same : {"sgld.step_sizes=1e-07,1.0e-6", "sgld.step_sizes = 1e-7 , 1e-6", "problems.class=TINY",
+                           "sweep.samplers=sghmc,sgld", "sweep.seed=007", "chain.steps=1000"}) {
+    EXPECT_TRUE(config_differences(a.canonical, parse_config(kBase, {same}).canonical).empty()) << same;
+  }
+  for (const char* other : {"sgld.step_sizes=1e-7,2e-6", "sgld.step_sizes=1e-7", "sweep.seed=8", "chain.steps=1001"}) {
+    EXPECT_EQ(config_differences(a.canonical, parse_config(kBase, {other}).canonical).size(), 1u) << other;
+  }
+  const SweepConfig big = parse_config(kBase, {"sweep.seed=9007199254740993"});
+  EXPECT_EQ(config_differences(big.canonical, parse_config(kBase, {"sweep.seed=9007199254740992"}).canonical).size(), 1u);
+}
+
 TEST(Config, GridIsTheProductWithExpensiveAxesOutermost) {
   const SweepConfig c = parse_config(kBase, {});
   const auto jobs = make_grid(c);
