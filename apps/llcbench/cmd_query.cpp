@@ -2,6 +2,7 @@
 //                [--columns a,b,...] [--format table|csv|json]
 // Reads a store (also while a sweep is writing it) and prints one of its tables.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <iostream>
 #include <sstream>
@@ -53,7 +54,19 @@ store::Table filter(const store::Table& t, const std::vector<std::string>& where
     const std::string key = w.substr(0, eq);
     const store::Column* c = t.find(key);
     if (!c) throw UsageError("--where: no column '" + key + "'");
-    conds.emplace_back(c, w.substr(eq + 1));
+    std::string want = w.substr(eq + 1);
+    if (std::holds_alternative<std::vector<std::int64_t>>(c->data)) {
+      // Integer columns (the 0/1 flags among them) take integers, and true/false for 1/0.
+      if (want == "true" || want == "false") want = want == "true" ? "1" : "0";
+      std::int64_t x = 0;
+      const auto [end, ec] = std::from_chars(want.data(), want.data() + want.size(), x);
+      if (want.empty() || ec != std::errc() || end != want.data() + want.size()) {
+        throw UsageError("--where '" + w + "': " + key + " holds integers" +
+                         (key == "diverged" || key == "found" ? " (0 or 1, or false or true)" : ""));
+      }
+      want = std::to_string(x);
+    }
+    conds.emplace_back(c, want);
   }
   std::vector<std::size_t> keep;
   for (std::size_t r = 0; r < t.rows(); ++r) {

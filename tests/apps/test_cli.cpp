@@ -632,6 +632,14 @@ TEST(Cli, QueryWhereMatchesNumbersAsTheyAreShown) {
   const Result by_lambda = run(q + "--where lambda_hat=" + shown + " --where step_size=1.0000000000000001e-07");
   EXPECT_EQ(lines(by_lambda.out), 2) << shown << "\n" << by_lambda.out;
   EXPECT_EQ(lines(run(q + "--where step_size=2e-7").out), 1);  // the header only
+  // Integer columns take integers, and true/false for the 0/1 flags; anything else is an error,
+  // not an empty table.
+  EXPECT_EQ(lines(run(q + "--where diverged=false").out), 7);
+  EXPECT_EQ(run(q + "--where diverged=false").out, run(q + "--where diverged=0").out);
+  EXPECT_EQ(lines(run(q + "--where diverged=true").out), 1);
+  EXPECT_EQ(lines(run(q + "--where problem_seed=01").out), 4);
+  expect_usage_error(q + "--where problem_seed=abc", "problem_seed holds integers");
+  expect_usage_error(q + "--where diverged=no", "diverged holds integers (0 or 1, or false or true)");
   std::filesystem::remove_all(tmp);
 }
 
