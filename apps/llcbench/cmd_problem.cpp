@@ -37,6 +37,9 @@ std::vector<std::uint64_t> parse_seeds(const std::string& text) {
     return seeds;
   }
   for (const std::int64_t s : parse_int_list(text, "--seeds", 0, kMaxSeed)) {
+    if (std::find(seeds.begin(), seeds.end(), static_cast<std::uint64_t>(s)) != seeds.end()) {
+      throw UsageError("--seeds '" + text + "' lists seed " + std::to_string(s) + " twice");
+    }
     seeds.push_back(static_cast<std::uint64_t>(s));
   }
   return seeds;
@@ -176,6 +179,7 @@ int cmd_problem(const std::vector<std::string>& args) {
       throw UsageError("give one of --seed (one problem) and --seeds (a distribution), not both");
     }
     if (vm.count("seed")) {
+      if (!vm["format"].defaulted()) throw UsageError("--format goes with --seeds; with --seed use --json");
       const auto seed = static_cast<std::uint64_t>(parse_int(vm["seed"].as<std::string>(), "--seed", 0, kMaxSeed));
       print_one(dln::draw_problem(model, seed, teacher), vm["json"].as<bool>());
       return 0;

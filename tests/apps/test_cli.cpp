@@ -766,6 +766,12 @@ TEST(Cli, CalibrateChecksItsOutputFilesFirst) {
   fs::remove_all(d);
 }
 
+TEST(Cli, ProblemRefusesOptionsItWouldIgnore) {
+  expect_usage_error("problem --class tiny --seeds 1,2,1", "--seeds '1,2,1' lists seed 1 twice");
+  expect_usage_error("problem --class tiny --seed 1 --format csv", "--format goes with --seeds");
+  EXPECT_EQ(run("problem --class tiny --seeds 1,2 --format csv").code, 0);
+}
+
 TEST(Cli, TopLevelUsageVersionAndHelp) {
   expect_usage_error("frobnicate", "unknown command 'frobnicate'");
   const Result none = run("");

@@ -323,6 +323,9 @@ TEST(Config, BadInputIsAOneLineUsageErrorNamingTheKey) {
   EXPECT_NE(usage_error(kBase, {"sgnht.step_sizes=banana"}).find("sgnht.step_sizes: 'banana'"), std::string::npos);
   EXPECT_NE(usage_error(kBase, {"sgnht.diffusion=0"}).find("[sgnht] diffusion is 0"), std::string::npos);
   EXPECT_NE(usage_error(kBase, {"rmsprop_sgld.preset=foo"}).find("unknown RMSProp preset 'foo'"), std::string::npos);
+  // A trailing comma leaves an empty item, refused like any other.
+  EXPECT_NE(usage_error(kBase, {"sweep.samplers=sgld,"}).find("sweep.samplers has an empty item"), std::string::npos);
+  EXPECT_NE(usage_error(kBase, {"sgld.step_sizes=1e-7,"}).find("sgld.step_sizes"), std::string::npos);
   // A listed sampler's constant names its section.
   EXPECT_NE(usage_error(kBase, {"sghmc.friction=0"}).find("[sghmc] friction is 0"), std::string::npos);
   // A fraction that keeps no step names the fraction, the key that was set.
