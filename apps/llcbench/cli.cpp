@@ -128,17 +128,40 @@ std::string format_duration(double s) {
   return buf;
 }
 
+std::string printable(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    // The length of a well-formed UTF-8 sequence starting here (1 for printable ASCII), else 0.
+    std::size_t n = c >= 0x20 && c < 0x7f ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+                  : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    for (std::size_t k = 1; k < n; ++k) {
+      if (i + k >= text.size() || (static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) n = 0;
+    }
+    if (n == 0) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
 int guarded(const std::string& command, const std::function<int()>& body) {
   try {
     return body();
   } catch (const Error& e) {
-    std::cerr << "llcbench " << command << ": error: " << e.what() << "\n";
+    std::cerr << "llcbench " << command << ": error: " << printable(e.what()) << "\n";
     return e.exit_code();
   } catch (const std::bad_alloc&) {
     std::cerr << "llcbench " << command << ": error: out of memory\n";
     return kExitFailure;
   } catch (const std::exception& e) {
-    std::cerr << "llcbench " << command << ": error: " << e.what() << "\n";
+    std::cerr << "llcbench " << command << ": error: " << printable(e.what()) << "\n";
     return kExitFailure;
   }
 }

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace llcb::cli {
@@ -61,6 +62,11 @@ void check_output_file(const std::string& option, const std::string& path, const
 
 // "45 s", "3.5 min", "2.0 h": a duration as progress lines and status print it.
 std::string format_duration(double seconds);
+
+// text with every byte that is not printable ASCII or part of well-formed UTF-8 (a control
+// character, bytes of a damaged store's names) written as \xNN, so that an error stays one
+// readable line.
+std::string printable(std::string_view text);
 
 // Runs body, turning exceptions into "llcbench <command>: error: <message>" on stderr and the
 // exception's exit code.

@@ -766,6 +766,14 @@ TEST(Cli, CalibrateChecksItsOutputFilesFirst) {
   fs::remove_all(d);
 }
 
+// An error quoting bytes that cannot be printed (a newline, a control character, a byte that is
+// not UTF-8, as a damaged store's names hold) stays one readable line; UTF-8 passes as it is.
+TEST(Cli, AnErrorIsOneLineWhateverBytesItQuotes) {
+  expect_usage_error("run --sampler sgld --step-size 1e-7 --class \"$(printf 'ti\\nny\\001\\377')\"",
+                     "unknown model class 'ti\\x0any\\x01\\xff'");
+  expect_usage_error("run --sampler sgld --step-size 1e-7 --class t\xc3\xafny", "unknown model class 't\xc3\xafny'");
+}
+
 TEST(Cli, ProblemRefusesOptionsItWouldIgnore) {
   expect_usage_error("problem --class tiny --seeds 1,2,1", "--seeds '1,2,1' lists seed 1 twice");
   expect_usage_error("problem --class tiny --seed 1 --format csv", "--format goes with --seeds");
