@@ -54,7 +54,12 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
   for (std::size_t i = 0; i + 1 < args.size(); ++i) {
     const std::string& a = args[i];
     if (a.size() <= 2 || a.rfind("--", 0) != 0 || a.find('=') != std::string::npos) continue;
-    const po::option_description* d = desc.find_nothrow(a.substr(2), false);
+    const po::option_description* d = nullptr;
+    try {
+      d = desc.find_nothrow(a.substr(2), true);  // as Boost matches it: an unambiguous prefix too
+    } catch (const po::error&) {
+      continue;  // ambiguous: Boost's own parse says so
+    }
     if (d && d->semantic()->min_tokens() > 0 && args[i + 1].rfind("--", 0) == 0) {
       throw UsageError("the required argument for option '" + a + "' is missing (before " + args[i + 1] + ")");
     }
@@ -83,11 +88,16 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
 void check_output_file(const std::string& option, const std::string& path, const std::string& suffix) {
   namespace fs = std::filesystem;
   const std::string what = option + ": '" + path + "'";
-  if (path.empty() || path.back() == '/' || fs::is_directory(path)) {
+  if (path.empty()) throw UsageError(option + ": the file name is empty");
+  if (path.back() == '/' || fs::is_directory(path)) {
     throw UsageError(what + " is a directory; give a file name" + (suffix.empty() ? "" : " ending in " + suffix));
   }
   if (!suffix.empty() && (path.size() <= suffix.size() || path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0)) {
     throw UsageError(what + " must end in " + suffix);
+  }
+  if (fs::exists(path)) {  // a file to overwrite (/dev/stdout among them): it must be writable itself
+    if (::access(path.c_str(), W_OK) != 0) throw UsageError(what + " cannot be written (" + std::strerror(errno) + ")");
+    return;
   }
   const fs::path parent = fs::path(path).has_parent_path() ? fs::path(path).parent_path() : fs::path(".");
   if (!fs::is_directory(parent)) throw UsageError(what + ": its directory " + parent.string() + " does not exist");
@@ -137,6 +147,13 @@ std::string printable(std::string_view text) {
                   : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
     for (std::size_t k = 1; k < n; ++k) {
       if (i + k >= text.size() || (static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) n = 0;
+    }
+    if (n > 1) {  // no overlong forms, surrogates or code points past U+10FFFF; no C1 controls
+      const auto c1 = static_cast<unsigned char>(text[i + 1]);
+      if ((c == 0xc2 && c1 < 0xa0) || (c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0) ||
+          (c == 0xf0 && c1 < 0x90) || (c == 0xf4 && c1 >= 0x90)) {
+        n = 0;
+      }
     }
     if (n == 0) {
       char hex[8];

@@ -116,7 +116,7 @@ long slurm_step_tasks() {
 // One line from the step's task 0 (the others exit quietly: one line, not one a task); exit 2.
 int refuse_slurm_step(const std::string& why) {
   const char* task = std::getenv("SLURM_PROCID");
-  if (!task || std::atol(task) == 0) std::cerr << "llcbench sweep: error: " << why << "\n";
+  if (!task || std::atol(task) == 0) std::cerr << "llcbench sweep: error: " << printable(why) << "\n";
   return static_cast<int>(kExitUsage);
 }
 
@@ -155,10 +155,10 @@ int abort_on_error(const std::function<int()>& body) {
   try {
     return body();
   } catch (const Error& e) {
-    std::cerr << "llcbench sweep: error: " << e.what() << "\n";
+    std::cerr << "llcbench sweep: error: " << printable(e.what()) << "\n";
     mpi::abort_world(e.exit_code());
   } catch (const std::exception& e) {
-    std::cerr << "llcbench sweep: error: " << e.what() << "\n";
+    std::cerr << "llcbench sweep: error: " << printable(e.what()) << "\n";
     mpi::abort_world(kExitFailure);
   }
 }

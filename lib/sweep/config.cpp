@@ -193,7 +193,7 @@ UsageError in_section(const std::string& sampler, const UsageError& e) {
   return UsageError(what.find(sampler + ".") != std::string::npos ? what : "[" + sampler + "] " + what);
 }
 
-SweepConfig interpret(std::map<std::string, std::string> canonical, std::string text) {
+SweepConfig interpret(std::map<std::string, std::string> canonical, std::string text, bool as_stored) {
   SweepConfig c;
   const Values v(canonical);
   c.name = v.str("sweep.name");
@@ -298,7 +298,9 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
     g.constants.nbeta = 1;  // placeholder for validation; each job sets its own
     g.constants.gamma = c.gamma;
     try {
-      samplers::validate(g.constants);
+      samplers::SamplerConfig rules = g.constants;
+      if (as_stored && rules.diffusion == 0) rules.diffusion = 1;  // earlier builds allowed 0
+      samplers::validate(rules);
     } catch (const UsageError& e) {
       throw in_section(name, e);
     }
@@ -307,7 +309,7 @@ SweepConfig interpret(std::map<std::string, std::string> canonical, std::string 
   // A sampler's section that sweep.samplers omits is checked all the same (a malformed value in it
   // is an error, as anywhere), and listed in unused_samplers for the sweep to warn about.
   for (const auto& info : samplers::all_samplers()) {
-    if (seen.count(info.name)) continue;
+    if (as_stored || seen.count(info.name)) continue;
     const std::string p = info.name + ".";
     bool used = false, grid = false;
     for (const auto& key : config_keys()) {
@@ -357,7 +359,7 @@ const std::vector<KeySpec>& config_keys() {
 }
 
 SweepConfig parse_config(const std::string& text, const std::vector<std::string>& overrides,
-                         const std::string& origin) {
+                         const std::string& origin, bool as_stored) {
   po::options_description desc;
   std::map<std::string, std::string> canonical;
   for (const auto& k : config_keys()) {
@@ -386,7 +388,7 @@ SweepConfig parse_config(const std::string& text, const std::vector<std::string>
     given.insert(key);
     full += "\n# --set " + o;
   }
-  SweepConfig c = interpret(std::move(canonical), std::move(full));
+  SweepConfig c = interpret(std::move(canonical), std::move(full), as_stored);
   c.source = text;
   c.overrides = overrides;
   c.given = std::move(given);
@@ -405,9 +407,9 @@ SweepConfig load_config(const std::string& path, const std::vector<std::string>&
 
 namespace {
 
-// A value as a resume compares it: numbers by value (1e-7 and 1.0e-07 alike), the lists whose
-// order carries no meaning (the step sizes, which are sorted anyway, and the samplers) sorted,
-// and class names, which are matched ignoring case, in lower case.
+// A value as a resume compares it: numbers by value (1e-7 and 1.0e-07 alike), the step sizes,
+// which are sorted anyway, in any order, and class names, which are matched ignoring case, in
+// lower case.
 std::string comparable(const std::string& key, const std::string& value) {
   std::vector<std::string> items = split_list(value);
   std::vector<std::pair<double, std::string>> numbers;  // each item's value and its text as compared
@@ -427,7 +429,8 @@ std::string comparable(const std::string& key, const std::string& value) {
     std::snprintf(buf, sizeof buf, "%.17g", x);
     numbers.emplace_back(x, buf);
   }
-  const bool unordered = key == "sweep.samplers" || (key.size() > 11 && key.ends_with(".step_sizes"));
+  // (Not sweep.samplers: calibrations are stored in the order of the samplers that calibrate.)
+  const bool unordered = key.size() > 11 && key.ends_with(".step_sizes");
   if (numbers.size() == items.size() && !items.empty()) {
     if (unordered) std::sort(numbers.begin(), numbers.end());
     for (std::size_t i = 0; i < items.size(); ++i) items[i] = numbers[i].second;
@@ -480,14 +483,16 @@ SweepConfig config_from_canonical(const std::map<std::string, std::string>& stor
     if (!key.legacy.empty() && !canonical.count(key.name)) canonical[key.name] = key.legacy;
   }
   std::map<std::string, std::string> sections;
-  for (const auto& [key, value] : canonical) {
+  for (auto [key, value] : canonical) {
     const auto dot = key.find('.');
+    // Earlier builds read a list ending in a comma as the list without it.
+    while (!value.empty() && (value.back() == ',' || value.back() == ' ' || value.back() == '\t')) value.pop_back();
     if (dot == std::string::npos || value.empty()) continue;
     sections[key.substr(0, dot)] += key.substr(dot + 1) + " = " + value + "\n";
   }
   std::string text;
   for (const auto& [section, lines] : sections) text += "[" + section + "]\n" + lines;
-  return parse_config(text, {}, "the store's config");
+  return parse_config(text, {}, "the store's config", true);
 }
 
 std::map<std::string, std::string> parse_canonical(const std::string& text) {

@@ -104,9 +104,12 @@ struct SweepConfig {
 
 // Reads and validates a config file; overrides are "section.key=value" strings.
 SweepConfig load_config(const std::string& path, const std::vector<std::string>& overrides);
-// The same from text (tests, and reading a config back from a store).
+// The same from text (tests, and reading a config back from a store). as_stored: a store's own
+// config, read under the rules of the versions that may have written it (a sampler's section
+// that sweep.samplers omits goes unchecked, and SGNHT's diffusion may be 0), so that no store an
+// earlier version made becomes impossible to repair.
 SweepConfig parse_config(const std::string& text, const std::vector<std::string>& overrides,
-                         const std::string& origin = "config");
+                         const std::string& origin = "config", bool as_stored = false);
 
 // Identity keys whose effective values differ between two canonical maps, "key: 'a' -> 'b'"
 // each; empty when the configs match. A key missing from `stored` (a store written before the

@@ -285,7 +285,7 @@ SweepSession::SweepSession(const SweepConfig& config, const std::string& store_p
   if (exists || rebuild) {
     // The config first: a store that this config may not continue is not touched, not even repaired.
     changed_ = check_store_matches(stored_header(store_path), store_path, config, options.force_config);
-    if (exists) check_rows_read_only();
+    if (!changed_.empty()) check_rows_read_only();
     recover(exists);
   } else {
     std::vector<dln::Problem> all = make_problems(config);
@@ -349,8 +349,9 @@ const dln::Problem& SweepSession::problem(std::int64_t index) {
 SweepSession::~SweepSession() = default;
 
 // A config continued with --force-config may have jobs or calibrations the store has no rows for:
-// refused here, from the store read only, before anything is written (a store that cannot be read
-// is repaired first, and the same checks after it refuse it then).
+// refused here, before anything is written or repaired. The rows are the store's, read only; where
+// the store cannot be read (damaged, or gone while its journal lives) they are those of the config
+// it was made with (its journal's header), which a repair would rebuild.
 void SweepSession::check_rows_read_only() const {
   std::set<std::string> ids;
   std::vector<std::string> calibration_ids;
@@ -363,7 +364,12 @@ void SweepSession::check_rows_read_only() const {
     has_calibrations = st.has("calibrations");
     if (has_calibrations) calibration_ids = st.table("calibrations").get<std::string>("calibration_id");
   } catch (const Error&) {
-    return;
+    ids.clear();
+    const SweepConfig made = config_from_canonical(parse_canonical(stored_header(path_).config_canonical));
+    for (const Job& j : make_grid(made)) ids.insert(j.id);
+    const std::vector<CalibrationUnit> units = make_calibrations(made);
+    has_calibrations = !units.empty();
+    for (const CalibrationUnit& u : units) calibration_ids.push_back(u.id);
   }
   const auto missing = std::count_if(grid_.begin(), grid_.end(), [&](const Job& j) { return !ids.count(j.id); });
   if (missing > 0) throw not_in_store(missing, "jobs", path_, changed_);

@@ -744,6 +744,9 @@ TEST(Cli, AMissingValueBeforeAnotherOptionIsNamed) {
                      "the required argument for option '--sampler' is missing");
   expect_usage_error("run --class tiny --sampler sgld --step-size 1e-7 --steps",
                      "the required argument for option '--steps' is missing");
+  // An abbreviation, which Boost accepts, too.
+  expect_usage_error("run --class tiny --sampler sgld --step-si --steps 100",
+                     "the required argument for option '--step-si' is missing");
   // Values that merely start with one dash are values.
   expect_usage_error("run --class tiny --seed 2 --sampler sgld --step-size -1", "--step-size: '-1' is out of range");
 }
@@ -762,6 +765,12 @@ TEST(Cli, CalibrateChecksItsOutputFilesFirst) {
   expect_usage_error(base + "--plot " + (d / "fig.svg").string(), "must end in .png");
   expect_usage_error(base + "--plot " + (d / "missing" / "x.png").string(), "does not exist");
   expect_usage_error(base + "--chains-csv " + d.string(), "--chains-csv: '" + d.string() + "' is a directory");
+  expect_usage_error(base + "--plot ''", "--plot: the file name is empty");
+  // A file that exists and can be written is fine wherever it lies (/dev/null: /dev is not writable
+  // to everyone): the calibration runs.
+  EXPECT_EQ(run("calibrate --class tiny --seed 1 --sampler sgld --steps 200 --chains 1 --grid 1e-8:1e-7:1 "
+                "--chains-csv /dev/null --log-level error").err.find("--chains-csv"),
+            std::string::npos);
   EXPECT_TRUE(fs::is_empty(d));
   fs::remove_all(d);
 }
@@ -772,6 +781,9 @@ TEST(Cli, AnErrorIsOneLineWhateverBytesItQuotes) {
   expect_usage_error("run --sampler sgld --step-size 1e-7 --class \"$(printf 'ti\\nny\\001\\377')\"",
                      "unknown model class 'ti\\x0any\\x01\\xff'");
   expect_usage_error("run --sampler sgld --step-size 1e-7 --class t\xc3\xafny", "unknown model class 't\xc3\xafny'");
+  // C1 controls (U+0085 here) and overlong forms are not printable either.
+  expect_usage_error("run --sampler sgld --step-size 1e-7 --class \"$(printf 't\\302\\205\\340\\200\\200y')\"",
+                     "unknown model class 't\\xc2\\x85\\xe0\\x80\\x80y'");
 }
 
 TEST(Cli, ProblemRefusesOptionsItWouldIgnore) {

@@ -73,19 +73,41 @@ TEST(Config, OverridesReplaceValuesAndChangeTheHash) {
 }
 
 // A resume compares what the values mean, not how they were written: numbers by value, step
-// sizes and samplers in any order, the class in any case; integers exactly (seeds beyond a
-// double's precision still differ).
+// sizes in any order, the class in any case; integers exactly (seeds beyond a double's precision
+// still differ).
 TEST(Config, EquivalentSpellingsAreTheSameConfig) {
   const SweepConfig a = parse_config(kBase, {});
   for (const char* same : {"sgld.step_sizes=1e-07,1.0e-6", "sgld.step_sizes = 1e-7 , 1e-6", "problems.class=TINY",
-                           "sweep.samplers=sghmc,sgld", "sweep.seed=007", "chain.steps=1000"}) {
+                           "sweep.samplers=sgld,sghmc", "sweep.seed=007", "chain.steps=1000"}) {
     EXPECT_TRUE(config_differences(a.canonical, parse_config(kBase, {same}).canonical).empty()) << same;
   }
-  for (const char* other : {"sgld.step_sizes=1e-7,2e-6", "sgld.step_sizes=1e-7", "sweep.seed=8", "chain.steps=1001"}) {
+  // The samplers' order is not free: calibrations are stored in it.
+  for (const char* other : {"sgld.step_sizes=1e-7,2e-6", "sgld.step_sizes=1e-7", "sweep.seed=8", "chain.steps=1001",
+                            "sweep.samplers=sghmc,sgld"}) {
     EXPECT_EQ(config_differences(a.canonical, parse_config(kBase, {other}).canonical).size(), 1u) << other;
   }
   const SweepConfig big = parse_config(kBase, {"sweep.seed=9007199254740993"});
   EXPECT_EQ(config_differences(big.canonical, parse_config(kBase, {"sweep.seed=9007199254740992"}).canonical).size(), 1u);
+}
+
+// A store's own config is read under the rules it was written with: what earlier builds accepted
+// (a list ending in a comma, an unused sampler's section, SGNHT's diffusion 0) still repairs,
+// while the same in a config file or --set is refused.
+TEST(Config, AStoresConfigIsReadUnderTheRulesItWasWrittenWith) {
+  std::map<std::string, std::string> stored = parse_config(kBase, {}).canonical;
+  stored["sgld.step_sizes"] = "1e-6, 1e-7,";
+  stored["sgnht.diffusion"] = "0";
+  stored["sgnht.step_sizes"] = "banana";
+  const SweepConfig back = config_from_canonical(stored);
+  EXPECT_EQ(back.samplers[0].step_sizes, (std::vector<double>{1e-7, 1e-6}));
+  EXPECT_TRUE(back.unused_samplers.empty());
+  EXPECT_NE(usage_error(kBase, {"sgld.step_sizes=1e-6, 1e-7,"}).find("sgld.step_sizes"), std::string::npos);
+  stored = parse_config(kBase, {"sweep.samplers=sgld, sgnht", "sgnht.step_sizes=1e-8"}).canonical;
+  stored["sgnht.diffusion"] = "0";
+  EXPECT_EQ(config_from_canonical(stored).samplers[1].constants.diffusion, 0.0);
+  EXPECT_NE(usage_error(kBase, {"sweep.samplers=sgld, sgnht", "sgnht.step_sizes=1e-8", "sgnht.diffusion=0"})
+                .find("diffusion is 0"),
+            std::string::npos);
 }
 
 TEST(Config, GridIsTheProductWithExpensiveAxesOutermost) {

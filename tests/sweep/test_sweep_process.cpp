@@ -238,6 +238,16 @@ TEST(SweepProcess, ARefusedForcedConfigLeavesTheStoreUntouched) {
     EXPECT_TRUE(slurp(j) == journal) << set << ": the journal changed";
   }
   EXPECT_EQ(wait_exit(llcb::testing::start({LLCB_BINARY, "reduce", p.string()})), 0) << "still closed cleanly";
+  // A store that is gone while its journal lives: refused from the journal's config, before the
+  // journal is touched or a store rebuilt.
+  fs::remove(p);
+  const std::string kept = slurp(j);
+  const std::string cmd = std::string(LLCB_BINARY) + " sweep " + (dir() / "sweep.ini").string() + " --store " +
+                          p.string() + " --resume --force-config --set problems.count=4 2> " + err.string();
+  EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 2);
+  EXPECT_NE(slurp(err).find("of this config are not in store"), std::string::npos) << slurp(err);
+  EXPECT_FALSE(fs::exists(p)) << "no store rebuilt";
+  EXPECT_TRUE(slurp(j) == kept) << "the journal changed";
 }
 
 // reduce decides before it takes the lock: during a sweep it is refused naming the writer, which
