@@ -109,7 +109,7 @@ std::vector<std::string> split_list(const std::string& text) {
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) out.push_back(trim(item));
-  if (!text.empty() && trim(text).back() == ',') out.emplace_back();  // "a," has an empty last item
+  if (const std::string t = trim(text); !t.empty() && t.back() == ',') out.emplace_back();  // "a," has an empty last item
   return out;
 }
 

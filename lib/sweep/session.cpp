@@ -133,6 +133,11 @@ UsageError not_in_store(std::int64_t missing, const std::string& what, const std
                     "); start a new store");
 }
 
+// The refusal of a config with calibrated samplers for a store made without any.
+UsageError no_calibrations(const std::string& path) {
+  return UsageError("store '" + path + "' has no /calibrations: it was made without calibrated samplers; start a new store");
+}
+
 // The header of the store at `path`, or of its journal when the store cannot be read (or is gone).
 store::StoreHeader stored_header(const std::string& path) {
   try {
@@ -319,7 +324,7 @@ SweepSession::SweepSession(const SweepConfig& config, const std::string& store_p
   for (std::size_t r = 0; r < ids.size(); ++r) row_of_[ids[r]] = r;
   if (!units_.empty()) {
     if (!store_->has("calibrations")) {
-      throw UsageError("store '" + store_path + "' has no /calibrations: it was made without calibrated samplers; start a new store");
+      throw no_calibrations(store_path);
     }
     // A store its last writer did not close: its calibrations as the journal has them.
     if (recovered_ && rewrite_calibrations_from_journal() > 0) store_->flush();
@@ -375,7 +380,7 @@ void SweepSession::check_rows_read_only() const {
   if (missing > 0) throw not_in_store(missing, "jobs", path_, changed_);
   if (units_.empty()) return;
   if (!has_calibrations) {
-    throw UsageError("store '" + path_ + "' has no /calibrations: it was made without calibrated samplers; start a new store");
+    throw no_calibrations(path_);
   }
   const auto absent = std::count_if(units_.begin(), units_.end(), [&](const CalibrationUnit& u) {
     return u.index >= static_cast<std::int64_t>(calibration_ids.size()) ||
